@@ -1,0 +1,75 @@
+// Package reader streams a CSV of ticket updates into Records: it decodes
+// the bytes, finds the delimiter, normalises the header, tracks physical
+// line numbers and validates every row. A bad row becomes an invalid Record;
+// only a file that cannot be read as CSV at all is refused.
+package reader
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Options configure one read. The zero value reads UTF-8 (or UTF-16 with a
+// BOM), detects the delimiter and sends no extra columns.
+type Options struct {
+	// Name names the input in messages: a path, or "stdin".
+	Name string
+	// Delimiter overrides detection when non-zero: ',', ';', '\t' or '|'.
+	Delimiter rune
+	// Encoding is "", "utf-8" or "windows-1252" (case-insensitive).
+	Encoding string
+	// ExtraColumns are normalised names of extra columns to send; AllExtra
+	// sends every extra column.
+	ExtraColumns []string
+	AllExtra     bool
+	// TicketIDPattern replaces the digits-only rule when non-nil; it must
+	// match the whole trimmed ticket_id.
+	TicketIDPattern *regexp.Regexp
+}
+
+// Field is one extra column sent with a row, in header order.
+type Field struct {
+	Name, Value string
+}
+
+// Record is one data row of the input.
+type Record struct {
+	// Line is the physical line on which the row starts (header = 1).
+	Line int
+	TicketID, SubStatus, Queue, Comment, CallbackTime, Disposition string
+	// Extra holds the extra columns to send, in header order.
+	Extra []Field
+	// Invalid is empty for a valid row; otherwise it says what is wrong,
+	// naming the column, and the row must not be sent.
+	Invalid string
+}
+
+// FileError refuses a whole input: it cannot be read as CSV, its header
+// lacks a required column or repeats one, or it is empty. Nothing may be
+// sent when Open or Next returns one.
+type FileError struct {
+	Name   string
+	Line   int // 0 when not about a line
+	Column int // 1-based; 0 when not about a column
+	Msg    string
+}
+
+func (e *FileError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.Name, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
+	default:
+		return fmt.Sprintf("%s: %s", e.Name, e.Msg)
+	}
+}
+
+// The Reader API (implemented in reader.go):
+//
+//	func Open(r io.Reader, opts Options) (*Reader, error)
+//	func (r *Reader) Next() (Record, error) // io.EOF at the end; *FileError for a syntax error
+//	func (r *Reader) Header() []string      // the normalised header
+//	func (r *Reader) LeftOut() []string     // extra columns present but not sent
+//	func (r *Reader) Skipped() int          // blank and all-empty rows skipped so far
+//	func Check(r io.Reader, opts Options) error // fast syntax-only pass: the first *FileError, or nil
