@@ -1,0 +1,220 @@
+// Package batch is the engine: it keeps each ticket's rows in file order,
+// chunks rows into array payloads, paces requests with one shared rate
+// limiter, sends them from a fixed pool of workers, interprets the replies,
+// retries what can be retried and splits what the API rejects as a whole.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Fatal errors: Run returns them (wrapped) and sends nothing more.
+var (
+	// ErrAuth: the API rejected the token (401/403 or "Invalid Auth Key").
+	ErrAuth = errors.New("authentication rejected")
+	// ErrAPIDown: too many consecutive payloads failed after their retries.
+	ErrAPIDown = errors.New("the API looks down")
+)
+
+// Config is everything the engine needs; the zero values of the tuning
+// fields take the defaults named on each.
+type Config struct {
+	BaseURL           string // API root, e.g. https://acme.kapturecrm.com
+	Token             string // with or without a leading "Basic "
+	AllowInsecureHTTP bool   // plain http to a non-loopback host
+	UserAgent         string
+
+	BatchSize  int           // items per payload; default 50
+	Workers    int           // payloads in flight; default 4
+	Rate       float64       // requests per second; 0 = unlimited
+	Burst      int           // default 1
+	MaxRetries int           // retries per payload after the first attempt; <0 means 0
+	Timeout    time.Duration // per request; default 30s
+
+	// BackoffBase and BackoffMax shape the full-jitter backoff between
+	// retries: rand(0, min(BackoffMax, BackoffBase·2^n)). Defaults 500ms, 30s.
+	BackoffBase, BackoffMax time.Duration
+	// BreakerThreshold consecutive payloads failing after their retries
+	// stop the run with ErrAPIDown; default 5.
+	BreakerThreshold int
+
+	HTTPClient *http.Client // nil: one sized to the pool
+	Logger     *slog.Logger // nil: discard
+}
+
+// Status of a row's result.
+type Status uint8
+
+const (
+	Success Status = iota + 1
+	Failed
+)
+
+// Result is what happened to one row.
+type Result struct {
+	Line        int
+	TicketID    string
+	Fingerprint string
+	Status      Status
+	Message     string
+	HTTPStatus  int // of the reply that decided the row; 0 if none
+	Attempts    int // HTTP requests that carried the row
+	FinishedAt  time.Time
+}
+
+// Stats are the engine's counters, safe to read while it runs.
+type Stats struct {
+	Requests int64   // HTTP requests sent
+	Retries  int64   // of which were retries
+	Splits   int64   // payloads bisected
+	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
+}
+
+// Engine sends rows. Create it with New, run it once with Run.
+type Engine struct {
+	cfg     Config
+	client  *client
+	log     *slog.Logger
+	pacer   *pacer
+	seed    maphash.Seed
+	stopped chan struct{}
+	stop    sync.Once
+
+	requests, retries, splits atomic.Int64
+	failStreak                atomic.Int64
+}
+
+// New checks cfg and builds an engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 50
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 1
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 500 * time.Millisecond
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 30 * time.Second
+	}
+	if cfg.BreakerThreshold <= 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.Rate < 0 {
+		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "kapture-bulk"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{
+		cfg:     cfg,
+		client:  c,
+		log:     log,
+		pacer:   newPacer(cfg.Rate, cfg.Burst, log),
+		seed:    maphash.MakeSeed(),
+		stopped: make(chan struct{}),
+	}, nil
+}
+
+// Stop asks a running engine to take no new payloads: requests in flight
+// finish and their results are emitted; rows not yet sent are dropped
+// without a result (so --resume sends them). Safe to call more than once.
+func (e *Engine) Stop() { e.stop.Do(func() { close(e.stopped) }) }
+
+// Stats returns the counters so far.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Requests: e.requests.Load(),
+		Retries:  e.retries.Load(),
+		Splits:   e.splits.Load(),
+		Rate:     e.pacer.current(),
+	}
+}
+
+// Run sends every row received from rows until rows is closed, Stop is
+// called, or a fatal error happens, and hands results to emit as each
+// payload finishes. emit is called from several goroutines; an error from
+// it is fatal. Two rows of one ticket are never in flight together nor in
+// one payload, and go out in the order received. Run returns nil when it
+// finished or was stopped, ctx's cause when ctx ended, and a wrapped
+// ErrAuth, ErrAPIDown or emit error otherwise.
+func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	// soft ends when Stop is called or the group fails: no new payloads.
+	// Requests already made use gctx and finish.
+	soft, cancelSoft := context.WithCancel(gctx)
+	defer cancelSoft() // also ends the watcher below
+	go func() {
+		select {
+		case <-e.stopped:
+			cancelSoft()
+		case <-soft.Done():
+		}
+	}()
+
+	queues := make([]chan Row, e.cfg.Workers)
+	for i := range queues {
+		// Enough buffer for a full payload and the next, so a worker that
+		// is waiting for a reply does not stall the router at once.
+		queues[i] = make(chan Row, 2*e.cfg.BatchSize)
+		w := &worker{e: e, in: queues[i], emit: emit}
+		g.Go(func() error { return w.loop(gctx, soft) })
+	}
+	g.Go(func() error {
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
+		n := uint64(len(queues))
+		for {
+			select {
+			case <-soft.Done():
+				return nil
+			case r, ok := <-rows:
+				if !ok {
+					return nil
+				}
+				q := queues[maphash.String(e.seed, r.TicketID)%n]
+				select {
+				case q <- r:
+				case <-soft.Done():
+					return nil
+				}
+			}
+		}
+	})
+	err := g.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return err
+}

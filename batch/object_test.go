@@ -1,0 +1,82 @@
+package batch
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/kapture-bulk/kapture-bulk/reader"
+)
+
+func TestNewRowEncodesDocumentedKeysAndExtras(t *testing.T) {
+	rec := reader.Record{
+		Line: 7, TicketID: "713516551148", SubStatus: "PS", Comment: "line one\nline \"two\"\t\\ <b>",
+		CallbackTime: "2024-04-19 14:19:11",
+		Extra:        []reader.Field{{Name: "priority", Value: "high"}},
+	}
+	row := NewRow(rec)
+	var got map[string]string
+	if err := json.Unmarshal(row.Object, &got); err != nil {
+		t.Fatalf("object is not JSON: %v\n%s", err, row.Object)
+	}
+	want := map[string]string{
+		"ticket_id": "713516551148", "sub_status": "PS", "queue": "", "comment": rec.Comment,
+		"callback_time": "2024-04-19 14:19:11", "disposition": "", "priority": "high",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d keys %v, want %d", len(got), got, len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if row.Line != 7 || row.TicketID != rec.TicketID {
+		t.Errorf("row = %+v", row)
+	}
+	if len(row.Fingerprint) != 16 {
+		t.Errorf("fingerprint %q: want 16 hex digits", row.Fingerprint)
+	}
+	rec2 := rec
+	rec2.SubStatus = "CL"
+	if NewRow(rec2).Fingerprint == row.Fingerprint {
+		t.Error("an edited row kept its fingerprint")
+	}
+	if NewRow(rec).Fingerprint != row.Fingerprint {
+		t.Error("fingerprint is not stable")
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\"back\\slash", "\x00\x1f\x7f", "é ü 日本", "\u2028\u2029", "\xff\xfe bad", "<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("appendString(%q) = %s: not JSON: %v", s, b, err)
+		}
+		want := s
+		if !utf8.ValidString(s) {
+			want = string([]rune(s)) // invalid bytes become U+FFFD, as encoding/json does
+		}
+		if got != want {
+			t.Fatalf("round trip of %q gave %q", s, got)
+		}
+	})
+}
+
+func TestPayloadIsAnArrayOfTheObjects(t *testing.T) {
+	rows := []Row{
+		NewRow(reader.Record{TicketID: "1", SubStatus: "P"}),
+		NewRow(reader.Record{TicketID: "2", SubStatus: "CL"}),
+	}
+	var got []map[string]string
+	if err := json.Unmarshal(Payload(rows), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["ticket_id"] != "1" || got[1]["sub_status"] != "CL" {
+		t.Fatalf("payload = %v", got)
+	}
+}

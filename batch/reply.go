@@ -1,0 +1,263 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// kind sorts what one HTTP exchange means for its payload. Every answer
+// lands in exactly one kind.
+type kind int
+
+const (
+	// kindRows: the reply gave a result for each item (an array).
+	kindRows kind = iota
+	// kindSuccess: one object saying success for the whole payload.
+	kindSuccess
+	// kindRejected: one object saying failed for the whole payload. The
+	// server judged the content, so splitting the payload finds the rows
+	// that cause it.
+	kindRejected
+	// kindFailed: the payload failed for a reason that is not about its
+	// rows and will not change on retry (a 4xx without a JSON body, e.g. a
+	// wrong URL). Recorded as failed; counts towards the breaker.
+	kindFailed
+	// kindRetry: network error, timeout, 429, 5xx, unreadable 2xx body.
+	kindRetry
+	// kindAuth: 401/403 or "Invalid Auth Key": nothing more may be sent.
+	kindAuth
+)
+
+// outcome is the interpretation of one HTTP exchange.
+type outcome struct {
+	kind       kind
+	httpStatus int // 0 when no response arrived
+	message    string
+	retryAfter time.Duration // from a 429's Retry-After, 0 if none
+	entries    []entry       // kindRows: one per row, in payload order
+}
+
+// entry is one item of an array reply.
+type entry struct {
+	ok      bool
+	message string
+}
+
+// replyItem is the part of a reply object we read; the rest (the ticket's
+// many fields) is skipped by the decoder.
+type replyItem struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Ticket  *struct {
+		TicketID json.RawMessage `json:"ticketId"`
+	} `json:"ticket"`
+}
+
+const authMessage = "invalid auth key"
+
+// interpret turns a status code and body into an outcome for rows.
+// Success or failure is read from the body's status whatever the HTTP code,
+// as Kapture may answer failures with 200.
+func interpret(status int, header http.Header, body []byte, rows []Row) outcome {
+	out := outcome{httpStatus: status}
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		out.kind = kindAuth
+		out.message = fmt.Sprintf("authentication rejected: HTTP %d", status)
+		if m := objectMessage(trimmed); m != "" {
+			out.message += ": " + m
+		}
+		return out
+	case status == http.StatusTooManyRequests:
+		out.kind = kindRetry
+		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		out.message = "HTTP 429: rate limited"
+		return out
+	case status >= 500:
+		out.kind = kindRetry
+		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
+		return out
+	}
+
+	var first byte
+	if len(trimmed) > 0 {
+		first = trimmed[0]
+	}
+	switch first {
+	case '{':
+		var item replyItem
+		if err := json.Unmarshal(trimmed, &item); err != nil {
+			return unreadable(out, status, trimmed)
+		}
+		if isAuthMessage(item.Message) {
+			out.kind = kindAuth
+			out.message = "authentication rejected: " + clean(item.Message)
+			return out
+		}
+		ok, msg := itemResult(item)
+		out.message = msg
+		if ok {
+			out.kind = kindSuccess
+		} else {
+			out.kind = kindRejected
+		}
+		return out
+	case '[':
+		var items []replyItem
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return unreadable(out, status, trimmed)
+		}
+		for _, it := range items {
+			if isAuthMessage(it.Message) {
+				out.kind = kindAuth
+				out.message = "authentication rejected: " + clean(it.Message)
+				return out
+			}
+		}
+		if len(items) != len(rows) {
+			// Without one result per item nothing can be attributed;
+			// splitting gets down to payloads whose replies can be.
+			out.kind = kindRejected
+			out.message = fmt.Sprintf("reply has %d results for %d items", len(items), len(rows))
+			return out
+		}
+		out.entries = make([]entry, len(items))
+		for i, it := range items {
+			if id := ticketID(it); id != "" && id != rows[i].TicketID {
+				out.kind = kindRejected
+				out.entries = nil
+				out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, id, rows[i].TicketID)
+				return out
+			}
+			ok, msg := itemResult(it)
+			out.entries[i] = entry{ok: ok, message: msg}
+		}
+		out.kind = kindRows
+		return out
+	}
+	return unreadable(out, status, trimmed)
+}
+
+// unreadable classifies a body that is not the JSON we expect: retried on
+// 2xx (a proxy's or a truncated answer), final on 4xx.
+func unreadable(out outcome, status int, body []byte) outcome {
+	if status >= 200 && status < 300 {
+		out.kind = kindRetry
+		out.message = fmt.Sprintf("unreadable reply (HTTP %d): %s", status, snippet(body))
+		return out
+	}
+	out.kind = kindFailed
+	out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(body))
+	return out
+}
+
+func itemResult(it replyItem) (bool, string) {
+	msg := clean(it.Message)
+	switch strings.ToLower(strings.TrimSpace(it.Status)) {
+	case "success":
+		return true, msg
+	case "failed":
+		if msg == "" {
+			msg = "failed (the API gave no message)"
+		}
+		return false, msg
+	default:
+		if msg == "" {
+			msg = "no message"
+		}
+		return false, fmt.Sprintf("unexpected reply status %q: %s", it.Status, msg)
+	}
+}
+
+func ticketID(it replyItem) string {
+	if it.Ticket == nil || len(it.Ticket.TicketID) == 0 {
+		return ""
+	}
+	raw := it.Ticket.TicketID
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		return ""
+	}
+	return string(raw) // a number: compare its digits
+}
+
+func isAuthMessage(m string) bool {
+	return strings.EqualFold(strings.TrimSpace(m), authMessage)
+}
+
+func objectMessage(body []byte) string {
+	var it replyItem
+	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &it) != nil {
+		return ""
+	}
+	return clean(it.Message)
+}
+
+// clean trims a server message for the results CSV.
+func clean(m string) string { return strings.TrimSpace(m) }
+
+// snippet gives a short, printable, one-line excerpt of a body for a
+// message: the <title> of an HTML page, else its first characters.
+func snippet(body []byte) string {
+	if len(body) == 0 {
+		return "empty body"
+	}
+	s := string(body)
+	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
+		rest := s[i+len("<title>"):]
+		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
+			s = rest[:j]
+		}
+	}
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}), " ")
+	const max = 120
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	if s == "" {
+		return "unprintable body"
+	}
+	return s
+}
+
+// maxRetryAfter clamps a server-given delay: a typo'd or hostile header
+// must not park the run for hours.
+const maxRetryAfter = 5 * time.Minute
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if !(secs > 0) { // also NaN
+			return 0
+		}
+		d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d < 0 {
+		return 0
+	}
+	return min(d, maxRetryAfter)
+}
