@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strings"
@@ -139,6 +140,20 @@ type Options struct {
 	// burst of 1); over it the answer is 429 with Retry-After in whole
 	// seconds. 0 means unlimited.
 	RateLimit float64
+
+	// Faults are per-request fault probabilities, drawn from a generator
+	// seeded with Seed, so a run of sequential requests is reproducible.
+	Faults Faults
+	Seed   uint64
+	// Fail, when set, is asked first for every request to the endpoint
+	// that passed the rate limit: n is its sequence number (1-based, in
+	// order of arrival, as in Update.Request) and items its parsed body
+	// (nil when unparsable). A non-nil Fault is served instead of a
+	// random one. See Script and InvalidAuth.
+	Fail func(n int, items []Item) *Fault
+	// StallFor is how long FaultStall holds a request before answering a
+	// 504 page; 0 means until the client gives up or the Handler closes.
+	StallFor time.Duration
 }
 
 // Validate reports options the Handler cannot honour; NewHandler panics
@@ -150,8 +165,11 @@ func (o Options) Validate() error {
 	if o.RateLimit < 0 {
 		return fmt.Errorf("rate limit %v: must not be negative", o.RateLimit)
 	}
-	if o.Latency < 0 {
+	if o.Latency < 0 || o.StallFor < 0 {
 		return errors.New("latency and stall duration must not be negative")
+	}
+	if err := o.Faults.validate(); err != nil {
+		return err
 	}
 	for _, s := range []int{o.AuthStatus, o.FailStatus} {
 		if s != 0 && (s < 100 || s > 599) {
@@ -192,7 +210,8 @@ type Handler struct {
 	closeOnce sync.Once
 
 	mu       sync.Mutex
-	next     time.Time // rate limit: when a request will be served again
+	next     time.Time  // rate limit: when a request will be served again
+	rng      *rand.Rand // fault draws; not safe for concurrent use
 	seq      int
 	inflight map[string]int // ticket id → requests carrying it now
 	history  map[string][]Update
@@ -211,11 +230,13 @@ func NewHandler(opts Options) *Handler {
 		token:    opts.Token,
 		known:    opts.Known,
 		done:     make(chan struct{}),
+		rng:      rand.New(rand.NewPCG(opts.Seed, 0x6b617074757265)), // "kapture"
 		inflight: make(map[string]int),
 		history:  make(map[string][]Update),
 		state:    make(map[string]Item),
 		stats: Stats{
 			ByStatus: make(map[int]int),
+			Faults:   make(map[FaultKind]int),
 		},
 	}
 	if h.token == "" {
@@ -280,7 +301,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeJSON(w, http.StatusRequestEntityTooLarge, failed(MsgTooLarge))
 			return
 		}
-		h.noAnswer() // the client went away mid-body
+		h.drop(w) // the client went away mid-body
 		return
 	}
 	items, parseErr := parseItems(body)
@@ -288,7 +309,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 
 	if !h.sleep(r, h.opts.Latency) {
-		h.noAnswer()
+		// The client gave up (and may already be retrying), or Close.
+		release()
+		h.drop(w)
+		return
+	}
+	if f := h.pickFault(seq, items); f != nil {
+		h.serveFault(w, r, f, seq, items, parseErr, release)
 		return
 	}
 	status, reply := h.answer(r, seq, items, parseErr)
@@ -315,19 +342,17 @@ func (h *Handler) arrive(r *http.Request) int {
 	return h.seq
 }
 
+func (h *Handler) countStatus(status int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stats.ByStatus[status]++
+}
+
 func (h *Handler) countOther(status int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Other++
 	h.stats.ByStatus[status]++
-}
-
-// noAnswer records a request left without a reply: dropped, abandoned by
-// the client, or released by Close.
-func (h *Handler) noAnswer() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.stats.ByStatus[0]++
 }
 
 // rateLimited reports whether the request is over Options.RateLimit and,
@@ -602,9 +627,7 @@ func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil { // our own types: cannot happen
 		panic(fmt.Errorf("kapturetest: encode reply: %w", err))
 	}
-	h.mu.Lock()
-	h.stats.ByStatus[status]++
-	h.mu.Unlock()
+	h.countStatus(status)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(body) // a client gone away is its own business

@@ -29,6 +29,8 @@ type Stats struct {
 	ByStatus               map[int]int
 	// RateLimited counts requests refused over Options.RateLimit.
 	RateLimited int
+	// Faults counts the faults served, random or from Options.Fail.
+	Faults map[FaultKind]int
 	// OrderViolations counts tickets sent while another request for them
 	// was in flight, or twice in one payload: the client promises neither.
 	// ViolationExamples keeps the first few, described.
@@ -46,6 +48,7 @@ func (h *Handler) Stats() Stats {
 	defer h.mu.Unlock()
 	s := h.stats
 	s.ByStatus = maps.Clone(h.stats.ByStatus)
+	s.Faults = maps.Clone(h.stats.Faults)
 	s.ViolationExamples = slices.Clone(h.stats.ViolationExamples)
 	return s
 }
@@ -105,6 +108,13 @@ func (h *Handler) Summary() string {
 		}
 	}
 	fmt.Fprintf(&b, "\nrefused by rate limit: %d\n", s.RateLimited)
+	if len(s.Faults) > 0 {
+		b.WriteString("faults injected:")
+		for _, k := range slices.Sorted(maps.Keys(s.Faults)) {
+			fmt.Fprintf(&b, " %s×%d", k, s.Faults[k])
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "order violations: %d\n", s.OrderViolations)
 	for _, ex := range s.ViolationExamples {
 		fmt.Fprintf(&b, "  %s\n", ex)
