@@ -42,8 +42,8 @@ func newClient(cfg Config) (*client, error) {
 	token := strings.TrimSpace(cfg.Token)
 	// Kapture hands out the token as-is; users paste it with or without
 	// the scheme word.
-	if len(token) > 6 && strings.EqualFold(token[:6], "basic ") {
-		token = strings.TrimSpace(token[6:])
+	if len(token) >= 5 && strings.EqualFold(token[:5], "basic") && (len(token) == 5 || token[5] == ' ' || token[5] == '\t') {
+		token = strings.TrimSpace(token[5:])
 	}
 	if token == "" {
 		return nil, errors.New("no API token")

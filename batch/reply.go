@@ -130,6 +130,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 			return out
 		}
 		out.entries = make([]entry, len(items))
+		failed := 0
 		for i, it := range items {
 			if id := ticketID(it); id != "" && id != rows[i].TicketID {
 				out.kind = kindRejected
@@ -139,6 +140,18 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 			}
 			ok, msg := itemResult(it)
 			out.entries[i] = entry{ok: ok, message: msg}
+			if !ok {
+				failed++
+			}
+		}
+		if failed == len(items) && len(items) > 1 {
+			// Every item failed: an atomic API fails them all for one
+			// bad row, so this says no more than a failed object would.
+			// Split to find the rows that cause it.
+			out.kind = kindRejected
+			out.message = out.entries[0].message
+			out.entries = nil
+			return out
 		}
 		out.kind = kindRows
 		return out

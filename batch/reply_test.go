@@ -44,6 +44,8 @@ func TestInterpret(t *testing.T) {
 			rows: two, kind: kindRows, entries: []bool{true, false}},
 		{name: "array numeric ticket id", status: 200, body: `[{"ticket":{"ticketId":711},"status":"success"},{"ticket":{"ticketId":"722"},"status":"success"}]`,
 			rows: two, kind: kindRows, entries: []bool{true, true}},
+		{name: "array all failed is a whole-payload failure", status: 200, body: `[{"message":"Not updated","status":"failed"},{"message":"No ticket found","status":"failed"}]`,
+			rows: two, kind: kindRejected, msgHas: "Not updated"},
 		{name: "array wrong length", status: 200, body: `[{"status":"success"}]`, rows: two, kind: kindRejected, msgHas: "1 results for 2 items"},
 		{name: "array misattributed", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
 			rows: two, kind: kindRejected, msgHas: "names ticket 722"},
