@@ -87,8 +87,10 @@ type Engine struct {
 	log     *slog.Logger
 	pacer   *pacer
 	seed    maphash.Seed
-	stopped chan struct{}
-	stop    sync.Once
+
+	mu         sync.Mutex
+	stopped    bool
+	cancelSoft context.CancelFunc // of the running Run's soft context
 
 	requests, retries, splits atomic.Int64
 	failStreak                atomic.Int64
@@ -140,14 +142,20 @@ func New(cfg Config) (*Engine, error) {
 		log:     log,
 		pacer:   newPacer(cfg.Rate, cfg.Burst, log),
 		seed:    maphash.MakeSeed(),
-		stopped: make(chan struct{}),
 	}, nil
 }
 
 // Stop asks a running engine to take no new payloads: requests in flight
 // finish and their results are emitted; rows not yet sent are dropped
 // without a result (so --resume sends them). Safe to call more than once.
-func (e *Engine) Stop() { e.stop.Do(func() { close(e.stopped) }) }
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stopped = true
+	if e.cancelSoft != nil {
+		e.cancelSoft() // at once: a worker checks soft before each request
+	}
+}
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
@@ -171,14 +179,13 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 	// soft ends when Stop is called or the group fails: no new payloads.
 	// Requests already made use gctx and finish.
 	soft, cancelSoft := context.WithCancel(gctx)
-	defer cancelSoft() // also ends the watcher below
-	go func() {
-		select {
-		case <-e.stopped:
-			cancelSoft()
-		case <-soft.Done():
-		}
-	}()
+	defer cancelSoft()
+	e.mu.Lock()
+	e.cancelSoft = cancelSoft
+	if e.stopped {
+		cancelSoft()
+	}
+	e.mu.Unlock()
 
 	queues := make([]chan Row, e.cfg.Workers)
 	for i := range queues {

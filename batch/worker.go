@@ -98,6 +98,9 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 			}
 		}
 		admitted = false
+		if soft.Err() != nil {
+			return stopErr(ctx) // stopped while waiting: this request is not sent
+		}
 		w.e.requests.Add(1)
 		if attempt > 1 {
 			w.e.retries.Add(1)
