@@ -267,10 +267,11 @@ func (h *Handler) Path() string { return h.path }
 // Token returns the token the Handler accepts.
 func (h *Handler) Token() string { return h.token }
 
-// Close releases every request held by a stall or by Latency, and any
-// that arrives later, by closing its connection unanswered.
-// http.Server.Shutdown and httptest.Server.Close wait for active
-// requests, so call it before them. Recording survives Close.
+// Close ends every wait, now and later: a request held by a stall or by
+// Latency has its connection closed unanswered; one that waits for
+// nothing is still served. http.Server.Shutdown and httptest.Server.Close
+// wait for active requests, so call it before them. Recording survives
+// Close.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.done) })
 }
