@@ -130,7 +130,8 @@ type Options struct {
 	// array reply whose every item failed; 0 means 200.
 	FailStatus int
 
-	// Known reports whether a ticket exists; nil means DefaultKnown.
+	// Known reports whether a ticket exists; nil means DefaultKnown. It is
+	// called concurrently.
 	Known func(ticketID string) bool
 
 	// Latency is added to every request to the endpoint, while it counts
@@ -145,11 +146,11 @@ type Options struct {
 	// seeded with Seed, so a run of sequential requests is reproducible.
 	Faults Faults
 	Seed   uint64
-	// Fail, when set, is asked first for every request to the endpoint
-	// that passed the rate limit: n is its sequence number (1-based, in
-	// order of arrival, as in Update.Request) and items its parsed body
-	// (nil when unparsable). A non-nil Fault is served instead of a
-	// random one. See Script and InvalidAuth.
+	// Fail, when set, is asked (concurrently) about every request to the
+	// endpoint that passed the rate limit: n is its sequence number
+	// (1-based, in order of arrival, as in Update.Request) and items its
+	// parsed body (nil when unparsable). A non-nil Fault is served
+	// instead of a random one. See Script and InvalidAuth.
 	Fail func(n int, items []Item) *Fault
 	// StallFor is how long FaultStall holds a request before answering a
 	// 504 page; 0 means until the client gives up or the Handler closes.
@@ -172,7 +173,7 @@ func (o Options) Validate() error {
 		return err
 	}
 	for _, s := range []int{o.AuthStatus, o.FailStatus} {
-		if s != 0 && (s < 100 || s > 599) {
+		if s != 0 && (s < 200 || s > 599) {
 			return fmt.Errorf("HTTP status %d out of range", s)
 		}
 	}
@@ -266,9 +267,11 @@ func (h *Handler) Path() string { return h.path }
 // Token returns the token the Handler accepts.
 func (h *Handler) Token() string { return h.token }
 
-// Close releases every request held by a stall or by Latency (they get no
-// answer) and makes later ones return at once. http.Server.Shutdown and
-// httptest.Server.Close wait for active requests, so call it before them.
+// Close ends every wait, now and later: a request held by a stall or by
+// Latency has its connection closed unanswered; one that waits for
+// nothing is still served. http.Server.Shutdown and httptest.Server.Close
+// wait for active requests, so call it before them. Recording survives
+// Close.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.done) })
 }
