@@ -212,6 +212,7 @@ type crMode uint8
 
 const (
 	crUndecided crMode = iota
+	crPending          // the first line ending is a CR that ended a read
 	crPass
 	crTranslate
 )
@@ -223,25 +224,35 @@ func (c *crReader) Read(p []byte) (int, error) {
 			return n, err
 		}
 		b := p[:n]
+		if c.mode == crPending {
+			if b[0] == '\n' {
+				// That CR (already passed on as LF) was half of a CRLF: a
+				// CRLF file, passed through from here on.
+				c.mode = crPass
+				n = copy(b, b[1:])
+				if n == 0 && err == nil {
+					continue
+				}
+				return n, err
+			}
+			c.mode = crTranslate
+			c.lastCR = false
+		}
 		if c.mode == crUndecided {
 			i := bytes.IndexAny(b, "\r\n")
 			switch {
 			case i < 0:
 				return n, err
-			case b[i] == '\n':
-				c.mode = crPass
-				return n, err
-			case i+1 < n && b[i+1] == '\n':
+			case b[i] == '\n', i+1 < n && b[i+1] == '\n':
 				c.mode = crPass
 				return n, err
 			case i+1 < n:
 				c.mode = crTranslate
 			default:
-				// A CR ends this read: translate it and let the next byte
-				// decide (an LF after it is dropped, as in translate mode).
+				// A CR ends this read: pass it on as LF and let the next
+				// byte decide.
 				b[i] = '\n'
-				c.lastCR = true
-				c.mode = crTranslate
+				c.mode = crPending
 				return n, err
 			}
 		}
@@ -254,7 +265,7 @@ func (c *crReader) Read(p []byte) (int, error) {
 				c.lastCR = true
 				continue
 			case ch == '\n' && c.lastCR:
-				// second half of a CRLF: already ended the line
+				// second half of a CRLF: the CR already ended the line
 			default:
 				b[w] = ch
 				w++
@@ -264,8 +275,8 @@ func (c *crReader) Read(p []byte) (int, error) {
 		if w > 0 || err != nil {
 			return w, err
 		}
-		// Everything dropped (a lone LF after a CR): read again rather than
-		// return 0, nil.
+		// Everything was dropped (the LF of a CRLF): read again rather
+		// than return 0, nil.
 	}
 }
 
