@@ -36,6 +36,8 @@ type Field struct {
 type Record struct {
 	// Line is the physical line on which the row starts (header = 1).
 	Line int
+	// The documented columns, trimmed of spaces, tabs and NBSP, except
+	// Comment, which is kept verbatim (newlines included).
 	TicketID, SubStatus, Queue, Comment, CallbackTime, Disposition string
 	// Extra holds the extra columns to send, in header order.
 	Extra []Field
@@ -65,7 +67,7 @@ func (e *FileError) Error() string {
 	}
 }
 
-// The Reader API (implemented in reader.go):
+// The Reader API (implemented in reader.go; NormalizeName in header.go):
 //
 //	func Open(r io.Reader, opts Options) (*Reader, error)
 //	func (r *Reader) Next() (Record, error) // io.EOF at the end; *FileError for a syntax error

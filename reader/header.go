@@ -1,0 +1,144 @@
+package reader
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Documented columns, in the order of the API's documentation.
+const (
+	colTicketID     = "ticket_id"
+	colSubStatus    = "sub_status"
+	colQueue        = "queue"
+	colComment      = "comment"
+	colCallbackTime = "callback_time"
+	colDisposition  = "disposition"
+)
+
+func documented(name string) bool {
+	switch name {
+	case colTicketID, colSubStatus, colQueue, colComment, colCallbackTime, colDisposition:
+		return true
+	}
+	return false
+}
+
+// NormalizeName is how header cells are matched: surrounding spaces (and
+// NBSP, zero-width characters) dropped, lower-cased, each run of spaces or
+// '-' turned into one '_'. "Ticket ID", " Sub Status ", "QUEUE" and
+// "callback-time" become ticket_id, sub_status, queue and callback_time.
+// Exported so that the command line can normalise --extra-columns the same
+// way.
+func NormalizeName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	pendingSep := false
+	for _, r := range s {
+		switch {
+		case r == '-' || unicode.IsSpace(r) || r == '\u00a0':
+			pendingSep = b.Len() > 0
+		case invisible(r):
+			// dropped: a header is a name, not data sent to the CRM
+		default:
+			if pendingSep {
+				b.WriteByte('_')
+				pendingSep = false
+			}
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// header is the analysed header line.
+type header struct {
+	line     int      // physical line of the header
+	raw      []string // cells as found
+	names    []string // normalised; "" for an unnamed column
+	gocsv    []string // what gocsv matches on: names, unnamed ones made unique
+	sent     []int    // indexes of extra columns to send, in header order
+	leftOut  []string // extra columns present but not sent
+	unnamed  []int    // indexes of unnamed columns
+	extras   bool     // any column gocsv will not match (ReadUnmatched needed)
+	ticketIx int
+}
+
+// analyseHeader normalises the header and refuses what cannot be read
+// unambiguously: a missing ticket_id or sub_status, a column named twice,
+// an --extra-columns name that is not there.
+func analyseHeader(raw []string, line int, opts Options, name string) (*header, error) {
+	h := &header{line: line, raw: append([]string(nil), raw...), names: make([]string, len(raw)), gocsv: make([]string, len(raw)), ticketIx: -1}
+	seen := make(map[string]int, len(raw))
+	for i, cell := range raw {
+		if !utf8.ValidString(cell) {
+			return nil, &FileError{Name: name, Line: line, Column: i + 1, Msg: fmt.Sprintf("header column %d %s is not valid UTF-8; if the file is Windows-1252 (Excel \"CSV\" on Windows), read it with encoding windows-1252", i+1, quote(cell))}
+		}
+		n := NormalizeName(cell)
+		h.names[i] = n
+		if n == "" {
+			// A space never survives normalisation, so this cannot collide
+			// with a real column name in gocsv's map of unmatched columns.
+			h.gocsv[i] = " " + strconv.Itoa(i+1)
+			h.unnamed = append(h.unnamed, i)
+			h.extras = true
+			continue
+		}
+		h.gocsv[i] = n
+		if j, dup := seen[n]; dup {
+			return nil, &FileError{Name: name, Line: line, Column: i + 1, Msg: fmt.Sprintf("columns %d %s and %d %s are both %s after normalisation; remove or rename one", j+1, quote(raw[j]), i+1, quote(cell), n)}
+		}
+		seen[n] = i
+		if !documented(n) {
+			h.extras = true
+		}
+	}
+	var missing []string
+	for _, req := range []string{colTicketID, colSubStatus} {
+		if _, ok := seen[req]; !ok {
+			missing = append(missing, req)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &FileError{Name: name, Line: line, Msg: fmt.Sprintf("no %s column; columns found: %s", strings.Join(missing, " or "), h.found())}
+	}
+	h.ticketIx = seen[colTicketID]
+	want := make(map[string]bool, len(opts.ExtraColumns))
+	for _, e := range opts.ExtraColumns {
+		n := NormalizeName(e)
+		if n == "" {
+			continue
+		}
+		if _, ok := seen[n]; !ok {
+			return nil, &FileError{Name: name, Line: line, Msg: fmt.Sprintf("extra column %s is not in the header; columns found: %s", n, h.found())}
+		}
+		want[n] = true
+	}
+	for i, n := range h.names {
+		if n == "" || documented(n) {
+			continue
+		}
+		if opts.AllExtra || want[n] {
+			h.sent = append(h.sent, i)
+		} else {
+			h.leftOut = append(h.leftOut, n)
+		}
+	}
+	return h, nil
+}
+
+// found lists the header cells as the user wrote them.
+func (h *header) found() string {
+	var parts []string
+	for _, c := range h.raw {
+		if strings.TrimSpace(c) != "" {
+			parts = append(parts, quote(c))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,337 @@
+package reader
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gocarina/gocsv"
+)
+
+// row is what gocsv fills: the documented columns, untouched. Ticket ids
+// stay strings (gocsv would read "010" as 8 into an int).
+type row struct {
+	TicketID     string `csv:"ticket_id"`
+	SubStatus    string `csv:"sub_status"`
+	Queue        string `csv:"queue"`
+	Comment      string `csv:"comment"`
+	CallbackTime string `csv:"callback_time"`
+	Disposition  string `csv:"disposition"`
+}
+
+// Reader streams the rows of one input. It is not safe for concurrent use.
+type Reader struct {
+	src      *source
+	hdr      *header
+	um       *gocsv.Unmarshaller
+	pattern  *regexp.Regexp
+	anchored *regexp.Regexp
+
+	prevOff int64 // input offset where the previous row (or the header) ended
+	prevEnd int   // parser line on which the previous row ended
+	skipped int
+	err     error // sticky: io.EOF or the FileError that stopped the stream
+}
+
+// Open reads the header. It returns a *FileError when the input is refused
+// as a whole, an error wrapping ErrOptions for options it cannot honour,
+// and otherwise a read error.
+func Open(r io.Reader, opts Options) (*Reader, error) {
+	anchored, err := anchor(opts.TicketIDPattern)
+	if err != nil {
+		return nil, fmt.Errorf("ticket id pattern: %w: %w", err, ErrOptions)
+	}
+	src, err := newSource(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	// gocsv reads the header itself from our csv.Reader; we then hand it
+	// our normalised names with RenormalizeHeaders (no global normaliser).
+	um, err := gocsv.NewUnmarshaller(src.csv, &row{})
+	if err != nil {
+		return nil, src.headerError(err)
+	}
+	line, _ := src.csv.FieldPos(0)
+	hdr, err := analyseHeader(um.Headers, line+src.lineOffset, opts, src.name)
+	if err != nil {
+		return nil, err
+	}
+	if err := um.RenormalizeHeaders(func([]string) []string { return hdr.gocsv }); err != nil {
+		return nil, fmt.Errorf("read %s: header: %w", src.name, err)
+	}
+	rd := &Reader{src: src, hdr: hdr, um: um, pattern: opts.TicketIDPattern, anchored: anchored}
+	rd.prevOff = src.csv.InputOffset()
+	raw, _ := src.tee.held(0, rd.prevOff)
+	rd.prevEnd = linesIn(raw)
+	return rd, nil
+}
+
+// headerError explains why there is no header.
+func (s *source) headerError(err error) error {
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		msg := "the file is empty (no header line)"
+		if s.lineOffset > 0 {
+			msg = "the file is empty after its sep= line (no header line)"
+		}
+		return &FileError{Name: s.name, Msg: msg}
+	case errors.As(err, &pe):
+		return s.syntaxError(pe, 0, nil)
+	}
+	return fmt.Errorf("read %s: %w", s.name, err)
+}
+
+// Header returns the normalised header; "" for an unnamed column.
+func (r *Reader) Header() []string { return append([]string(nil), r.hdr.names...) }
+
+// LeftOut returns the extra columns present but not sent, in header order.
+func (r *Reader) LeftOut() []string { return append([]string(nil), r.hdr.leftOut...) }
+
+// Skipped returns how many blank lines and all-empty rows after the header
+// have been skipped so far.
+func (r *Reader) Skipped() int { return r.skipped }
+
+// Next returns the next row. A row that breaks a rule comes back with
+// Invalid set, never as an error. The error is io.EOF at the end, a
+// *FileError for a CSV syntax error (the stream stops there: what follows a
+// broken quote cannot be trusted), or a read error.
+func (r *Reader) Next() (Record, error) {
+	if r.err != nil {
+		return Record{}, r.err
+	}
+	for {
+		r.src.tee.keep = r.prevOff
+		var (
+			v     any
+			extra map[string]string
+			err   error
+		)
+		// Read avoids building a map per row when every column is documented.
+		if r.hdr.extras {
+			v, extra, err = r.um.ReadUnmatched()
+		} else {
+			v, err = r.um.Read()
+		}
+		off := r.src.csv.InputOffset()
+		raw, complete := r.src.tee.held(r.prevOff, off)
+		from := r.prevOff
+		if err != nil {
+			var pe *csv.ParseError
+			switch {
+			case errors.Is(err, io.EOF):
+				r.skipped += linesIn(raw) // trailing blank lines
+				r.err = io.EOF
+				return Record{}, r.err
+			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+				r.advance(pe.StartLine, raw, off)
+				rec, ok := r.ragged(pe.StartLine, raw, complete)
+				if !ok {
+					r.skipped++
+					continue
+				}
+				return rec, nil
+			case errors.As(err, &pe):
+				r.err = r.src.syntaxError(pe, from, r.hdr.names)
+				return Record{}, r.err
+			default:
+				r.err = fmt.Errorf("read %s: %w", r.src.name, err)
+				return Record{}, r.err
+			}
+		}
+		line, _ := r.src.csv.FieldPos(0)
+		r.advance(line, raw, off)
+		rw, _ := v.(*row)
+		if rw == nil {
+			// gocsv returned something else: a bug, not the user's file.
+			r.err = fmt.Errorf("read %s: line %d: unexpected gocsv value %T", r.src.name, line+r.src.lineOffset, v)
+			return Record{}, r.err
+		}
+		rec, ok := r.build(line, rw, extra)
+		if !ok {
+			r.skipped++
+			continue
+		}
+		return rec, nil
+	}
+}
+
+// advance moves past a row that started on line and spans raw (with the
+// blank lines before it), counting those blank lines as skipped.
+func (r *Reader) advance(line int, raw []byte, off int64) {
+	if blank := line - r.prevEnd - 1; blank > 0 {
+		r.skipped += blank
+	}
+	end := r.prevEnd + linesIn(raw)
+	if end < line {
+		end = line // raw was not all held: at least the first line
+	}
+	r.prevEnd = end
+	r.prevOff = off
+}
+
+// build trims and validates one row. ok is false for an all-empty row.
+func (r *Reader) build(line int, rw *row, extra map[string]string) (Record, bool) {
+	rec := Record{
+		Line:         line + r.src.lineOffset,
+		TicketID:     trim(rw.TicketID),
+		SubStatus:    trim(rw.SubStatus),
+		Queue:        trim(rw.Queue),
+		Comment:      rw.Comment, // verbatim: newlines and indentation are the agent's text
+		CallbackTime: trim(rw.CallbackTime),
+		Disposition:  trim(rw.Disposition),
+	}
+	if rec.TicketID == "" && rec.SubStatus == "" && rec.Queue == "" && rec.CallbackTime == "" &&
+		rec.Disposition == "" && trim(rec.Comment) == "" && allEmpty(extra) {
+		return rec, false
+	}
+	var inv string
+	inv = also(inv, ticketProblem(rec.TicketID, r.pattern, r.anchored))
+	if rec.SubStatus == "" {
+		inv = also(inv, "sub_status is empty")
+	} else {
+		inv = also(inv, cellProblem(colSubStatus, rec.SubStatus))
+	}
+	inv = also(inv, cellProblem(colQueue, rec.Queue))
+	if nullMarker(trim(rec.Comment)) {
+		inv = also(inv, cellProblem(colComment, trim(rec.Comment)))
+	} else {
+		inv = also(inv, cellProblem(colComment, rec.Comment))
+	}
+	inv = also(inv, callbackProblem(rec.CallbackTime))
+	inv = also(inv, cellProblem(colDisposition, rec.Disposition))
+	if len(r.hdr.sent) > 0 {
+		rec.Extra = make([]Field, 0, len(r.hdr.sent))
+		for _, i := range r.hdr.sent {
+			name := r.hdr.names[i]
+			val := trim(extra[name])
+			rec.Extra = append(rec.Extra, Field{Name: name, Value: val})
+			inv = also(inv, cellProblem(name, val))
+		}
+	}
+	// Extra columns that are not sent are not checked: a helper column
+	// full of #N/A must not stop rows whose sent values are fine.
+	for _, i := range r.hdr.unnamed {
+		if val := trim(extra[r.hdr.gocsv[i]]); val != "" {
+			inv = also(inv, fmt.Sprintf("column %d has no header but holds %s; name the column or clear it", i+1, quote(val)))
+		}
+	}
+	rec.Invalid = inv
+	return rec, true
+}
+
+// ragged builds the record of a row whose field count differs from the
+// header's. gocsv has dropped it, so its bytes are parsed again (rare: only
+// for such rows) to fill the record as far as possible for the results.
+func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
+	var fields []string
+	if complete {
+		cr := csv.NewReader(strings.NewReader(string(raw)))
+		cr.Comma = r.src.comma
+		cr.FieldsPerRecord = -1
+		fields, _ = cr.Read()
+	}
+	empty := complete
+	for _, f := range fields {
+		if trim(f) != "" {
+			empty = false
+			break
+		}
+	}
+	if empty {
+		return Record{}, false
+	}
+	rec := Record{Line: line + r.src.lineOffset}
+	for i, name := range r.hdr.names {
+		if i >= len(fields) {
+			break
+		}
+		v := trim(fields[i])
+		switch name {
+		case colTicketID:
+			rec.TicketID = v
+		case colSubStatus:
+			rec.SubStatus = v
+		case colQueue:
+			rec.Queue = v
+		case colComment:
+			rec.Comment = fields[i]
+		case colCallbackTime:
+			rec.CallbackTime = v
+		case colDisposition:
+			rec.Disposition = v
+		}
+	}
+	got := "?"
+	if complete {
+		got = strconv.Itoa(len(fields))
+	}
+	rec.Invalid = fmt.Sprintf("line %d has %s fields but the header has %d; a delimiter or quote is missing or extra in this row", rec.Line, got, len(r.hdr.names))
+	return rec, true
+}
+
+func allEmpty(m map[string]string) bool {
+	for _, v := range m {
+		if trim(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// also appends one more problem to a row's message.
+func also(inv, p string) string {
+	switch {
+	case p == "":
+		return inv
+	case inv == "":
+		return p
+	}
+	return inv + "; " + p
+}
+
+// Check reads the whole input with bare encoding/csv, decoded and split
+// exactly as Open does, and returns the first *FileError (header refused,
+// CSV syntax error) or nil. Row-level problems are left to Next. It is meant
+// to run before anything is sent, so a broken file is refused whole.
+func Check(r io.Reader, opts Options) error {
+	if _, err := anchor(opts.TicketIDPattern); err != nil {
+		return fmt.Errorf("ticket id pattern: %w: %w", err, ErrOptions)
+	}
+	src, err := newSource(r, opts)
+	if err != nil {
+		return err
+	}
+	head, err := src.csv.Read()
+	if err != nil {
+		return src.headerError(err)
+	}
+	line, _ := src.csv.FieldPos(0)
+	hdr, err := analyseHeader(head, line+src.lineOffset, opts, src.name)
+	if err != nil {
+		return err
+	}
+	prev := src.csv.InputOffset()
+	for {
+		src.tee.keep = prev
+		_, err := src.csv.Read()
+		if err != nil {
+			var pe *csv.ParseError
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+				// a row-level problem: Next reports it
+			case errors.As(err, &pe):
+				return src.syntaxError(pe, prev, hdr.names)
+			default:
+				return fmt.Errorf("read %s: %w", src.name, err)
+			}
+		}
+		prev = src.csv.InputOffset()
+	}
+}
