@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// Set by -ldflags at build time (see the Makefile).
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+// env is the process's OS state, passed in so that run is testable with
+// buffers and a fake signal channel.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	signals        <-chan os.Signal
+	isTerminal     func() bool
+}
+
+// Exit codes: a contract (DESIGN.md).
+const (
+	exitOK          = 0
+	exitRowsFailed  = 1
+	exitUsage       = 2
+	exitAborted     = 3
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code chosen where the failure is understood.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+func usagef(format string, a ...any) error {
+	return withCode(exitUsage, fmt.Errorf(format, a...))
+}
+
+// errSilent marks an error already reported to the user (the summary or
+// the list of invalid rows said it all): only its exit code matters.
+var errSilent = errors.New("reported")
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], e)
+	case "validate":
+		err = cmdValidate(args[1:], e)
+	case "mock":
+		err = cmdMock(ctx, args[1:], e)
+	case "version", "--version", "-version":
+		fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
+	case "help", "-h", "--help", "-help":
+		printUsage(e.stdout)
+	default:
+		err = usagef("unknown command %q", args[0])
+		printUsage(e.stderr)
+	}
+	return report(err, e.stderr)
+}
+
+// report prints err (once) and maps it to the exit code: the one place
+// where errors become codes.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if !errors.Is(err, errSilent) && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stderr, "kapture-bulk: %v\n", err)
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	var fe *reader.FileError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
+		return exitAborted
+	case errors.As(err, &fe), errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	default:
+		return exitAborted
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, strings.TrimLeft(`
+kapture-bulk applies a CSV of ticket updates to Kapture CRM.
+
+Usage:
+  kapture-bulk run [flags] INPUT        apply INPUT (a CSV path, or - for stdin)
+  kapture-bulk validate [flags] INPUT   check INPUT only: no token, no network
+  kapture-bulk mock [flags]             serve a local fake Kapture API
+  kapture-bulk version
+
+Run "kapture-bulk COMMAND --help" for the flags of a command.
+Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
+2 usage, configuration or input error (nothing sent); 3 aborted
+(authentication rejected, API down, results file locked); 130 interrupted.
+`, "\n"))
+}
+
+// parseArgs parses flags that come before or after the positional
+// arguments (the flag package stops at the first positional one).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/reader"
+)
+
+// inputFlags are the flags that shape how INPUT is read; run and validate
+// share them.
+type inputFlags struct {
+	encoding, delimiter, extraColumns, ticketIDPattern string
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.encoding, "encoding", "utf-8", "input encoding: utf-8 (UTF-16 with a BOM is detected) or windows-1252")
+	fs.StringVar(&f.delimiter, "delimiter", "", "field delimiter: , ; tab or | (default: detected from the header line)")
+	fs.StringVar(&f.extraColumns, "extra-columns", "", "also send these extra columns: comma-separated names, or all")
+	fs.StringVar(&f.ticketIDPattern, "ticket-id-pattern", "", "regular expression a whole ticket_id must match (default: digits only)")
+}
+
+// options turns the flags into reader options for the input named name.
+func (f *inputFlags) options(name string) (reader.Options, error) {
+	opts := reader.Options{Name: name, Encoding: f.encoding}
+	switch strings.ToLower(f.delimiter) {
+	case "":
+	case ",", "comma":
+		opts.Delimiter = ','
+	case ";", "semicolon":
+		opts.Delimiter = ';'
+	case "\t", "tab", `\t`:
+		opts.Delimiter = '\t'
+	case "|", "pipe":
+		opts.Delimiter = '|'
+	default:
+		return opts, usagef("--delimiter %q: want , ; tab or |", f.delimiter)
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(f.encoding)); enc {
+	case "", "utf-8", "utf8":
+		opts.Encoding = "utf-8"
+	case "windows-1252", "cp1252", "win1252":
+		opts.Encoding = "windows-1252"
+	default:
+		return opts, usagef("--encoding %q: want utf-8 or windows-1252", f.encoding)
+	}
+	for _, c := range strings.Split(f.extraColumns, ",") {
+		c = strings.TrimSpace(c)
+		switch {
+		case c == "":
+		case strings.EqualFold(c, "all"):
+			opts.AllExtra = true
+		default:
+			opts.ExtraColumns = append(opts.ExtraColumns, reader.NormalizeName(c))
+		}
+	}
+	if f.ticketIDPattern != "" {
+		re, err := regexp.Compile(`^(?:` + f.ticketIDPattern + `)$`)
+		if err != nil {
+			return opts, usagef("--ticket-id-pattern: %w", err)
+		}
+		opts.TicketIDPattern = re
+	}
+	return opts, nil
+}
+
+// withEnv documents a flag's environment variable in its usage line.
+func withEnv(usage, name string) string { return fmt.Sprintf("%s (env %s)", usage, name) }

@@ -1,0 +1,20 @@
+// Command kapture-bulk applies a CSV of ticket updates to Kapture CRM
+// through its Update Ticket API and writes a results CSV that says what
+// happened to every row.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(context.Background(), os.Args[1:], &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, signals: sigs, isTerminal: stderrIsTerminal,
+	}))
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+func cmdValidate(args []string, e *env) error {
+	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var in inputFlags
+	in.register(fs)
+	limit := fs.Int("limit", 0, "check only the first N data rows; 0 = all")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return withCode(exitUsage, err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("validate takes exactly one INPUT, got %d", len(pos))
+	}
+	name := pos[0]
+	if name == "-" {
+		name = "stdin"
+	}
+	opts, err := in.options(name)
+	if err != nil {
+		return err
+	}
+	src, closeIn, err := openInput(pos[0], e.stdin)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	st, err := scan(src, opts, *limit, e.stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %d rows: %d valid, %d invalid", name, st.rows, st.rows-st.invalid, st.invalid)
+	if st.blank > 0 {
+		fmt.Fprintf(e.stdout, "; %d blank rows skipped", st.blank)
+	}
+	if len(st.leftOut) > 0 {
+		fmt.Fprintf(e.stdout, "; columns not sent: %v", st.leftOut)
+	}
+	fmt.Fprintln(e.stdout)
+	if st.invalid > 0 {
+		return withCode(exitRowsFailed, errSilent)
+	}
+	return nil
+}
+
+type scanStats struct {
+	rows, invalid, blank int
+	leftOut              []string
+}
+
+// scan reads every row of src and lists the invalid ones on out, each as
+// NAME:LINE: message.
+func scan(src io.Reader, opts reader.Options, limit int, out io.Writer) (scanStats, error) {
+	var st scanStats
+	rd, err := reader.Open(src, opts)
+	if err != nil {
+		return st, err
+	}
+	st.leftOut = rd.LeftOut()
+	for limit == 0 || st.rows < limit {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.rows++
+		if rec.Invalid != "" {
+			st.invalid++
+			fmt.Fprintf(out, "%s:%d: %s\n", opts.Name, rec.Line, rec.Invalid)
+		}
+	}
+	st.blank = rd.Skipped()
+	return st, nil
+}
+
+// listInvalid is scan over a file, for --strict.
+func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (int, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, usagef("open input: %w", err)
+	}
+	defer fh.Close()
+	st, err := scan(fh, opts, limit, out)
+	return st.invalid, err
+}
+
+// checkResumeMatches refuses a results file that records none of the
+// input's rows: resuming it would re-send everything and append to the
+// record of another file. One matching row is enough to stop reading.
+func checkResumeMatches(path string, opts reader.Options, done *writer.Done, resultsPath string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return usagef("open input: %w", err)
+	}
+	defer fh.Close()
+	rd, err := reader.Open(fh, opts)
+	if err != nil {
+		return err
+	}
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Invalid != "" {
+			continue
+		}
+		if row := batch.NewRow(rec); done.Skip(row.Line, row.Fingerprint) {
+			return nil
+		}
+	}
+	return usagef("--resume: %s records %d successful rows, but none of them matches a line of %s with the same content: it belongs to another input (or every row was edited); give another --results, or --overwrite to start afresh", resultsPath, done.Len(), path)
+}
+
+// dryRun reads the input as run would, prints the first payload and what
+// would be sent, and sends nothing.
+func dryRun(rd *reader.Reader, f runFlags, out io.Writer) error {
+	var first []batch.Row
+	seen := map[string]bool{}
+	closed := false // the first payload ends at batch size or a repeated ticket, as the engine's does
+	rows, valid, invalid := 0, 0, 0
+	for f.limit == 0 || rows < f.limit {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rows++
+		if rec.Invalid != "" {
+			invalid++
+			continue
+		}
+		valid++
+		if closed || len(first) == f.batchSize || seen[rec.TicketID] {
+			closed = true
+			continue
+		}
+		seen[rec.TicketID] = true
+		first = append(first, batch.NewRow(rec))
+	}
+	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)\n", rows, valid, invalid)
+	if len(first) == 0 {
+		fmt.Fprintln(out, "nothing to send")
+		return nil
+	}
+	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first one:\n", (valid+f.batchSize-1)/f.batchSize, f.batchSize)
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, batch.Payload(first), "", "  "); err != nil {
+		return fmt.Errorf("indent payload: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := buf.WriteTo(out)
+	return err
+}
