@@ -82,11 +82,11 @@ type Stats struct {
 
 // Engine sends rows. Create it with New, run it once with Run.
 type Engine struct {
-	cfg     Config
-	client  *client
-	log     *slog.Logger
-	pacer   *pacer
-	seed    maphash.Seed
+	cfg    Config
+	client *client
+	log    *slog.Logger
+	pacer  *pacer
+	seed   maphash.Seed
 
 	mu         sync.Mutex
 	stopped    bool
@@ -137,11 +137,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{
-		cfg:     cfg,
-		client:  c,
-		log:     log,
-		pacer:   newPacer(cfg.Rate, cfg.Burst, log),
-		seed:    maphash.MakeSeed(),
+		cfg:    cfg,
+		client: c,
+		log:    log,
+		pacer:  newPacer(cfg.Rate, cfg.Burst, log),
+		seed:   maphash.MakeSeed(),
 	}, nil
 }
 
