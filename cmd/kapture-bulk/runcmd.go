@@ -240,14 +240,19 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	}
 	defer w.Close()
 	done := w.Done()
-	if done != nil && done.Len() > 0 && !fromStdin {
+	var records recordSource = rd
+	switch {
+	case done.Rows() == 0:
+	case fromStdin:
+		records = &gatedReader{rd: rd, done: done, results: resultsPath}
+	default:
 		if err := checkResumeMatches(input, ropts, done, resultsPath); err != nil {
 			return err
 		}
 	}
 
 	p := &pipeline{
-		rd: rd, w: w, done: done, eng: eng, log: log, limit: f.limit,
+		rd: rd, records: records, w: w, done: done, eng: eng, log: log, limit: f.limit,
 		resultsPath: resultsPath, input: input,
 	}
 	err = p.run(ctx, e.signals)
@@ -330,10 +335,16 @@ func checkFile(path string, opts reader.Options) error {
 	return reader.Check(fh, opts)
 }
 
+// recordSource yields the input's records.
+type recordSource interface {
+	Next() (reader.Record, error)
+}
+
 // pipeline is one run: a producer reading records, the engine sending
 // them, and one writer goroutine owning the results file.
 type pipeline struct {
 	rd          *reader.Reader
+	records     recordSource // rd, or a gate in front of it
 	w           *writer.Writer
 	done        *writer.Done
 	eng         *batch.Engine
@@ -458,7 +469,7 @@ func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<
 			return nil
 		default:
 		}
-		rec, err := p.rd.Next()
+		rec, err := p.records.Next()
 		if err == io.EOF {
 			return nil
 		}

@@ -125,19 +125,71 @@ func checkResumeMatches(path string, opts reader.Options, done *writer.Done, res
 	for {
 		rec, err := rd.Next()
 		if err == io.EOF {
-			break
+			return errForeignResults(resultsPath, path, done)
 		}
 		if err != nil {
 			return err
 		}
-		if rec.Invalid != "" {
-			continue
-		}
-		if row := batch.NewRow(rec); done.Skip(row.Line, row.Fingerprint) {
+		if recorded(done, rec) {
 			return nil
 		}
 	}
-	return usagef("--resume: %s records %d successful rows, but none of them matches a line of %s with the same content: it belongs to another input (or every row was edited); give another --results, or --overwrite to start afresh", resultsPath, done.Len(), path)
+}
+
+// recorded offers rec to done and reports whether done has a result for
+// rec's line with rec's fingerprint, whatever its status: a run whose rows
+// all failed is still the record of this input.
+func recorded(done *writer.Done, rec reader.Record) bool {
+	fp := ""
+	if rec.Invalid == "" {
+		fp = batch.NewRow(rec).Fingerprint
+	}
+	done.Skip(rec.Line, fp)
+	return done.Matched() > 0
+}
+
+func errForeignResults(resultsPath, input string, done *writer.Done) error {
+	return usagef("--resume: %s records %d rows, but none of them matches a line of %s with the same content: it belongs to another input (or every row was edited); give another --results, or --overwrite to start afresh", resultsPath, done.Rows(), input)
+}
+
+// stdinGateRows bounds how many rows of stdin are held back, unsent, until
+// one of them is found in the results file being resumed.
+const stdinGateRows = 10000
+
+// gatedReader is the resume check for stdin, which cannot be read twice:
+// it holds rows back until one matches the results file, and refuses the
+// input, having sent nothing, if none of the first stdinGateRows does.
+type gatedReader struct {
+	rd      *reader.Reader
+	done    *writer.Done
+	results string
+	held    []reader.Record
+	checked bool
+}
+
+func (g *gatedReader) Next() (reader.Record, error) {
+	if !g.checked {
+		g.checked = true
+		for {
+			rec, err := g.rd.Next()
+			if err == io.EOF || len(g.held) == stdinGateRows {
+				return reader.Record{}, errForeignResults(g.results, "stdin (its first rows)", g.done)
+			}
+			if err != nil {
+				return reader.Record{}, err
+			}
+			g.held = append(g.held, rec)
+			if recorded(g.done, rec) {
+				break
+			}
+		}
+	}
+	if len(g.held) > 0 {
+		rec := g.held[0]
+		g.held = g.held[1:]
+		return rec, nil
+	}
+	return g.rd.Next()
 }
 
 // dryRun reads the input as run would, prints the first payload and what
