@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+func TestParseArgsAcceptsFlagsAfterInput(t *testing.T) {
+	tests := []struct {
+		args    []string
+		pos     []string
+		workers int
+	}{
+		{[]string{"--workers", "3", "in.csv"}, []string{"in.csv"}, 3},
+		{[]string{"in.csv", "--workers", "7"}, []string{"in.csv"}, 7},
+		{[]string{"-", "--workers=2"}, []string{"-"}, 2},
+		{[]string{"--", "--odd-name.csv"}, []string{"--odd-name.csv"}, 4},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		w := fs.Int("workers", 4, "")
+		pos, err := parseArgs(fs, tt.args)
+		if err != nil {
+			t.Fatalf("parseArgs(%q): %v", tt.args, err)
+		}
+		if fmt.Sprint(pos) != fmt.Sprint(tt.pos) || *w != tt.workers {
+			t.Errorf("parseArgs(%q) = %q, workers %d; want %q, %d", tt.args, pos, *w, tt.pos, tt.workers)
+		}
+	}
+}
+
+func TestDefaultResults(t *testing.T) {
+	for in, want := range map[string]string{
+		"updates.csv":      "updates.results.csv",
+		"dir/Updates.CSV":  "dir/Updates.results.csv",
+		"export.txt":       "export.txt.results.csv",
+		"no-extension":     "no-extension.results.csv",
+		"a.csv.backup.csv": "a.csv.backup.results.csv",
+	} {
+		if got := defaultResults(in); got != want {
+			t.Errorf("defaultResults(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{flag.ErrHelp, exitOK},
+		{usagef("bad flag"), exitUsage},
+		{&reader.FileError{Name: "x.csv", Line: 3, Msg: "unclosed quote"}, exitUsage},
+		{fmt.Errorf("open: %w", writer.ErrExists), exitUsage},
+		{fmt.Errorf("x: %w", writer.ErrNotResults), exitUsage},
+		{fmt.Errorf("x: %w", writer.ErrLocked), exitAborted},
+		{fmt.Errorf("%w: Invalid Auth Key", batch.ErrAuth), exitAborted},
+		{fmt.Errorf("%w: 5 payloads", batch.ErrAPIDown), exitAborted},
+		{withCode(exitInterrupted, errSilent), exitInterrupted},
+		{withCode(exitRowsFailed, errSilent), exitRowsFailed},
+		{errors.New("disk full"), exitAborted},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		if got := report(tt.err, &buf); got != tt.want {
+			t.Errorf("report(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+		if errors.Is(tt.err, errSilent) && buf.Len() > 0 {
+			t.Errorf("report(%v) printed %q for a silent error", tt.err, buf.String())
+		}
+	}
+}
+
+func TestLoadTokenNeverShowsIt(t *testing.T) {
+	dir := t.TempDir()
+	secret := "s3cr3t-token-value"
+	path := filepath.Join(dir, "token")
+	if err := os.WriteFile(path, []byte("Basic "+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadToken(path, func(string) string { return "" })
+	if err != nil || got != "Basic "+secret {
+		t.Fatalf("loadToken = %q, %v", got, err)
+	}
+	got, err = loadToken("", func(k string) string {
+		if k == "KAPTURE_API_TOKEN" {
+			return " " + secret + " "
+		}
+		return ""
+	})
+	if err != nil || got != secret {
+		t.Fatalf("loadToken from env = %q, %v", got, err)
+	}
+	if _, err := loadToken("", func(string) string { return "" }); err == nil || exitCode(err) != exitUsage {
+		t.Errorf("no token: err = %v, want a usage error", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, err := loadToken(empty, nil); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("empty token file: err = %v", err)
+	}
+}
