@@ -39,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Header is the first line of every results CSV, without its newline.
@@ -173,6 +174,15 @@ func Open(path string, mode Mode) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open results: %w", err)
+	}
+	// A pipe or device cannot be cut back or resumed, and WriteAt fails on
+	// it anyway: say so plainly rather than with a seek error.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errors.New("not a regular file")
+		}
+		return nil, fmt.Errorf("results file %q: %w", path, err)
 	}
 	unlock, err := lockFile(f)
 	if err != nil {
@@ -401,16 +411,34 @@ func (w *Writer) encode(r *Result, now time.Time) {
 	}
 }
 
+// maxCell bounds a text cell in bytes: a spreadsheet cell holds at most
+// 32,767 characters, and a longer one (an HTML error page) is cut there
+// anyway, by the spreadsheet, without saying so.
+const maxCell = 32000
+
 // inert makes a text cell safe to open in a spreadsheet and keeps it on
 // one line:
 //   - CR and LF become spaces: every row stays one physical line, so the
 //     torn-line repair on resume can cut at the last newline;
+//   - invalid UTF-8 becomes U+FFFD: the file is UTF-8 for every reader;
+//   - a cell longer than maxCell bytes is cut at a character boundary and
+//     ends with "…";
 //   - a cell starting with = + - @ or tab (OWASP's CSV injection list; a
 //     leading CR is already a space) gets a leading ' so a spreadsheet
 //     shows it as text instead of running it.
 func inert(s string) string {
 	if strings.ContainsAny(s, "\r\n") {
 		s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) > maxCell {
+		cut := maxCell
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	if s != "" {
 		switch s[0] {
