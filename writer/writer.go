@@ -101,7 +101,10 @@ type Mode int
 
 const (
 	// Create refuses (ErrExists) a file that exists and is non-empty,
-	// leaving it untouched. A missing or empty file is fine.
+	// leaving it untouched. A missing or empty file is fine, and so is a
+	// results file with a header and no rows (a run that stopped before
+	// its first result, say on a bad input file): there is nothing in it to
+	// protect, and refusing it would make the user reach for --overwrite.
 	Create Mode = iota
 	// Overwrite truncates the file and starts afresh. It refuses
 	// (ErrNotResults) a non-empty file that is not a results CSV, so that a
@@ -211,7 +214,7 @@ func (w *Writer) start(mode Mode) error {
 	size := fi.Size()
 	switch mode {
 	case Create:
-		if size > 0 {
+		if size > 0 && !headerOnly(w.f, size) {
 			return fmt.Errorf("results file %q: %w", w.path, ErrExists)
 		}
 	case Overwrite:
@@ -248,17 +251,30 @@ func (w *Writer) start(mode Mode) error {
 	return nil
 }
 
+// headerOnly reports whether f (size bytes) holds exactly a results header
+// line and nothing else.
+func headerOnly(f io.ReaderAt, size int64) bool {
+	if size != int64(len(Header)+1) && size != int64(len(Header)+2) {
+		return false
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false
+	}
+	return string(b) == Header+"\n" || string(b) == Header+"\r\n"
+}
+
 // checkHeader refuses a file whose first line is not the results header.
 // A file with no newline at all may be a torn header (a crash right after
 // the file was created); it passes if it is a prefix of the header line.
 func checkHeader(f io.ReaderAt, path string, size int64) error {
-	const max = len(Header) + 8 // room for a BOM and a CR
-	b := make([]byte, min(int64(max), size))
-	n, err := f.ReadAt(b, 0)
+	const n = len(Header) + 8 // room for a BOM and a CR
+	b := make([]byte, min(int64(n), size))
+	got, err := f.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read results file %q: %w", path, err)
 	}
-	return headerError(path, b[:n], size)
+	return headerError(path, b[:got], size)
 }
 
 // headerError reports whether first (the first bytes of a file of the given

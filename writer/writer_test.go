@@ -263,7 +263,10 @@ func TestModes(t *testing.T) {
 		{"create new", nil, Create, nil, Header + "\n"},
 		{"create empty", ptr(""), Create, nil, Header + "\n"},
 		{"create refuses results", ptr(rows), Create, ErrExists, rows},
-		{"create refuses header only", ptr(Header + "\n"), Create, ErrExists, Header + "\n"},
+		{"create takes a header without rows", ptr(Header + "\n"), Create, nil, Header + "\n"},
+		{"create takes a CRLF header without rows", ptr(Header + "\r\n"), Create, nil, Header + "\r\n"},
+		{"create refuses a torn header", ptr("ticket_id,sta"), Create, ErrExists, "ticket_id,sta"},
+		{"create refuses a header and a blank line", ptr(Header + "\n\n"), Create, ErrExists, Header + "\n\n"},
 		{"create refuses anything", ptr(input), Create, ErrExists, input},
 		{"overwrite new", nil, Overwrite, nil, Header + "\n"},
 		{"overwrite empty", ptr(""), Overwrite, nil, Header + "\n"},
@@ -377,5 +380,16 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	}
 	if got := len(readCSV(t, path)); got != 2 {
 		t.Errorf("file has %d records, want header + 1", got)
+	}
+}
+
+func TestCreateAppendsToHeaderOnlyFile(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, path, Header+"\n")
+	w := mustOpen(t, path, Create)
+	mustWrite(t, w, Result{TicketID: "1", Status: StatusInvalid, Message: "x", Line: 2, FinishedAt: t0})
+	mustClose(t, w)
+	if got, want := readFile(t, path), Header+"\n1,invalid,x,2,,0,2025-03-14T03:56:53.589Z,\n"; got != want {
+		t.Errorf("file %q, want %q", got, want)
 	}
 }
