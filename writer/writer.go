@@ -11,11 +11,16 @@
 //     as a space, so that a crash can only tear the last line and cutting
 //     back to the last newline always leaves whole rows.
 //   - A text cell a spreadsheet would run as a formula (first character
-//     = + - @, tab or CR) gets a leading single quote.
+//     = + - @, tab or CR) gets a leading single quote; invalid UTF-8
+//     becomes U+FFFD; a cell is cut to 32000 bytes (see inert).
+//   - An empty message on a failed or invalid row is written as
+//     "(no message)".
 //   - http_status is empty when no response was received; attempts is 0 for
 //     rows never sent; finished_at is RFC 3339 in UTC with milliseconds
-//     (2006-01-02T15:04:05.000Z): fixed width, sorts as text, and a
-//     spreadsheet shows it unchanged.
+//     (2006-01-02T15:04:05.000Z): fixed width, and it sorts as text.
+//   - Resume reads ticket_id, message and finished_at not at all, so a file
+//     a spreadsheet re-saved (7.13517E+11, local dates) still resumes as
+//     long as line, status and fingerprint are intact.
 //   - fingerprint is 16 lowercase hex digits, or empty for an invalid row
 //     that has none.
 //
