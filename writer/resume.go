@@ -19,20 +19,23 @@ import (
 // skips nothing), so a caller need not tell a resumed run from a fresh one.
 type Done struct {
 	mu      sync.Mutex
-	latest  map[int]entry
-	success int   // lines whose latest result is success
-	rows    int   // results rows read
-	matched int   // distinct lines Skip matched
-	torn    int64 // bytes of a torn last line cut off by Open
+	latest  map[uint32]entry // by input line
+	success int              // lines whose latest result is success
+	rows    int              // results rows read
+	matched int              // distinct lines Skip matched
+	torn    int64            // bytes of a torn last line cut off by Open
 }
 
-// entry is the latest result of one line. Memory is the budget here (one
+// entry is the latest result of one line. Memory is the budget here (an
 // entry per input line of a run of millions): the fingerprint is kept as
-// its 64-bit value, not as a string.
+// its value, not as a string, and in two halves so that the struct is
+// 4-aligned: with a uint32 key a map slot is 16 bytes instead of 24.
 type entry struct {
-	fp    uint64
-	flags uint8
+	fpHi, fpLo uint32
+	flags      uint8
 }
+
+func (e entry) fp() uint64 { return uint64(e.fpHi)<<32 | uint64(e.fpLo) }
 
 const (
 	flagSuccess uint8 = 1 << iota
@@ -60,19 +63,22 @@ func (d *Done) Skip(line int, fingerprint string) bool {
 			return false
 		}
 	}
+	if line < 1 || uint64(line) > maxLine {
+		return false
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	e, ok := d.latest[line]
+	e, ok := d.latest[uint32(line)]
 	if !ok {
 		return false
 	}
-	same := hasFP == (e.flags&flagHasFP != 0) && fp == e.fp
+	same := hasFP == (e.flags&flagHasFP != 0) && fp == e.fp()
 	if !same {
 		return false
 	}
 	if e.flags&flagMatched == 0 {
 		e.flags |= flagMatched
-		d.latest[line] = e
+		d.latest[uint32(line)] = e
 		d.matched++
 	}
 	return e.flags&flagSuccess != 0
@@ -125,7 +131,7 @@ func (d *Done) TornBytes() int64 {
 // file through encoding/csv with ReuseRecord, so memory is the map only.
 // It changes nothing; a malformed file is refused, naming file and line.
 func load(f io.ReaderAt, path string, size int64) (*Done, int64, error) {
-	d := &Done{latest: map[int]entry{}}
+	d := &Done{latest: map[uint32]entry{}}
 	if size == 0 {
 		return d, 0, nil
 	}
@@ -179,7 +185,7 @@ func (d *Done) add(rec []string) error {
 		return fmt.Errorf("status %q is not success, failed or invalid", rec[1])
 	}
 	line, ok := parseUint(rec[3])
-	if !ok || line < 1 {
+	if !ok || line < 1 || line > maxLine {
 		return fmt.Errorf("line %q is not a line number", rec[3])
 	}
 	if _, ok := parseUint(rec[4]); !ok && rec[4] != "" {
@@ -193,12 +199,12 @@ func (d *Done) add(rec []string) error {
 		if !ok {
 			return fmt.Errorf("fingerprint %q is not 16 lowercase hex digits", fp)
 		}
-		e.fp = v
+		e.fpHi, e.fpLo = uint32(v>>32), uint32(v)
 		e.flags |= flagHasFP
 	} else if e.flags&flagSuccess != 0 {
 		return errors.New("success row without a fingerprint")
 	}
-	d.latest[line] = e
+	d.latest[uint32(line)] = e
 	d.rows++
 	return nil
 }
@@ -272,18 +278,19 @@ func parseFingerprint(s string) (uint64, bool) {
 	return v, true
 }
 
-// parseUint parses a non-empty run of ASCII digits that fits an int.
-func parseUint(s string) (int, bool) {
-	if s == "" || len(s) > 18 {
+// parseUint parses a non-empty run of at most 19 ASCII digits (so that it
+// cannot overflow).
+func parseUint(s string) (uint64, bool) {
+	if s == "" || len(s) > 19 {
 		return 0, false
 	}
-	n := 0
+	var n uint64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + uint64(c-'0')
 	}
 	return n, true
 }

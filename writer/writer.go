@@ -11,19 +11,26 @@
 //     as a space, so that a crash can only tear the last line and cutting
 //     back to the last newline always leaves whole rows.
 //   - A text cell a spreadsheet would run as a formula (first character
-//     = + - @, tab or CR) gets a leading single quote.
+//     = + - @, tab or CR) gets a leading single quote; invalid UTF-8
+//     becomes U+FFFD; a cell is cut to 32000 bytes (see inert).
+//   - An empty message on a failed or invalid row is written as
+//     "(no message)".
 //   - http_status is empty when no response was received; attempts is 0 for
 //     rows never sent; finished_at is RFC 3339 in UTC with milliseconds
-//     (2006-01-02T15:04:05.000Z): fixed width, sorts as text, and a
-//     spreadsheet shows it unchanged.
+//     (2006-01-02T15:04:05.000Z): fixed width, and it sorts as text.
+//   - Resume reads ticket_id, message and finished_at not at all, so a file
+//     a spreadsheet re-saved (7.13517E+11, local dates) still resumes as
+//     long as line, status and fingerprint are intact.
 //   - fingerprint is 16 lowercase hex digits, or empty for an invalid row
 //     that has none.
 //
 // Durability: every Write hands its rows to the OS in one write call, so
-// they survive kill -9 of the process; they are fsynced only by Close
-// (fsync per payload costs milliseconds, see BenchmarkWriteSync, and a
-// power cut loses at most the rows written since the last Close, which a
-// resume sends again).
+// they survive kill -9 of the process. They are fsynced only by Close: an
+// fsync per payload multiplied the cost of a Write by about 5 on a Linux VM
+// (BenchmarkWriteSync) and costs far more on macOS, where Sync is
+// F_FULLFSYNC. What a power cut or kernel crash can lose is the results the
+// OS had not yet written back (seconds); a resume sends those rows again,
+// as it does for payloads in flight at a kill -9.
 package writer
 
 import (
@@ -37,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Header is the first line of every results CSV, without its newline.
@@ -47,6 +55,10 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // columns is the number of cells in a row.
 const columns = 8
+
+// maxLine bounds line numbers so that the resume state can key them as
+// uint32: an input of more lines would be a file of many gigabytes.
+const maxLine uint64 = 1<<32 - 1
 
 // Status is the outcome of one input row.
 type Status string
@@ -94,7 +106,10 @@ type Mode int
 
 const (
 	// Create refuses (ErrExists) a file that exists and is non-empty,
-	// leaving it untouched. A missing or empty file is fine.
+	// leaving it untouched. A missing or empty file is fine, and so is a
+	// results file with a header and no rows (a run that stopped before
+	// its first result, say on a bad input file): there is nothing in it to
+	// protect, and refusing it would make the user reach for --overwrite.
 	Create Mode = iota
 	// Overwrite truncates the file and starts afresh. It refuses
 	// (ErrNotResults) a non-empty file that is not a results CSV, so that a
@@ -168,6 +183,15 @@ func Open(path string, mode Mode) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open results: %w", err)
 	}
+	// A pipe or device cannot be cut back or resumed, and WriteAt fails on
+	// it anyway: say so plainly rather than with a seek error.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errors.New("not a regular file")
+		}
+		return nil, fmt.Errorf("results file %q: %w", path, err)
+	}
 	unlock, err := lockFile(f)
 	if err != nil {
 		f.Close()
@@ -195,7 +219,7 @@ func (w *Writer) start(mode Mode) error {
 	size := fi.Size()
 	switch mode {
 	case Create:
-		if size > 0 {
+		if size > 0 && !headerOnly(w.f, size) {
 			return fmt.Errorf("results file %q: %w", w.path, ErrExists)
 		}
 	case Overwrite:
@@ -232,17 +256,30 @@ func (w *Writer) start(mode Mode) error {
 	return nil
 }
 
+// headerOnly reports whether f (size bytes) holds exactly a results header
+// line and nothing else.
+func headerOnly(f io.ReaderAt, size int64) bool {
+	if size != int64(len(Header)+1) && size != int64(len(Header)+2) {
+		return false
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false
+	}
+	return string(b) == Header+"\n" || string(b) == Header+"\r\n"
+}
+
 // checkHeader refuses a file whose first line is not the results header.
 // A file with no newline at all may be a torn header (a crash right after
 // the file was created); it passes if it is a prefix of the header line.
 func checkHeader(f io.ReaderAt, path string, size int64) error {
-	const max = len(Header) + 8 // room for a BOM and a CR
-	b := make([]byte, min(int64(max), size))
-	n, err := f.ReadAt(b, 0)
+	const n = len(Header) + 8 // room for a BOM and a CR
+	b := make([]byte, min(int64(n), size))
+	got, err := f.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read results file %q: %w", path, err)
 	}
-	return headerError(path, b[:n], size)
+	return headerError(path, b[:got], size)
 }
 
 // headerError reports whether first (the first bytes of a file of the given
@@ -337,7 +374,7 @@ func check(r *Result) error {
 	default:
 		return fmt.Errorf("status %q is not success, failed or invalid", string(r.Status))
 	}
-	if r.Line < 1 {
+	if r.Line < 1 || uint64(r.Line) > maxLine {
 		return fmt.Errorf("line %d is not a line number", r.Line)
 	}
 	if r.HTTPStatus < 0 || r.HTTPStatus > 999 {
@@ -395,16 +432,34 @@ func (w *Writer) encode(r *Result, now time.Time) {
 	}
 }
 
+// maxCell bounds a text cell in bytes: a spreadsheet cell holds at most
+// 32,767 characters, and a longer one (an HTML error page) is cut there
+// anyway, by the spreadsheet, without saying so.
+const maxCell = 32000
+
 // inert makes a text cell safe to open in a spreadsheet and keeps it on
 // one line:
 //   - CR and LF become spaces: every row stays one physical line, so the
 //     torn-line repair on resume can cut at the last newline;
+//   - invalid UTF-8 becomes U+FFFD: the file is UTF-8 for every reader;
+//   - a cell longer than maxCell bytes is cut at a character boundary and
+//     ends with "…";
 //   - a cell starting with = + - @ or tab (OWASP's CSV injection list; a
 //     leading CR is already a space) gets a leading ' so a spreadsheet
 //     shows it as text instead of running it.
 func inert(s string) string {
 	if strings.ContainsAny(s, "\r\n") {
 		s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) > maxCell {
+		cut := maxCell
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	if s != "" {
 		switch s[0] {

@@ -156,6 +156,9 @@ func TestCellsAreInertAndOneLine(t *testing.T) {
 		{"newline then formula", "\n=1", " =1"},
 		{"already quoted", "'=1", "'=1"},
 		{"unicode", "Ticket mis à jour ✓", "Ticket mis à jour ✓"},
+		{"invalid utf-8", "caf\xe9", "caf\uFFFD"},
+		{"long", strings.Repeat("é", maxCell), strings.Repeat("é", maxCell/2) + "…"},
+		{"long, cut inside a character", "x" + strings.Repeat("é", maxCell/2), "x" + strings.Repeat("é", maxCell/2-1) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,7 +263,10 @@ func TestModes(t *testing.T) {
 		{"create new", nil, Create, nil, Header + "\n"},
 		{"create empty", ptr(""), Create, nil, Header + "\n"},
 		{"create refuses results", ptr(rows), Create, ErrExists, rows},
-		{"create refuses header only", ptr(Header + "\n"), Create, ErrExists, Header + "\n"},
+		{"create takes a header without rows", ptr(Header + "\n"), Create, nil, Header + "\n"},
+		{"create takes a CRLF header without rows", ptr(Header + "\r\n"), Create, nil, Header + "\r\n"},
+		{"create refuses a torn header", ptr("ticket_id,sta"), Create, ErrExists, "ticket_id,sta"},
+		{"create refuses a header and a blank line", ptr(Header + "\n\n"), Create, ErrExists, Header + "\n\n"},
 		{"create refuses anything", ptr(input), Create, ErrExists, input},
 		{"overwrite new", nil, Overwrite, nil, Header + "\n"},
 		{"overwrite empty", ptr(""), Overwrite, nil, Header + "\n"},
@@ -356,5 +362,34 @@ func TestUnknownMode(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Error("Open with a bad mode created the file")
+	}
+}
+
+func TestWriteFailureIsSticky(t *testing.T) {
+	path := tempPath(t)
+	w := mustOpen(t, path, Create)
+	ok := Result{TicketID: "1", Status: StatusInvalid, Message: "x", Line: 2, FinishedAt: t0}
+	mustWrite(t, w, ok)
+	w.f.Close() // the disk goes away under the writer
+	err := w.Write([]Result{ok})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Write on a dead file: err = %v, want an error naming the file", err)
+	}
+	if err2 := w.Write([]Result{ok}); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("second Write: err = %v, want the first error again", err2)
+	}
+	if got := len(readCSV(t, path)); got != 2 {
+		t.Errorf("file has %d records, want header + 1", got)
+	}
+}
+
+func TestCreateAppendsToHeaderOnlyFile(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, path, Header+"\n")
+	w := mustOpen(t, path, Create)
+	mustWrite(t, w, Result{TicketID: "1", Status: StatusInvalid, Message: "x", Line: 2, FinishedAt: t0})
+	mustClose(t, w)
+	if got, want := readFile(t, path), Header+"\n1,invalid,x,2,,0,2025-03-14T03:56:53.589Z,\n"; got != want {
+		t.Errorf("file %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,57 @@
+package writer_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// A run, then a resume of it: the resumed run skips the line already done
+// and sends the failed one again.
+func Example() {
+	dir, err := os.MkdirTemp("", "writer-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "updates.results.csv")
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+	w, err := writer.Open(path, writer.Create)
+	if err != nil {
+		panic(err)
+	}
+	err = w.Write([]writer.Result{ // one call per finished payload
+		{TicketID: "713517204455", Status: writer.StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "1f2e3d4c5b6a7988"},
+		{TicketID: "713517204456", Status: writer.StatusFailed, Message: "No Data found", Line: 3, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "0a1b2c3d4e5f6071"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+
+	// Without a mode that allows it, an existing results file is refused.
+	_, err = writer.Open(path, writer.Create)
+	fmt.Println(errors.Is(err, writer.ErrExists))
+
+	w, err = writer.Open(path, writer.Resume)
+	if err != nil {
+		panic(err)
+	}
+	defer w.Close()
+	done := w.Done()
+	fmt.Println(done.Skip(2, "1f2e3d4c5b6a7988"), done.Skip(3, "0a1b2c3d4e5f6071"))
+	// After every input row has been offered to Skip: a results file of
+	// another input matches nothing.
+	fmt.Println(done.Rows(), done.Len(), done.Matched())
+	// Output:
+	// true
+	// true false
+	// 2 1 2
+}
