@@ -120,6 +120,8 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 		return q + ` is an Excel formula wrapper (="..."); export the values, not formulas`
 	case reDecimal.MatchString(v) && strings.Trim(v[strings.IndexByte(v, '.')+1:], "0") == "":
 		return q + " has a decimal part (.0) added by a spreadsheet or database export; format the column as Text (or an integer) and export again"
+	case len(v) > 1 && v[0] == '\'' && digitsOnly(v[1:]):
+		return q + " starts with an apostrophe (Excel's mark for text); remove it"
 	case reThousands.MatchString(v):
 		return q + " has thousands separators; format the column as Text (or a number without separators) and export again"
 	}
