@@ -76,6 +76,11 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 		if !utf8.ValidString(cell) {
 			return nil, &FileError{Name: name, Line: line, Column: i + 1, Msg: fmt.Sprintf("header column %d %s is not valid UTF-8; if the file is Windows-1252 (Excel \"CSV\" on Windows), read it with encoding windows-1252", i+1, quote(cell))}
 		}
+		if strings.IndexByte(cell, 0) >= 0 {
+			// NormalizeName would drop the NULs and match the names: refuse
+			// here rather than call every row invalid.
+			return nil, &FileError{Name: name, Line: line, Column: i + 1, Msg: "the header contains NUL bytes: the file looks like UTF-16 without a byte order mark; export it again as UTF-8 (or UTF-16 with BOM)"}
+		}
 		n := NormalizeName(cell)
 		h.names[i] = n
 		if n == "" {

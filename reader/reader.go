@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/gocarina/gocsv"
 )
@@ -230,10 +229,7 @@ func (r *Reader) build(line int, rw *row, extra map[string]string) (Record, bool
 func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 	var fields []string
 	if complete {
-		cr := csv.NewReader(strings.NewReader(string(raw)))
-		cr.Comma = r.src.comma
-		cr.FieldsPerRecord = -1
-		fields, _ = cr.Read()
+		fields = splitRecord(raw, byte(r.src.comma))
 	}
 	empty := complete
 	for _, f := range fields {
@@ -246,6 +242,11 @@ func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 		return Record{}, false
 	}
 	rec := Record{Line: line + r.src.lineOffset}
+	for _, i := range r.hdr.sent {
+		if i < len(fields) {
+			rec.Extra = append(rec.Extra, Field{Name: r.hdr.names[i], Value: trim(fields[i])})
+		}
+	}
 	for i, name := range r.hdr.names {
 		if i >= len(fields) {
 			break

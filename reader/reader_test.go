@@ -144,6 +144,10 @@ func TestReader(t *testing.T) {
 		{file: "syntax_unclosed.csv", want: []want{{2, "1101", ""}}, fileErr: "quoted field column 3 (comment) starts here and its quote is never closed", errLine: 3, errCol: 3},
 		{file: "syntax_bare.csv", want: []want{{2, "1201", ""}, {3, "1202", ""}}, fileErr: `a " inside unquoted field column 3 (comment)`, errLine: 5, errCol: 3},
 		{file: "syntax_mysql.csv", want: []want{{2, "1301", ""}}, fileErr: `MySQL-style backslash-escaped quotes`, errLine: 3, errCol: 3},
+		{file: "utf16le_nobom.csv", fileErr: "looks like UTF-16 without a byte order mark", errLine: 1, errCol: 1},
+		{file: "syntax_header.csv", fileErr: "quoted field column 2 starts here and its quote is never closed", errLine: 1, errCol: 2},
+		{file: "syntax_after_quote.csv", fileErr: `a " inside quoted field column 2 (sub_status), which starts here, is not doubled`, errLine: 2, errCol: 2},
+		{file: "ragged_multiline.csv", want: []want{{2, "1", "line 2 has 2 fields but the header has 3"}, {4, "2", ""}}},
 		{file: "ticket_damage.csv", want: []want{
 			{2, "7.13517E+11", `ticket_id "7.13517E+11" looks like a number Excel rewrote in scientific notation; format the column as Text and export again`},
 			{3, "713517204455.0", "has a decimal part (.0)"},
@@ -155,6 +159,7 @@ func TestReader(t *testing.T) {
 			{9, "７１３", "non-ASCII digit U+FF17"},
 			{10, "abc", `ticket_id "abc" is not a ticket id (digits only)`},
 			{11, "713518110403", ""},
+			{12, "'713518110404", "starts with an apostrophe"},
 		}},
 		{file: "ticket_damage.csv", opts: Options{TicketIDPattern: regexp.MustCompile(`[a-z]+|7\d+`)}, want: []want{
 			{2, "7.13517E+11", "scientific notation"},
@@ -167,6 +172,7 @@ func TestReader(t *testing.T) {
 			{9, "７１３", "U+FF17"},
 			{10, "abc", ""},
 			{11, "713518110403", ""},
+			{12, "'713518110404", "apostrophe"},
 		}},
 		{file: "trim.csv", want: []want{{2, "1401", ""}},
 			check: func(t *testing.T, recs []Record) {

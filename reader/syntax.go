@@ -58,17 +58,7 @@ type brokenField struct {
 // returns the first field it would refuse. raw may start with blank lines,
 // which encoding/csv skips; line is the record's first line.
 func locate(raw []byte, comma byte, line int) (brokenField, bool) {
-	for {
-		switch {
-		case bytes.HasPrefix(raw, []byte("\n")):
-			raw = raw[1:]
-		case bytes.HasPrefix(raw, []byte("\r\n")):
-			raw = raw[2:]
-		default:
-			goto record
-		}
-	}
-record:
+	raw = skipBlankLines(raw)
 	field := 1
 	i := 0
 	for {
@@ -116,5 +106,65 @@ record:
 		}
 		i = end + 1
 		field++
+	}
+}
+
+// skipBlankLines drops the empty lines encoding/csv skips before a record.
+func skipBlankLines(raw []byte) []byte {
+	for {
+		switch {
+		case bytes.HasPrefix(raw, []byte("\n")):
+			raw = raw[1:]
+		case bytes.HasPrefix(raw, []byte("\r\n")):
+			raw = raw[2:]
+		default:
+			return raw
+		}
+	}
+}
+
+// splitRecord splits the bytes of one record that encoding/csv has already
+// accepted (apart from its field count) into fields, with encoding/csv's
+// rules: "" inside quotes is ", CRLF inside quotes is LF, a CRLF ending the
+// line is dropped. It is much cheaper than a new csv.Reader per ragged row.
+func splitRecord(raw []byte, comma byte) []string {
+	raw = skipBlankLines(raw)
+	var fields []string
+	i := 0
+	for {
+		if i < len(raw) && raw[i] == '"' {
+			i++
+			var f []byte
+			for i < len(raw) {
+				if raw[i] == '"' {
+					if i+1 < len(raw) && raw[i+1] == '"' {
+						f = append(f, '"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				f = append(f, raw[i])
+				i++
+			}
+			fields = append(fields, string(bytes.ReplaceAll(f, []byte("\r\n"), []byte("\n"))))
+		} else {
+			j := i
+			for j < len(raw) && raw[j] != comma && raw[j] != '\n' {
+				j++
+			}
+			f := raw[i:j]
+			if j == len(raw) || raw[j] == '\n' {
+				f = bytes.TrimSuffix(f, []byte("\r"))
+			}
+			fields = append(fields, string(f))
+			i = j
+		}
+		if i < len(raw) && raw[i] == comma {
+			i++
+			continue
+		}
+		return fields
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -121,6 +120,8 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 		return q + ` is an Excel formula wrapper (="..."); export the values, not formulas`
 	case reDecimal.MatchString(v) && strings.Trim(v[strings.IndexByte(v, '.')+1:], "0") == "":
 		return q + " has a decimal part (.0) added by a spreadsheet or database export; format the column as Text (or an integer) and export again"
+	case len(v) > 1 && v[0] == '\'' && digitsOnly(v[1:]):
+		return q + " starts with an apostrophe (Excel's mark for text); remove it"
 	case reThousands.MatchString(v):
 		return q + " has thousands separators; format the column as Text (or a number without separators) and export again"
 	}
@@ -160,20 +161,50 @@ func callbackProblem(v string) string {
 	if p := cellProblem(colCallbackTime, v); p != "" {
 		return p
 	}
-	q := "callback_time " + quote(v)
 	if !callbackShape(v) {
+		q := "callback_time " + quote(v)
 		if reSerial.MatchString(v) {
 			return q + " looks like an Excel date serial number; format the column as yyyy-mm-dd hh:mm:ss and export again"
 		}
 		return q + " is not yyyy-MM-dd HH:mm:ss (other date shapes are not guessed)"
 	}
-	// The shape is right; time.Parse rejects impossible dates and times
-	// (2024-02-30, 24:00:00). Checking the shape first matters: time.Parse
-	// also takes one-digit hours and a fractional second.
-	if _, err := time.Parse(CallbackLayout, v); err != nil {
-		return q + " is not a real date and time"
+	if !realInstant(v) {
+		return "callback_time " + quote(v) + " is not a real date and time"
 	}
 	return ""
+}
+
+// realInstant checks the numbers of a well-shaped callback_time the way
+// time.Parse(CallbackLayout) does (2024-02-30 and 24:00:00 are refused), at
+// a fraction of its cost: it runs on every row. Checking the shape first
+// matters either way: time.Parse also takes one-digit hours and a
+// fractional second.
+func realInstant(v string) bool {
+	num := func(i, n int) int {
+		x := 0
+		for _, c := range []byte(v[i : i+n]) {
+			x = x*10 + int(c-'0')
+		}
+		return x
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+		return false
+	}
+	return num(11, 2) < 24 && num(14, 2) < 60 && num(17, 2) < 60
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func callbackShape(v string) bool {

@@ -1,0 +1,109 @@
+package reader
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRealInstant holds the hand-written date check to time.Parse over
+// every day of a leap and a common year, century years and odd times.
+func TestRealInstant(t *testing.T) {
+	var vals []string
+	for _, y := range []int{1900, 2000, 2023, 2024, 2100} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				vals = append(vals, fmt.Sprintf("%04d-%02d-%02d 12:00:00", y, m, d))
+			}
+		}
+	}
+	for _, hms := range []string{"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "99:99:99"} {
+		vals = append(vals, "2024-03-06 "+hms)
+	}
+	for _, v := range vals {
+		_, err := time.Parse(CallbackLayout, v)
+		if got, want := realInstant(v), err == nil; got != want {
+			t.Errorf("realInstant(%q) = %v, time.Parse says %v", v, got, want)
+		}
+	}
+}
+
+func TestNormalizeName(t *testing.T) {
+	tests := map[string]string{
+		"Ticket ID":           "ticket_id",
+		" Sub Status ":        "sub_status",
+		"QUEUE":               "queue",
+		"callback-time":       "callback_time",
+		"Callback - Time":     "callback_time",
+		"\u00a0Comment\u00a0": "comment",
+		"ticket_id\u200b":     "ticket_id",
+		"Sub_Status":          "sub_status",
+		"  ":                  "",
+		"":                    "",
+		"Agent Name":          "agent_name",
+	}
+	for in, want := range tests {
+		if got := NormalizeName(in); got != want {
+			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCellChecks(t *testing.T) {
+	tests := []struct {
+		in, want string // want: fragment of the problem, "" for none
+	}{
+		{"ok", ""},
+		{"café", ""},
+		{"NULL", "NULL marker"},
+		{"Null", "NULL marker"},
+		{`\N`, "NULL marker"},
+		{"#N/A", "spreadsheet error"},
+		{"#NUM!", "spreadsheet error"},
+		{"#N/A text", ""},
+		{"a\x00b", "NUL byte at byte 2"},
+		{"a\xffb", "byte 0xFF at byte 2"},
+		{"\xe9t\xe9", "byte 0xE9 at byte 1"},
+		{"a\uFFFDb", "U+FFFD at byte 2"},
+	}
+	for _, tt := range tests {
+		got := cellProblem("queue", tt.in)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("cellProblem(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTicketPatternWholeMatch(t *testing.T) {
+	// Leftmost-first alternation matches "a" in "ab": the whole-match rule
+	// must still accept "ab".
+	re := regexp.MustCompile(`a|ab`)
+	anchored, err := anchor(re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, ok := range map[string]bool{"ab": true, "a": true, "abc": false, "xab": false} {
+		if got := ticketProblem(v, re, anchored) == ""; got != ok {
+			t.Errorf("%q: valid = %v, want %v", v, got, ok)
+		}
+	}
+}
+
+func TestTrim(t *testing.T) {
+	for in, want := range map[string]string{
+		" a ":           "a",
+		"\ta\t":         "a",
+		"\u00a0a\u00a0": "a",
+		"a b":           "a b",
+		"":              "",
+		"\u00a0":        "",
+		"\u00e9":        "\u00e9", // starts with 0xC3, not NBSP
+		"a\u00c2":       "a\u00c2",
+	} {
+		if got := trim(in); got != want {
+			t.Errorf("trim(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
