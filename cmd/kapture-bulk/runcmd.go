@@ -67,6 +67,16 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log progress when stderr is not a terminal")
 }
 
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
 // defaultResults derives the results path from the input path.
 func defaultResults(input string) string {
 	base := input
@@ -179,6 +189,9 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		resultsPath = defaultResults(input)
 	}
 
+	if !fromStdin && sameFile(input, resultsPath) {
+		return usagef("--results %s is the input file: give another path", resultsPath)
+	}
 	// A broken file is refused before anything is sent (stdin can only
 	// be checked as it streams).
 	if !fromStdin {
