@@ -189,9 +189,10 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 
 	queues := make([]chan Row, e.cfg.Workers)
 	for i := range queues {
-		// Enough buffer for a full payload and the next, so a worker that
-		// is waiting for a reply does not stall the router at once.
-		queues[i] = make(chan Row, 2*e.cfg.BatchSize)
+		// Room for several payloads, so that a worker waiting out a slow
+		// reply or a backoff does not stall the router (and so every other
+		// worker) at once; a few MiB at most.
+		queues[i] = make(chan Row, max(4*e.cfg.BatchSize, 1024))
 		w := &worker{e: e, in: queues[i], emit: emit}
 		g.Go(func() error { return w.loop(gctx, soft) })
 	}
