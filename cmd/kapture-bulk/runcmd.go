@@ -223,9 +223,6 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		}
 		resultsPath = defaultResults(input)
 	}
-	if !f.dryRun {
-		st.resultsPath = resultsPath
-	}
 
 	// A broken file is refused before anything is sent (stdin can only
 	// be checked as it streams).
@@ -295,6 +292,7 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		return err
 	}
 	defer w.Close()
+	st.resultsPath = resultsPath
 	done := w.Done()
 	if done != nil && done.Len() > 0 && !fromStdin {
 		if err := checkResumeMatches(input, ropts, done, resultsPath); err != nil {
