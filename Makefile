@@ -20,5 +20,24 @@ test:
 demo: build
 	@sh scripts/demo.sh $(BIN)
 
+# release: static binaries for every platform into dist/, named
+# kapture-bulk-VERSION-OS-ARCH[.exe], and dist/SHA256SUMS.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+release:
+	rm -rf dist
+	mkdir -p dist
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; \
+		if [ "$$os" = windows ]; then ext=.exe; fi; \
+		out=dist/kapture-bulk-$(VERSION)-$$os-$$arch$$ext; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/kapture-bulk; \
+	done
+	@cd dist && if command -v sha256sum >/dev/null 2>&1; then sha256sum kapture-bulk-*; \
+		elif command -v shasum >/dev/null 2>&1; then shasum -a 256 kapture-bulk-*; \
+		else openssl dgst -sha256 -r kapture-bulk-* | sed 's/ \*/  /'; fi > SHA256SUMS
+	@cat dist/SHA256SUMS
+
 clean:
 	rm -rf bin dist

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -68,3 +69,27 @@ func (f *inputFlags) options(name string) (reader.Options, error) {
 
 // withEnv documents a flag's environment variable in its usage line.
 func withEnv(usage, name string) string { return fmt.Sprintf("%s (env %s)", usage, name) }
+
+// printFlags lists every flag of fs with its default, even a zero one
+// (flag.PrintDefaults leaves those out), and its environment variable
+// where the usage names one.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(fl *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(fl)
+		head := "  --" + fl.Name
+		if typ != "" {
+			head += " " + typ
+		}
+		def := fl.DefValue
+		switch {
+		case strings.Contains(usage, "(default"):
+			def = "" // the usage says it in words
+		case def == "":
+			def = "none"
+		}
+		if def != "" {
+			usage += " (default " + def + ")"
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", head, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -63,8 +64,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowInsecure, "allow-insecure-http", false, "allow plain http:// to a non-loopback host (sends the token in the clear)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines")
-	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log progress when stderr is not a terminal")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
+	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged")
 }
 
 // sameFile reports whether a and b name one existing file.
@@ -106,19 +107,24 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 	return "", usagef("no API token: set KAPTURE_API_TOKEN or give --token-file")
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+// newLogger logs to w; warnings repeated within every are held back and
+// counted (see repeatLimiter).
+func newLogger(w io.Writer, format, level string, every time.Duration) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch strings.ToLower(format) {
 	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, usagef("--log-format %q: want text or json", format)
 	}
-	return nil, usagef("--log-format %q: want text or json", format)
+	return slog.New(newRepeatLimiter(h, every)), nil
 }
 
 // counts are the run's row counters. The writer goroutine updates the
@@ -134,7 +140,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\nFlags:\n")
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -143,12 +149,49 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}
 		return withCode(exitUsage, err)
 	}
+	// From here on, however the run ends, the summary says how.
+	st := &runState{start: time.Now()}
+	if len(pos) == 1 {
+		st.input = pos[0]
+	}
+	err = f.execute(ctx, fs, pos, e, st)
+	s := st.summary()
+	s.finish(err)
+	if st.p != nil {
+		s.print(e.stderr)
+	}
+	if f.summaryJSON != "" {
+		if jerr := s.writeJSON(f.summaryJSON); jerr != nil {
+			fmt.Fprintf(e.stderr, "kapture-bulk: could not write --summary-json: %v\n", jerr)
+		}
+	}
+	return err
+}
+
+// runState is what a run got as far as, for its summary.
+type runState struct {
+	start       time.Time
+	input       string
+	resultsPath string
+	p           *pipeline     // nil until the pipeline ran
+	dry         *dryRunCounts // set by --dry-run
+}
+
+// execute is a run after its flags parsed: checks, then the pipeline,
+// recording in st how far it got.
+func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, e *env, st *runState) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return usagef("run takes exactly one INPUT (a CSV path, or - for stdin), got %d", len(pos))
 	}
-	start := time.Now()
-	log, err := newLogger(e.stderr, f.logFormat, f.logLevel)
+	showBar := !f.quiet && e.isTerminal != nil && e.isTerminal()
+	var logOut io.Writer = e.stderr
+	var lines *termLines
+	if showBar {
+		lines = &termLines{w: e.stderr}
+		logOut = lines
+	}
+	log, err := newLogger(logOut, f.logFormat, f.logLevel, f.progressInterval)
 	if err != nil {
 		return err
 	}
@@ -169,6 +212,8 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		return usagef("--timeout %v: want more than 0", f.timeout)
 	case f.limit < 0:
 		return usagef("--limit %d: want 0 (all) or more", f.limit)
+	case f.progressInterval <= 0:
+		return usagef("--progress-interval %v: want more than 0", f.progressInterval)
 	}
 
 	input := pos[0]
@@ -216,7 +261,14 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer closeIn()
-	rd, err := reader.Open(in, ropts)
+	total := progressTotal{limit: int64(f.limit)}
+	if !fromStdin {
+		if fi, err := os.Stat(input); err == nil {
+			total.size = fi.Size()
+		}
+	}
+	counted := &countingReader{r: in}
+	rd, err := reader.Open(counted, ropts)
 	if err != nil {
 		return err
 	}
@@ -234,7 +286,8 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	if f.dryRun {
-		return dryRun(rd, f, e.stdout)
+		st.dry = &dryRunCounts{}
+		return dryRun(rd, *f, e.stdout, st.dry)
 	}
 
 	mode := writer.Create
@@ -252,6 +305,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer w.Close()
+	st.resultsPath = resultsPath
 	done := w.Done()
 	var records recordSource = rd
 	switch {
@@ -268,26 +322,62 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		rd: rd, records: records, w: w, done: done, eng: eng, log: log, limit: f.limit,
 		resultsPath: resultsPath, input: input,
 	}
+	st.p = p
+
+	// Progress: a bar on a terminal, a log line every --progress-interval
+	// elsewhere, nothing with --quiet (retries are still summarised).
+	var sink progressSink
+	tick := f.progressInterval
+	switch {
+	case showBar:
+		sink = newBarSink(lines, total)
+		tick = min(250*time.Millisecond, f.progressInterval)
+	case !f.quiet:
+		sink = &logSink{log: log, total: total}
+	}
+	log.Info("run started", "input", name, "results", resultsPath, "batch_size", f.batchSize,
+		"workers", f.workers, "rate", f.rate, "limit", f.limit, "resume", f.resume)
+	monCtx, stopMonitor := context.WithCancel(ctx)
+	monDone := make(chan struct{})
+	go func() { // stopped below, before the summary
+		defer close(monDone)
+		monitor(monCtx, func() progressSnap { return p.snapshot(st.start, counted) }, sink, tick, f.progressInterval, log)
+	}()
+
 	err = p.run(ctx, e.signals)
+	stopMonitor()
+	<-monDone
+	if sink != nil {
+		sink.finish()
+	}
 	if cerr := w.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close results %s: %w", resultsPath, cerr)
 	}
-	s := p.summary(start)
-	switch {
-	case err != nil:
-	case p.interrupted.Load():
-		err = withCode(exitInterrupted, errSilent)
-	case s.Failed+s.Invalid > 0:
-		err = withCode(exitRowsFailed, errSilent)
-	}
-	s.finish(err)
-	s.print(e.stderr)
-	if f.summaryJSON != "" {
-		if jerr := s.writeJSON(f.summaryJSON); jerr != nil {
-			log.Error("could not write --summary-json", "err", jerr)
+	if err == nil {
+		switch {
+		case p.interrupted.Load():
+			err = withCode(exitInterrupted, errSilent)
+		case p.counts.failed.Load()+p.counts.invalid.Load() > 0:
+			err = withCode(exitRowsFailed, errSilent)
 		}
 	}
 	return err
+}
+
+// snapshot reads the run's counters; safe while it runs.
+func (p *pipeline) snapshot(start time.Time, in *countingReader) progressSnap {
+	now := time.Now()
+	s := progressSnap{
+		at: now, elapsed: now.Sub(start),
+		read: p.counts.read.Load(), success: p.counts.success.Load(), failed: p.counts.failed.Load(),
+		invalid: p.counts.invalid.Load(), skipped: p.counts.skipped.Load(),
+		bytes: in.n.Load(),
+	}
+	if p.eng != nil {
+		es := p.eng.Stats()
+		s.requests, s.retries, s.rate = es.Requests, es.Retries, es.Rate
+	}
+	return s
 }
 
 func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
@@ -369,6 +459,30 @@ type pipeline struct {
 	counts      counts
 	interrupted atomic.Bool
 	readErr     error // set by the producer before it closes rows
+	duplicates  int64 // set by the producer before it closes rows
+}
+
+// duplicates notices rows whose ticket_id appeared earlier in the input.
+// It keeps a 64-bit hash per ticket, not the id (a few bytes per distinct
+// ticket); a collision would only miscount the summary's figure.
+type duplicates struct {
+	hashes map[uint64]struct{}
+	seed   maphash.Seed
+	n      int64
+}
+
+func (d *duplicates) seen(ticketID string) bool {
+	if d.hashes == nil {
+		d.hashes = map[uint64]struct{}{}
+		d.seed = maphash.MakeSeed()
+	}
+	h := maphash.String(d.seed, ticketID)
+	if _, ok := d.hashes[h]; ok {
+		d.n++
+		return true
+	}
+	d.hashes[h] = struct{}{}
+	return false
 }
 
 func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
@@ -474,6 +588,8 @@ func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
 // them on: invalid rows straight to the results, rows already done (by
 // --resume) counted and skipped, the rest to the engine.
 func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<- batch.Row, send func([]writer.Result) error) error {
+	var dups duplicates
+	defer func() { p.duplicates = dups.n }()
 	for n := 0; p.limit == 0 || n < p.limit; n++ {
 		select {
 		case <-stop:
@@ -498,6 +614,10 @@ func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<
 				return nil // the run is ending; its cause is reported elsewhere
 			}
 			continue
+		}
+		if dups.seen(rec.TicketID) && dups.n == 1 {
+			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
+				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
 		row := batch.NewRow(rec)
 		if p.done != nil && p.done.Skip(row.Line, row.Fingerprint) {

@@ -13,10 +13,11 @@ import (
 // summary is what a run did, for people (print) and schedulers (JSON).
 type summary struct {
 	Input          string  `json:"input"`
-	Results        string  `json:"results"`
-	Outcome        string  `json:"outcome"` // finished, interrupted or aborted
+	Results        string  `json:"results"` // empty when none was opened (refused early, dry run)
+	Outcome        string  `json:"outcome"` // finished, interrupted, aborted or dry_run
 	ExitCode       int     `json:"exit_code"`
 	Error          string  `json:"error,omitempty"`
+	DryRun         bool    `json:"dry_run,omitempty"`
 	RowsRead       int64   `json:"rows_read"`
 	Success        int64   `json:"success"`
 	Failed         int64   `json:"failed"`
@@ -24,6 +25,9 @@ type summary struct {
 	SkippedResume  int64   `json:"skipped_resume"`
 	NotSent        int64   `json:"not_sent"`
 	BlankSkipped   int     `json:"blank_rows_skipped"`
+	DuplicateRows  int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
+	WouldSend      int64   `json:"would_send,omitempty"`
+	Payloads       int64   `json:"payloads,omitempty"` // at least, for a dry run
 	Requests       int64   `json:"requests"`
 	Retries        int64   `json:"retries"`
 	Splits         int64   `json:"splits"`
@@ -32,25 +36,34 @@ type summary struct {
 	RowsPerSecond  float64 `json:"rows_per_second"`
 }
 
-func (p *pipeline) summary(start time.Time) *summary {
-	elapsed := time.Since(start)
-	s := &summary{
-		Input:         p.input,
-		Results:       p.resultsPath,
-		RowsRead:      p.counts.read.Load(),
-		Success:       p.counts.success.Load(),
-		Failed:        p.counts.failed.Load(),
-		Invalid:       p.counts.invalid.Load(),
-		SkippedResume: p.counts.skipped.Load(),
-		BlankSkipped:  p.rd.Skipped(),
+// summary is what the run got as far as; it works for a run refused
+// before the pipeline started (all counts zero) and for a dry run.
+func (st *runState) summary() *summary {
+	elapsed := time.Since(st.start)
+	s := &summary{Input: st.input, Results: st.resultsPath, ElapsedSeconds: elapsed.Seconds()}
+	if d := st.dry; d != nil {
+		s.DryRun = true
+		s.RowsRead, s.Invalid, s.WouldSend, s.Payloads = d.rows, d.invalid, d.valid, d.payloads
+		s.DuplicateRows = d.duplicates
+		return s
 	}
+	p := st.p
+	if p == nil {
+		return s
+	}
+	s.RowsRead = p.counts.read.Load()
+	s.Success = p.counts.success.Load()
+	s.Failed = p.counts.failed.Load()
+	s.Invalid = p.counts.invalid.Load()
+	s.SkippedResume = p.counts.skipped.Load()
+	s.BlankSkipped = p.rd.Skipped()
+	s.DuplicateRows = p.duplicates
 	done := s.Success + s.Failed + s.Invalid
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
 	if p.eng != nil {
-		st := p.eng.Stats()
-		s.Requests, s.Retries, s.Splits, s.FinalRate = st.Requests, st.Retries, st.Splits, st.Rate
+		es := p.eng.Stats()
+		s.Requests, s.Retries, s.Splits, s.FinalRate = es.Requests, es.Retries, es.Splits, es.Rate
 	}
-	s.ElapsedSeconds = elapsed.Seconds()
 	if elapsed > 0 {
 		s.RowsPerSecond = float64(done) / elapsed.Seconds()
 	}
@@ -61,6 +74,9 @@ func (p *pipeline) summary(start time.Time) *summary {
 func (s *summary) finish(err error) {
 	s.ExitCode = exitOK
 	s.Outcome = "finished"
+	if s.DryRun {
+		s.Outcome = "dry_run"
+	}
 	if err == nil {
 		return
 	}
@@ -89,6 +105,9 @@ func (s *summary) print(w io.Writer) {
 	}
 	if s.BlankSkipped > 0 {
 		fmt.Fprintf(&b, "; %d blank rows skipped", s.BlankSkipped)
+	}
+	if s.DuplicateRows > 0 {
+		fmt.Fprintf(&b, "; %d rows repeat a ticket_id", s.DuplicateRows)
 	}
 	fmt.Fprintf(&b, "\n  %d requests, %d retries, %d splits", s.Requests, s.Retries, s.Splits)
 	if s.FinalRate > 0 {

@@ -192,14 +192,18 @@ func (g *gatedReader) Next() (reader.Record, error) {
 	return g.rd.Next()
 }
 
+// dryRunCounts are what a dry run found, for its summary.
+type dryRunCounts struct {
+	rows, valid, invalid, payloads, duplicates int64
+}
+
 // dryRun reads the input as run would, prints the first payload and what
 // would be sent, and sends nothing.
-func dryRun(rd *reader.Reader, f runFlags, out io.Writer) error {
+func dryRun(rd *reader.Reader, f runFlags, out io.Writer, c *dryRunCounts) error {
 	var first []batch.Row
-	seen := map[string]bool{}
+	var dups duplicates
 	closed := false // the first payload ends at batch size or a repeated ticket, as the engine's does
-	rows, valid, invalid := 0, 0, 0
-	for f.limit == 0 || rows < f.limit {
+	for f.limit == 0 || c.rows < int64(f.limit) {
 		rec, err := rd.Next()
 		if err == io.EOF {
 			break
@@ -207,25 +211,32 @@ func dryRun(rd *reader.Reader, f runFlags, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rows++
+		c.rows++
 		if rec.Invalid != "" {
-			invalid++
+			c.invalid++
 			continue
 		}
-		valid++
-		if closed || len(first) == f.batchSize || seen[rec.TicketID] {
+		c.valid++
+		repeated := dups.seen(rec.TicketID)
+		if closed || len(first) == f.batchSize || repeated {
 			closed = true
 			continue
 		}
-		seen[rec.TicketID] = true
 		first = append(first, batch.NewRow(rec))
 	}
-	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)\n", rows, valid, invalid)
+	c.duplicates = dups.n
+	if c.valid > 0 {
+		c.payloads = (c.valid + int64(f.batchSize) - 1) / int64(f.batchSize)
+	}
+	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)\n", c.rows, c.valid, c.invalid)
+	if dups.n > 0 {
+		fmt.Fprintf(out, "%d rows repeat a ticket_id seen earlier; they go out in file order, never in one payload\n", dups.n)
+	}
 	if len(first) == 0 {
 		fmt.Fprintln(out, "nothing to send")
 		return nil
 	}
-	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first one:\n", (valid+f.batchSize-1)/f.batchSize, f.batchSize)
+	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first one:\n", c.payloads, f.batchSize)
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, batch.Payload(first), "", "  "); err != nil {
 		return fmt.Errorf("indent payload: %w", err)

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progressSnap is the state of a run at one moment, read from the
+// pipeline's atomic counters and the engine's stats.
+type progressSnap struct {
+	at                                      time.Time
+	elapsed                                 time.Duration
+	read, success, failed, invalid, skipped int64
+	requests, retries                       int64
+	rate                                    float64 // the limiter's current rate; 0 = unlimited
+	bytes                                   int64   // input bytes consumed by the reader
+	rowsPerSec                              float64 // rows finished per second, over the last few seconds
+}
+
+// done is rows finished: written to the results, or skipped as already done.
+func (s progressSnap) done() int64 { return s.success + s.failed + s.invalid + s.skipped }
+
+// progressSink shows progress: a bar on a terminal, a log line elsewhere.
+// show is called from one goroutine at a time; finish once, after the
+// last show, before the summary prints.
+type progressSink interface {
+	show(progressSnap)
+	finish()
+}
+
+// progressTotal is what a run knows in advance about its size.
+type progressTotal struct {
+	size  int64 // input bytes; 0 when unknown (stdin)
+	limit int64 // --limit; 0 when none
+}
+
+// monitor samples the run every tick and hands the snapshot to sink (nil:
+// --quiet); every warnEvery it logs a warning if requests were retried
+// since the last one, so retries are summarised rather than logged per
+// payload. It returns when ctx ends; the caller runs it in a goroutine it
+// starts and stops itself.
+func monitor(ctx context.Context, sample func() progressSnap, sink progressSink, tick, warnEvery time.Duration, log *slog.Logger) {
+	if tick <= 0 || sink == nil {
+		tick = warnEvery
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var win rateWindow
+	lastWarn := time.Now()
+	var warnedRetries int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := sample()
+		s.rowsPerSec = win.add(s.at, s.done())
+		if sink != nil {
+			sink.show(s)
+		}
+		if s.at.Sub(lastWarn) >= warnEvery-tick/2 {
+			if n := s.retries - warnedRetries; n > 0 {
+				log.Warn("retrying requests (network errors, timeouts, 429 or 5xx)",
+					"retries", n, "since", s.at.Sub(lastWarn).Round(time.Second).String(),
+					"retries_total", s.retries, "rate", round2(s.rate))
+			}
+			warnedRetries = s.retries
+			lastWarn = s.at
+		}
+	}
+}
+
+// rateWindow gives rows per second over the last few seconds, so that the
+// figure follows a rate that drops (429s) or recovers, unlike an average
+// since the start.
+type rateWindow struct {
+	at   []time.Time
+	done []int64
+}
+
+const rateSpan = 5 * time.Second
+
+func (w *rateWindow) add(at time.Time, done int64) float64 {
+	w.at = append(w.at, at)
+	w.done = append(w.done, done)
+	// Keep the newest sample at least rateSpan old as the base.
+	i := 0
+	for i+1 < len(w.at)-1 && at.Sub(w.at[i+1]) >= rateSpan {
+		i++
+	}
+	w.at, w.done = w.at[i:], w.done[i:]
+	if len(w.at) < 2 {
+		return 0
+	}
+	d := at.Sub(w.at[0]).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(done-w.done[0]) / d
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// logSink writes a plain log line per show: for cron, CI and pipes, where
+// a bar would be a stream of carriage returns (and progressbar fsyncs
+// every redraw).
+type logSink struct {
+	log   *slog.Logger
+	total progressTotal
+	shown float64 // the highest fraction shown
+}
+
+func (l *logSink) show(s progressSnap) {
+	attrs := []any{
+		"rows_done", s.done(), "success", s.success, "failed", s.failed, "invalid", s.invalid,
+	}
+	if s.skipped > 0 {
+		attrs = append(attrs, "skipped_resume", s.skipped)
+	}
+	if f, ok := fraction(s, l.total); ok {
+		l.shown = max(l.shown, f)
+		attrs = append(attrs, "percent", float64(int64(l.shown*1000))/10)
+	}
+	attrs = append(attrs, "rows_per_s", round2(s.rowsPerSec), "requests", s.requests, "retries", s.retries)
+	if s.rate > 0 {
+		attrs = append(attrs, "rate", round2(s.rate))
+	}
+	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
+	l.log.Info("progress", attrs...)
+}
+
+func (l *logSink) finish() {}
+
+// fraction estimates how far the run is, from 0 to 1. With --limit it is
+// rows done of the limit. For a file it is rows done times the bytes per
+// row read so far, of the file's size: no count in advance. The reader
+// reads ahead, so early on this can overshoot and then fall back; the
+// sinks never show less than they showed. stdin has no total.
+func fraction(s progressSnap, t progressTotal) (float64, bool) {
+	switch {
+	case t.limit > 0:
+		return min(1, float64(s.done())/float64(t.limit)), true
+	case t.size > 0:
+		if s.read == 0 {
+			return 0, true
+		}
+		return min(1, float64(s.bytes)/float64(t.size)*min(1, float64(s.done())/float64(s.read))), true
+	}
+	return 0, false
+}
+
+// barSink is a progressbar/v3 bar on a terminal. It never sees --quiet or
+// a non-terminal: the caller picks a sink. The bar is driven only by show
+// (no spinner goroutine of its own).
+type barSink struct {
+	bar   *progressbar.ProgressBar
+	out   *termLines
+	total progressTotal
+	shown int64 // the bar's furthest position
+}
+
+// barScale is the bar's resolution when it shows a fraction of a file.
+const barScale = 10000
+
+func newBarSink(out *termLines, total progressTotal) *barSink {
+	max := int64(-1) // stdin: a spinner with a count
+	switch {
+	case total.limit > 0:
+		max = total.limit
+	case total.size > 0:
+		max = barScale
+	}
+	bar := progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(out.barWriter()),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionSetPredictTime(max > 0), // ETA
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetSpinnerChangeInterval(0), // no goroutine: show drives it
+		progressbar.OptionSetRenderBlankState(false),
+	)
+	return &barSink{bar: bar, out: out, total: total}
+}
+
+func (b *barSink) show(s progressSnap) {
+	var d strings.Builder
+	fmt.Fprintf(&d, "%d rows: %d ok, %d failed, %d invalid", s.done(), s.success, s.failed, s.invalid)
+	if s.skipped > 0 {
+		fmt.Fprintf(&d, ", %d skipped", s.skipped)
+	}
+	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
+	if s.retries > 0 {
+		fmt.Fprintf(&d, " | %d retries", s.retries)
+	}
+	b.bar.Describe(d.String())
+	pos := s.done() // stdin: a count
+	switch f, ok := fraction(s, b.total); {
+	case ok && b.total.limit > 0:
+		pos = min(s.done(), b.total.limit)
+	case ok:
+		pos = int64(f * barScale)
+	}
+	b.shown = max(b.shown, pos)
+	_ = b.bar.Set64(b.shown)
+}
+
+// finish takes the bar off the screen so the summary starts on a clean line.
+func (b *barSink) finish() {
+	_ = b.bar.Exit()
+	b.out.clearBar()
+}
+
+// termLines serialises stderr between the bar and log lines: a log line
+// first wipes the bar's partial line; the bar redraws itself below it on
+// its next show.
+type termLines struct {
+	mu      sync.Mutex
+	w       io.Writer
+	partial int // width of the bar's text on the current line; 0: at a line start
+}
+
+func (t *termLines) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.wipe()
+	return t.w.Write(p)
+}
+
+func (t *termLines) clearBar() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.wipe()
+}
+
+func (t *termLines) wipe() {
+	if t.partial > 0 {
+		io.WriteString(t.w, "\r"+strings.Repeat(" ", t.partial)+"\r")
+		t.partial = 0
+	}
+}
+
+type barWriter struct{ t *termLines }
+
+func (t *termLines) barWriter() io.Writer { return barWriter{t} }
+
+func (b barWriter) Write(p []byte) (int, error) {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	if i := strings.LastIndexAny(string(p), "\r\n"); i >= 0 {
+		b.t.partial = utf8.RuneCount(p[i+1:])
+	} else {
+		b.t.partial += utf8.RuneCount(p)
+	}
+	return b.t.w.Write(p)
+}
+
+// countingReader counts the bytes read through it, for progress by bytes
+// without counting the rows in advance.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// repeatLimiter is a slog.Handler that lets a warning with a given message
+// through once per interval and drops the repeats in between, counting
+// them on the next one that passes ("repeated": N). The engine warns per
+// event (each rate cut); an operator needs to know it keeps happening,
+// not every instance.
+type repeatLimiter struct {
+	slog.Handler
+	every time.Duration
+	state *repeatState
+}
+
+type repeatState struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+func newRepeatLimiter(h slog.Handler, every time.Duration) *repeatLimiter {
+	return &repeatLimiter{Handler: h, every: every, state: &repeatState{last: map[string]time.Time{}, held: map[string]int{}}}
+}
+
+func (h *repeatLimiter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level != slog.LevelWarn {
+		return h.Handler.Handle(ctx, r)
+	}
+	s := h.state
+	s.mu.Lock()
+	last, seen := s.last[r.Message]
+	// A tenth of slack: a warning logged on a ticker of the same period
+	// (the retry summary) must not be held for a few ms of jitter.
+	if seen && r.Time.Sub(last) < h.every-h.every/10 {
+		s.held[r.Message]++
+		s.mu.Unlock()
+		return nil
+	}
+	held := s.held[r.Message]
+	s.last[r.Message] = r.Time
+	s.held[r.Message] = 0
+	s.mu.Unlock()
+	if held > 0 {
+		r = r.Clone()
+		r.AddAttrs(slog.Int("repeated", held))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *repeatLimiter) WithAttrs(as []slog.Attr) slog.Handler {
+	return &repeatLimiter{Handler: h.Handler.WithAttrs(as), every: h.every, state: h.state}
+}
+
+func (h *repeatLimiter) WithGroup(name string) slog.Handler {
+	return &repeatLimiter{Handler: h.Handler.WithGroup(name), every: h.every, state: h.state}
+}
