@@ -71,7 +71,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		out.kind = kindAuth
-		out.message = fmt.Sprintf("authentication rejected: HTTP %d", status)
+		out.message = fmt.Sprintf("HTTP %d", status)
 		if m := objectMessage(trimmed); m != "" {
 			out.message += ": " + m
 		}
@@ -99,7 +99,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 		}
 		if isAuthMessage(item.Message) {
 			out.kind = kindAuth
-			out.message = "authentication rejected: " + clean(item.Message)
+			out.message = clean(item.Message)
 			return out
 		}
 		ok, msg := itemResult(item)
@@ -118,7 +118,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 		for _, it := range items {
 			if isAuthMessage(it.Message) {
 				out.kind = kindAuth
-				out.message = "authentication rejected: " + clean(it.Message)
+				out.message = clean(it.Message)
 				return out
 			}
 		}

@@ -138,10 +138,11 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 			}
 			return w.e.unhealthy(out.message)
 		case kindAuth:
-			if err := w.emitAll(rows, Failed, out.message, out.httpStatus, tries); err != nil {
-				return err
+			err := fmt.Errorf("%w: %s", ErrAuth, out.message)
+			if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
+				return eerr
 			}
-			return fmt.Errorf("%w: %s", ErrAuth, out.message)
+			return err
 		case kindRetry:
 			if out.httpStatus == http.StatusTooManyRequests {
 				w.e.pacer.throttled(out.retryAfter)
