@@ -17,6 +17,14 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# make bench: the Go benchmarks (medians: -count 3), then the end-to-end
+# benchmark of the built binary against the fake API. make bench QUICK=1
+# is a smoke test of the harness in about a minute. See BENCHMARKS.md.
+BENCH_COUNT ?= 3
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(if $(QUICK),-count 1 -benchtime 100ms,-count $(BENCH_COUNT)) ./reader ./writer ./batch ./bench
+	$(GO) run ./bench/e2e -bin $(BIN) $(if $(QUICK),-quick) $(BENCH_FLAGS)
+
 demo: build
 	@sh scripts/demo.sh $(BIN)
 

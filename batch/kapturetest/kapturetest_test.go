@@ -573,3 +573,21 @@ func TestParseReply(t *testing.T) {
 		t.Error("ParseReply(both) succeeded")
 	}
 }
+
+func TestNoRecord(t *testing.T) {
+	s := kapturetest.NewServer(t, kapturetest.Options{NoRecord: true})
+	r := mustPost(t, s, "", []map[string]string{item("713516551148", "CL"), item("999999999999", "P")})
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	}
+	st := s.Stats()
+	if st.Requests != 1 || st.Items != 2 || st.Applied != 1 || st.Failed != 1 {
+		t.Errorf("stats %+v: want 1 request, 2 items, 1 applied, 1 failed", st)
+	}
+	if h := s.History("713516551148"); len(h) != 0 {
+		t.Errorf("History = %v, want nothing recorded", h)
+	}
+	if _, ok := s.State("713516551148"); ok {
+		t.Error("State recorded, want nothing")
+	}
+}

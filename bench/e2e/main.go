@@ -1,0 +1,606 @@
+// Command e2e benchmarks the built kapture-bulk binary end to end against
+// the fake Kapture API over loopback, as issue 6 asks: throughput and the
+// client's own CPU per row, peak RSS at 100k and 1M rows, latency hiding
+// against a 20 ms API and a sequential one-request-per-row baseline, rate
+// adherence against a rate-limited API, validate against a bare
+// encoding/csv read, and --resume of a finished 1M-row run.
+//
+// The fake runs in this process; the client is a child process, so its
+// rusage (user+sys CPU, peak RSS) is the client's alone. Every figure is
+// the median of -runs runs. `make bench` runs it; see BENCHMARKS.md.
+//
+//	go run ./bench/e2e -bin bin/kapture-bulk [-quick] [-runs 3] [-only e2e,latency]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+)
+
+type config struct {
+	bin     string
+	dir     string
+	runs    int
+	quick   bool
+	only    map[string]bool
+	perf    string // write a perf profile of one 200k run here
+	workers int
+	batch   int
+}
+
+func main() {
+	var c config
+	var only string
+	flag.StringVar(&c.bin, "bin", "bin/kapture-bulk", "the built kapture-bulk binary")
+	flag.StringVar(&c.dir, "dir", "", "work directory for generated files (default: a temporary one, removed at the end)")
+	flag.IntVar(&c.runs, "runs", 3, "runs per measurement; the median is reported")
+	flag.BoolVar(&c.quick, "quick", false, "smaller inputs and one run each: a smoke test of the harness, not numbers to quote")
+	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,memory,latency,rate,validate,resume (default all)")
+	flag.StringVar(&c.perf, "perf", "", "also record a CPU profile of one 200k-row run with perf into this file")
+	flag.Parse()
+	c.workers, c.batch = 8, 100
+	if c.quick {
+		c.runs = 1
+	}
+	if only != "" {
+		c.only = map[string]bool{}
+		for _, s := range strings.Split(only, ",") {
+			c.only[strings.TrimSpace(s)] = true
+		}
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+}
+
+func (c config) want(name string) bool { return c.only == nil || c.only[name] }
+
+// size picks the full or the quick size of an input.
+func (c config) size(full, quick int) int {
+	if c.quick {
+		return quick
+	}
+	return full
+}
+
+func run(c config) error {
+	if _, err := os.Stat(c.bin); err != nil {
+		return fmt.Errorf("binary: %w (run make build first)", err)
+	}
+	if c.dir == "" {
+		d, err := os.MkdirTemp("", "kapture-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		c.dir = d
+	} else if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Printf("# kapture-bulk end-to-end benchmarks\n\n%s\n\n", machine(c.bin))
+	fmt.Printf("runs per figure: %d (median)%s\n\n", c.runs, map[bool]string{true: "; QUICK MODE: small inputs, not numbers to quote"}[c.quick])
+
+	small := c.size(100_000, 20_000)
+	mid := c.size(200_000, 50_000)
+	big := c.size(1_000_000, 100_000)
+
+	var rep report
+	if c.want("e2e") {
+		if err := e2e(c, genFile(c, mid), &rep); err != nil {
+			return fmt.Errorf("e2e: %w", err)
+		}
+	}
+	if c.want("memory") || c.want("resume") {
+		if err := memory(c, genFile(c, small), genFile(c, big), &rep); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if c.want("latency") {
+		if err := latency(c, &rep); err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+	}
+	if c.want("rate") {
+		if err := rateAdherence(c, &rep); err != nil {
+			return fmt.Errorf("rate: %w", err)
+		}
+	}
+	if c.want("validate") {
+		if err := validate(c, genFile(c, big), &rep); err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+	}
+	if c.perf != "" {
+		if err := profile(c, genFile(c, mid)); err != nil {
+			return fmt.Errorf("perf: %w", err)
+		}
+	}
+	rep.print(os.Stdout)
+	return nil
+}
+
+// machine names the machine and the toolchain.
+func machine(bin string) string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	ver := "?"
+	if out, err := exec.Command(bin, "version").Output(); err == nil {
+		ver = strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("machine: %d CPUs (%s, %s/%s), %s; binary: %s",
+		runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version(), ver)
+}
+
+// input is a generated CSV of rows data rows, every ticket distinct and
+// known to the fake, so a run succeeds on every row.
+type input struct {
+	path string
+	rows int
+}
+
+// genFile writes (once) a file of rows rows in c.dir. It exits on failure:
+// nothing can be measured without input.
+func genFile(c config, rows int) input {
+	in := input{path: filepath.Join(c.dir, fmt.Sprintf("in-%d.csv", rows)), rows: rows}
+	if _, err := os.Stat(in.path); err == nil {
+		return in
+	}
+	f, err := os.Create(in.path)
+	if err == nil {
+		w := bufio.NewWriterSize(f, 1<<16)
+		writeRows(w, rows)
+		err = errors.Join(w.Flush(), f.Close())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: generate input:", err)
+		os.Exit(1)
+	}
+	return in
+}
+
+// writeRows writes a header and rows data rows shaped like a status
+// migration: the six documented columns, a quoted comment with a comma in
+// some rows, a callback time in a third of them.
+func writeRows(w io.Writer, rows int) {
+	subs := []string{"CL", "P", "PS"}
+	queues := []string{"Tier 2", "Billing", "Escalations"}
+	fmt.Fprintln(w, "ticket_id,sub_status,queue,comment,callback_time,disposition")
+	for i := 0; i < rows; i++ {
+		cb := ""
+		if i%3 == 0 {
+			cb = "2025-01-15 10:30:00"
+		}
+		comment := "Closed after migration review"
+		if i%4 == 0 {
+			comment = `"Customer confirmed, closing"`
+		}
+		fmt.Fprintf(w, "%d,%s,%s,%s,%s,Resolved\n", 700000000000+i, subs[i%3], queues[i%3], comment, cb)
+	}
+}
+
+// fake is the fake API served on a loopback port of this process.
+type fake struct {
+	h   *kapturetest.Handler
+	srv *http.Server
+	url string
+
+	mu          sync.Mutex
+	first, last time.Time // arrivals at the endpoint
+}
+
+func startFake(opts kapturetest.Options) (*fake, error) {
+	opts.NoRecord = true
+	f := &fake{h: kapturetest.NewHandler(opts)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f.url = "http://" + ln.Addr().String()
+	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		f.mu.Lock()
+		if f.first.IsZero() {
+			f.first = now
+		}
+		f.last = now
+		f.mu.Unlock()
+		f.h.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go f.srv.Serve(ln) // ends at stop
+	return f, nil
+}
+
+func (f *fake) stop() {
+	f.h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = f.srv.Shutdown(ctx)
+}
+
+// child is what one run of the binary cost.
+type child struct {
+	wall   time.Duration
+	cpu    time.Duration // user + sys of the child alone
+	maxRSS int64         // bytes
+	code   int
+	stderr string
+}
+
+// runBin runs the binary with args and returns its costs.
+func runBin(c config, prefix []string, args ...string) (child, error) {
+	argv := append(slices.Clone(prefix), c.bin)
+	argv = append(argv, args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "KAPTURE_API_TOKEN="+kapturetest.DefaultToken)
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	cmd.Stdout = io.Discard
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return child{}, err
+	}
+	ps := cmd.ProcessState
+	return child{
+		wall:   wall,
+		cpu:    ps.UserTime() + ps.SystemTime(),
+		maxRSS: maxRSS(ps),
+		code:   ps.ExitCode(),
+		stderr: errBuf.String(),
+	}, nil
+}
+
+// sendArgs are the run flags of the throughput scenarios.
+func (c config) sendArgs(url, results string, rate float64) []string {
+	return []string{"run", "--base-url", url, "--batch-size", strconv.Itoa(c.batch),
+		"--workers", strconv.Itoa(c.workers), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
+		"--quiet", "--overwrite", "--results", results}
+}
+
+// sendAll runs the binary over in against a fresh fake and checks that
+// every row succeeded in order.
+func sendAll(c config, in input, opts kapturetest.Options, rate float64, prefix ...string) (child, kapturetest.Stats, error) {
+	f, err := startFake(opts)
+	if err != nil {
+		return child{}, kapturetest.Stats{}, err
+	}
+	defer f.stop()
+	results := strings.TrimSuffix(in.path, ".csv") + ".results.csv"
+	args := append(c.sendArgs(f.url, results, rate), in.path)
+	ch, err := runBin(c, prefix, args...)
+	if err != nil {
+		return ch, kapturetest.Stats{}, err
+	}
+	st := f.h.Stats()
+	if ch.code != 0 || st.Applied != in.rows || st.OrderViolations != 0 {
+		return ch, st, fmt.Errorf("run over %d rows: exit %d, %d applied, %d order violations; stderr:\n%s",
+			in.rows, ch.code, st.Applied, st.OrderViolations, ch.stderr)
+	}
+	return ch, st, nil
+}
+
+func e2e(c config, in input, rep *report) error {
+	var rates, cpus, rss []float64
+	for i := 0; i < c.runs; i++ {
+		ch, st, err := sendAll(c, in, kapturetest.Options{}, 0)
+		if err != nil {
+			return err
+		}
+		rates = append(rates, float64(in.rows)/ch.wall.Seconds())
+		cpus = append(cpus, float64(ch.cpu.Microseconds())/float64(in.rows))
+		rss = append(rss, mib(ch.maxRSS))
+		logf("e2e %d rows: %.0f rows/s, client CPU %.2f µs/row, peak RSS %.1f MiB, %d requests",
+			in.rows, rates[i], cpus[i], rss[i], st.Requests)
+	}
+	n := fmt.Sprintf("%dk rows", in.rows/1000)
+	rep.add("end to end, no latency ("+n+")", "≥ 100000 rows/s", median(rates), "rows/s", median(rates) >= 100_000)
+	rep.add("client CPU per row ("+n+")", "≤ 8 µs/row", median(cpus), "µs/row", median(cpus) <= 8)
+	rep.note("peak RSS at %s: %.1f MiB", n, median(rss))
+	return nil
+}
+
+func memory(c config, small, big input, rep *report) error {
+	var rssSmall, rssBig, rateBig []float64
+	var resumeWall, resumeRSS []float64
+	for i := 0; i < c.runs; i++ {
+		if c.want("memory") {
+			ch, _, err := sendAll(c, small, kapturetest.Options{}, 0)
+			if err != nil {
+				return err
+			}
+			rssSmall = append(rssSmall, mib(ch.maxRSS))
+			logf("memory %d rows: peak RSS %.1f MiB", small.rows, mib(ch.maxRSS))
+		}
+		if c.want("memory") || (c.want("resume") && i == 0) {
+			ch, _, err := sendAll(c, big, kapturetest.Options{}, 0)
+			if err != nil {
+				return err
+			}
+			rssBig = append(rssBig, mib(ch.maxRSS))
+			rateBig = append(rateBig, float64(big.rows)/ch.wall.Seconds())
+			logf("memory %d rows: peak RSS %.1f MiB, %.0f rows/s", big.rows, mib(ch.maxRSS), rateBig[len(rateBig)-1])
+		}
+		if c.want("resume") {
+			// The results file of the last run records every row as a
+			// success: a resume sends nothing, so its whole run is the
+			// time before the first request.
+			f, err := startFake(kapturetest.Options{})
+			if err != nil {
+				return err
+			}
+			results := strings.TrimSuffix(big.path, ".csv") + ".results.csv"
+			ch, err := runBin(c, nil, "run", "--base-url", f.url, "--resume", "--quiet", "--results", results, big.path)
+			st := f.h.Stats()
+			f.stop()
+			if err != nil {
+				return err
+			}
+			if ch.code != 0 || st.Requests != 0 {
+				return fmt.Errorf("resume of a finished run: exit %d, %d requests; stderr:\n%s", ch.code, st.Requests, ch.stderr)
+			}
+			resumeWall = append(resumeWall, ch.wall.Seconds())
+			resumeRSS = append(resumeRSS, mib(ch.maxRSS))
+			logf("resume %d rows: %.2f s, peak RSS %.1f MiB", big.rows, ch.wall.Seconds(), mib(ch.maxRSS))
+		}
+	}
+	if c.want("memory") {
+		nb := fmt.Sprintf("%dk rows", big.rows/1000)
+		rep.add("peak RSS, "+nb, "≤ 64 MiB", median(rssBig), "MiB", median(rssBig) <= 64)
+		ratio := median(rssBig) / median(rssSmall)
+		rep.add(fmt.Sprintf("peak RSS %s / %dk rows", nb, small.rows/1000), "≤ 1.5×", ratio, "×", ratio <= 1.5)
+		rep.note("peak RSS at %dk rows: %.1f MiB; throughput at %s: %.0f rows/s", small.rows/1000, median(rssSmall), nb, median(rateBig))
+	}
+	if c.want("resume") {
+		nb := fmt.Sprintf("%dk rows", big.rows/1000)
+		rep.add("--resume of a finished "+nb+" run: time", "≤ 3 s", median(resumeWall), "s", median(resumeWall) <= 3)
+		rep.add("--resume of a finished "+nb+" run: peak RSS", "≤ 100 MiB", median(resumeRSS), "MiB", median(resumeRSS) <= 100)
+	}
+	return nil
+}
+
+const apiLatency = 20 * time.Millisecond
+
+func latency(c config, rep *report) error {
+	in := genFile(c, c.size(100_000, 20_000))
+	ideal := float64(c.workers*c.batch) / apiLatency.Seconds()
+	var rates []float64
+	for i := 0; i < c.runs; i++ {
+		ch, _, err := sendAll(c, in, kapturetest.Options{Latency: apiLatency}, 0)
+		if err != nil {
+			return err
+		}
+		rates = append(rates, float64(in.rows)/ch.wall.Seconds())
+		logf("latency %v, %d rows: %.0f rows/s (ideal %.0f)", apiLatency, in.rows, rates[i], ideal)
+	}
+	var base []float64
+	n := c.size(300, 100)
+	for i := 0; i < c.runs; i++ {
+		r, err := sequential(n)
+		if err != nil {
+			return err
+		}
+		base = append(base, r)
+		logf("sequential baseline, %d rows: %.1f rows/s", n, r)
+	}
+	share := median(rates) / ideal
+	rep.add(fmt.Sprintf("20 ms latency: share of workers×batch/latency = %.0f rows/s", ideal), "≥ 85%",
+		100*share, "%", share >= 0.85)
+	times := median(rates) / median(base)
+	rep.add("20 ms latency: vs sequential one-row-per-request", "≥ 100×", times, "×", times >= 100)
+	rep.note("20 ms latency: %.0f rows/s; sequential baseline (%d rows): %.1f rows/s", median(rates), n, median(base))
+	return nil
+}
+
+// sequential is the deliberately simple client a quick script would be:
+// one request per row, one at a time, against the same 20 ms fake.
+func sequential(rows int) (float64, error) {
+	f, err := startFake(kapturetest.Options{Latency: apiLatency})
+	if err != nil {
+		return 0, err
+	}
+	defer f.stop()
+	url := f.url + batch.Endpoint
+	start := time.Now()
+	for i := 0; i < rows; i++ {
+		body, _ := json.Marshal([]map[string]string{{
+			"ticket_id": strconv.Itoa(700000000000 + i), "sub_status": "CL", "queue": "Tier 2",
+			"comment": "Closed after migration review", "callback_time": "", "disposition": "Resolved",
+		}})
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Basic "+kapturetest.DefaultToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		var reply []struct {
+			Status string `json:"status"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&reply)
+		resp.Body.Close()
+		if err != nil || len(reply) != 1 || reply[0].Status != "success" {
+			return 0, fmt.Errorf("row %d: %v %+v", i, err, reply)
+		}
+	}
+	return float64(rows) / time.Since(start).Seconds(), nil
+}
+
+func rateAdherence(c config, rep *report) error {
+	const r = 20.0 // requests/s
+	secs := c.size(10, 4)
+	in := genFile(c, int(r)*c.batch*secs)
+	var achieved, refused []float64
+	for i := 0; i < c.runs; i++ {
+		f, err := startFake(kapturetest.Options{RateLimit: r})
+		if err != nil {
+			return err
+		}
+		results := strings.TrimSuffix(in.path, ".csv") + ".results.csv"
+		ch, err := runBin(c, nil, append(c.sendArgs(f.url, results, r), in.path)...)
+		f.stop()
+		if err != nil {
+			return err
+		}
+		st := f.h.Stats()
+		if ch.code != 0 || st.Applied != in.rows {
+			return fmt.Errorf("rate run: exit %d, %d applied; stderr:\n%s", ch.code, st.Applied, ch.stderr)
+		}
+		// The rate between the first and the last request the fake saw
+		// (n requests span n-1 intervals), refused ones included.
+		got := float64(st.Requests-1) / f.last.Sub(f.first).Seconds()
+		achieved = append(achieved, got)
+		refused = append(refused, float64(st.RateLimited))
+		logf("rate %v/s for %d s: achieved %.2f requests/s, %d refused (429), %d requests, wall %.1f s",
+			r, secs, got, st.RateLimited, st.Requests, ch.wall.Seconds())
+	}
+	share := median(achieved) / r
+	rep.add(fmt.Sprintf("--rate %v against a server enforcing %v/s: achieved", r, r), "≥ 98%", 100*share, "%", share >= 0.98)
+	rep.add("  refused requests (429)", "0", median(refused), "", median(refused) == 0)
+	return nil
+}
+
+func validate(c config, in input, rep *report) error {
+	var walls, bare []float64
+	for i := 0; i < c.runs; i++ {
+		ch, err := runBin(c, nil, "validate", in.path)
+		if err != nil {
+			return err
+		}
+		if ch.code != 0 {
+			return fmt.Errorf("validate: exit %d: %s", ch.code, ch.stderr)
+		}
+		b, err := bareRead(in.path)
+		if err != nil {
+			return err
+		}
+		walls = append(walls, ch.wall.Seconds())
+		bare = append(bare, b.Seconds())
+		logf("validate %d rows: %.3f s; bare encoding/csv read: %.3f s", in.rows, ch.wall.Seconds(), b.Seconds())
+	}
+	n := fmt.Sprintf("%dk rows", in.rows/1000)
+	rep.add("validate, "+n, "≤ 1 s", median(walls), "s", median(walls) <= 1)
+	rep.note("validate %s: %.2f× a bare encoding/csv read of the same file (%.3f s)", n, median(walls)/median(bare), median(bare))
+	return nil
+}
+
+// bareRead is the floor: encoding/csv reading every record of the file.
+func bareRead(path string) (time.Duration, error) {
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 1<<16))
+	r.ReuseRecord = true
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			return time.Since(start), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// profile records a CPU profile of the client alone during one run.
+func profile(c config, in input) error {
+	if _, err := exec.LookPath("perf"); err != nil {
+		return err
+	}
+	_, _, err := sendAll(c, in, kapturetest.Options{}, 0,
+		"perf", "record", "-q", "-F", "1999", "--call-graph", "fp", "-o", c.perf, "--")
+	if err == nil {
+		logf("perf profile of one %d-row run written to %s (perf report -i %s --no-children)", in.rows, c.perf, c.perf)
+	}
+	return err
+}
+
+func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, "  "+format+"\n", a...) }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// report is the table printed at the end.
+type report struct {
+	rows  [][]string
+	notes []string
+}
+
+func (r *report) add(what, target string, v float64, unit string, pass bool) {
+	verdict := "miss"
+	if pass {
+		verdict = "pass"
+	}
+	r.rows = append(r.rows, []string{what, target, format(v) + " " + unit, verdict})
+}
+
+func (r *report) note(format string, a ...any) { r.notes = append(r.notes, fmt.Sprintf(format, a...)) }
+
+func format(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintln(w, "| measure | target | measured | |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	for _, row := range r.rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+	fmt.Fprintln(w)
+	for _, n := range r.notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+}
