@@ -23,6 +23,7 @@ type pacer struct {
 	until     time.Time // paused until
 	lastCut   time.Time
 	lastRaise time.Time
+	last429   time.Time
 
 	// spaceMu serialises the spacing of admissions; last is when the
 	// previous one was let go. Only with a burst of 1 (see space).
@@ -30,6 +31,9 @@ type pacer struct {
 	last    time.Time
 	spaced  bool
 }
+
+// repeatWindow: a 429 within this long of the previous one is a repeat.
+const repeatWindow = 10 * time.Second
 
 func newPacer(r float64, burst int, log *slog.Logger) *pacer {
 	p := &pacer{log: log}
@@ -107,7 +111,12 @@ func (p *pacer) throttled(retryAfter time.Duration) {
 	if until := now.Add(retryAfter); until.After(p.until) {
 		p.until = until
 	}
-	if p.lim == nil || now.Sub(p.lastCut) < time.Second {
+	// Only repeated 429s lower the rate: a lone one (a request that
+	// arrived a hair early) costs its pause, not half the rate for the
+	// many seconds the additive recovery takes.
+	repeated := !p.last429.IsZero() && now.Sub(p.last429) < repeatWindow
+	p.last429 = now
+	if p.lim == nil || !repeated || now.Sub(p.lastCut) < time.Second {
 		return
 	}
 	cur := float64(p.lim.Limit())

@@ -43,3 +43,43 @@ func TestPacerBurstNotSpaced(t *testing.T) {
 		t.Errorf("a burst of 3 was spaced: last admission recorded at %v", p.last.Sub(start))
 	}
 }
+
+func TestPacerLowersRateOnlyOnRepeated429s(t *testing.T) {
+	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
+	p.throttled(50 * time.Millisecond)
+	if got := p.current(); got != 20 {
+		t.Fatalf("after one 429 the rate is %v, want 20 (a lone 429 only pauses)", got)
+	}
+	if d := time.Until(p.until); d <= 0 || d > 50*time.Millisecond {
+		t.Errorf("pause %v, want up to the Retry-After of 50ms", d)
+	}
+	p.throttled(0)
+	if got := p.current(); got != 10 {
+		t.Fatalf("after a repeated 429 the rate is %v, want 10", got)
+	}
+	p.throttled(0) // within the same second: no second cut
+	if got := p.current(); got != 10 {
+		t.Errorf("two cuts within a second: rate %v, want 10", got)
+	}
+	// Recovery is additive, one step a second.
+	p.lastRaise = time.Now().Add(-2 * time.Second)
+	p.succeeded()
+	if got := p.current(); got != 11 {
+		t.Errorf("after a success the rate is %v, want 11 (+1/20 of 20)", got)
+	}
+	p.succeeded() // within the second: no second step
+	if got := p.current(); got != 11 {
+		t.Errorf("two steps within a second: rate %v, want 11", got)
+	}
+}
+
+func TestPacerFloor(t *testing.T) {
+	p := newPacer(8, 1, slog.New(slog.DiscardHandler))
+	for range 20 {
+		p.throttled(0)
+		p.lastCut = time.Time{} // let every call cut
+	}
+	if got, want := p.current(), p.floor; got != want || want <= 0 {
+		t.Errorf("rate after many cuts %v, want the floor %v > 0", got, want)
+	}
+}

@@ -137,10 +137,15 @@ type Options struct {
 	// Latency is added to every request to the endpoint, while it counts
 	// as in flight; a request abandoned meanwhile gets no answer.
 	Latency time.Duration
-	// RateLimit is the requests per second served (a token bucket with a
-	// burst of 1); over it the answer is 429 with Retry-After in whole
-	// seconds. 0 means unlimited.
+	// RateLimit is the requests per second served (a token bucket);
+	// over it the answer is 429 with Retry-After in whole seconds.
+	// 0 means unlimited.
 	RateLimit float64
+	// RateBurst is the bucket's size: how many requests may arrive
+	// back to back after a quiet spell. 0 means 1, the strictest: it
+	// refuses a request that arrives a fraction of a millisecond before
+	// 1/RateLimit has passed since the previous one.
+	RateBurst int
 
 	// Faults are per-request fault probabilities, drawn from a generator
 	// seeded with Seed, so a run of sequential requests is reproducible.
@@ -169,6 +174,9 @@ type Options struct {
 func (o Options) Validate() error {
 	if o.Reply != ReplyArray && o.Reply != ReplyObject {
 		return fmt.Errorf("reply form %d: want ReplyArray or ReplyObject", int(o.Reply))
+	}
+	if o.RateBurst < 0 {
+		return fmt.Errorf("rate burst %d: must not be negative", o.RateBurst)
 	}
 	if o.RateLimit < 0 {
 		return fmt.Errorf("rate limit %v: must not be negative", o.RateLimit)
@@ -211,14 +219,15 @@ type Handler struct {
 	token string
 	known func(string) bool
 	// interval between served requests under Options.RateLimit, 0 for
-	// unlimited; next is when the bucket (burst 1) holds a token again.
-	interval time.Duration
+	// unlimited; tolerance is how early a request may come when the
+	// bucket holds more than one token (RateBurst-1 intervals).
+	interval, tolerance time.Duration
 
 	done      chan struct{}
 	closeOnce sync.Once
 
 	mu       sync.Mutex
-	next     time.Time  // rate limit: when a request will be served again
+	next     time.Time  // rate limit: the theoretical arrival time of the next request (GCRA)
 	rng      *rand.Rand // fault draws; not safe for concurrent use
 	seq      int
 	inflight map[string]int // ticket id → requests carrying it now
@@ -255,6 +264,7 @@ func NewHandler(opts Options) *Handler {
 	}
 	if opts.RateLimit > 0 {
 		h.interval = time.Duration(float64(time.Second) / opts.RateLimit)
+		h.tolerance = time.Duration(max(opts.RateBurst, 1)-1) * h.interval
 	}
 	return h
 }
@@ -376,11 +386,16 @@ func (h *Handler) rateLimited() (time.Duration, bool) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if wait := h.next.Sub(now); wait > 0 {
+	// A token bucket as GCRA: serve when now is no more than tolerance
+	// before the theoretical arrival time, then push that time on.
+	if h.next.Before(now) {
+		h.next = now // also keeps the Sub below from saturating
+	}
+	if wait := h.next.Sub(now) - h.tolerance; wait > 0 {
 		h.stats.RateLimited++
 		return wait, true
 	}
-	h.next = now.Add(h.interval)
+	h.next = h.next.Add(h.interval)
 	return 0, false
 }
 

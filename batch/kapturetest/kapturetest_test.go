@@ -3,6 +3,7 @@ package kapturetest_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -522,6 +523,15 @@ func TestRateLimit(t *testing.T) {
 	st := s.Stats()
 	if st.RateLimited != 3 || st.ByStatus[429] != 3 || st.Applied != 1 || len(s.History(good1)) != 1 {
 		t.Errorf("stats = %+v", st)
+	}
+
+	burst := kapturetest.NewServer(t, kapturetest.Options{RateLimit: 0.5, RateBurst: 2})
+	var got []int
+	for range 3 {
+		got = append(got, mustPost(t, burst, "", payload).status)
+	}
+	if fmt.Sprint(got) != "[200 200 429]" {
+		t.Errorf("burst 2, three requests back to back: %v, want [200 200 429]", got)
 	}
 
 	fast := kapturetest.NewServer(t, kapturetest.Options{RateLimit: 20}) // one per 50ms

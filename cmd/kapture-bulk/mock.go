@@ -23,6 +23,7 @@ func cmdMock(ctx context.Context, args []string, e *env) error {
 	latency := fs.Duration("latency", 0, "added to every request")
 	failRate := fs.Float64("fail-rate", 0, "share of requests (0..1) that get a fault: 500 page, 429, dropped connection, non-JSON 200 or a stall")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second served; over it 429 with Retry-After (0 = unlimited)")
+	rateBurst := fs.Int("rate-burst", 1, "requests the rate limit lets through back to back (1: strict spacing)")
 	seed := fs.Uint64("seed", 1, "seed of the fault draws")
 	urlFile := fs.String("url-file", "", "write the API root URL to this file once listening (for scripts)")
 	fs.Usage = func() {
@@ -52,6 +53,7 @@ func cmdMock(ctx context.Context, args []string, e *env) error {
 		Atomic:    *atomic,
 		Latency:   *latency,
 		RateLimit: *rateLimit,
+		RateBurst: *rateBurst,
 		Faults:    kapturetest.Spread(*failRate),
 		Seed:      *seed,
 		// A stall outlasts any sane client timeout, then answers 504.
