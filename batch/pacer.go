@@ -56,7 +56,18 @@ func (p *pacer) wait(ctx context.Context) error {
 	if p.lim == nil {
 		return ctx.Err()
 	}
-	return p.lim.Wait(ctx)
+	if err := p.lim.Wait(ctx); err != nil {
+		return err
+	}
+	// A 429 may have paused everyone while this worker waited for its
+	// token: it honours the pause too, then takes a fresh token.
+	p.mu.Lock()
+	paused := time.Now().Before(p.until)
+	p.mu.Unlock()
+	if paused {
+		return p.wait(ctx)
+	}
+	return nil
 }
 
 // throttled records a 429: pause everyone for retryAfter, and lower the
