@@ -198,6 +198,12 @@ func TestRunMixedFile(t *testing.T) {
 					t.Errorf("fake saw %d bad content types, User-Agent %q, %d requests elsewhere", st.BadContentType, st.UserAgent, st.Other)
 				}
 
+				resBytes, _ := os.ReadFile(filepath.Join(dir, "updates.results.csv"))
+				sumBytes, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+				if strings.Contains(stderr+p.stdout.String()+string(resBytes)+string(sumBytes), e2eToken) {
+					t.Error("the token appears in the output, results or summary")
+				}
+
 				sum := readSummary(t, filepath.Join(dir, "summary.json"))
 				var nSuccess, nFailed, nInvalid, nRows int
 				for _, r := range rows {
