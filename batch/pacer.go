@@ -24,6 +24,7 @@ type pacer struct {
 	lastCut   time.Time
 	lastRaise time.Time
 	last429   time.Time
+	ceiling   float64 // lowest rate a 429 came at; 0: none recently
 
 	// spaceMu serialises the spacing of admissions; last is when the
 	// previous one was let go. Only with a burst of 1 (see space).
@@ -32,8 +33,15 @@ type pacer struct {
 	spaced  bool
 }
 
-// repeatWindow: a 429 within this long of the previous one is a repeat.
-const repeatWindow = 10 * time.Second
+const (
+	// repeatWindow: a 429 within this long of the previous one is a repeat.
+	repeatWindow = 10 * time.Second
+	// ceilingShare of the lowest refused rate is as far as recovery goes,
+	// a margin for the jitter between our clock and the API's.
+	ceilingShare = 0.95
+	// forgetCeiling: after this long without a 429 the ceiling goes.
+	forgetCeiling = 60 * time.Second
+)
 
 func newPacer(r float64, burst int, log *slog.Logger) *pacer {
 	p := &pacer{log: log}
@@ -69,6 +77,14 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	if err := p.lim.Wait(ctx); err != nil {
 		return err
+	}
+	// A 429 may have paused everyone while this worker waited for its
+	// token: it honours the pause too, then takes a fresh token.
+	p.mu.Lock()
+	paused := time.Now().Before(p.until)
+	p.mu.Unlock()
+	if paused {
+		return p.wait(ctx)
 	}
 	return p.space(ctx)
 }
@@ -116,10 +132,21 @@ func (p *pacer) throttled(retryAfter time.Duration) {
 	// many seconds the additive recovery takes.
 	repeated := !p.last429.IsZero() && now.Sub(p.last429) < repeatWindow
 	p.last429 = now
-	if p.lim == nil || !repeated || now.Sub(p.lastCut) < time.Second {
+	if p.lim == nil {
 		return
 	}
 	cur := float64(p.lim.Limit())
+	// Remember the lowest rate the API refused: recovery stops short of
+	// it, so the run settles just under the API's limit instead of
+	// probing it (and paying a Retry-After pause) every few seconds.
+	// (Not within a second of a cut: those 429s answer requests sent
+	// at the rate before it.)
+	if (p.ceiling == 0 || cur < p.ceiling) && now.Sub(p.lastCut) >= time.Second {
+		p.ceiling = cur
+	}
+	if !repeated || now.Sub(p.lastCut) < time.Second {
+		return
+	}
 	next := max(p.floor, cur/2)
 	if next < cur {
 		p.lim.SetLimitAt(now, rate.Limit(next))
@@ -129,7 +156,9 @@ func (p *pacer) throttled(retryAfter time.Duration) {
 	p.lastRaise = now
 }
 
-// succeeded lets the rate recover additively, at most one step a second.
+// succeeded lets the rate recover additively, at most one step a second,
+// up to just under the lowest rate the API refused (forgotten after a
+// quiet spell, in case the API's limit went up).
 func (p *pacer) succeeded() {
 	if p.lim == nil {
 		return
@@ -137,11 +166,20 @@ func (p *pacer) succeeded() {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ceiling > 0 && now.Sub(p.last429) > forgetCeiling {
+		p.ceiling = 0
+	}
+	target := p.max
+	if p.ceiling > 0 {
+		target = min(target, ceilingShare*p.ceiling)
+	}
 	cur := float64(p.lim.Limit())
-	if cur >= p.max || now.Sub(p.lastRaise) < time.Second {
+	if cur == target || now.Sub(p.lastRaise) < time.Second {
 		return
 	}
-	p.lim.SetLimitAt(now, rate.Limit(min(p.max, cur+p.step)))
+	// Below the target: one step up. Above it (a lone 429 at the full
+	// rate): down to it at once.
+	p.lim.SetLimitAt(now, rate.Limit(min(target, cur+p.step)))
 	p.lastRaise = now
 }
 

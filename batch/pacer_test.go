@@ -83,3 +83,28 @@ func TestPacerFloor(t *testing.T) {
 		t.Errorf("rate after many cuts %v, want the floor %v > 0", got, want)
 	}
 }
+
+func TestPacerSettlesUnderTheRefusedRate(t *testing.T) {
+	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
+	p.throttled(0) // a lone 429 at the full rate: no cut, but a ceiling
+	if got := p.current(); got != 20 {
+		t.Fatalf("rate %v after a lone 429, want 20", got)
+	}
+	p.succeeded()
+	if got := p.current(); got != 19 {
+		t.Fatalf("rate %v after the next success, want 19 (95%% of the refused 20)", got)
+	}
+	for range 5 {
+		p.lastRaise = time.Time{}
+		p.succeeded()
+	}
+	if got := p.current(); got != 19 {
+		t.Errorf("recovery went to %v, past 95%% of the refused rate", got)
+	}
+	p.last429 = time.Now().Add(-2 * forgetCeiling) // a quiet spell
+	p.lastRaise = time.Time{}
+	p.succeeded()
+	if got := p.current(); got != 20 {
+		t.Errorf("after a quiet spell the rate is %v, want back to 20", got)
+	}
+}

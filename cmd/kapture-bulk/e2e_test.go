@@ -1,0 +1,464 @@
+package main
+
+// End-to-end tests: the built binary (race-checked) against the
+// kapturetest fake, with real files. They prove the acceptance criteria of
+// issues 2 (core pipeline) and 3 (resilience).
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+)
+
+// ticket returns a ticket id the fake knows (DefaultKnown).
+func ticket(i int) string { return fmt.Sprintf("7135165%05d", i) }
+
+// mixedRows is a file with every kind of row issue 2 names: tickets
+// repeated (adjacent and far apart), unknown tickets, invalid rows (some
+// for tickets that also have valid rows), a multi-line comment, an
+// all-empty row and extra columns. Every comment is unique, so an item
+// received by the fake names its row.
+func mixedRows() []row {
+	var rows []row
+	subs := []string{"P", "PS", "CL"}
+	add := func(r row) {
+		if r.Comment == "" {
+			r.Comment = fmt.Sprintf("row %d", len(rows))
+		}
+		if r.want == "" && !r.blank {
+			r.want = wantSuccess
+		}
+		r.Priority = fmt.Sprintf("prio-%d", len(rows))
+		r.AgentNotes = fmt.Sprintf("notes-%d", len(rows))
+		rows = append(rows, r)
+	}
+	for i := 0; i < 36; i++ {
+		id := ticket(i % 12) // each of 12 tickets three times, 12 rows apart
+		add(row{TicketID: id, SubStatus: subs[i%3], Queue: fmt.Sprintf("Q%d", i%4)})
+		switch i {
+		case 3: // the same ticket again at once
+			add(row{TicketID: id, SubStatus: "CL", Disposition: "DUP"})
+		case 5:
+			add(row{TicketID: "999999999901", SubStatus: "CL", want: wantFailed})
+		case 8:
+			add(row{TicketID: id, SubStatus: "PS", Comment: "first line\nsecond line of a multi-line comment", CallbackTime: "2024-05-03 14:30:00"})
+		case 11:
+			add(row{TicketID: "7.13517E+11", SubStatus: "CL", want: wantInvalid})
+		case 13:
+			add(row{TicketID: ticket(1), SubStatus: "", want: wantInvalid}) // a known ticket, no sub_status
+		case 17:
+			add(row{blank: true})
+		case 19:
+			add(row{TicketID: ticket(2), SubStatus: "P", CallbackTime: "2024-05-03 14:30", want: wantInvalid})
+		case 22:
+			add(row{TicketID: "999999999902", SubStatus: "P", want: wantFailed})
+			add(row{TicketID: "999999999902", SubStatus: "CL", want: wantFailed})
+		case 27:
+			add(row{TicketID: "#N/A", SubStatus: "CL", want: wantInvalid})
+		case 30:
+			add(row{TicketID: "713,517,204,461", SubStatus: "CL", want: wantInvalid})
+		}
+	}
+	return rows
+}
+
+// commentsOf returns the comments of items, as a set.
+func commentsOf(items []kapturetest.Item) map[string]int {
+	m := map[string]int{}
+	for _, it := range items {
+		m[it["comment"]]++
+	}
+	return m
+}
+
+// compact drops adjacent repeats: a non-atomic API applies the good rows
+// of a payload it rejects, and splitting sends them again, in order.
+func compact(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestRunMixedFile is issue 2's first acceptance criterion: both reply
+// forms, duplicate tickets, invalid rows, unknown tickets, extra columns
+// with and without --extra-columns.
+func TestRunMixedFile(t *testing.T) {
+	documented := []string{"callback_time", "comment", "disposition", "queue", "sub_status", "ticket_id"}
+	extras := []struct {
+		flag    string   // --extra-columns
+		sent    []string // keys every item must carry besides the documented ones
+		leftOut string   // the warning's list of columns not sent; "" for none
+	}{
+		{"", nil, "priority,agent_notes"},
+		{"Priority", []string{"priority"}, "agent_notes"},
+		{"all", []string{"agent_notes", "priority"}, ""},
+	}
+	for _, form := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject} {
+		for _, ex := range extras {
+			t.Run(fmt.Sprintf("%s/extra=%q", form, ex.flag), func(t *testing.T) {
+				t.Parallel()
+				rec := &recorder{}
+				s := newFake(t, kapturetest.Options{Reply: form, Fail: rec.fail})
+				dir := t.TempDir()
+				rows := mixedRows()
+				in := writeInput(t, dir, "updates.csv", rows)
+				args := []string{"run", "--base-url", s.URL + "/", "--batch-size", "4", "--workers", "3", "--rate", "0",
+					"--summary-json", filepath.Join(dir, "summary.json")}
+				if ex.flag != "" {
+					args = append(args, "--extra-columns", ex.flag)
+				}
+				p := runBin(t, runOpts{}, append(args, in)...)
+				wantCode(t, p, 1) // some rows failed or were invalid
+
+				// The default results path, one row per input row.
+				res := readResults(t, filepath.Join(dir, "updates.results.csv"))
+				fin := checkEveryLine(t, rows, res)
+				if got, want := len(res), len(fin); got != want {
+					t.Errorf("%d results rows for %d lines, want exactly one per line", got, want)
+				}
+
+				sent := commentsOf(rec.items())
+				for _, r := range rows {
+					got := fin[r.line]
+					switch r.want {
+					case wantInvalid:
+						if sent[r.Comment] > 0 {
+							t.Errorf("invalid line %d reached the server", r.line)
+						}
+						if got.Message == "" || got.Attempts != 0 || got.HTTPStatus != "" || got.Fingerprint != "" {
+							t.Errorf("invalid line %d: %+v, want a message, no attempt, no HTTP status, no fingerprint", r.line, got)
+						}
+					case wantFailed:
+						if want := kapturetest.MsgUnknownTicket + r.TicketID; got.Message != want {
+							t.Errorf("unknown ticket line %d: message %q, want the server's %q", r.line, got.Message, want)
+						}
+					case wantSuccess:
+						if got.TicketID != r.TicketID || len(got.Fingerprint) != 16 || got.Attempts < 1 || got.HTTPStatus != "200" {
+							t.Errorf("line %d: %+v, want ticket %s, a fingerprint, HTTP 200", r.line, got, r.TicketID)
+						}
+					}
+				}
+
+				// Success rows were applied, in file order per ticket.
+				for id := range lastByTicket(rows) {
+					var want []string
+					for _, r := range rows {
+						if r.TicketID == id && r.want == wantSuccess {
+							want = append(want, r.Comment)
+						}
+					}
+					var got []string
+					for _, u := range s.History(id) {
+						got = append(got, u.Item["comment"])
+					}
+					if !slices.Equal(compact(got), want) {
+						t.Errorf("ticket %s: applied %q, want %q", id, got, want)
+					}
+				}
+				checkFinalState(t, s, rows)
+
+				// Extra columns: sent exactly when named.
+				for _, it := range rec.items() {
+					keys := slices.Sorted(maps.Keys(it))
+					want := slices.Sorted(slices.Values(append(slices.Clone(documented), ex.sent...)))
+					if !slices.Equal(keys, want) {
+						t.Errorf("item keys %v, want %v", keys, want)
+						break
+					}
+				}
+				if ex.sent != nil {
+					for id, r := range lastByTicket(rows) {
+						st, _ := s.State(id)
+						if st["priority"] != r.Priority {
+							t.Errorf("ticket %s: priority %q, want %q", id, st["priority"], r.Priority)
+						}
+					}
+				}
+				stderr := p.stderr.String()
+				if ex.leftOut != "" && !strings.Contains(stderr, ex.leftOut) {
+					t.Errorf("stderr does not say which columns are left out (%s):\n%s", ex.leftOut, stderr)
+				}
+				if ex.leftOut == "" && strings.Contains(stderr, "columns not sent") {
+					t.Errorf("stderr warns about columns left out although all are sent:\n%s", stderr)
+				}
+				if st := s.Stats(); st.BadContentType != 0 || !strings.HasPrefix(st.UserAgent, "kapture-bulk/") || st.Other != 0 {
+					t.Errorf("fake saw %d bad content types, User-Agent %q, %d requests elsewhere", st.BadContentType, st.UserAgent, st.Other)
+				}
+
+				resBytes, _ := os.ReadFile(filepath.Join(dir, "updates.results.csv"))
+				sumBytes, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+				if strings.Contains(stderr+p.stdout.String()+string(resBytes)+string(sumBytes), e2eToken) {
+					t.Error("the token appears in the output, results or summary")
+				}
+
+				sum := readSummary(t, filepath.Join(dir, "summary.json"))
+				var nSuccess, nFailed, nInvalid, nRows int
+				for _, r := range rows {
+					switch {
+					case r.blank:
+						continue
+					case r.want == wantSuccess:
+						nSuccess++
+					case r.want == wantFailed:
+						nFailed++
+					case r.want == wantInvalid:
+						nInvalid++
+					}
+					nRows++
+				}
+				if sum.RowsRead != nRows || sum.Success != nSuccess || sum.Failed != nFailed || sum.Invalid != nInvalid || sum.ExitCode != 1 {
+					t.Errorf("summary %+v, want %d rows: %d success, %d failed, %d invalid, exit 1", sum, nRows, nSuccess, nFailed, nInvalid)
+				}
+			})
+		}
+	}
+}
+
+// validRows is n rows over tickets that each appear about three times.
+func validRows(n int) []row {
+	subs := []string{"P", "PS", "CL"}
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{TicketID: ticket(i % (n/3 + 1)), SubStatus: subs[i%3], Queue: fmt.Sprintf("Q%d", i%5),
+			Comment: fmt.Sprintf("row %d", i), want: wantSuccess}
+	}
+	return rows
+}
+
+// TestRunAllSucceedThenResume: exit 0 when every row succeeds; resuming a
+// finished run sends nothing and exits 0, from a file and from stdin.
+func TestRunAllSucceedThenResume(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, kapturetest.Options{})
+	dir := t.TempDir()
+	rows := validRows(60)
+	in := writeInput(t, dir, "in.csv", rows)
+	results := filepath.Join(dir, "out.csv")
+	common := []string{"--base-url", s.URL, "--results", results, "--batch-size", "7", "--rate", "0"}
+
+	p := runBin(t, runOpts{stdin: bytes.NewReader(csvBytes(t, slices.Clone(rows)))}, append(append([]string{"run"}, common...), "-")...)
+	wantCode(t, p, 0)
+	res := readResults(t, results)
+	checkEveryLine(t, rows, res)
+	checkFinalState(t, s, rows)
+	before := s.Stats().Requests
+	if before == 0 {
+		t.Fatal("no request reached the fake")
+	}
+	size := len(res)
+
+	for _, tc := range []struct {
+		name  string
+		input string
+		stdin bool
+	}{{"file", in, false}, {"stdin", "-", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := runOpts{}
+			if tc.stdin {
+				o.stdin = bytes.NewReader(csvBytes(t, slices.Clone(rows)))
+			}
+			p := runBin(t, o, append(append([]string{"run", "--resume"}, common...), tc.input)...)
+			wantCode(t, p, 0)
+			if got := s.Stats().Requests; got != before {
+				t.Errorf("resume of a finished run sent %d requests, want 0", got-before)
+			}
+			if got := len(readResults(t, results)); got != size {
+				t.Errorf("results rows %d after resume, want %d (nothing appended)", got, size)
+			}
+			if !strings.Contains(p.stderr.String(), fmt.Sprintf("%d skipped", len(rows))) {
+				t.Errorf("summary does not report %d rows skipped:\n%s", len(rows), p.stderr.String())
+			}
+		})
+	}
+}
+
+// TestResumeSendsOnlyFailedRows: a run where some tickets fail the first
+// time, resumed, sends exactly the failed rows and ends with exit 0.
+func TestResumeSendsOnlyFailedRows(t *testing.T) {
+	for _, form := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject} {
+		t.Run(form.String(), func(t *testing.T) {
+			t.Parallel()
+			var firstRun atomic.Bool
+			firstRun.Store(true)
+			rows := validRows(90)
+			failing := map[string]bool{rows[2].TicketID: true, rows[10].TicketID: true, rows[25].TicketID: true}
+			rec := &recorder{}
+			s := newFake(t, kapturetest.Options{Reply: form, Fail: rec.fail, Known: func(id string) bool {
+				if firstRun.Load() && failing[id] {
+					return false
+				}
+				return kapturetest.DefaultKnown(id)
+			}})
+			dir := t.TempDir()
+			in := writeInput(t, dir, "in.csv", rows)
+			args := []string{"run", "--base-url", s.URL, "--batch-size", "5", "--rate", "0", in}
+
+			p := runBin(t, runOpts{}, args...)
+			wantCode(t, p, 1)
+			results := filepath.Join(dir, "in.results.csv")
+			fin := latest(readResults(t, results))
+			wantResent := map[string]bool{}
+			for _, r := range rows {
+				want := wantSuccess
+				if failing[r.TicketID] {
+					want = wantFailed
+					wantResent[r.Comment] = true
+				}
+				if got := fin[r.line]; got.Status != want {
+					t.Errorf("first run, line %d: %+v, want %s", r.line, got, want)
+				}
+			}
+			if len(wantResent) == 0 {
+				t.Fatal("no row failed in the first run")
+			}
+
+			firstRun.Store(false)
+			rec.mark()
+			p = runBin(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
+			wantCode(t, p, 0)
+			got := commentsOf(rec.items())
+			if !maps2Equal(got, wantResent) {
+				t.Errorf("resume sent rows %v, want exactly the failed ones %v", keys(got), keys(wantResent))
+			}
+			checkEveryLine(t, rows, readResults(t, results))
+			checkFinalState(t, s, rows)
+		})
+	}
+}
+
+func maps2Equal(got map[string]int, want map[string]bool) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k := range got {
+		if !want[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestExistingResultsRefused: an existing results file without --resume
+// or --overwrite is refused with exit 2, untouched, nothing sent.
+func TestExistingResultsRefused(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, kapturetest.Options{})
+	dir := t.TempDir()
+	rows := validRows(12)
+	in := writeInput(t, dir, "in.csv", rows)
+	results := filepath.Join(dir, "in.results.csv")
+	old := []byte(resultsHeader + "\n" + ticket(0) + ",success,ok,2,200,1,2026-01-01T00:00:00.000Z,0123456789abcdef\n")
+	if err := os.WriteFile(results, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", in)
+	wantCode(t, p, 2)
+	if got, _ := os.ReadFile(results); !bytes.Equal(got, old) {
+		t.Errorf("results file changed:\n%s\nwant:\n%s", got, old)
+	}
+	if n := s.Stats().Requests; n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+	if !strings.Contains(p.stderr.String(), results) {
+		t.Errorf("stderr does not name %s:\n%s", results, p.stderr.String())
+	}
+}
+
+// TestResumeOtherInputRefused: --resume with the results of another input
+// exits 2, naming both files, and sends nothing.
+func TestResumeOtherInputRefused(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, kapturetest.Options{})
+	dir := t.TempDir()
+	a := writeInput(t, dir, "a.csv", validRows(20))
+	other := validRows(20)
+	for i := range other {
+		other[i].Comment += " (edited)"
+	}
+	b := writeInput(t, dir, "b.csv", other)
+	results := filepath.Join(dir, "a.results.csv")
+	wantCode(t, runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", a), 0)
+	before, _ := os.ReadFile(results)
+	sent := s.Stats().Requests
+
+	p := runBin(t, runOpts{}, "run", "--resume", "--base-url", s.URL, "--rate", "0", "--results", results, b)
+	wantCode(t, p, 2)
+	for _, name := range []string{results, b} {
+		if !strings.Contains(p.stderr.String(), name) {
+			t.Errorf("stderr does not name %s:\n%s", name, p.stderr.String())
+		}
+	}
+	if got := s.Stats().Requests - sent; got != 0 {
+		t.Errorf("%d requests sent, want none", got)
+	}
+	if after, _ := os.ReadFile(results); !bytes.Equal(after, before) {
+		t.Error("results file of the other input changed")
+	}
+}
+
+// TestRejectedToken: exit 3 after at most the requests already in flight,
+// a message naming the auth problem, and the token nowhere.
+func TestRejectedToken(t *testing.T) {
+	const badToken = "e2e-Rejected-Token-c0ffee42"
+	tests := []struct {
+		name       string
+		authStatus int
+		token      string
+	}{
+		{"401", 0, badToken},
+		{"403", 403, badToken},
+		{"200 Invalid Auth Key", 200, "Basic " + badToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newFake(t, kapturetest.Options{AuthStatus: tt.authStatus})
+			dir := t.TempDir()
+			in := writeInput(t, dir, "in.csv", validRows(2000))
+			summary := filepath.Join(dir, "summary.json")
+			const workers = 4
+			p := runBin(t, runOpts{token: tt.token}, "run", "--base-url", s.URL, "--rate", "0", "--batch-size", "2",
+				"--workers", fmt.Sprint(workers), "--log-level", "debug", "--summary-json", summary, in)
+			wantCode(t, p, 3)
+			if n := s.Stats().Requests; n > workers {
+				t.Errorf("%d requests reached the fake, want at most the %d in flight", n, workers)
+			}
+			stderr := p.stderr.String()
+			if !strings.Contains(strings.ToLower(stderr), "authentication rejected") {
+				t.Errorf("stderr does not name the auth problem:\n%s", stderr)
+			}
+			resBytes, _ := os.ReadFile(filepath.Join(dir, "in.results.csv"))
+			sumBytes, _ := os.ReadFile(summary)
+			for what, text := range map[string]string{"stderr": stderr, "stdout": p.stdout.String(), "results": string(resBytes), "summary": string(sumBytes)} {
+				if strings.Contains(text, badToken) {
+					t.Errorf("%s shows the token:\n%s", what, text)
+				}
+			}
+			if sum := readSummary(t, summary); sum.ExitCode != 3 || sum.Outcome != "aborted" || sum.NotSent == 0 {
+				t.Errorf("summary %+v, want aborted with exit 3 and rows not sent", sum)
+			}
+		})
+	}
+}
