@@ -84,6 +84,17 @@ func (d *Done) Skip(line int, fingerprint string) bool {
 	return e.flags&flagSuccess != 0
 }
 
+// Recorded reports whether line has a result, whatever its status.
+func (d *Done) Recorded(line int) bool {
+	if d == nil || line < 1 || uint64(line) > maxLine {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.latest[uint32(line)]
+	return ok
+}
+
 // Len returns the number of lines whose latest result is success.
 func (d *Done) Len() int {
 	if d == nil {

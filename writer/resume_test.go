@@ -3,6 +3,8 @@ package writer
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +242,32 @@ func TestParseFingerprint(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("parseFingerprint(%q) = %#x, %v; want %#x, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestDoneRecorded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.csv")
+	content := Header + "\n" +
+		"711,success,ok,2,200,1,2026-01-01T00:00:00.000Z,00000000000000aa\n" +
+		"712,failed,no,3,200,1,2026-01-01T00:00:00.000Z,00000000000000bb\n" +
+		"x,invalid,bad,4,,0,2026-01-01T00:00:00.000Z,\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(path, Resume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	d := w.Done()
+	for line, want := range map[int]bool{1: false, 2: true, 3: true, 4: true, 5: false, -1: false} {
+		if got := d.Recorded(line); got != want {
+			t.Errorf("Recorded(%d) = %v, want %v", line, got, want)
+		}
+	}
+	var none *Done
+	if none.Recorded(2) {
+		t.Error("a nil Done recorded a line")
 	}
 }

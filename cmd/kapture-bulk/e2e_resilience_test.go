@@ -356,8 +356,6 @@ func TestResumeRepairsTornLine(t *testing.T) {
 // later row succeeded must, after --resume sends the earlier row again,
 // still end in the state of its later row (the file's last row for it).
 func TestResumeKeepsLaterRowOfTicket(t *testing.T) {
-	t.Skip("BUG: --resume re-sends a ticket's earlier failed row after its later row succeeded, " +
-		"and skips the later row: the ticket ends in the state of the earlier row, not the file's last row for it")
 	t.Parallel()
 	// The ticket is unknown the first time it is asked about: its first
 	// row fails, its second succeeds.

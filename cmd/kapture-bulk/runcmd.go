@@ -590,6 +590,7 @@ func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
 func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<- batch.Row, send func([]writer.Result) error) error {
 	var dups duplicates
 	defer func() { p.duplicates = dups.n }()
+	resent := map[string]bool{} // tickets with a row sent again on --resume
 	for n := 0; p.limit == 0 || n < p.limit; n++ {
 		select {
 		case <-stop:
@@ -620,9 +621,15 @@ func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<
 				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
 		row := batch.NewRow(rec)
-		if p.done != nil && p.done.Skip(row.Line, row.Fingerprint) {
+		if p.done.Skip(row.Line, row.Fingerprint) && !resent[row.TicketID] {
 			p.counts.skipped.Add(1)
 			continue
+		}
+		if p.done.Recorded(row.Line) {
+			// A row sent again after a result: its ticket's later rows,
+			// even those done, must follow it again, or the ticket would
+			// end in this row's state instead of the file's last one.
+			resent[row.TicketID] = true
 		}
 		select {
 		case rows <- row:
