@@ -19,11 +19,11 @@ import (
 // skips nothing), so a caller need not tell a resumed run from a fresh one.
 type Done struct {
 	mu      sync.Mutex
-	latest  map[uint32]entry // by input line
-	success int              // lines whose latest result is success
-	rows    int              // results rows read
-	matched int              // distinct lines Skip matched
-	torn    int64            // bytes of a torn last line cut off by Open
+	latest  lineTable // by input line
+	success int       // lines whose latest result is success
+	rows    int       // results rows read
+	matched int       // distinct lines Skip matched
+	torn    int64     // bytes of a torn last line cut off by Open
 }
 
 // entry is the latest result of one line. Memory is the budget here (an
@@ -41,7 +41,60 @@ const (
 	flagSuccess uint8 = 1 << iota
 	flagHasFP
 	flagMatched
+	flagPresent // set on every stored entry: a zero dense slot is no entry
 )
+
+// lineTable holds the latest entry of each line. The lines of a results
+// file are dense (every input line from 2 up, appended in about input
+// order), so a slice indexed by line costs 12 bytes a line with no hashing
+// and no map growth (a map of a million lines peaked near 100 MiB). A line
+// far past those seen so far (a hand-edited or foreign file) goes to a map
+// instead, so that one huge line number cannot allocate gigabytes.
+type lineTable struct {
+	dense  []entry
+	sparse map[uint32]entry
+}
+
+// A line is in at most one of dense and sparse: set moves a sparse line
+// to dense once dense has grown past it.
+func (t *lineTable) get(line uint32) (entry, bool) {
+	if int(line) < len(t.dense) {
+		if e := t.dense[line]; e.flags&flagPresent != 0 {
+			return e, true
+		}
+	}
+	e, ok := t.sparse[line]
+	return e, ok
+}
+
+func (t *lineTable) set(line uint32, e entry) {
+	e.flags |= flagPresent
+	switch n := int(line); {
+	case n < len(t.dense), n <= 2*len(t.dense)+1<<16:
+		if n >= len(t.dense) {
+			t.dense = append(t.dense, make([]entry, n+1-len(t.dense))...)
+		}
+		t.dense[n] = e
+		delete(t.sparse, line)
+	default:
+		if t.sparse == nil {
+			t.sparse = map[uint32]entry{}
+		}
+		t.sparse[line] = e
+	}
+}
+
+// each calls fn for every stored entry.
+func (t *lineTable) each(fn func(entry)) {
+	for _, e := range t.dense {
+		if e.flags&flagPresent != 0 {
+			fn(e)
+		}
+	}
+	for _, e := range t.sparse {
+		fn(e)
+	}
+}
 
 // Skip reports whether the input row on line, whose request object has
 // the given fingerprint, is already done: the latest result for line is
@@ -68,7 +121,7 @@ func (d *Done) Skip(line int, fingerprint string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	e, ok := d.latest[uint32(line)]
+	e, ok := d.latest.get(uint32(line))
 	if !ok {
 		return false
 	}
@@ -78,7 +131,7 @@ func (d *Done) Skip(line int, fingerprint string) bool {
 	}
 	if e.flags&flagMatched == 0 {
 		e.flags |= flagMatched
-		d.latest[uint32(line)] = e
+		d.latest.set(uint32(line), e)
 		d.matched++
 	}
 	return e.flags&flagSuccess != 0
@@ -91,7 +144,7 @@ func (d *Done) Recorded(line int) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, ok := d.latest[uint32(line)]
+	_, ok := d.latest.get(uint32(line))
 	return ok
 }
 
@@ -142,7 +195,7 @@ func (d *Done) TornBytes() int64 {
 // file through encoding/csv with ReuseRecord, so memory is the map only.
 // It changes nothing; a malformed file is refused, naming file and line.
 func load(f io.ReaderAt, path string, size int64) (*Done, int64, error) {
-	d := &Done{latest: map[uint32]entry{}}
+	d := &Done{}
 	if size == 0 {
 		return d, 0, nil
 	}
@@ -177,11 +230,11 @@ func load(f io.ReaderAt, path string, size int64) (*Done, int64, error) {
 			return nil, 0, &rowError{path: path, line: line, err: err}
 		}
 	}
-	for _, e := range d.latest {
+	d.latest.each(func(e entry) {
 		if e.flags&flagSuccess != 0 {
 			d.success++
 		}
-	}
+	})
 	return d, keep, nil
 }
 
@@ -215,7 +268,7 @@ func (d *Done) add(rec []string) error {
 	} else if e.flags&flagSuccess != 0 {
 		return errors.New("success row without a fingerprint")
 	}
-	d.latest[uint32(line)] = e
+	d.latest.set(uint32(line), e)
 	d.rows++
 	return nil
 }

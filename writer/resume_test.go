@@ -271,3 +271,38 @@ func TestDoneRecorded(t *testing.T) {
 		t.Error("a nil Done recorded a line")
 	}
 }
+
+func TestLineTableDenseAndSparse(t *testing.T) {
+	var tb lineTable
+	want := map[uint32]uint32{}
+	put := func(line, v uint32) {
+		tb.set(line, entry{fpLo: v})
+		want[line] = v
+	}
+	put(2, 1)
+	put(4_000_000_000, 2) // far away: sparse
+	put(3, 3)
+	put(200_000, 4) // sparse at first...
+	for l := uint32(5); l < 150_000; l++ {
+		put(l, l) // ...until dense grows past it
+	}
+	put(200_000, 5)
+	put(2, 6)
+	for line, v := range want {
+		e, ok := tb.get(line)
+		if !ok || e.fpLo != v {
+			t.Errorf("get(%d) = %v, %v; want %d", line, e, ok, v)
+		}
+	}
+	if _, ok := tb.get(4); ok {
+		t.Error("get(4) found a line never set")
+	}
+	n := 0
+	tb.each(func(entry) { n++ })
+	if n != len(want) {
+		t.Errorf("each visited %d entries, want %d", n, len(want))
+	}
+	if len(tb.dense) > 1<<20 {
+		t.Errorf("dense grew to %d for a stray huge line", len(tb.dense))
+	}
+}
