@@ -226,6 +226,9 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	if err != nil {
 		return err
 	}
+	if f.strict && fromStdin {
+		return usagef("--strict reads the whole input before sending anything, and stdin cannot be read twice: save it to a file first")
+	}
 	resultsPath := f.results
 	if resultsPath == "" {
 		if fromStdin {
@@ -276,7 +279,7 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		log.Warn("columns not sent (name them in --extra-columns to send them)", "columns", strings.Join(left, ","))
 	}
 
-	if f.strict && !fromStdin {
+	if f.strict {
 		n, err := listInvalid(input, ropts, f.limit, e.stderr)
 		if err != nil {
 			return err
@@ -462,26 +465,39 @@ type pipeline struct {
 	duplicates  int64 // set by the producer before it closes rows
 }
 
-// duplicates notices rows whose ticket_id appeared earlier in the input.
-// It keeps a 64-bit hash per ticket, not the id (a few bytes per distinct
-// ticket); a collision would only miscount the summary's figure.
+// duplicates notices rows whose ticket_id appeared earlier in the input,
+// for a warning and the summary's figure. Its memory must not grow with the
+// file: it keeps 64-bit hashes (not ids) of the most recent distinct
+// tickets, in two generations of dupWindow each, so a repeat further back
+// than dupWindow distinct tickets may go uncounted: on larger files n is a
+// lower bound. A hash collision would only miscount the figure.
 type duplicates struct {
-	hashes map[uint64]struct{}
-	seed   maphash.Seed
-	n      int64
+	cur, prev map[uint64]struct{}
+	seed      maphash.Seed
+	n         int64
 }
 
+const dupWindow = 1 << 15
+
 func (d *duplicates) seen(ticketID string) bool {
-	if d.hashes == nil {
-		d.hashes = map[uint64]struct{}{}
+	if d.cur == nil {
+		d.cur = map[uint64]struct{}{}
 		d.seed = maphash.MakeSeed()
 	}
 	h := maphash.String(d.seed, ticketID)
-	if _, ok := d.hashes[h]; ok {
+	if _, ok := d.cur[h]; ok {
 		d.n++
 		return true
 	}
-	d.hashes[h] = struct{}{}
+	if _, ok := d.prev[h]; ok {
+		d.n++
+		d.cur[h] = struct{}{}
+		return true
+	}
+	if len(d.cur) >= dupWindow {
+		d.prev, d.cur = d.cur, make(map[uint64]struct{}, dupWindow)
+	}
+	d.cur[h] = struct{}{}
 	return false
 }
 
