@@ -64,12 +64,8 @@ func (p *pacer) wait(ctx context.Context) error {
 		if d <= 0 {
 			break
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, d); err != nil {
+			return err
 		}
 	}
 	if p.lim == nil {
@@ -104,14 +100,8 @@ func (p *pacer) space(ctx context.Context) error {
 	p.spaceMu.Lock()
 	defer p.spaceMu.Unlock()
 	gap := time.Duration(float64(time.Second) / float64(p.lim.Limit()))
-	if d := time.Until(p.last.Add(gap)); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	if err := sleep(ctx, time.Until(p.last.Add(gap))); err != nil {
+		return err
 	}
 	p.last = time.Now()
 	return nil
@@ -188,6 +178,21 @@ func (p *pacer) current() float64 {
 		return 0
 	}
 	return float64(p.lim.Limit())
+}
+
+// sleep waits d, or until ctx ends (its error then).
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }

@@ -155,12 +155,8 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 				return w.e.unhealthy(msg)
 			}
 			w.e.log.Debug("retrying payload", "rows", len(rows), "attempt", attempt, "reason", out.message)
-			t := time.NewTimer(w.e.backoff(attempt))
-			select {
-			case <-soft.Done():
-				t.Stop()
+			if sleep(soft, w.e.backoff(attempt)) != nil {
 				return stopErr(ctx)
-			case <-t.C:
 			}
 		}
 	}

@@ -134,12 +134,16 @@ Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
 }
 
 // parseArgs parses flags that come before or after the positional
-// arguments (the flag package stops at the first positional one).
+// arguments (the flag package stops at the first positional one). A bad
+// flag is a usage error; -h gives flag.ErrHelp (exit 0).
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, withCode(exitUsage, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -132,5 +133,16 @@ func TestDuplicatesBoundedWindow(t *testing.T) {
 	}
 	if d.n != 2 {
 		t.Errorf("n = %d, want 2", d.n)
+	}
+}
+
+func TestStrictRefusesStdin(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--strict", "--results", filepath.Join(t.TempDir(), "r.csv"), "-"}, &env{
+		stdin: strings.NewReader("ticket_id,sub_status\n713516551148,CL\n"), stdout: &stdout, stderr: &stderr,
+		getenv: func(string) string { return "" },
+	})
+	if code != exitUsage || !strings.Contains(stderr.String(), "--strict") {
+		t.Errorf("exit %d, stderr %q; want 2 naming --strict", code, stderr.String())
 	}
 }

@@ -32,10 +32,7 @@ func cmdMock(ctx context.Context, args []string, e *env) error {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return withCode(exitUsage, err)
+		return err
 	}
 	if len(pos) > 0 {
 		return usagef("mock takes no arguments, got %q", pos)

@@ -144,10 +144,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return withCode(exitUsage, err)
+		return err
 	}
 	// From here on, however the run ends, the summary says how.
 	st := &runState{start: time.Now()}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,10 +25,7 @@ func cmdValidate(args []string, e *env) error {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return withCode(exitUsage, err)
+		return err
 	}
 	if len(pos) != 1 {
 		fs.Usage()
