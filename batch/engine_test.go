@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +400,35 @@ func TestNewRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 	}
 	if _, err := batch.New(batch.Config{BaseURL: "https://a.kapturecrm.com", Token: "Basic "}); err == nil {
 		t.Error("an empty token was accepted")
+	}
+}
+
+// TestEarlyAnswerDoesNotRaceTheBody: a server (a WAF, a load balancer)
+// may answer before reading the request body, so the transport can still
+// be reading a payload after Do returned. Under -race this fails if a
+// worker reuses the payload's buffer for its next request.
+func TestEarlyAnswerDoesNotRaceTheBody(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable) // without reading the body
+	}))
+	t.Cleanup(ts.Close)
+	var recs []reader.Record
+	big := strings.Repeat("x", 64<<10) // larger than socket buffers
+	for i := range 40 {
+		recs = append(recs, reader.Record{Line: i + 2, TicketID: fmt.Sprintf("7135165%05d", i), SubStatus: "P", Comment: big})
+	}
+	cfg := batch.Config{BaseURL: ts.URL, Token: "t", BatchSize: 4, Workers: 2, MaxRetries: 2,
+		Timeout: 2 * time.Second, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, BreakerThreshold: 100}
+	c, err := run(t, context.Background(), cfg, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.res {
+		if r.Status != batch.Failed || r.Attempts != 3 {
+			t.Fatalf("result %+v, want failed after 3 attempts", r)
+		}
+	}
+	if len(c.res) != len(recs) {
+		t.Fatalf("%d results, want %d", len(c.res), len(recs))
 	}
 }

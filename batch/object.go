@@ -3,6 +3,7 @@ package batch
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -111,9 +112,14 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// payload joins encoded objects into the JSON array the API takes.
+// payload appends to buf the JSON array that carries rows.
 func payload(buf []byte, rows []Row) []byte {
-	buf = append(buf[:0], '[')
+	n := 2 + len(rows)
+	for _, r := range rows {
+		n += len(r.Object)
+	}
+	buf = slices.Grow(buf[:0], n)
+	buf = append(buf, '[')
 	for i, r := range rows {
 		if i > 0 {
 			buf = append(buf, ',')

@@ -15,7 +15,6 @@ type worker struct {
 	e    *Engine
 	in   <-chan Row
 	emit func([]Result) error
-	body []byte // payload buffer, reused
 }
 
 // loop runs until in is closed, soft ends (no new payloads) or a fatal
@@ -89,8 +88,11 @@ func stopErr(ctx context.Context) error {
 // already carried these rows (before a split); admitted says the pacer was
 // already waited for. It returns only fatal errors.
 func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admitted bool) error {
-	w.body = payload(w.body, rows)
-	body := w.body
+	// A new buffer per payload, never reused: the HTTP transport may
+	// still be reading a request's body after Do returned (a server that
+	// answers before reading it), so a reused buffer would be overwritten
+	// under it.
+	body := Payload(rows)
 	for attempt := 1; ; attempt++ {
 		if !admitted {
 			if err := w.e.pacer.wait(soft); err != nil {

@@ -355,10 +355,10 @@ func (w *Writer) writeAt(b []byte) error {
 	n, err := w.f.WriteAt(b, w.off)
 	if err != nil {
 		err = fmt.Errorf("write results file %q: %w", w.path, err)
-		if n > 0 {
-			if terr := w.f.Truncate(w.off); terr != nil {
-				err = fmt.Errorf("%w (and cutting the partial row failed: %v)", err, terr)
-			}
+		// Cut back whatever the failed call wrote, whatever n says: a
+		// pwrite that fails part way may report 0 bytes written.
+		if terr := w.f.Truncate(w.off); terr != nil {
+			err = fmt.Errorf("%w (and cutting the partial row failed: %v)", err, terr)
 		}
 		return err
 	}
