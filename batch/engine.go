@@ -157,6 +157,9 @@ func (e *Engine) Stop() {
 	}
 }
 
+// URL is the endpoint the engine posts to (it carries no secret).
+func (e *Engine) URL() string { return e.client.url }
+
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
 	return Stats{

@@ -146,3 +146,32 @@ func TestStrictRefusesStdin(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 naming --strict", code, stderr.String())
 	}
 }
+
+func TestAPIRootFlagsBeatEnvironment(t *testing.T) {
+	env := map[string]string{"KAPTURE_BASE_URL": "http://127.0.0.1:9/staging", "KAPTURE_SUBDOMAIN": "envtenant"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		base, sub string
+		env       bool
+		want      string
+		wantErr   bool
+	}{
+		{sub: "prod", env: true, want: "https://prod.kapturecrm.com"},
+		{base: "https://x.example", env: true, want: "https://x.example"},
+		{env: true, want: "http://127.0.0.1:9/staging"},
+		{env: false, wantErr: true},
+		{base: "https://x.example", sub: "prod", wantErr: true},
+		{sub: "prod.kapturecrm.com", wantErr: true},
+	}
+	for _, tt := range tests {
+		f := runFlags{baseURL: tt.base, subdomain: tt.sub}
+		g := getenv
+		if !tt.env {
+			g = func(string) string { return "" }
+		}
+		got, err := f.apiRoot(g)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("apiRoot(--base-url %q --subdomain %q, env %v) = %q, %v; want %q, error %v", tt.base, tt.sub, tt.env, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -335,7 +335,7 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	case !f.quiet:
 		sink = &logSink{log: log, total: total}
 	}
-	log.Info("run started", "input", name, "results", resultsPath, "batch_size", f.batchSize,
+	log.Info("run started", "input", name, "results", resultsPath, "api", eng.URL(), "batch_size", f.batchSize,
 		"workers", f.workers, "rate", f.rate, "limit", f.limit, "resume", f.resume)
 	monCtx, stopMonitor := context.WithCancel(ctx)
 	monDone := make(chan struct{})
@@ -380,24 +380,35 @@ func (p *pipeline) snapshot(start time.Time, in *countingReader) progressSnap {
 	return s
 }
 
-func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
-	base := f.baseURL
-	if base == "" {
-		base = getenv("KAPTURE_BASE_URL")
+// apiRoot resolves where to send: the flags first (--base-url or
+// --subdomain, not both), then the environment (KAPTURE_BASE_URL, then
+// KAPTURE_SUBDOMAIN). A flag always beats the environment, so a variable
+// left in a cron environment cannot redirect a run that names its tenant.
+func (f *runFlags) apiRoot(getenv func(string) string) (string, error) {
+	if f.baseURL != "" && f.subdomain != "" {
+		return "", usagef("give --base-url or --subdomain, not both")
 	}
-	if base == "" {
-		sub := f.subdomain
-		if sub == "" {
-			sub = getenv("KAPTURE_SUBDOMAIN")
-		}
-		sub = strings.TrimSpace(sub)
-		if sub == "" {
-			return batch.Config{}, usagef("no API address: give --base-url or --subdomain (or set KAPTURE_BASE_URL or KAPTURE_SUBDOMAIN)")
-		}
-		if strings.ContainsAny(sub, "/:.") {
-			return batch.Config{}, usagef("--subdomain %q: give the name only, e.g. acme for https://acme.kapturecrm.com", sub)
-		}
-		base = "https://" + sub + ".kapturecrm.com"
+	base, sub := f.baseURL, f.subdomain
+	if base == "" && sub == "" {
+		base, sub = getenv("KAPTURE_BASE_URL"), getenv("KAPTURE_SUBDOMAIN")
+	}
+	if base = strings.TrimSpace(base); base != "" {
+		return base, nil
+	}
+	sub = strings.TrimSpace(sub)
+	if sub == "" {
+		return "", usagef("no API address: give --base-url or --subdomain (or set KAPTURE_BASE_URL or KAPTURE_SUBDOMAIN)")
+	}
+	if strings.ContainsAny(sub, "/:.") {
+		return "", usagef("--subdomain %q: give the name only, e.g. acme for https://acme.kapturecrm.com", sub)
+	}
+	return "https://" + sub + ".kapturecrm.com", nil
+}
+
+func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
+	base, err := f.apiRoot(getenv)
+	if err != nil {
+		return batch.Config{}, err
 	}
 	token, err := loadToken(f.tokenFile, getenv)
 	if err != nil {
