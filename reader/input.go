@@ -114,13 +114,51 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 	return br, nil
 }
 
+// peekHeader returns the buffered start of the input once it holds the
+// first non-blank line whole (or the input ended, or peekSize bytes are
+// buffered): the delimiter is judged on that line alone, and a slow stdin
+// (an export still running) must not be held until peekSize bytes arrive.
+func peekHeader(br *bufio.Reader) ([]byte, error) {
+	for n := 1; ; {
+		if _, err := br.Peek(n); err != nil { // waits for at least n bytes
+			p, _ := br.Peek(br.Buffered())
+			return p, err
+		}
+		p, _ := br.Peek(br.Buffered()) // all there is, without waiting
+		if len(p) >= peekSize || firstLineComplete(p) {
+			return p, nil
+		}
+		n = len(p) + 1
+	}
+}
+
+// firstLineComplete reports whether p holds its first non-blank line up to
+// a line end outside quotes.
+func firstLineComplete(p []byte) bool {
+	for len(p) > 0 && (p[0] == '\n' || p[0] == '\r') {
+		p = p[1:]
+	}
+	inQuote := false
+	for _, b := range p {
+		switch b {
+		case '"':
+			inQuote = !inQuote
+		case '\n':
+			if !inQuote {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // sniff looks at the start of the input without consuming it, except for an
 // Excel "sep=X" first line, which is consumed (it is never the header). It
 // returns the delimiter: the sep= one, else the one of , ; tab | that occurs
 // most often outside quotes on the header line. Ties go to the earlier in
 // that order (comma first: the commonest, and the default of every tool).
 func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) {
-	p, err := br.Peek(peekSize)
+	p, err := peekHeader(br)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, false, fmt.Errorf("read %s: %w", name, err)
 	}

@@ -175,3 +175,34 @@ func TestAPIRootFlagsBeatEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestBadPathsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("ticket_id,sub_status\n713516551148,CL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		return map[string]string{"KAPTURE_API_TOKEN": "t", "KAPTURE_BASE_URL": "http://127.0.0.1:9"}[k]
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"results in a missing folder", []string{"run", "--results", filepath.Join(dir, "nope", "r.csv"), in}, "no such file"},
+		{"results is a folder", []string{"run", "--results", dir, in}, "results"},
+		{"input is a folder", []string{"run", "--results", filepath.Join(dir, "r.csv"), dir}, "is a directory"},
+		{"validate a folder", []string{"validate", dir}, "is a directory"},
+		{"summary-json in a missing folder", []string{"run", "--summary-json", filepath.Join(dir, "nope", "s.json"), "--results", filepath.Join(dir, "r.csv"), in}, "--summary-json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv})
+			if code != exitUsage || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tt.want)
+			}
+		})
+	}
+}

@@ -11,8 +11,12 @@ import (
 )
 
 func main() {
+	// Only the commands that stop cleanly take the signals over; validate
+	// and version keep the default (a signal ends them at once).
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && (os.Args[1] == "run" || os.Args[1] == "mock") {
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	}
 	os.Exit(run(context.Background(), os.Args[1:], &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		getenv: os.Getenv, signals: sigs, isTerminal: stderrIsTerminal,

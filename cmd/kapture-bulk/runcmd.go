@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -146,6 +145,13 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if f.summaryJSON != "" {
+		// A scheduler relies on this file: find out now, not after the
+		// run, that it cannot be written.
+		if err := checkWritable(f.summaryJSON + ".tmp"); err != nil {
+			return usagef("--summary-json: %w", err)
+		}
+	}
 	// From here on, however the run ends, the summary says how.
 	st := &runState{start: time.Now()}
 	if len(pos) == 1 {
@@ -191,6 +197,17 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	log, err := newLogger(logOut, f.logFormat, f.logLevel, f.progressInterval)
 	if err != nil {
 		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ir := watchSignals(e.signals, cancel, log)
+	defer ir.close()
+	// early is what a run stopped by a signal before it sent anything says.
+	early := func() error {
+		if ir.interrupted() {
+			return withCode(exitInterrupted, fmt.Errorf("%w before anything was sent", errInterrupted))
+		}
+		return nil
 	}
 	switch {
 	case f.resume && f.overwrite:
@@ -239,10 +256,13 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	}
 	// A broken file is refused before anything is sent (stdin can only
 	// be checked as it streams).
-	if !fromStdin {
+	if !fromStdin && !f.strict { // --strict's scan checks the syntax too
 		if err := checkFile(input, ropts); err != nil {
-			return err
+			return inputError(err)
 		}
+	}
+	if err := early(); err != nil {
+		return err
 	}
 
 	var eng *batch.Engine
@@ -261,6 +281,13 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		return err
 	}
 	defer closeIn()
+	abortInput := func() {}
+	if fromStdin {
+		// A read of stdin may block for as long as its writer likes: a
+		// signal or a fatal error must not wait for it.
+		in, abortInput = abortable(in)
+		ir.whenStopped(abortInput)
+	}
 	total := progressTotal{limit: int64(f.limit)}
 	if !fromStdin {
 		if fi, err := os.Stat(input); err == nil {
@@ -269,8 +296,11 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	}
 	counted := &countingReader{r: in}
 	rd, err := reader.Open(counted, ropts)
+	if eerr := early(); eerr != nil {
+		return eerr // the read of stdin was abandoned for the signal
+	}
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	if left := rd.LeftOut(); len(left) > 0 {
 		log.Warn("columns not sent (name them in --extra-columns to send them)", "columns", strings.Join(left, ","))
@@ -283,6 +313,9 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		}
 		if n > 0 {
 			return withCode(exitRowsFailed, fmt.Errorf("--strict: %d invalid rows in %s; nothing sent", n, input))
+		}
+		if err := early(); err != nil {
+			return err
 		}
 	}
 	if f.dryRun {
@@ -299,10 +332,13 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	}
 	w, err := writer.Open(resultsPath, mode)
 	if err != nil {
-		if errors.Is(err, writer.ErrExists) {
+		switch {
+		case errors.Is(err, writer.ErrExists):
 			return usagef("%w: use --resume to continue that run or --overwrite to start afresh", err)
+		case errors.Is(err, writer.ErrLocked):
+			return err // exit 3: another run holds it
 		}
-		return err
+		return withCode(exitUsage, err) // a bad path, a directory, not a results file: nothing sent
 	}
 	defer w.Close()
 	st.resultsPath = resultsPath
@@ -316,6 +352,9 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		if err := checkResumeMatches(input, ropts, done, resultsPath); err != nil {
 			return err
 		}
+	}
+	if err := early(); err != nil {
+		return err
 	}
 
 	p := &pipeline{
@@ -344,7 +383,7 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		monitor(monCtx, func() progressSnap { return p.snapshot(st.start, counted) }, sink, tick, f.progressInterval, log)
 	}()
 
-	err = p.run(ctx, e.signals)
+	err = p.run(ctx, ir, abortInput)
 	stopMonitor()
 	<-monDone
 	if sink != nil {
@@ -355,7 +394,7 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	}
 	if err == nil {
 		switch {
-		case p.interrupted.Load():
+		case ir.interrupted():
 			err = withCode(exitInterrupted, errSilent)
 		case p.counts.failed.Load()+p.counts.invalid.Load() > 0:
 			err = withCode(exitRowsFailed, errSilent)
@@ -433,17 +472,41 @@ func openInput(path string, stdin io.Reader) (io.Reader, func(), error) {
 	if path == "-" {
 		return stdin, func() {}, nil
 	}
-	fh, err := os.Open(path)
+	fh, err := openFile(path)
 	if err != nil {
-		return nil, nil, usagef("open input: %w", err)
+		return nil, nil, err
 	}
 	return fh, func() { fh.Close() }, nil
 }
 
-func checkFile(path string, opts reader.Options) error {
+// openFile opens the input file, refusing a directory up front (its read
+// error would come later, and less clearly).
+func openFile(path string) (*os.File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return usagef("open input: %w", err)
+		return nil, usagef("open input: %w", err)
+	}
+	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+		fh.Close()
+		return nil, usagef("input %s is a directory, not a CSV file", path)
+	}
+	return fh, nil
+}
+
+// inputError makes a failure to read the input before anything was sent
+// an input error (exit 2), whatever its kind.
+func inputError(err error) error {
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return withCode(exitUsage, err)
+}
+
+func checkFile(path string, opts reader.Options) error {
+	fh, err := openFile(path)
+	if err != nil {
+		return err
 	}
 	defer fh.Close()
 	return reader.Check(fh, opts)
@@ -467,10 +530,9 @@ type pipeline struct {
 	input       string
 	resultsPath string
 
-	counts      counts
-	interrupted atomic.Bool
-	readErr     error // set by the producer before it closes rows
-	duplicates  int64 // set by the producer before it closes rows
+	counts     counts
+	readErr    error // set by the producer before it closes rows
+	duplicates int64 // set by the producer before it closes rows
 }
 
 // duplicates notices rows whose ticket_id appeared earlier in the input,
@@ -509,36 +571,14 @@ func (d *duplicates) seen(ticketID string) bool {
 	return false
 }
 
-func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
+// run sends the input. The first signal (ir.stop) stops it taking new
+// rows and payloads; the second cancels ctx. abortInput unblocks a read of
+// stdin the run no longer wants.
+func (p *pipeline) run(ctx context.Context, ir *interrupts, abortInput func()) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-
-	// stop: no new rows or payloads (first signal); cancel: abort now.
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	stopNow := func() { stopOnce.Do(func() { close(stop); p.eng.Stop() }) }
-
-	finished := make(chan struct{})
-	defer close(finished)
-	go func() { // lives until run returns
-		n := 0
-		for {
-			select {
-			case <-finished:
-				return
-			case sig := <-signals:
-				n++
-				p.interrupted.Store(true)
-				if n == 1 {
-					p.log.Warn("interrupted: finishing the requests in flight; send the signal again to stop at once", "signal", sig.String())
-					stopNow()
-					continue
-				}
-				p.log.Warn("interrupted again: stopping now", "signal", sig.String())
-				cancel(context.Canceled)
-			}
-		}
-	}()
+	stop := ir.stop
+	ir.whenStopped(p.eng.Stop)
 
 	results := make(chan []writer.Result, 64)
 	var writeErr error
@@ -581,15 +621,15 @@ func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
 	go func() {
 		defer close(prodDone)
 		defer close(rows)
+		// On an input error (a CSV syntax error in stdin) the rows
+		// already read still go out: closing rows lets the engine drain.
 		p.readErr = p.produce(prodCtx, stop, rows, send)
-		if p.readErr != nil {
-			p.eng.Stop()
-		}
 	}()
 
 	runErr := p.eng.Run(ctx, rows, func(res []batch.Result) error {
 		return send(toWriter(res))
 	})
+	abortInput() // the producer may be blocked reading stdin
 	stopProd()
 	<-prodDone
 	close(results)
@@ -598,11 +638,11 @@ func (p *pipeline) run(ctx context.Context, signals <-chan os.Signal) error {
 	switch {
 	case writeErr != nil:
 		return writeErr
-	case runErr != nil && errors.Is(runErr, context.Canceled) && p.interrupted.Load():
+	case runErr != nil && ir.interrupted() && (errors.Is(runErr, errInterrupted) || errors.Is(runErr, context.Canceled)):
 		return nil // the summary and exit 130 say it
 	case runErr != nil:
 		return runErr
-	case p.readErr != nil:
+	case p.readErr != nil && !(errors.Is(p.readErr, errInputAborted) && ir.interrupted()):
 		return p.readErr
 	}
 	return nil

@@ -117,6 +117,17 @@ func (s *summary) print(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
+// checkWritable creates path (the temporary name writeJSON uses) and
+// removes it again.
+func checkWritable(path string) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fh.Close()
+	return os.Remove(path)
+}
+
 func (s *summary) writeJSON(path string) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

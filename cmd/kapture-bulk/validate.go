@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -96,27 +95,27 @@ func scan(src io.Reader, opts reader.Options, limit int, out io.Writer) (scanSta
 
 // listInvalid is scan over a file, for --strict.
 func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (int, error) {
-	fh, err := os.Open(path)
+	fh, err := openFile(path)
 	if err != nil {
-		return 0, usagef("open input: %w", err)
+		return 0, err
 	}
 	defer fh.Close()
 	st, err := scan(fh, opts, limit, out)
-	return st.invalid, err
+	return st.invalid, inputError(err)
 }
 
 // checkResumeMatches refuses a results file that records none of the
 // input's rows: resuming it would re-send everything and append to the
 // record of another file. One matching row is enough to stop reading.
 func checkResumeMatches(path string, opts reader.Options, done *writer.Done, resultsPath string) error {
-	fh, err := os.Open(path)
+	fh, err := openFile(path)
 	if err != nil {
-		return usagef("open input: %w", err)
+		return err
 	}
 	defer fh.Close()
 	rd, err := reader.Open(fh, opts)
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	for {
 		rec, err := rd.Next()
