@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 )
 
@@ -187,6 +188,30 @@ func (d *Done) TornBytes() int64 {
 		return 0
 	}
 	return d.torn
+}
+
+// ReadDone reads the resume state of the results file at path without
+// locking or changing it (a torn last line is left as it is, and not
+// counted), for a dry run's look at what a resume would send. A missing
+// file is an empty state.
+func ReadDone(path string) (*Done, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Done{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("results file %q: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("results file %q: not a regular file", path)
+	}
+	d, _, err := load(f, path, fi.Size())
+	return d, err
 }
 
 // load reads the results file f of the given size (locked by the caller)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -204,5 +205,40 @@ func TestBadPathsAreUsageErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestDryRunResumeCountsWhatWouldBeSent(t *testing.T) {
+	s := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("ticket_id,sub_status\n713516551148,CL\n999999999999,CL\n713516551149,P\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		return map[string]string{"KAPTURE_API_TOKEN": kapturetest.DefaultToken}[k]
+	}
+	exec := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv})
+		return code, out.String() + errb.String()
+	}
+	if code, out := exec("run", "--quiet", "--base-url", s.URL, "--rate", "0", in); code != exitRowsFailed {
+		t.Fatalf("first run: exit %d: %s", code, out)
+	}
+	results, _ := os.ReadFile(filepath.Join(dir, "in.results.csv"))
+	before := s.Stats().Requests
+	code, out := exec("run", "--dry-run", "--resume", in)
+	if code != exitOK || !strings.Contains(out, "1 would be sent") || !strings.Contains(out, "2 skipped") {
+		t.Errorf("dry run --resume: exit %d, output:\n%s\nwant 1 would be sent, 2 skipped", code, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "in.results.csv")); !bytes.Equal(after, results) || s.Stats().Requests != before {
+		t.Error("the dry run changed the results file or sent requests")
+	}
+	var sout, serr bytes.Buffer
+	code = run(context.Background(), []string{"run", "--dry-run", "-"}, &env{
+		stdin: strings.NewReader("ticket_id,sub_status\n713516551148,CL\n"), stdout: &sout, stderr: &serr, getenv: getenv})
+	if out = sout.String() + serr.String(); code != exitOK || !strings.Contains(out, "1 would be sent") {
+		t.Errorf("dry run of stdin without --results: exit %d: %s", code, out)
 	}
 }

@@ -244,11 +244,12 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		return usagef("--strict reads the whole input before sending anything, and stdin cannot be read twice: save it to a file first")
 	}
 	resultsPath := f.results
-	if resultsPath == "" {
-		if fromStdin {
-			return usagef("reading stdin: give --results PATH for the results CSV")
-		}
+	switch {
+	case resultsPath != "":
+	case !fromStdin:
 		resultsPath = defaultResults(input)
+	case !f.dryRun || f.resume:
+		return usagef("reading stdin: give --results PATH for the results CSV")
 	}
 
 	if !fromStdin && sameFile(input, resultsPath) {
@@ -319,8 +320,15 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 		}
 	}
 	if f.dryRun {
+		var done *writer.Done
+		if f.resume {
+			// Read, not opened for writing: a dry run changes nothing.
+			if done, err = writer.ReadDone(resultsPath); err != nil {
+				return withCode(exitUsage, err)
+			}
+		}
 		st.dry = &dryRunCounts{}
-		return dryRun(rd, *f, e.stdout, st.dry)
+		return dryRun(rd, *f, newResumeFilter(done), e.stdout, st.dry)
 	}
 
 	mode := writer.Create
@@ -654,7 +662,7 @@ func (p *pipeline) run(ctx context.Context, ir *interrupts, abortInput func()) e
 func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<- batch.Row, send func([]writer.Result) error) error {
 	var dups duplicates
 	defer func() { p.duplicates = dups.n }()
-	resent := map[string]bool{} // tickets with a row sent again on --resume
+	resume := newResumeFilter(p.done)
 	for n := 0; p.limit == 0 || n < p.limit; n++ {
 		select {
 		case <-stop:
@@ -685,15 +693,9 @@ func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<
 				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
 		row := batch.NewRow(rec)
-		if p.done.Skip(row.Line, row.Fingerprint) && !resent[row.TicketID] {
+		if resume.skip(row) {
 			p.counts.skipped.Add(1)
 			continue
-		}
-		if p.done.Recorded(row.Line) {
-			// A row sent again after a result: its ticket's later rows,
-			// even those done, must follow it again, or the ticket would
-			// end in this row's state instead of the file's last one.
-			resent[row.TicketID] = true
 		}
 		select {
 		case rows <- row:
@@ -704,6 +706,31 @@ func (p *pipeline) produce(ctx context.Context, stop <-chan struct{}, rows chan<
 		}
 	}
 	return nil
+}
+
+// resumeFilter decides which rows a resumed run skips: those whose line's
+// latest result is success with the same fingerprint, unless an earlier
+// row of the same ticket is being sent again. A row sent again after a
+// result makes its ticket's later rows, even those done, follow it again,
+// or the ticket would end in that row's state instead of the file's last
+// one. It remembers only such tickets. A nil done skips nothing.
+type resumeFilter struct {
+	done   *writer.Done
+	resent map[string]bool
+}
+
+func newResumeFilter(done *writer.Done) *resumeFilter {
+	return &resumeFilter{done: done, resent: map[string]bool{}}
+}
+
+func (f *resumeFilter) skip(row batch.Row) bool {
+	if f.done.Skip(row.Line, row.Fingerprint) && !f.resent[row.TicketID] {
+		return true
+	}
+	if f.done.Recorded(row.Line) {
+		f.resent[row.TicketID] = true
+	}
+	return false
 }
 
 func toWriter(res []batch.Result) []writer.Result {

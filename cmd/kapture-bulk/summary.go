@@ -44,6 +44,7 @@ func (st *runState) summary() *summary {
 	if d := st.dry; d != nil {
 		s.DryRun = true
 		s.RowsRead, s.Invalid, s.WouldSend, s.Payloads = d.rows, d.invalid, d.valid, d.payloads
+		s.SkippedResume = d.skipped
 		s.DuplicateRows = d.duplicates
 		return s
 	}

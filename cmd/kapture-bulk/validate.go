@@ -189,12 +189,12 @@ func (g *gatedReader) Next() (reader.Record, error) {
 
 // dryRunCounts are what a dry run found, for its summary.
 type dryRunCounts struct {
-	rows, valid, invalid, payloads, duplicates int64
+	rows, valid, invalid, skipped, payloads, duplicates int64
 }
 
 // dryRun reads the input as run would, prints the first payload and what
 // would be sent, and sends nothing.
-func dryRun(rd *reader.Reader, f runFlags, out io.Writer, c *dryRunCounts) error {
+func dryRun(rd *reader.Reader, f runFlags, resume *resumeFilter, out io.Writer, c *dryRunCounts) error {
 	var first []batch.Row
 	var dups duplicates
 	closed := false // the first payload ends at batch size or a repeated ticket, as the engine's does
@@ -211,19 +211,28 @@ func dryRun(rd *reader.Reader, f runFlags, out io.Writer, c *dryRunCounts) error
 			c.invalid++
 			continue
 		}
-		c.valid++
 		repeated := dups.seen(rec.TicketID)
+		row := batch.NewRow(rec)
+		if resume.skip(row) {
+			c.skipped++
+			continue
+		}
+		c.valid++
 		if closed || len(first) == f.batchSize || repeated {
 			closed = true
 			continue
 		}
-		first = append(first, batch.NewRow(rec))
+		first = append(first, row)
 	}
 	c.duplicates = dups.n
 	if c.valid > 0 {
 		c.payloads = (c.valid + int64(f.batchSize) - 1) / int64(f.batchSize)
 	}
-	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)\n", c.rows, c.valid, c.invalid)
+	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)", c.rows, c.valid, c.invalid)
+	if f.resume {
+		fmt.Fprintf(out, ", %d skipped (done in the run resumed)", c.skipped)
+	}
+	fmt.Fprintln(out)
 	if dups.n > 0 {
 		fmt.Fprintf(out, "%d rows repeat a ticket_id seen earlier; they go out in file order, never in one payload\n", dups.n)
 	}
