@@ -107,7 +107,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
 		return exitAborted
-	case errors.As(err, &fe), errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
+	case errors.As(err, &fe), errors.Is(err, reader.ErrOptions), errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

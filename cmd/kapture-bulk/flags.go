@@ -24,6 +24,7 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 }
 
 // options turns the flags into reader options for the input named name.
+// The reader checks the encoding name (reader.ErrOptions: exit 2).
 func (f *inputFlags) options(name string) (reader.Options, error) {
 	opts := reader.Options{Name: name, Encoding: f.encoding}
 	switch strings.ToLower(f.delimiter) {
@@ -39,14 +40,6 @@ func (f *inputFlags) options(name string) (reader.Options, error) {
 	default:
 		return opts, usagef("--delimiter %q: want , ; tab or |", f.delimiter)
 	}
-	switch enc := strings.ToLower(strings.TrimSpace(f.encoding)); enc {
-	case "", "utf-8", "utf8":
-		opts.Encoding = "utf-8"
-	case "windows-1252", "cp1252", "win1252":
-		opts.Encoding = "windows-1252"
-	default:
-		return opts, usagef("--encoding %q: want utf-8 or windows-1252", f.encoding)
-	}
 	for _, c := range strings.Split(f.extraColumns, ",") {
 		c = strings.TrimSpace(c)
 		switch {
@@ -58,7 +51,7 @@ func (f *inputFlags) options(name string) (reader.Options, error) {
 		}
 	}
 	if f.ticketIDPattern != "" {
-		re, err := regexp.Compile(`^(?:` + f.ticketIDPattern + `)$`)
+		re, err := regexp.Compile(f.ticketIDPattern) // the reader anchors it to the whole value
 		if err != nil {
 			return opts, usagef("--ticket-id-pattern: %w", err)
 		}

@@ -28,7 +28,7 @@ func cmdMock(ctx context.Context, args []string, e *env) error {
 	urlFile := fs.String("url-file", "", "write the API root URL to this file once listening (for scripts)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk mock [flags]\n\nServes a local fake of the Update Ticket API for rehearsals and demos.\nIt accepts the token in KAPTURE_API_TOKEN (default %q); tickets exist\nwhen their id is 12 digits starting with 7. It prints what it received\nwhen stopped (Ctrl-C).\n\nFlags:\n", kapturetest.DefaultToken)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {

@@ -351,6 +351,9 @@ func (f *runFlags) execute(ctx context.Context, fs *flag.FlagSet, pos []string, 
 	defer w.Close()
 	st.resultsPath = resultsPath
 	done := w.Done()
+	if n := done.TornBytes(); n > 0 {
+		log.Warn("cut a torn last line off the results file (a crash in mid-write); its row is sent again", "results", resultsPath, "bytes", n)
+	}
 	var records recordSource = rd
 	switch {
 	case done.Rows() == 0:

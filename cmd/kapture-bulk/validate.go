@@ -20,7 +20,7 @@ func cmdValidate(args []string, e *env) error {
 	limit := fs.Int("limit", 0, "check only the first N data rows; 0 = all")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
