@@ -4,6 +4,7 @@ package main
 // interruption, crash-safe resume and locking, against the built binary.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -385,4 +386,63 @@ func TestResumeKeepsLaterRowOfTicket(t *testing.T) {
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
 	checkFinalState(t, s, rows)
+}
+
+// TestStdinHeldOpen: a run reading a stdin that does not end (an export
+// still running, a terminal) must still stop at once on a rejected token
+// and on a second signal, not when stdin ends.
+func TestStdinHeldOpen(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   string
+		latency time.Duration // the fake's: long ones keep requests in flight
+		signals []os.Signal
+		want    int
+	}{
+		{"rejected token", "not-the-token", 0, nil, 3},
+		{"signal twice, requests in flight", "", 20 * time.Second, []os.Signal{os.Interrupt, os.Interrupt}, 130},
+		{"signal once, every row done", "", 0, []os.Signal{os.Interrupt}, 130},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newFake(t, kapturetest.Options{Latency: tt.latency})
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pr.Close(); pw.Close() })
+			results := filepath.Join(t.TempDir(), "r.csv")
+			p := start(t, runOpts{token: tt.token, stdin: pr}, "run", "--base-url", s.URL, "--rate", "0",
+				"--quiet", "--results", results, "-")
+			fmt.Fprintln(pw, "ticket_id,sub_status")
+			for i := range 20 {
+				fmt.Fprintf(pw, "%s,CL\n", ticket(i))
+			}
+			// pw stays open: stdin never ends.
+			if len(tt.signals) > 0 {
+				waitFor(t, "requests at the fake", 20*time.Second, func() bool {
+					if tt.latency > 0 {
+						return s.Stats().Requests > 0
+					}
+					b, _ := os.ReadFile(results)
+					return strings.Count(string(b), "\n") == 21 // header and every row
+				})
+				for _, sig := range tt.signals {
+					if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+						t.Fatal(err)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still running 10s later with stdin open; stderr:\n%s", p.stderr.String())
+			}
+			if code := p.wait(t); code != tt.want {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.want, p.stderr.String())
+			}
+		})
+	}
 }
