@@ -66,12 +66,3 @@ func (e *FileError) Error() string {
 		return fmt.Sprintf("%s: %s", e.Name, e.Msg)
 	}
 }
-
-// The Reader API (implemented in reader.go; NormalizeName in header.go):
-//
-//	func Open(r io.Reader, opts Options) (*Reader, error)
-//	func (r *Reader) Next() (Record, error) // io.EOF at the end; *FileError for a syntax error
-//	func (r *Reader) Header() []string      // the normalised header
-//	func (r *Reader) LeftOut() []string     // extra columns present but not sent
-//	func (r *Reader) Skipped() int          // blank and all-empty rows skipped so far
-//	func Check(r io.Reader, opts Options) error // fast syntax-only pass: the first *FileError, or nil
