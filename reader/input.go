@@ -125,31 +125,31 @@ func peekHeader(br *bufio.Reader) ([]byte, error) {
 			return p, err
 		}
 		p, _ := br.Peek(br.Buffered()) // all there is, without waiting
-		if len(p) >= peekSize || firstLineComplete(p) {
+		if _, whole := firstLine(p); whole || len(p) >= peekSize {
 			return p, nil
 		}
 		n = len(p) + 1
 	}
 }
 
-// firstLineComplete reports whether p holds its first non-blank line up to
-// a line end outside quotes.
-func firstLineComplete(p []byte) bool {
+// firstLine returns p's first non-blank line (blank lines the CSV parser
+// skips too), without its end, and whether that end, outside quotes, is in p.
+func firstLine(p []byte) ([]byte, bool) {
 	for len(p) > 0 && (p[0] == '\n' || p[0] == '\r') {
 		p = p[1:]
 	}
 	inQuote := false
-	for _, b := range p {
+	for i, b := range p {
 		switch b {
 		case '"':
 			inQuote = !inQuote
 		case '\n':
 			if !inQuote {
-				return true
+				return p[:i], true
 			}
 		}
 	}
-	return false
+	return p, false
 }
 
 // sniff looks at the start of the input without consuming it, except for an
@@ -171,38 +171,15 @@ func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) 
 		}
 		return c, true, nil
 	}
-	// Skip blank lines the CSV parser will skip too, then count on the header line.
-	for len(p) > 0 && (p[0] == '\n' || p[0] == '\r') {
-		p = p[1:]
-	}
 	var counts [4]int
 	delims := [4]byte{',', ';', '\t', '|'}
+	header, _ := firstLine(p)
 	inQuote := false
-scan:
-	for _, b := range p {
-		switch b {
-		case '"':
+	for _, b := range header {
+		if b == '"' {
 			inQuote = !inQuote
-		case '\n':
-			if !inQuote {
-				break scan
-			}
-		case ',':
-			if !inQuote {
-				counts[0]++
-			}
-		case ';':
-			if !inQuote {
-				counts[1]++
-			}
-		case '\t':
-			if !inQuote {
-				counts[2]++
-			}
-		case '|':
-			if !inQuote {
-				counts[3]++
-			}
+		} else if i := bytes.IndexByte(delims[:], b); i >= 0 && !inQuote {
+			counts[i]++
 		}
 	}
 	best := 0
