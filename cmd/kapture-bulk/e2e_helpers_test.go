@@ -27,6 +27,13 @@ import (
 // binPath is the binary built by TestMain.
 var binPath string
 
+// What TestMain stamps into the binary, as the Makefile does.
+const (
+	testVersion = "v0.0.0-test"
+	testCommit  = "abc1234"
+	testDate    = "2026-01-02T03:04:05Z"
+)
+
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
 }
@@ -39,7 +46,8 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binPath = filepath.Join(dir, "kapture-bulk")
-	build := exec.Command("go", "build", "-race", "-o", binPath, ".")
+	build := exec.Command("go", "build", "-race", "-o", binPath, "-ldflags",
+		"-X main.version="+testVersion+" -X main.commit="+testCommit+" -X main.date="+testDate, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build -race:", err)

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -425,40 +424,14 @@ func TestRunHelpListsEveryFlagDefaultAndEnv(t *testing.T) {
 
 // The built binary
 
-var opsBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// opsBinary builds kapture-bulk once per test process, with version, commit
-// and date set as the Makefile does. The directory is not removed: no
-// TestMain here to do it.
+// opsBinary is the binary TestMain built (with -race, and version, commit
+// and date set by -ldflags as the Makefile does).
 func opsBinary(t *testing.T) string {
 	t.Helper()
-	opsBin.once.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			opsBin.err = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "kapture-bulk-opstest-")
-		if err != nil {
-			opsBin.err = err
-			return
-		}
-		opsBin.path = filepath.Join(dir, "kapture-bulk")
-		cmd := exec.Command(goTool, "build", "-trimpath", "-o", opsBin.path,
-			"-ldflags", "-X main.version=v0.0.0-opstest -X main.commit=abc1234 -X main.date=2026-01-02T03:04:05Z", ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			opsBin.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if opsBin.err != nil {
-		t.Fatalf("build the binary: %v", opsBin.err)
+	if binPath == "" {
+		t.Fatal("no binary: TestMain did not build it")
 	}
-	return opsBin.path
+	return binPath
 }
 
 func TestBinaryVersion(t *testing.T) {
@@ -466,7 +439,7 @@ func TestBinaryVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("version: %v\n%s", err, out)
 	}
-	for _, want := range []string{"v0.0.0-opstest", "abc1234", "2026-01-02T03:04:05Z"} {
+	for _, want := range []string{testVersion, testCommit, testDate} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("version output %q lacks %q (set by -ldflags)", out, want)
 		}
