@@ -19,25 +19,10 @@ import (
 // per op: big enough that opening costs nothing per row.
 const fileRows = 100_000
 
-// csvInput is a status migration of n rows: six documented columns, a
-// quoted comment with a comma in a quarter of them, a callback time in a
-// third.
+// csvInput is a status migration of n rows (see WriteRows).
 func csvInput(n int) []byte {
 	var b bytes.Buffer
-	subs := []string{"CL", "P", "PS"}
-	queues := []string{"Tier 2", "Billing", "Escalations"}
-	b.WriteString("ticket_id,sub_status,queue,comment,callback_time,disposition\n")
-	for i := 0; i < n; i++ {
-		cb := ""
-		if i%3 == 0 {
-			cb = "2025-01-15 10:30:00"
-		}
-		comment := "Closed after migration review"
-		if i%4 == 0 {
-			comment = `"Customer confirmed, closing"`
-		}
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,Resolved\n", 700000000000+i, subs[i%3], queues[i%3], comment, cb)
-	}
+	WriteRows(&b, n)
 	return b.Bytes()
 }
 

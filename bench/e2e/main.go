@@ -36,6 +36,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/bench"
 )
 
 type config struct {
@@ -177,7 +178,7 @@ func genFile(c config, rows int) input {
 	f, err := os.Create(in.path)
 	if err == nil {
 		w := bufio.NewWriterSize(f, 1<<16)
-		writeRows(w, rows)
+		bench.WriteRows(w, rows)
 		err = errors.Join(w.Flush(), f.Close())
 	}
 	if err != nil {
@@ -185,26 +186,6 @@ func genFile(c config, rows int) input {
 		os.Exit(1)
 	}
 	return in
-}
-
-// writeRows writes a header and rows data rows shaped like a status
-// migration: the six documented columns, a quoted comment with a comma in
-// some rows, a callback time in a third of them.
-func writeRows(w io.Writer, rows int) {
-	subs := []string{"CL", "P", "PS"}
-	queues := []string{"Tier 2", "Billing", "Escalations"}
-	fmt.Fprintln(w, "ticket_id,sub_status,queue,comment,callback_time,disposition")
-	for i := 0; i < rows; i++ {
-		cb := ""
-		if i%3 == 0 {
-			cb = "2025-01-15 10:30:00"
-		}
-		comment := "Closed after migration review"
-		if i%4 == 0 {
-			comment = `"Customer confirmed, closing"`
-		}
-		fmt.Fprintf(w, "%d,%s,%s,%s,%s,Resolved\n", 700000000000+i, subs[i%3], queues[i%3], comment, cb)
-	}
 }
 
 // fake is the fake API served on a loopback port of this process.
