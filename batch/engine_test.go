@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,7 +175,7 @@ func TestEngineAppliesEveryRowInOrder(t *testing.T) {
 						// A non-atomic API applies good rows of a rejected
 						// payload, and splitting sends them again: the
 						// history may repeat a row, but in order.
-						got = compact(got)
+						got = slices.Compact(got)
 					}
 					if strings.Join(got, "|") != strings.Join(want, "|") {
 						t.Errorf("ticket %s history %v, want %v", r.TicketID, got, want)
@@ -187,16 +188,6 @@ func TestEngineAppliesEveryRowInOrder(t *testing.T) {
 			})
 		}
 	}
-}
-
-func compact(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func TestEngineSplitsWholePayloadFailures(t *testing.T) {

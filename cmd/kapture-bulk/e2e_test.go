@@ -80,18 +80,6 @@ func commentsOf(items []kapturetest.Item) map[string]int {
 	return m
 }
 
-// compact drops adjacent repeats: a non-atomic API applies the good rows
-// of a payload it rejects, and splitting sends them again, in order.
-func compact(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // TestRunMixedFile is issue 2's first acceptance criterion: both reply
 // forms, duplicate tickets, invalid rows, unknown tickets, extra columns
 // with and without --extra-columns.
@@ -164,7 +152,7 @@ func TestRunMixedFile(t *testing.T) {
 					for _, u := range s.History(id) {
 						got = append(got, u.Item["comment"])
 					}
-					if !slices.Equal(compact(got), want) {
+					if !slices.Equal(slices.Compact(got), want) {
 						t.Errorf("ticket %s: applied %q, want %q", id, got, want)
 					}
 				}
