@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -59,8 +60,8 @@ func usagef(format string, a ...any) error {
 // the list of invalid rows said it all): only its exit code matters.
 var errSilent = errors.New("reported")
 
-// run is the whole program: it returns the exit code.
-func run(ctx context.Context, args []string, e *env) int {
+// cli is the whole program: it returns the exit code.
+func cli(ctx context.Context, args []string, e *env) int {
 	if len(args) == 0 {
 		printUsage(e.stderr)
 		return exitUsage
@@ -68,11 +69,11 @@ func run(ctx context.Context, args []string, e *env) int {
 	var err error
 	switch args[0] {
 	case "run":
-		err = cmdRun(ctx, args[1:], e)
+		err = cmdRun(ctx, args[1:], e, nil)
 	case "validate":
-		err = cmdValidate(args[1:], e)
+		err = cmdValidate(args[1:], e, nil)
 	case "mock":
-		err = cmdMock(ctx, args[1:], e)
+		err = cmdMock(ctx, args[1:], e, nil)
 	case "version", "--version", "-version":
 		fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help", "-help":
@@ -97,17 +98,26 @@ func report(err error, stderr io.Writer) int {
 	return code
 }
 
+// exitCode maps an error to the exit code: the command's own choice first
+// (exitError), then what the run and the packages under it returned.
 func exitCode(err error) int {
 	var ee *exitError
 	var fe *reader.FileError
+	var invalid *run.InvalidRowsError
+	var foreign *run.ForeignResultsError
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &invalid): // --strict found invalid rows: nothing sent
+		return exitRowsFailed
+	case errors.Is(err, run.ErrInterrupted):
+		return exitInterrupted
 	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
 		return exitAborted
-	case errors.As(err, &fe), errors.Is(err, reader.ErrOptions), errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
+	case errors.Is(err, run.ErrRefused), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
+		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

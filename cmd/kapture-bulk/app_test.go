@@ -114,32 +114,9 @@ func TestLoadTokenNeverShowsIt(t *testing.T) {
 	}
 }
 
-func TestDuplicatesBoundedWindow(t *testing.T) {
-	var d duplicates
-	id := func(i int) string { return fmt.Sprintf("7%011d", i) }
-	if d.seen(id(1)) || !d.seen(id(1)) {
-		t.Fatal("a repeat right after was not noticed")
-	}
-	for i := 2; i < dupWindow+10; i++ {
-		d.seen(id(i))
-	}
-	if !d.seen(id(2)) {
-		t.Error("a repeat within the window was not noticed")
-	}
-	for i := dupWindow + 10; i < 4*dupWindow; i++ {
-		d.seen(id(i))
-	}
-	if got := len(d.cur) + len(d.prev); got > 2*dupWindow {
-		t.Errorf("%d hashes kept, want at most %d: memory grows with the file", got, 2*dupWindow)
-	}
-	if d.n != 2 {
-		t.Errorf("n = %d, want 2", d.n)
-	}
-}
-
 func TestStrictRefusesStdin(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"run", "--strict", "--results", filepath.Join(t.TempDir(), "r.csv"), "-"}, &env{
+	code := cli(context.Background(), []string{"run", "--strict", "--results", filepath.Join(t.TempDir(), "r.csv"), "-"}, &env{
 		stdin: strings.NewReader("ticket_id,sub_status\n713516551148,CL\n"), stdout: &stdout, stderr: &stderr,
 		getenv: func(string) string { return "" },
 	})
@@ -200,7 +177,7 @@ func TestBadPathsAreUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tt.args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv})
+			code := cli(context.Background(), tt.args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: getenv})
 			if code != exitUsage || !strings.Contains(stderr.String(), tt.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tt.want)
 			}
@@ -220,7 +197,7 @@ func TestDryRunResumeCountsWhatWouldBeSent(t *testing.T) {
 	}
 	exec := func(args ...string) (int, string) {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv})
+		code := cli(context.Background(), args, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv})
 		return code, out.String() + errb.String()
 	}
 	if code, out := exec("run", "--quiet", "--base-url", s.URL, "--rate", "0", in); code != exitRowsFailed {
@@ -236,7 +213,7 @@ func TestDryRunResumeCountsWhatWouldBeSent(t *testing.T) {
 		t.Error("the dry run changed the results file or sent requests")
 	}
 	var sout, serr bytes.Buffer
-	code = run(context.Background(), []string{"run", "--dry-run", "-"}, &env{
+	code = cli(context.Background(), []string{"run", "--dry-run", "-"}, &env{
 		stdin: strings.NewReader("ticket_id,sub_status\n713516551148,CL\n"), stdout: &sout, stderr: &serr, getenv: getenv})
 	if out = sout.String() + serr.String(); code != exitOK || !strings.Contains(out, "1 would be sent") {
 		t.Errorf("dry run of stdin without --results: exit %d: %s", code, out)

@@ -17,7 +17,7 @@ func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "run" || os.Args[1] == "mock") {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	}
-	os.Exit(run(context.Background(), os.Args[1:], &env{
+	os.Exit(cli(context.Background(), os.Args[1:], &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		getenv: os.Getenv, signals: sigs, isTerminal: stderrIsTerminal,
 	}))

@@ -2,7 +2,7 @@ package main
 
 // Tests of what an operator sees: progress on and off a terminal, the
 // summary and --summary-json, --limit, --dry-run, help and version. Most
-// call run with buffers; a few run the built binary (opsBinary), on a pipe
+// call cli with buffers; a few run the built binary (opsBinary), on a pipe
 // and under a pseudo-terminal.
 
 import (
@@ -57,7 +57,7 @@ type opsRun struct {
 	stdout, stderr string
 }
 
-// runOps calls run with buffers; token "" leaves KAPTURE_API_TOKEN unset.
+// runOps calls cli with buffers; token "" leaves KAPTURE_API_TOKEN unset.
 func runOps(t *testing.T, token string, terminal bool, signals <-chan os.Signal, args ...string) opsRun {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -73,7 +73,7 @@ func runOps(t *testing.T, token string, terminal bool, signals <-chan os.Signal,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	code := run(ctx, args, e)
+	code := cli(ctx, args, e)
 	return opsRun{code, out.String(), errb.String()}
 }
 

@@ -3,31 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
-// progressSnap is the state of a run at one moment, read from the
-// pipeline's atomic counters and the engine's stats.
+// progressSnap is the state of a run at one moment: the run's counters
+// (the engine's rate is the limiter's current one; 0 = unlimited), when
+// they were read, and the recent pace.
 type progressSnap struct {
-	at                                      time.Time
-	elapsed                                 time.Duration
-	read, success, failed, invalid, skipped int64
-	requests, retries                       int64
-	rate                                    float64 // the limiter's current rate; 0 = unlimited
-	bytes                                   int64   // input bytes consumed by the reader
-	rowsPerSec                              float64 // rows finished per second, over the last few seconds
+	run.Snapshot
+	at         time.Time
+	elapsed    time.Duration
+	rowsPerSec float64 // rows finished per second, over the last few seconds
 }
 
 // done is rows finished: written to the results, or skipped as already done.
-func (s progressSnap) done() int64 { return s.success + s.failed + s.invalid + s.skipped }
+func (s progressSnap) done() int64 { return s.Success + s.Failed + s.Invalid + s.Skipped }
 
 // progressSink shows progress: a bar on a terminal, a log line elsewhere.
 // show is called from one goroutine at a time; finish once, after the
@@ -41,6 +37,39 @@ type progressSink interface {
 type progressTotal struct {
 	size  int64 // input bytes; 0 when unknown (stdin)
 	limit int64 // --limit; 0 when none
+}
+
+// startProgress shows the run's progress from a goroutine of its own until
+// the returned stop, which also takes a bar off the screen: a bar on a
+// terminal (lines non-nil), a log line every --progress-interval
+// elsewhere, nothing with --quiet (retries are still summarised).
+func startProgress(ctx context.Context, st *runState, total progressTotal, lines *termLines, f *runFlags, log *slog.Logger) (stop func()) {
+	var sink progressSink
+	tick := f.progressInterval
+	switch {
+	case lines != nil:
+		sink = newBarSink(lines, total)
+		tick = min(250*time.Millisecond, f.progressInterval)
+	case !f.quiet:
+		sink = &logSink{log: log, total: total}
+	}
+	sample := func() progressSnap {
+		now := time.Now()
+		return progressSnap{Snapshot: st.stats.Snapshot(), at: now, elapsed: now.Sub(st.start)}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { // ends at stop
+		defer close(done)
+		monitor(ctx, sample, sink, tick, f.progressInterval, log)
+	}()
+	return func() {
+		cancel()
+		<-done
+		if sink != nil {
+			sink.finish()
+		}
+	}
 }
 
 // monitor samples the run every tick and hands the snapshot to sink (nil:
@@ -69,12 +98,12 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 			sink.show(s)
 		}
 		if s.at.Sub(lastWarn) >= warnEvery-tick/2 {
-			if n := s.retries - warnedRetries; n > 0 {
+			if n := s.Retries - warnedRetries; n > 0 {
 				log.Warn("retrying requests (network errors, timeouts, 429 or 5xx)",
 					"retries", n, "since", s.at.Sub(lastWarn).Round(time.Second).String(),
-					"retries_total", s.retries, "rate", round2(s.rate))
+					"retries_total", s.Retries, "rate", round2(s.Rate))
 			}
-			warnedRetries = s.retries
+			warnedRetries = s.Retries
 			lastWarn = s.at
 		}
 	}
@@ -122,18 +151,18 @@ type logSink struct {
 
 func (l *logSink) show(s progressSnap) {
 	attrs := []any{
-		"rows_done", s.done(), "success", s.success, "failed", s.failed, "invalid", s.invalid,
+		"rows_done", s.done(), "success", s.Success, "failed", s.Failed, "invalid", s.Invalid,
 	}
-	if s.skipped > 0 {
-		attrs = append(attrs, "skipped_resume", s.skipped)
+	if s.Skipped > 0 {
+		attrs = append(attrs, "skipped_resume", s.Skipped)
 	}
 	if f, ok := fraction(s, l.total); ok {
 		l.shown = max(l.shown, f)
 		attrs = append(attrs, "percent", float64(int64(l.shown*1000))/10)
 	}
-	attrs = append(attrs, "rows_per_s", round2(s.rowsPerSec), "requests", s.requests, "retries", s.retries)
-	if s.rate > 0 {
-		attrs = append(attrs, "rate", round2(s.rate))
+	attrs = append(attrs, "rows_per_s", round2(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
+	if s.Rate > 0 {
+		attrs = append(attrs, "rate", round2(s.Rate))
 	}
 	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
 	l.log.Info("progress", attrs...)
@@ -151,10 +180,10 @@ func fraction(s progressSnap, t progressTotal) (float64, bool) {
 	case t.limit > 0:
 		return min(1, float64(s.done())/float64(t.limit)), true
 	case t.size > 0:
-		if s.read == 0 {
+		if s.Read == 0 {
 			return 0, true
 		}
-		return min(1, float64(s.bytes)/float64(t.size)*min(1, float64(s.done())/float64(s.read))), true
+		return min(1, float64(s.InputBytes)/float64(t.size)*min(1, float64(s.done())/float64(s.Read))), true
 	}
 	return 0, false
 }
@@ -196,13 +225,13 @@ func newBarSink(out *termLines, total progressTotal) *barSink {
 
 func (b *barSink) show(s progressSnap) {
 	var d strings.Builder
-	fmt.Fprintf(&d, "%d rows: %d ok, %d failed, %d invalid", s.done(), s.success, s.failed, s.invalid)
-	if s.skipped > 0 {
-		fmt.Fprintf(&d, ", %d skipped", s.skipped)
+	fmt.Fprintf(&d, "%d rows: %d ok, %d failed, %d invalid", s.done(), s.Success, s.Failed, s.Invalid)
+	if s.Skipped > 0 {
+		fmt.Fprintf(&d, ", %d skipped", s.Skipped)
 	}
 	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
-	if s.retries > 0 {
-		fmt.Fprintf(&d, " | %d retries", s.retries)
+	if s.Retries > 0 {
+		fmt.Fprintf(&d, " | %d retries", s.Retries)
 	}
 	b.bar.Describe(d.String())
 	pos := s.done() // stdin: a count
@@ -220,115 +249,4 @@ func (b *barSink) show(s progressSnap) {
 func (b *barSink) finish() {
 	_ = b.bar.Exit()
 	b.out.clearBar()
-}
-
-// termLines serialises stderr between the bar and log lines: a log line
-// first wipes the bar's partial line; the bar redraws itself below it on
-// its next show.
-type termLines struct {
-	mu      sync.Mutex
-	w       io.Writer
-	partial int // width of the bar's text on the current line; 0: at a line start
-}
-
-func (t *termLines) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.wipe()
-	return t.w.Write(p)
-}
-
-func (t *termLines) clearBar() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.wipe()
-}
-
-func (t *termLines) wipe() {
-	if t.partial > 0 {
-		io.WriteString(t.w, "\r"+strings.Repeat(" ", t.partial)+"\r")
-		t.partial = 0
-	}
-}
-
-type barWriter struct{ t *termLines }
-
-func (t *termLines) barWriter() io.Writer { return barWriter{t} }
-
-func (b barWriter) Write(p []byte) (int, error) {
-	b.t.mu.Lock()
-	defer b.t.mu.Unlock()
-	if i := strings.LastIndexAny(string(p), "\r\n"); i >= 0 {
-		b.t.partial = utf8.RuneCount(p[i+1:])
-	} else {
-		b.t.partial += utf8.RuneCount(p)
-	}
-	return b.t.w.Write(p)
-}
-
-// countingReader counts the bytes read through it, for progress by bytes
-// without counting the rows in advance.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// repeatLimiter is a slog.Handler that lets a warning with a given message
-// through once per interval and drops the repeats in between, counting
-// them on the next one that passes ("repeated": N). The engine warns per
-// event (each rate cut); an operator needs to know it keeps happening,
-// not every instance.
-type repeatLimiter struct {
-	slog.Handler
-	every time.Duration
-	state *repeatState
-}
-
-type repeatState struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-	held map[string]int
-}
-
-func newRepeatLimiter(h slog.Handler, every time.Duration) *repeatLimiter {
-	return &repeatLimiter{Handler: h, every: every, state: &repeatState{last: map[string]time.Time{}, held: map[string]int{}}}
-}
-
-func (h *repeatLimiter) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level != slog.LevelWarn {
-		return h.Handler.Handle(ctx, r)
-	}
-	s := h.state
-	s.mu.Lock()
-	last, seen := s.last[r.Message]
-	// A tenth of slack: a warning logged on a ticker of the same period
-	// (the retry summary) must not be held for a few ms of jitter.
-	if seen && r.Time.Sub(last) < h.every-h.every/10 {
-		s.held[r.Message]++
-		s.mu.Unlock()
-		return nil
-	}
-	held := s.held[r.Message]
-	s.last[r.Message] = r.Time
-	s.held[r.Message] = 0
-	s.mu.Unlock()
-	if held > 0 {
-		r = r.Clone()
-		r.AddAttrs(slog.Int("repeated", held))
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h *repeatLimiter) WithAttrs(as []slog.Attr) slog.Handler {
-	return &repeatLimiter{Handler: h.Handler.WithAttrs(as), every: h.every, state: h.state}
-}
-
-func (h *repeatLimiter) WithGroup(name string) slog.Handler {
-	return &repeatLimiter{Handler: h.Handler.WithGroup(name), every: h.every, state: h.state}
 }

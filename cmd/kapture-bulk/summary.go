@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
 // summary is what a run did, for people (print) and schedulers (JSON).
@@ -36,35 +38,43 @@ type summary struct {
 	RowsPerSecond  float64 `json:"rows_per_second"`
 }
 
+// runState is what a run got as far as, for its summary.
+type runState struct {
+	start       time.Time
+	input       string
+	resultsPath string     // shown only once the results file was opened
+	stats       *run.Stats // the run's counters
+}
+
 // summary is what the run got as far as; it works for a run refused
-// before the pipeline started (all counts zero) and for a dry run.
+// before it sent anything (all counts zero) and for a dry run.
 func (st *runState) summary() *summary {
 	elapsed := time.Since(st.start)
-	s := &summary{Input: st.input, Results: st.resultsPath, ElapsedSeconds: elapsed.Seconds()}
-	if d := st.dry; d != nil {
+	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds()}
+	c := st.stats.Snapshot()
+	if c.ResultsOpen {
+		s.Results = st.resultsPath
+	}
+	if c.DryRun {
 		s.DryRun = true
-		s.RowsRead, s.Invalid, s.WouldSend, s.Payloads = d.rows, d.invalid, d.valid, d.payloads
-		s.SkippedResume = d.skipped
-		s.DuplicateRows = d.duplicates
+		s.RowsRead, s.Invalid, s.WouldSend, s.Payloads = c.Read, c.Invalid, c.WouldSend, c.Payloads
+		s.SkippedResume = c.Skipped
+		s.DuplicateRows = c.Duplicates
 		return s
 	}
-	p := st.p
-	if p == nil {
+	if !c.Sending {
 		return s
 	}
-	s.RowsRead = p.counts.read.Load()
-	s.Success = p.counts.success.Load()
-	s.Failed = p.counts.failed.Load()
-	s.Invalid = p.counts.invalid.Load()
-	s.SkippedResume = p.counts.skipped.Load()
-	s.BlankSkipped = p.rd.Skipped()
-	s.DuplicateRows = p.duplicates
+	s.RowsRead = c.Read
+	s.Success = c.Success
+	s.Failed = c.Failed
+	s.Invalid = c.Invalid
+	s.SkippedResume = c.Skipped
+	s.BlankSkipped = int(c.BlankSkipped)
+	s.DuplicateRows = c.Duplicates
 	done := s.Success + s.Failed + s.Invalid
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
-	if p.eng != nil {
-		es := p.eng.Stats()
-		s.Requests, s.Retries, s.Splits, s.FinalRate = es.Requests, es.Retries, es.Splits, es.Rate
-	}
+	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	if elapsed > 0 {
 		s.RowsPerSecond = float64(done) / elapsed.Seconds()
 	}

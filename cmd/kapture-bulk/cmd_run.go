@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+type runFlags struct {
+	input             inputFlags
+	results           string
+	resume, overwrite bool
+	baseURL           string
+	subdomain         string
+	tokenFile         string
+	batchSize         int
+	workers           int
+	rate              float64
+	burst             int
+	maxRetries        int
+	timeout           time.Duration
+	limit             int
+	dryRun            bool
+	strict            bool
+	summaryJSON       string
+	allowInsecure     bool
+	logFormat         string
+	logLevel          string
+	quiet             bool
+	progressInterval  time.Duration
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	f.input.register(fs)
+	fs.StringVar(&f.results, "results", "", "results CSV (default: INPUT minus .csv plus .results.csv)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run recorded in --results: skip rows already done, append")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "start afresh although --results exists")
+	fs.StringVar(&f.baseURL, "base-url", "", withEnv("API root (default: https://SUBDOMAIN.kapturecrm.com)", "KAPTURE_BASE_URL"))
+	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
+	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
+	fs.IntVar(&f.batchSize, "batch-size", 50, "items per payload")
+	fs.IntVar(&f.workers, "workers", 4, "payloads in flight")
+	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second; 0 = unlimited")
+	fs.IntVar(&f.burst, "burst", 1, "requests that may go out at once after a quiet spell")
+	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "per request")
+	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
+	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")
+	fs.StringVar(&f.summaryJSON, "summary-json", "", "also write the summary as JSON to this file")
+	fs.BoolVar(&f.allowInsecure, "allow-insecure-http", false, "allow plain http:// to a non-loopback host (sends the token in the clear)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
+	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged")
+}
+
+// runOptions is the run command as parsed: its flags, its positional
+// arguments and the process's OS state.
+type runOptions struct {
+	env   *env
+	flags runFlags
+	args  []string // INPUT, if the user gave exactly one
+	usage func()   // prints the command's help
+}
+
+// cmdRun is the run command. It parses args, then hands the options to
+// runF if a test gave one, else to runRun.
+func cmdRun(ctx context.Context, args []string, e *env, runF func(context.Context, *runOptions) error) error {
+	o, err := parseRun(args, e)
+	if err != nil {
+		return err
+	}
+	if runF != nil {
+		return runF(ctx, o)
+	}
+	return runRun(ctx, o)
+}
+
+// parseRun parses the run command's flags; it checks nothing else.
+func parseRun(args []string, e *env) (*runOptions, error) {
+	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	o := &runOptions{env: e}
+	o.flags.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\nFlags:\n")
+		printFlags(fs.Output(), fs)
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	o.args, o.usage = pos, fs.Usage
+	return o, nil
+}
+
+// runRun does a parsed run and ends it with its summary: on stderr once
+// the run got as far as sending, and in --summary-json however it ended.
+func runRun(ctx context.Context, o *runOptions) error {
+	f, e := &o.flags, o.env
+	if f.summaryJSON != "" {
+		// A scheduler relies on this file: find out now, not after the
+		// run, that it cannot be written.
+		if err := checkWritable(f.summaryJSON + ".tmp"); err != nil {
+			return usagef("--summary-json: %w", err)
+		}
+	}
+	st := &runState{start: time.Now(), stats: new(run.Stats)}
+	if len(o.args) == 1 {
+		st.input = o.args[0]
+	}
+	err := o.execute(ctx, st)
+	s := st.summary()
+	s.finish(err)
+	if st.stats.Snapshot().Sending {
+		s.print(e.stderr)
+	}
+	if f.summaryJSON != "" {
+		if jerr := s.writeJSON(f.summaryJSON); jerr != nil {
+			fmt.Fprintf(e.stderr, "kapture-bulk: could not write --summary-json: %v\n", jerr)
+		}
+	}
+	return err
+}
+
+// execute is a run after its flags parsed: check them, turn them into the
+// run's Config, Run it, and say how it ended. It records in st what the
+// summary needs.
+func (o *runOptions) execute(ctx context.Context, st *runState) error {
+	f, e := &o.flags, o.env
+	if len(o.args) != 1 {
+		o.usage()
+		return usagef("run takes exactly one INPUT (a CSV path, or - for stdin), got %d", len(o.args))
+	}
+	var lines *termLines // the terminal's stderr, shared by the bar and the logs
+	var logOut io.Writer = e.stderr
+	if !f.quiet && e.isTerminal != nil && e.isTerminal() {
+		lines = &termLines{w: e.stderr}
+		logOut = lines
+	}
+	log, err := newLogger(logOut, f.logFormat, f.logLevel, f.progressInterval)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ir := watchSignals(e.signals, cancel, log)
+	defer ir.close()
+	if err := f.check(); err != nil {
+		return err
+	}
+	cfg, err := o.config(log)
+	if err != nil {
+		return err
+	}
+	cfg.Stop = ir.stop
+	st.resultsPath = cfg.Results
+	var stopProgress func()
+	cfg.OnStart = func() {
+		stopProgress = startProgress(ctx, st, o.progressTotal(), lines, f, log)
+	}
+	err = run.Run(ctx, cfg, st.stats)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	return exitStatus(err, st.stats.Snapshot())
+}
+
+// progressTotal is what the run knows in advance about its size.
+func (o *runOptions) progressTotal() progressTotal {
+	total := progressTotal{limit: int64(o.flags.limit)}
+	if in := o.args[0]; in != "-" {
+		if fi, err := os.Stat(in); err == nil {
+			total.size = fi.Size()
+		}
+	}
+	return total
+}
+
+// exitStatus turns how the run ended into the command's error: rows that
+// failed or were invalid, or a stop after sending began, are said by the
+// summary (the error is silent); the run's own errors get the flags that
+// fix them.
+func exitStatus(err error, c run.Snapshot) error {
+	switch {
+	case err == nil && c.Sending && c.Failed+c.Invalid > 0:
+		return withCode(exitRowsFailed, errSilent)
+	case errors.Is(err, run.ErrInterrupted) && c.Sending:
+		return withCode(exitInterrupted, errSilent)
+	}
+	var foreign *run.ForeignResultsError
+	var invalid *run.InvalidRowsError
+	switch {
+	case errors.As(err, &foreign):
+		return fmt.Errorf("--resume: %w; give another --results, or --overwrite to start afresh", err)
+	case errors.As(err, &invalid):
+		return fmt.Errorf("--strict: %w", err)
+	case errors.Is(err, writer.ErrExists):
+		return fmt.Errorf("%w: use --resume to continue that run or --overwrite to start afresh", err)
+	}
+	return err
+}

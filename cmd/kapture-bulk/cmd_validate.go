@@ -1,0 +1,83 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
+)
+
+// validateOptions is the validate command as parsed.
+type validateOptions struct {
+	env   *env
+	input inputFlags
+	limit int
+	args  []string // INPUT, if the user gave exactly one
+	usage func()   // prints the command's help
+}
+
+// cmdValidate is the validate command. It parses args, then hands the
+// options to runF if a test gave one, else to validateRun.
+func cmdValidate(args []string, e *env, runF func(*validateOptions) error) error {
+	o, err := parseValidate(args, e)
+	if err != nil {
+		return err
+	}
+	if runF != nil {
+		return runF(o)
+	}
+	return validateRun(o)
+}
+
+// parseValidate parses the validate command's flags; it checks nothing else.
+func parseValidate(args []string, e *env) (*validateOptions, error) {
+	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	o := &validateOptions{env: e}
+	o.input.register(fs)
+	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
+		printFlags(fs.Output(), fs)
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	o.args, o.usage = pos, fs.Usage
+	return o, nil
+}
+
+// validateRun checks INPUT and lists its invalid rows on stdout, then a
+// line of counts.
+func validateRun(o *validateOptions) error {
+	e := o.env
+	if len(o.args) != 1 {
+		o.usage()
+		return usagef("validate takes exactly one INPUT, got %d", len(o.args))
+	}
+	name := o.args[0]
+	if name == "-" {
+		name = "stdin"
+	}
+	opts, err := o.input.options(name)
+	if err != nil {
+		return err
+	}
+	st, err := run.Validate(o.args[0], e.stdin, opts, o.limit, e.stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %d rows: %d valid, %d invalid", name, st.Rows, st.Rows-st.Invalid, st.Invalid)
+	if st.Blank > 0 {
+		fmt.Fprintf(e.stdout, "; %d blank rows skipped", st.Blank)
+	}
+	if len(st.LeftOut) > 0 {
+		fmt.Fprintf(e.stdout, "; columns not sent: %v", st.LeftOut)
+	}
+	fmt.Fprintln(e.stdout)
+	if st.Invalid > 0 {
+		return withCode(exitRowsFailed, errSilent)
+	}
+	return nil
+}

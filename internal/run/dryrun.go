@@ -1,0 +1,118 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// dryRun reads the input as a run would, writes the first payload and what
+// would be sent to DryRunOut, and sends nothing. With Mode writer.Resume it
+// reads the results file (never writes it) to skip what a resume would.
+func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
+	size := r.cfg.Engine.BatchSize
+	if size < 1 {
+		return refuse(fmt.Errorf("batch size %d: want 1 or more", size))
+	}
+	resume := r.cfg.Mode == writer.Resume
+	var done *writer.Done
+	if resume {
+		var err error
+		if done, err = writer.ReadDone(r.cfg.Results); err != nil {
+			return refuse(err)
+		}
+	}
+	r.stats.dryRun.Store(true)
+	first, err := r.dryRead(ctx, rd, newResumeFilter(done), size)
+	if err != nil {
+		return err
+	}
+	out := r.cfg.DryRunOut
+	if out == nil {
+		out = io.Discard
+	}
+	return printDryRun(out, r.stats.Snapshot(), first, size, resume)
+}
+
+// dryRead counts the rows a run would send, skip and record as invalid,
+// and returns the first payload's rows: it ends at the batch size or at a
+// repeated ticket, as the engine's does.
+func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, resume *resumeFilter, size int) ([]batch.Row, error) {
+	var first []batch.Row
+	var dups duplicates
+	var valid int64
+	closed := false
+	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+		if stopped(r.cfg.Stop) {
+			return nil, ErrInterrupted
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, errInputAborted) && stopped(r.cfg.Stop) {
+			return nil, ErrInterrupted
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.stats.read.Add(1)
+		if rec.Invalid != "" {
+			r.stats.invalid.Add(1)
+			continue
+		}
+		repeated := dups.seen(rec.TicketID)
+		r.stats.duplicates.Store(dups.n)
+		row := batch.NewRow(rec)
+		if resume.skip(row) {
+			r.stats.skipped.Add(1)
+			continue
+		}
+		valid++
+		r.stats.wouldSend.Store(valid)
+		if closed || len(first) == size || repeated {
+			closed = true
+			continue
+		}
+		first = append(first, row)
+	}
+	if valid > 0 {
+		r.stats.payloads.Store((valid + int64(size) - 1) / int64(size))
+	}
+	r.stats.blank.Store(int64(rd.Skipped()))
+	return first, nil
+}
+
+// printDryRun says what the dry run found and shows the first payload.
+func printDryRun(out io.Writer, c Snapshot, first []batch.Row, size int, resume bool) error {
+	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)", c.Read, c.WouldSend, c.Invalid)
+	if resume {
+		fmt.Fprintf(out, ", %d skipped (done in the run resumed)", c.Skipped)
+	}
+	fmt.Fprintln(out)
+	if c.Duplicates > 0 {
+		fmt.Fprintf(out, "%d rows repeat a ticket_id seen earlier; they go out in file order, never in one payload\n", c.Duplicates)
+	}
+	if len(first) == 0 {
+		fmt.Fprintln(out, "nothing to send")
+		return nil
+	}
+	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first one:\n", c.Payloads, size)
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, batch.Payload(first), "", "  "); err != nil {
+		return fmt.Errorf("indent payload: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := buf.WriteTo(out)
+	return err
+}

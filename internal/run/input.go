@@ -1,0 +1,176 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kapture-bulk/kapture-bulk/reader"
+)
+
+// The input is read up to four times, each a separate step: the syntax
+// check (a file, before anything is sent), --strict's listing of invalid
+// rows, a resume's check that the results file records this input, and
+// the main read. Only the main read goes through input.
+
+// input is the input opened for the main read.
+type input struct {
+	r     io.Reader // counts the bytes read into Stats
+	close func()
+	abort func() // abandons a blocked read of stdin; for a file, nothing
+}
+
+// openInput opens the input for the main read. stdin is read through
+// abortable, so that a stop need not wait for its writer.
+func (r *runner) openInput() (*input, error) {
+	if r.fromStdin {
+		in, abort := abortable(r.cfg.Stdin)
+		return &input{r: &countingReader{r: in, n: &r.stats.bytes}, close: func() {}, abort: abort}, nil
+	}
+	fh, err := openFile(r.cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	return &input{r: &countingReader{r: fh, n: &r.stats.bytes}, close: func() { fh.Close() }, abort: func() {}}, nil
+}
+
+// openFile opens the input file, refusing a directory up front (its read
+// error would come later, and less clearly).
+func openFile(path string) (*os.File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, refuse(fmt.Errorf("open input: %w", err))
+	}
+	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+		fh.Close()
+		return nil, refuse(fmt.Errorf("input %s is a directory, not a CSV file", path))
+	}
+	return fh, nil
+}
+
+// checkSyntax refuses a file that cannot be read as CSV, before anything
+// is sent. Stdin can only be checked as it streams, and Strict's scan
+// checks the syntax itself.
+func (r *runner) checkSyntax() error {
+	if r.fromStdin || r.cfg.Strict {
+		return nil
+	}
+	fh, err := openFile(r.cfg.Input)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	return refuse(reader.Check(fh, r.cfg.Reader))
+}
+
+// ScanStats are what Validate found.
+type ScanStats struct {
+	Rows, Invalid int // data rows read, and of them invalid
+	Blank         int // blank rows skipped
+	LeftOut       []string
+}
+
+// Validate reads the input (a path, or "-" for stdin) as a run would,
+// without sending anything, and writes each invalid row to out as
+// NAME:LINE: message, NAME being opts.Name. It stops after limit data rows
+// (0: all). An input that cannot be opened is refused (ErrRefused); one
+// that is not CSV gives the reader's *reader.FileError.
+func Validate(input string, stdin io.Reader, opts reader.Options, limit int, out io.Writer) (ScanStats, error) {
+	src := stdin
+	if input != "-" {
+		fh, err := openFile(input)
+		if err != nil {
+			return ScanStats{}, err
+		}
+		defer fh.Close()
+		src = fh
+	}
+	return scan(src, opts, limit, out)
+}
+
+// scan reads every row of src and lists the invalid ones on out, each as
+// NAME:LINE: message.
+func scan(src io.Reader, opts reader.Options, limit int, out io.Writer) (ScanStats, error) {
+	var st ScanStats
+	if out == nil {
+		out = io.Discard
+	}
+	rd, err := reader.Open(src, opts)
+	if err != nil {
+		return st, err
+	}
+	st.LeftOut = rd.LeftOut()
+	for limit == 0 || st.Rows < limit {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.Rows++
+		if rec.Invalid != "" {
+			st.Invalid++
+			fmt.Fprintf(out, "%s:%d: %s\n", opts.Name, rec.Line, rec.Invalid)
+		}
+	}
+	st.Blank = rd.Skipped()
+	return st, nil
+}
+
+// listInvalid is scan over a file, for Strict.
+func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (int, error) {
+	fh, err := openFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	st, err := scan(fh, opts, limit, out)
+	return st.Invalid, refuse(err)
+}
+
+// countingReader counts the bytes read through it, for progress by bytes
+// without counting the rows in advance.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// errInputAborted ends a read of stdin that the run no longer wants.
+var errInputAborted = errors.New("input abandoned")
+
+// abortable reads r in a goroutine of its own and hands the bytes over a
+// pipe, so that a read blocked on a pipe or a terminal can be abandoned:
+// after abort, Read returns errInputAborted at once. (A blocked read of
+// stdin cannot be cancelled in Go.) The goroutine ends when r ends, or at
+// its first read after abort: for a stdin that never ends, with the
+// process, which is what abandoning it means.
+func abortable(r io.Reader) (io.Reader, func()) {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, r)
+		pw.CloseWithError(err) // nil: EOF for the reader
+	}()
+	var once sync.Once
+	return abortedReader{pr}, func() { once.Do(func() { pr.Close() }) }
+}
+
+// abortedReader says errInputAborted, not io.ErrClosedPipe, once aborted.
+type abortedReader struct{ pr *io.PipeReader }
+
+func (r abortedReader) Read(p []byte) (int, error) {
+	n, err := r.pr.Read(p)
+	if errors.Is(err, io.ErrClosedPipe) {
+		err = errInputAborted
+	}
+	return n, err
+}

@@ -1,0 +1,303 @@
+// Package run is one run of kapture-bulk: it checks the input and the
+// results file, then reads the input, sends its valid rows through the
+// batch engine and writes every result through a single writer; or, for a
+// dry run, reads the input and says what would be sent.
+//
+// It knows nothing of flags, exit codes, terminals or signals. The caller
+// gives a Config (with a soft-stop channel) and a context, reads progress
+// from Stats while the run goes, and tells the errors apart with errors.Is
+// and errors.As.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// Config is one run.
+type Config struct {
+	// Input is the CSV's path, or "-" to read Stdin (which can be read
+	// only once, so it is checked as it streams).
+	Input string
+	Stdin io.Reader
+	// Reader says how to read the input; Reader.Name names it in
+	// messages ("stdin" for Stdin).
+	Reader reader.Options
+
+	// Results is the results CSV's path and Mode how to open it. A dry
+	// run opens nothing: it reads Results only when Mode is writer.Resume,
+	// to say what a resume would send.
+	Results string
+	Mode    writer.Mode
+
+	// Limit is how many data rows to take from the input, invalid ones
+	// and those skipped as done included; 0 takes them all.
+	Limit int
+	// Strict refuses the run, before anything is sent, if any row of the
+	// input is invalid; it lists them on InvalidOut (nil: nowhere). The
+	// input must be a file: the whole of it is read before sending.
+	Strict     bool
+	InvalidOut io.Writer
+	// DryRun reads the input as a run would, writes what would be sent
+	// and the first payload to DryRunOut (nil: nowhere), and sends
+	// nothing.
+	DryRun    bool
+	DryRunOut io.Writer
+
+	// Engine configures the engine that sends the rows. A dry run builds
+	// no engine: it uses only Engine.BatchSize (1 or more), to cut its
+	// first payload.
+	Engine batch.Config
+	// Log receives the run's warnings and its "run started" line; nil
+	// discards them.
+	Log *slog.Logger
+
+	// Stop, once closed, is a soft stop: the run takes no new rows or
+	// payloads, the requests in flight finish and their results are
+	// written, and Run returns ErrInterrupted. A nil Stop never stops.
+	// Cancelling Run's context stops it at once instead.
+	Stop <-chan struct{}
+	// OnStart, if set, is called once, from Run's goroutine, when the
+	// checks have passed and the first rows are about to be sent (never
+	// for a dry run): from then on the counters of Stats move.
+	OnStart func()
+}
+
+var (
+	// ErrRefused marks an input, a results file or a configuration the
+	// run cannot use: it refused before sending anything. The error's
+	// message is its cause's, which errors.As still finds (for example a
+	// *reader.FileError or writer.ErrExists).
+	ErrRefused = errors.New("run refused")
+	// ErrInterrupted is returned when the run was stopped (Config.Stop)
+	// before it finished: rows not sent have no result, and a resume
+	// sends them.
+	ErrInterrupted = errors.New("interrupted")
+)
+
+// refusedError is an error that refused the run.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string   { return e.err.Error() }
+func (e *refusedError) Unwrap() []error { return []error{ErrRefused, e.err} }
+
+// refuse marks err (nil stays nil) as one that refused the run.
+func refuse(err error) error {
+	if err == nil || errors.Is(err, ErrRefused) {
+		return err
+	}
+	return &refusedError{err}
+}
+
+// InvalidRowsError refuses a strict run: the input has invalid rows (listed
+// on Config.InvalidOut), so nothing was sent.
+type InvalidRowsError struct {
+	Input string // the input's path
+	Rows  int    // how many rows are invalid
+}
+
+func (e *InvalidRowsError) Error() string {
+	return fmt.Sprintf("%d invalid rows in %s; nothing sent", e.Rows, e.Input)
+}
+
+// Run does the run cfg describes, counting in stats (nil: not counted) as
+// it goes. It checks the input and the results file first, and returns an
+// error marked ErrRefused when one of them cannot be used, having sent
+// nothing. Run returns nil when every row taken got its result (failed and
+// invalid rows included: Stats counts them); ErrInterrupted after a soft
+// stop; the context's cause when ctx ended first; batch.ErrAuth,
+// batch.ErrAPIDown or a results write error (wrapped) when the run had to
+// stop; writer.ErrLocked when another run holds the results file; a
+// *reader.FileError when stdin turned out not to be CSV part-way; and an
+// *InvalidRowsError or a *ForeignResultsError for a strict run or a resume
+// it refused.
+func Run(ctx context.Context, cfg Config, stats *Stats) error {
+	if stats == nil {
+		stats = new(Stats)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	r := &runner{cfg: cfg, stats: stats, log: cfg.Log, fromStdin: cfg.Input == "-"}
+	if err := r.checkSyntax(); err != nil {
+		return err
+	}
+	if err := r.early(ctx); err != nil {
+		return err
+	}
+	var eng *batch.Engine
+	if !cfg.DryRun {
+		var err error
+		if eng, err = batch.New(cfg.Engine); err != nil {
+			return refuse(err)
+		}
+	}
+	in, err := r.openInput()
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	// A soft stop abandons a read of stdin blocked for as long as its
+	// writer likes, and stops the engine taking payloads.
+	release := onStop(cfg.Stop, func() {
+		in.abort()
+		if eng != nil {
+			eng.Stop()
+		}
+	})
+	defer release()
+	rd, err := r.openReader(ctx, in)
+	if err != nil {
+		return err
+	}
+	if cfg.Strict {
+		if err := r.strictScan(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.DryRun {
+		return r.dryRun(ctx, rd)
+	}
+	return r.send(ctx, rd, eng, in)
+}
+
+// runner is one Run's steps.
+type runner struct {
+	cfg       Config
+	stats     *Stats
+	log       *slog.Logger
+	fromStdin bool
+}
+
+// early is what a run stopped before it sent anything returns; nil while
+// it may go on.
+func (r *runner) early(ctx context.Context) error {
+	if stopped(r.cfg.Stop) {
+		return fmt.Errorf("%w before anything was sent", ErrInterrupted)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w before anything was sent", context.Cause(ctx))
+	}
+	return nil
+}
+
+// openReader reads the input's header.
+func (r *runner) openReader(ctx context.Context, in *input) (*reader.Reader, error) {
+	rd, err := reader.Open(in.r, r.cfg.Reader)
+	if eerr := r.early(ctx); eerr != nil {
+		return nil, eerr // the read of stdin was abandoned for the stop
+	}
+	if err != nil {
+		return nil, refuse(err)
+	}
+	if left := rd.LeftOut(); len(left) > 0 {
+		r.log.Warn("columns not sent (name them in --extra-columns to send them)", "columns", strings.Join(left, ","))
+	}
+	return rd, nil
+}
+
+// strictScan refuses the run if any row of the input is invalid.
+func (r *runner) strictScan(ctx context.Context) error {
+	n, err := listInvalid(r.cfg.Input, r.cfg.Reader, r.cfg.Limit, r.cfg.InvalidOut)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &InvalidRowsError{Input: r.cfg.Input, Rows: n}
+	}
+	return r.early(ctx)
+}
+
+// openResults opens the results file for the run's writes.
+func (r *runner) openResults() (*writer.Writer, error) {
+	w, err := writer.Open(r.cfg.Results, r.cfg.Mode)
+	switch {
+	case err == nil:
+		return w, nil
+	case errors.Is(err, writer.ErrLocked):
+		return nil, err // another run holds it: not a fault of the configuration
+	}
+	return nil, refuse(err) // it exists, a bad path, a folder, not a results file
+}
+
+// send opens the results file, makes sure a resume is of this input, and
+// sends the input's rows.
+func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, in *input) error {
+	w, err := r.openResults()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	r.stats.resultsOpen.Store(true)
+	done := w.Done()
+	if n := done.TornBytes(); n > 0 {
+		r.log.Warn("cut a torn last line off the results file (a crash in mid-write); its row is sent again", "results", r.cfg.Results, "bytes", n)
+	}
+	records, err := guardResume(r.cfg, rd, done)
+	if err != nil {
+		return err
+	}
+	if err := r.early(ctx); err != nil {
+		return err
+	}
+	r.stats.startSending(eng)
+	e := r.cfg.Engine
+	r.log.Info("run started", "input", r.cfg.Reader.Name, "results", r.cfg.Results, "api", eng.URL(), "batch_size", e.BatchSize,
+		"workers", e.Workers, "rate", e.Rate, "limit", r.cfg.Limit, "resume", r.cfg.Mode == writer.Resume)
+	if r.cfg.OnStart != nil {
+		r.cfg.OnStart()
+	}
+	p := &pipeline{
+		records: records, w: w, done: done, eng: eng, log: r.log, limit: r.cfg.Limit,
+		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats,
+	}
+	err = p.run(ctx, in.abort)
+	r.stats.blank.Store(int64(rd.Skipped()))
+	if cerr := w.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close results %s: %w", r.cfg.Results, cerr)
+	}
+	if err == nil && stopped(r.cfg.Stop) {
+		err = ErrInterrupted
+	}
+	return err
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// onStop calls fn, from a goroutine of its own, if stop closes before
+// release is called. release ends that goroutine and waits for it (and so
+// for fn, if it started).
+func onStop(stop <-chan struct{}, fn func()) (release func()) {
+	if stop == nil {
+		return func() {}
+	}
+	quit, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		select {
+		case <-stop:
+			fn()
+		case <-quit:
+		}
+	}()
+	return func() {
+		close(quit)
+		<-ended
+	}
+}

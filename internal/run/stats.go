@@ -1,0 +1,87 @@
+package run
+
+import (
+	"sync/atomic"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// Stats counts what a run did. Run updates it as it goes; Snapshot may be
+// called at any time, from any goroutine. The zero value is ready to use.
+type Stats struct {
+	read, skipped, success, failed, invalid atomic.Int64
+	duplicates, blank, bytes                atomic.Int64
+	wouldSend, payloads                     atomic.Int64
+	resultsOpen, sending, dryRun            atomic.Bool
+	eng                                     atomic.Pointer[batch.Engine]
+}
+
+// Snapshot is a Stats read at one moment.
+type Snapshot struct {
+	// Read counts the data rows taken from the input (within the limit).
+	Read int64
+	// Skipped counts the rows skipped as done in the run resumed.
+	Skipped int64
+	// Success, Failed and Invalid count the results written. For a dry
+	// run, Invalid counts the invalid rows read (nothing is written).
+	Success, Failed, Invalid int64
+	// Duplicates counts rows whose ticket_id came earlier in the input
+	// (within a bounded window: a lower bound on large files).
+	Duplicates int64
+	// BlankSkipped counts the blank rows the reader skipped; set when the
+	// run ends.
+	BlankSkipped int64
+	// InputBytes counts the bytes of the input read so far by the main
+	// read (not by the checks before it).
+	InputBytes int64
+	// WouldSend and Payloads are a dry run's: the rows a run would send,
+	// and at least how many payloads that takes.
+	WouldSend, Payloads int64
+
+	// Requests, Retries, Splits and Rate are the engine's (batch.Stats);
+	// zero until sending begins.
+	Requests, Retries, Splits int64
+	Rate                      float64
+
+	// ResultsOpen: the results file was opened for writing.
+	ResultsOpen bool
+	// Sending: the checks passed and rows went to the engine.
+	Sending bool
+	// DryRun: the checks passed and the dry run read the input.
+	DryRun bool
+}
+
+// Snapshot reads the counters.
+func (s *Stats) Snapshot() Snapshot {
+	c := Snapshot{
+		Read: s.read.Load(), Skipped: s.skipped.Load(),
+		Success: s.success.Load(), Failed: s.failed.Load(), Invalid: s.invalid.Load(),
+		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
+		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(),
+		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
+	}
+	if eng := s.eng.Load(); eng != nil {
+		es := eng.Stats()
+		c.Requests, c.Retries, c.Splits, c.Rate = es.Requests, es.Retries, es.Splits, es.Rate
+	}
+	return c
+}
+
+// startSending records that rows go to eng from now on.
+func (s *Stats) startSending(eng *batch.Engine) {
+	s.eng.Store(eng)
+	s.sending.Store(true)
+}
+
+// count adds a written result to the counters.
+func (s *Stats) count(st writer.Status) {
+	switch st {
+	case writer.StatusSuccess:
+		s.success.Add(1)
+	case writer.StatusFailed:
+		s.failed.Add(1)
+	case writer.StatusInvalid:
+		s.invalid.Add(1)
+	}
+}
