@@ -54,6 +54,19 @@ type Config struct {
 	// several items; the zero value is ObjectAuto.
 	ObjectReplies ObjectReplies
 
+	// BeforeSend, when not nil, is called before every HTTP request (first
+	// attempts, retries, halves of a split payload, items sent again on
+	// their own) with exactly the rows that request carries, in payload
+	// order, and the index of the worker sending it (0 to Workers-1). The
+	// request follows the call at once (unless ctx ends first, when it may
+	// not go out). A non-nil error is fatal: that request is not made,
+	// nothing more is sent, and Run returns the error wrapped. Workers
+	// call it concurrently, each one call at a time, and a worker has
+	// handed emit the results of its previous requests before it calls
+	// BeforeSend again. BeforeSend must neither modify rows nor keep the
+	// slice after it returns.
+	BeforeSend func(ctx context.Context, worker int, rows []Row) error
+
 	HTTPClient *http.Client // nil: one sized to the pool
 	Logger     *slog.Logger // nil: discard
 }
@@ -204,12 +217,15 @@ func (e *Engine) Stats() Stats {
 // payload finishes. No row's result is taken from a reply's word about
 // another row: a row whose outcome no reply stated is sent again on its
 // own, and a row left without a result when the run stops was either
-// never sent or has an outcome no reply stated. emit is called from
-// several goroutines; an error from it is fatal. Two rows of one ticket
-// are never in flight together nor in one payload, and go out in the
-// order received. Run returns nil when it finished or was stopped, ctx's
-// cause when ctx ended, and a wrapped ErrAuth, ErrAPIDown or emit error
-// otherwise.
+// never sent or has an outcome no reply stated. emit is called from the
+// worker goroutines, several at once. It may block (e.g. until the
+// results are durably written); the calling worker waits meanwhile. Each
+// worker calls emit for the results of a request before it calls
+// Config.BeforeSend for its next one. An error from emit is fatal. Two
+// rows of one ticket are never in flight together nor in one payload, and
+// go out in the order received. Run returns nil when it finished or was
+// stopped, ctx's cause when ctx ended, and a wrapped ErrAuth, ErrAPIDown,
+// emit error or BeforeSend error otherwise.
 func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// soft ends when Stop is called or the group fails: no new payloads.
@@ -229,7 +245,7 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 		// reply or a backoff does not stall the router (and so every other
 		// worker) at once; a few MiB at most.
 		queues[i] = make(chan Row, max(4*e.cfg.BatchSize, 1024))
-		w := &worker{e: e, in: queues[i], emit: emit}
+		w := &worker{e: e, id: i, in: queues[i], emit: emit}
 		g.Go(func() error { return w.loop(gctx, soft) })
 	}
 	g.Go(func() error {

@@ -6,6 +6,7 @@ package batch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -305,6 +306,131 @@ func TestObjectNamingAnotherTicket(t *testing.T) {
 				t.Errorf("%d requests, want 1", n)
 			}
 		})
+	}
+}
+
+// sentRows describes a request's rows by their lines.
+func sentRows(rows []batch.Row) string {
+	var b []string
+	for _, r := range rows {
+		b = append(b, fmt.Sprintf("%d", r.Line))
+	}
+	return strings.Join(b, " ")
+}
+
+// TestBeforeSend: the hook sees exactly the rows of every request, first
+// attempts, retries, split halves and rows sent again on their own
+// included, one call at a time per worker.
+func TestBeforeSend(t *testing.T) {
+	tests := []struct {
+		name string
+		opts kapturetest.Options
+		mode batch.ObjectReplies
+	}{
+		{"last item, auto", kapturetest.Options{Reply: kapturetest.ReplyLast}, batch.ObjectAuto},
+		{"whole object, split", kapturetest.Options{Reply: kapturetest.ReplyObject, Atomic: true, FailStatus: 400}, batch.ObjectWhole},
+		{"array", kapturetest.Options{Atomic: true}, batch.ObjectAuto},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, unknown := mixedRecords(200)
+			lineOf := map[string]int{} // comment → line
+			for _, r := range recs {
+				lineOf[r.Comment] = r.Line
+			}
+			var mu sync.Mutex
+			var received []string
+			opts := tt.opts
+			opts.Known = func(id string) bool { return !unknown[id] }
+			opts.Faults = kapturetest.Faults{ErrorPage: .05, DropBefore: .05, DropAfter: .05}
+			opts.Seed = 11
+			opts.Latency = time.Millisecond
+			opts.Fail = func(_ int, items []kapturetest.Item) *kapturetest.Fault {
+				var lines []string
+				for _, it := range items {
+					lines = append(lines, fmt.Sprint(lineOf[it["comment"]]))
+				}
+				mu.Lock()
+				received = append(received, strings.Join(lines, " "))
+				mu.Unlock()
+				return nil
+			}
+			s := kapturetest.NewServer(t, opts)
+			cfg := config(s)
+			cfg.ObjectReplies = tt.mode
+			cfg.MaxRetries, cfg.BreakerThreshold = 20, 1000
+			var called []string
+			busy := make([]atomic.Bool, cfg.Workers)
+			cfg.BeforeSend = func(_ context.Context, w int, rows []batch.Row) error {
+				if w < 0 || w >= cfg.Workers {
+					t.Errorf("worker %d, want 0 to %d", w, cfg.Workers-1)
+					return nil
+				}
+				if busy[w].Swap(true) {
+					t.Errorf("two calls at once for worker %d", w)
+				}
+				defer busy[w].Store(false)
+				mu.Lock()
+				defer mu.Unlock()
+				called = append(called, sentRows(rows))
+				return nil
+			}
+			eng, err := batch.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := runEngine(context.Background(), eng, recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEveryRowAsDecided(t, s, recs, unknown, c)
+			mu.Lock()
+			defer mu.Unlock()
+			slices.Sort(called)
+			slices.Sort(received)
+			if !slices.Equal(called, received) {
+				t.Errorf("BeforeSend saw %d requests, the fake received %d; they differ", len(called), len(received))
+			}
+			if int64(len(called)) != eng.Stats().Requests {
+				t.Errorf("%d calls for %d requests", len(called), eng.Stats().Requests)
+			}
+			if st := eng.Stats(); st.Retries == 0 || (tt.mode == batch.ObjectWhole && st.Splits == 0) {
+				t.Errorf("stats %+v: want retries (and splits for whole objects), or the test proved little", st)
+			}
+		})
+	}
+}
+
+// TestBeforeSendErrorStops: an error from the hook ends the run with that
+// error, and no request goes out without a call that returned nil.
+func TestBeforeSendErrorStops(t *testing.T) {
+	errFull := errors.New("disk full")
+	s := kapturetest.NewServer(t, kapturetest.Options{Reply: kapturetest.ReplyLast, Latency: time.Millisecond})
+	cfg := config(s)
+	var calls, allowed atomic.Int64
+	cfg.BeforeSend = func(context.Context, int, []batch.Row) error {
+		if calls.Add(1) >= 6 {
+			return errFull // and on every later call
+		}
+		allowed.Add(1)
+		return nil
+	}
+	recs := knownRecords(600)
+	c, err := run(t, context.Background(), cfg, recs)
+	if !errors.Is(err, errFull) {
+		t.Fatalf("err = %v, want %v", err, errFull)
+	}
+	// A request allowed just as another worker failed may be cancelled
+	// before it goes out, so at most, not exactly.
+	if got, max := s.Stats().Requests, int(allowed.Load()); got > max {
+		t.Errorf("the fake received %d requests, want at most the %d the hook allowed", got, max)
+	}
+	// Every other worker may have called once more, and failed too.
+	if n, max := calls.Load(), int64(6+cfg.Workers-1); n > max {
+		t.Errorf("%d calls, want at most %d: workers went on after the error", n, max)
+	}
+	if len(c.res) >= len(recs) {
+		t.Errorf("%d results for %d rows: the run went on", len(c.res), len(recs))
 	}
 }
 

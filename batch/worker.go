@@ -13,6 +13,7 @@ import (
 // never has two rows in flight.
 type worker struct {
 	e    *Engine
+	id   int // 0 to Workers-1, for Config.BeforeSend
 	in   <-chan Row
 	emit func([]Result) error
 }
@@ -107,6 +108,9 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if soft.Err() != nil {
 			return stopErr(ctx) // stopped while waiting: this request is not sent
 		}
+		if err := w.beforeSend(ctx, rows); err != nil {
+			return err
+		}
 		w.e.requests.Add(1)
 		if attempt > 1 {
 			w.e.retries.Add(1)
@@ -135,6 +139,18 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 			return stopErr(ctx)
 		}
 	}
+}
+
+// beforeSend calls Config.BeforeSend, if any, for the rows of the request
+// about to be made.
+func (w *worker) beforeSend(ctx context.Context, rows []Row) error {
+	if w.e.cfg.BeforeSend == nil {
+		return nil
+	}
+	if err := w.e.cfg.BeforeSend(ctx, w.id, rows); err != nil {
+		return fmt.Errorf("before sending %d rows: %w", len(rows), err)
+	}
+	return nil
 }
 
 // settle acts on a reply that is final for its request (anything but
