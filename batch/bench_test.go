@@ -68,13 +68,13 @@ func BenchmarkInterpretArray(b *testing.B) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	body := rec.Body.Bytes()
-	if rec.Code != http.StatusOK || interpret(rec.Code, rec.Header(), body, rows).kind != kindRows {
+	if rec.Code != http.StatusOK || interpret(rec.Code, rec.Header(), body, rows, ObjectAuto).kind != kindRows {
 		b.Fatalf("fake answered %d: %.200s", rec.Code, body)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		out := interpret(http.StatusOK, rec.Header(), body, rows)
+		out := interpret(http.StatusOK, rec.Header(), body, rows, ObjectAuto)
 		if out.kind != kindRows {
 			b.Fatal(out.message)
 		}

@@ -23,6 +23,7 @@ type client struct {
 	auth    string
 	agent   string
 	timeout time.Duration
+	objects ObjectReplies // how interpret reads one object for several items
 }
 
 func newClient(cfg Config) (*client, error) {
@@ -67,6 +68,7 @@ func newClient(cfg Config) (*client, error) {
 		auth:    "Basic " + token,
 		agent:   cfg.UserAgent,
 		timeout: cfg.Timeout,
+		objects: cfg.ObjectReplies,
 	}, nil
 }
 
@@ -111,7 +113,7 @@ func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, erro
 		return outcome{kind: kindRetry, httpStatus: resp.StatusCode,
 			message: fmt.Sprintf("reply larger than %d bytes", limit)}, nil
 	}
-	return interpret(resp.StatusCode, resp.Header, data, rows), nil
+	return interpret(resp.StatusCode, resp.Header, data, rows, c.objects), nil
 }
 
 // transportOutcome classifies a failed exchange: the run's own end is an

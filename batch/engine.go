@@ -1,7 +1,9 @@
 // Package batch is the engine: it keeps each ticket's rows in file order,
 // chunks rows into array payloads, paces requests with one shared rate
 // limiter, sends them from a fixed pool of workers, interprets the replies,
-// retries what can be retried and splits what the API rejects as a whole.
+// retries what can be retried, splits what the API rejects as a whole, and
+// sends again on their own the rows whose outcome a reply did not state
+// (see ObjectReplies).
 package batch
 
 import (
@@ -48,6 +50,23 @@ type Config struct {
 	// stop the run with ErrAPIDown; default 5.
 	BreakerThreshold int
 
+	// ObjectReplies says how to read one object answering a payload of
+	// several items; the zero value is ObjectAuto.
+	ObjectReplies ObjectReplies
+
+	// BeforeSend, when not nil, is called before every HTTP request (first
+	// attempts, retries, halves of a split payload, items sent again on
+	// their own) with exactly the rows that request carries, in payload
+	// order, and the index of the worker sending it (0 to Workers-1). The
+	// request follows the call at once (unless ctx ends first, when it may
+	// not go out). A non-nil error is fatal: that request is not made,
+	// nothing more is sent, and Run returns the error wrapped. Workers
+	// call it concurrently, each one call at a time, and a worker has
+	// handed emit the results of its previous requests before it calls
+	// BeforeSend again. BeforeSend must neither modify rows nor keep the
+	// slice after it returns.
+	BeforeSend func(ctx context.Context, worker int, rows []Row) error
+
 	HTTPClient *http.Client // nil: one sized to the pool
 	Logger     *slog.Logger // nil: discard
 }
@@ -78,6 +97,15 @@ type Stats struct {
 	Retries  int64   // of which were retries
 	Splits   int64   // payloads bisected
 	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
+	// ReplyForm is the form of the replies read so far: "" before any,
+	// "array" (one result per item), "object" (one object per request),
+	// or "mixed" when both were seen. Replies that were not read as
+	// results (429, 5xx, auth refusals, unreadable bodies) do not count.
+	ReplyForm string
+	// BatchSize is the number of items a new payload may carry now: the
+	// configured size, or 1 under ObjectSingle and once ObjectAuto has
+	// seen an object answer a payload of several items.
+	BatchSize int
 }
 
 // Engine sends rows. Create it with New, run it once with Run.
@@ -94,6 +122,9 @@ type Engine struct {
 
 	requests, retries, splits atomic.Int64
 	failStreak                atomic.Int64
+
+	size                atomic.Int64 // items per new payload; see batchSize
+	sawArray, sawObject atomic.Bool  // reply forms seen; see replyForm
 }
 
 // New checks cfg and builds an engine.
@@ -125,6 +156,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)
 	}
+	if cfg.ObjectReplies > ObjectSingle {
+		return nil, fmt.Errorf("object replies %d: want ObjectAuto, ObjectWhole or ObjectSingle", cfg.ObjectReplies)
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "kapture-bulk"
 	}
@@ -136,18 +170,24 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:    cfg,
 		client: c,
 		log:    log,
 		pacer:  newPacer(cfg.Rate, cfg.Burst, log),
 		seed:   maphash.MakeSeed(),
-	}, nil
+	}
+	e.size.Store(int64(cfg.BatchSize))
+	if cfg.ObjectReplies == ObjectSingle {
+		e.size.Store(1)
+	}
+	return e, nil
 }
 
 // Stop asks a running engine to take no new payloads: requests in flight
-// finish and their results are emitted; rows not yet sent are dropped
-// without a result (so --resume sends them). Safe to call more than once.
+// finish and the results their replies state are emitted; rows not yet
+// sent, and rows whose outcome no reply stated, are dropped without a
+// result (so --resume sends them). Safe to call more than once.
 func (e *Engine) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -163,20 +203,29 @@ func (e *Engine) URL() string { return e.client.url }
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		Requests: e.requests.Load(),
-		Retries:  e.retries.Load(),
-		Splits:   e.splits.Load(),
-		Rate:     e.pacer.current(),
+		Requests:  e.requests.Load(),
+		Retries:   e.retries.Load(),
+		Splits:    e.splits.Load(),
+		Rate:      e.pacer.current(),
+		ReplyForm: e.replyForm(),
+		BatchSize: e.batchSize(),
 	}
 }
 
 // Run sends every row received from rows until rows is closed, Stop is
 // called, or a fatal error happens, and hands results to emit as each
-// payload finishes. emit is called from several goroutines; an error from
-// it is fatal. Two rows of one ticket are never in flight together nor in
-// one payload, and go out in the order received. Run returns nil when it
-// finished or was stopped, ctx's cause when ctx ended, and a wrapped
-// ErrAuth, ErrAPIDown or emit error otherwise.
+// payload finishes. No row's result is taken from a reply's word about
+// another row: a row whose outcome no reply stated is sent again on its
+// own, and a row left without a result when the run stops was either
+// never sent or has an outcome no reply stated. emit is called from the
+// worker goroutines, several at once. It may block (e.g. until the
+// results are durably written); the calling worker waits meanwhile. Each
+// worker calls emit for the results of a request before it calls
+// Config.BeforeSend for its next one. An error from emit is fatal. Two
+// rows of one ticket are never in flight together nor in one payload, and
+// go out in the order received. Run returns nil when it finished or was
+// stopped, ctx's cause when ctx ended, and a wrapped ErrAuth, ErrAPIDown,
+// emit error or BeforeSend error otherwise.
 func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// soft ends when Stop is called or the group fails: no new payloads.
@@ -196,7 +245,7 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 		// reply or a backoff does not stall the router (and so every other
 		// worker) at once; a few MiB at most.
 		queues[i] = make(chan Row, max(4*e.cfg.BatchSize, 1024))
-		w := &worker{e: e, in: queues[i], emit: emit}
+		w := &worker{e: e, id: i, in: queues[i], emit: emit}
 		g.Go(func() error { return w.loop(gctx, soft) })
 	}
 	g.Go(func() error {

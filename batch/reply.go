@@ -17,13 +17,17 @@ import (
 type kind int
 
 const (
-	// kindRows: the reply gave a result for each item (an array).
+	// kindRows: the reply gave a result per item: an array, one entry per
+	// item, or (outside ObjectWhole) one object about at most one item of
+	// several, the others' entries unknown.
 	kindRows kind = iota
-	// kindSuccess: one object saying success for the whole payload.
+	// kindSuccess: one object saying success for the whole payload (a
+	// single item, or ObjectWhole).
 	kindSuccess
-	// kindRejected: one object saying failed for the whole payload. The
-	// server judged the content, so splitting the payload finds the rows
-	// that cause it.
+	// kindRejected: one object saying failed for the whole payload (a
+	// single item, or ObjectWhole), or an array that attributes nothing.
+	// The server judged the content, so splitting the payload finds the
+	// rows that cause it.
 	kindRejected
 	// kindFailed: the payload failed for a reason that is not about its
 	// rows and will not change on retry (a 4xx without a JSON body, e.g. a
@@ -38,14 +42,16 @@ const (
 // outcome is the interpretation of one HTTP exchange.
 type outcome struct {
 	kind       kind
-	httpStatus int // 0 when no response arrived
+	form       form // of the body read as a reply; formNone for auth refusals
+	httpStatus int  // 0 when no response arrived
 	message    string
 	retryAfter time.Duration // from a 429's Retry-After, 0 if none
 	entries    []entry       // kindRows: one per row, in payload order
 }
 
-// entry is one item of an array reply.
+// entry is the reply's word on one item.
 type entry struct {
+	known   bool // false: the reply stated nothing about this item
 	ok      bool
 	message string
 }
@@ -62,10 +68,10 @@ type replyItem struct {
 
 const authMessage = "invalid auth key"
 
-// interpret turns a status code and body into an outcome for rows.
-// Success or failure is read from the body's status whatever the HTTP code,
-// as Kapture may answer failures with 200.
-func interpret(status int, header http.Header, body []byte, rows []Row) outcome {
+// interpret turns a status code and body into an outcome for rows, reading
+// a single object as mode says. Success or failure is read from the body's
+// status whatever the HTTP code, as Kapture may answer failures with 200.
+func interpret(status int, header http.Header, body []byte, rows []Row, mode ObjectReplies) outcome {
 	out := outcome{httpStatus: status}
 	trimmed := bytes.TrimSpace(body)
 	switch {
@@ -102,14 +108,8 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 			out.message = clean(item.Message)
 			return out
 		}
-		ok, msg := itemResult(item)
-		out.message = msg
-		if ok {
-			out.kind = kindSuccess
-		} else {
-			out.kind = kindRejected
-		}
-		return out
+		out.form = formObject
+		return objectOutcome(out, item, rows, mode)
 	case '[':
 		var items []replyItem
 		if err := json.Unmarshal(trimmed, &items); err != nil {
@@ -122,41 +122,89 @@ func interpret(status int, header http.Header, body []byte, rows []Row) outcome 
 				return out
 			}
 		}
-		if len(items) != len(rows) {
-			// Without one result per item nothing can be attributed;
-			// splitting gets down to payloads whose replies can be.
-			out.kind = kindRejected
-			out.message = fmt.Sprintf("reply has %d results for %d items", len(items), len(rows))
-			return out
-		}
-		out.entries = make([]entry, len(items))
-		failed := 0
-		for i, it := range items {
-			if id := ticketID(it); id != "" && id != rows[i].TicketID {
-				out.kind = kindRejected
-				out.entries = nil
-				out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, id, rows[i].TicketID)
-				return out
-			}
-			ok, msg := itemResult(it)
-			out.entries[i] = entry{ok: ok, message: msg}
-			if !ok {
-				failed++
-			}
-		}
-		if failed == len(items) && len(items) > 1 {
-			// Every item failed: an atomic API fails them all for one
-			// bad row, so this says no more than a failed object would.
-			// Split to find the rows that cause it.
-			out.kind = kindRejected
-			out.message = out.entries[0].message
-			out.entries = nil
-			return out
-		}
-		out.kind = kindRows
-		return out
+		out.form = formArray
+		return arrayOutcome(out, items, rows)
 	}
 	return unreadable(out, status, trimmed)
+}
+
+// objectOutcome reads one reply object for rows. The object states the
+// outcome of the ticket it names (ticket.ticketId, which success objects
+// carry), or of the only item sent; whether it also covers the other
+// items of a payload is what mode says. An object naming a ticket that
+// was not sent states nothing about the items that were.
+func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) outcome {
+	ok, msg := itemResult(it)
+	id := ticketID(it)
+	at := -1
+	for i, r := range rows {
+		if id != "" && r.TicketID == id {
+			at = i
+			break
+		}
+	}
+	if len(rows) == 1 || mode == ObjectWhole {
+		switch {
+		case id != "" && at < 0 && len(rows) == 1:
+			// Unambiguous, and wrong: recorded as a failure, not re-sent.
+			out.kind = kindRejected
+			out.message = fmt.Sprintf("the reply names ticket %s, not the ticket sent (%s): %s", id, rows[0].TicketID, msg)
+		case id != "" && at < 0:
+			out.kind = kindRejected // split: single items get the message above
+			out.message = fmt.Sprintf("the reply names ticket %s, which the payload does not carry: %s", id, msg)
+		case ok:
+			out.kind = kindSuccess
+			out.message = msg
+		default:
+			out.kind = kindRejected
+			out.message = msg
+		}
+		return out
+	}
+	out.kind = kindRows
+	out.message = msg
+	out.entries = make([]entry, len(rows))
+	if at >= 0 {
+		out.entries[at] = entry{known: true, ok: ok, message: msg}
+	}
+	return out
+}
+
+// arrayOutcome reads an array reply: one result per item, in order.
+func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
+	if len(items) != len(rows) {
+		// Without one result per item nothing can be attributed;
+		// splitting gets down to payloads whose replies can be.
+		out.kind = kindRejected
+		out.message = fmt.Sprintf("reply has %d results for %d items", len(items), len(rows))
+		return out
+	}
+	out.entries = make([]entry, len(items))
+	failed := 0
+	for i, it := range items {
+		if id := ticketID(it); id != "" && id != rows[i].TicketID {
+			out.kind = kindRejected
+			out.entries = nil
+			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, id, rows[i].TicketID)
+			return out
+		}
+		ok, msg := itemResult(it)
+		out.entries[i] = entry{known: true, ok: ok, message: msg}
+		if !ok {
+			failed++
+		}
+	}
+	if failed == len(items) && len(items) > 1 {
+		// Every item failed: an atomic API fails them all for one
+		// bad row, so this says no more than a failed object would.
+		// Split to find the rows that cause it.
+		out.kind = kindRejected
+		out.message = out.entries[0].message
+		out.entries = nil
+		return out
+	}
+	out.kind = kindRows
+	return out
 }
 
 // unreadable classifies a body that is not the JSON we expect: retried on

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,45 +19,94 @@ func rowsFor(ids ...string) []Row {
 }
 
 func TestInterpret(t *testing.T) {
-	two := rowsFor("711", "722")
+	one, two, three := rowsFor("711"), rowsFor("711", "722"), rowsFor("711", "722", "733")
+	const (
+		okObj     = `{"ticket":{"ticketId":"722"},"Additional_details":{},"message":"Status and Comment have been updated.\n","status":"success"}`
+		okNum     = `{"ticket":{"ticketId":722},"message":"updated","status":"success"}`
+		okOther   = `{"ticket":{"ticketId":"799"},"message":"updated","status":"success"}`
+		okNone    = `{"message":"updated","status":"success"}`
+		failNamed = `{"ticket":{"ticketId":"722"},"message":"Invalid sub_status","status":"failed"}`
+		failNone  = `{"message":"No ticket found","status":"failed"}`
+	)
 	tests := []struct {
 		name       string
+		mode       ObjectReplies
 		status     int
 		header     http.Header
 		body       string
 		rows       []Row
 		kind       kind
+		form       form
 		msgHas     string
-		entries    []bool
+		entries    []string // kindRows: "ok", "failed" or "unknown" per row
 		retryAfter time.Duration
 	}{
-		{name: "object success", status: 200, body: `{"ticket":{"ticketId":"711"},"Additional_details":{},"message":"Status and Comment have been updated.\n","status":"success"}`,
-			rows: two, kind: kindSuccess, msgHas: "updated"},
-		{name: "object failed with 200", status: 200, body: `{"message":"No Data found/ticket_id is missing","status":"failed"}`,
-			rows: two, kind: kindRejected, msgHas: "ticket_id is missing"},
-		{name: "object failed with 400", status: 400, body: `{"message":"Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.","status":"failed"}`,
-			rows: two, kind: kindRejected, msgHas: "Invalid Format"},
-		{name: "auth with 200", status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: two, kind: kindAuth, msgHas: "Invalid Auth Key"},
+		// One object for several items, ObjectAuto: it states the outcome
+		// of the item it names, no other.
+		{name: "auto/object names an item", status: 200, body: okObj, rows: three,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "ok", "unknown"}},
+		{name: "auto/object names an item, numeric id", status: 200, body: okNum, rows: three,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "ok", "unknown"}},
+		{name: "auto/failed object names an item", status: 200, body: failNamed, rows: three,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "failed", "unknown"}},
+		{name: "auto/object names no ticket", status: 200, body: okNone, rows: two,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "unknown"}},
+		{name: "auto/failed object names no ticket", status: 400, body: failNone, rows: two,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "unknown"}},
+		{name: "auto/object names a ticket not sent", status: 200, body: okOther, rows: two,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "unknown"}},
+		{name: "single/object names an item", mode: ObjectSingle, status: 200, body: okObj, rows: two,
+			kind: kindRows, form: formObject, entries: []string{"unknown", "ok"}},
+		// One object for one item is that item's outcome, in every mode.
+		{name: "auto/single item, object names it", status: 200, body: `{"ticket":{"ticketId":"711"},"message":"updated","status":"success"}`,
+			rows: one, kind: kindSuccess, form: formObject, msgHas: "updated"},
+		{name: "auto/single item, numeric id", status: 200, body: `{"ticket":{"ticketId":711},"message":"updated","status":"success"}`,
+			rows: one, kind: kindSuccess, form: formObject, msgHas: "updated"},
+		{name: "auto/single item, object names none", status: 200, body: okNone, rows: one, kind: kindSuccess, form: formObject, msgHas: "updated"},
+		{name: "auto/single item, failed object", status: 200, body: failNone, rows: one, kind: kindRejected, form: formObject, msgHas: "No ticket found"},
+		{name: "auto/single item, object names another ticket", status: 200, body: okOther, rows: one,
+			kind: kindRejected, form: formObject, msgHas: "names ticket 799, not the ticket sent (711)"},
+		{name: "whole/single item, object names another ticket", mode: ObjectWhole, status: 200, body: okObj, rows: one,
+			kind: kindRejected, form: formObject, msgHas: "names ticket 722, not the ticket sent (711)"},
+		// ObjectWhole: one object covers the payload.
+		{name: "whole/object success", mode: ObjectWhole, status: 200, body: okObj, rows: two, kind: kindSuccess, form: formObject, msgHas: "updated"},
+		{name: "whole/object success names none", mode: ObjectWhole, status: 200, body: okNone, rows: two, kind: kindSuccess, form: formObject, msgHas: "updated"},
+		{name: "whole/object names a ticket not sent", mode: ObjectWhole, status: 200, body: okOther, rows: two,
+			kind: kindRejected, form: formObject, msgHas: "names ticket 799, which the payload does not carry"},
+		{name: "whole/object failed with 200", mode: ObjectWhole, status: 200, body: `{"message":"No Data found/ticket_id is missing","status":"failed"}`,
+			rows: two, kind: kindRejected, form: formObject, msgHas: "ticket_id is missing"},
+		{name: "whole/object failed with 400", mode: ObjectWhole, status: 400, body: `{"message":"Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss.","status":"failed"}`,
+			rows: two, kind: kindRejected, form: formObject, msgHas: "Invalid Format"},
+		{name: "whole/unexpected status word", mode: ObjectWhole, status: 200, body: `{"status":"pending","message":"queued"}`, rows: two,
+			kind: kindRejected, form: formObject, msgHas: `unexpected reply status "pending"`},
+		// Auth refusals are fatal whatever the form and mode.
+		{name: "auto/auth object with 200", status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: two, kind: kindAuth, msgHas: "Invalid Auth Key"},
+		{name: "auto/auth object, single item", status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: one, kind: kindAuth, msgHas: "Invalid Auth Key"},
+		{name: "whole/auth object with 200", mode: ObjectWhole, status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: two, kind: kindAuth, msgHas: "Invalid Auth Key"},
 		{name: "auth 401 html", status: 401, body: `<html>no</html>`, rows: two, kind: kindAuth, msgHas: "HTTP 401"},
 		{name: "403", status: 403, body: `{"message":"Forbidden","status":"failed"}`, rows: two, kind: kindAuth, msgHas: "Forbidden"},
 		{name: "auth inside array", status: 200, body: `[{"message":"Invalid Auth Key","status":"failed"},{"status":"success"}]`, rows: two, kind: kindAuth},
+		// Arrays read the same in every mode.
 		{name: "array per row", status: 200, body: `[{"ticket":{"ticketId":"711"},"status":"success","message":"ok"},{"message":"Ticket not found","status":"failed"}]`,
-			rows: two, kind: kindRows, entries: []bool{true, false}},
+			rows: two, kind: kindRows, form: formArray, entries: []string{"ok", "failed"}},
+		{name: "whole/array per row", mode: ObjectWhole, status: 200, body: `[{"ticket":{"ticketId":"711"},"status":"success","message":"ok"},{"message":"Ticket not found","status":"failed"}]`,
+			rows: two, kind: kindRows, form: formArray, entries: []string{"ok", "failed"}},
 		{name: "array numeric ticket id", status: 200, body: `[{"ticket":{"ticketId":711},"status":"success"},{"ticket":{"ticketId":"722"},"status":"success"}]`,
-			rows: two, kind: kindRows, entries: []bool{true, true}},
+			rows: two, kind: kindRows, form: formArray, entries: []string{"ok", "ok"}},
 		{name: "array all failed is a whole-payload failure", status: 200, body: `[{"message":"Not updated","status":"failed"},{"message":"No ticket found","status":"failed"}]`,
-			rows: two, kind: kindRejected, msgHas: "Not updated"},
-		{name: "array wrong length", status: 200, body: `[{"status":"success"}]`, rows: two, kind: kindRejected, msgHas: "1 results for 2 items"},
+			rows: two, kind: kindRejected, form: formArray, msgHas: "Not updated"},
+		{name: "array wrong length", status: 200, body: `[{"status":"success"}]`, rows: two, kind: kindRejected, form: formArray, msgHas: "1 results for 2 items"},
 		{name: "array misattributed", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
-			rows: two, kind: kindRejected, msgHas: "names ticket 722"},
+			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
+		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"failed"}},
+		// No reply read.
 		{name: "429 seconds", status: 429, header: http.Header{"Retry-After": {"3"}}, body: "slow down", rows: two, kind: kindRetry, retryAfter: 3 * time.Second},
 		{name: "500 html", status: 500, body: "<html><head><title>Internal Server Error</title></head><body>stack</body></html>", rows: two, kind: kindRetry, msgHas: "HTTP 500: Internal Server Error"},
 		{name: "502 empty", status: 502, body: "", rows: two, kind: kindRetry, msgHas: "empty body"},
+		{name: "500 with a failed object", status: 500, body: failNone, rows: two, kind: kindRetry, msgHas: "HTTP 500"},
 		{name: "200 not json", status: 200, body: "<html>maintenance</html>", rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "200 truncated json", status: 200, body: `[{"status":"succ`, rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "404 html", status: 404, body: "<html><title>Not Found</title></html>", rows: two, kind: kindFailed, msgHas: "HTTP 404: Not Found"},
-		{name: "unexpected status word", status: 200, body: `{"status":"pending","message":"queued"}`, rows: two, kind: kindRejected, msgHas: `unexpected reply status "pending"`},
-		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: rowsFor("711"), kind: kindRows, entries: []bool{false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,9 +114,12 @@ func TestInterpret(t *testing.T) {
 			if h == nil {
 				h = http.Header{}
 			}
-			out := interpret(tt.status, h, []byte(tt.body), tt.rows)
+			out := interpret(tt.status, h, []byte(tt.body), tt.rows, tt.mode)
 			if out.kind != tt.kind {
 				t.Fatalf("kind = %d, want %d (message %q)", out.kind, tt.kind, out.message)
+			}
+			if out.form != tt.form {
+				t.Errorf("form = %d, want %d", out.form, tt.form)
 			}
 			if !strings.Contains(out.message, tt.msgHas) {
 				t.Errorf("message = %q, want it to contain %q", out.message, tt.msgHas)
@@ -74,23 +127,48 @@ func TestInterpret(t *testing.T) {
 			if out.httpStatus != tt.status {
 				t.Errorf("httpStatus = %d, want %d", out.httpStatus, tt.status)
 			}
-			if tt.entries != nil {
-				if len(out.entries) != len(tt.entries) {
-					t.Fatalf("entries = %v", out.entries)
-				}
-				for i, ok := range tt.entries {
-					if out.entries[i].ok != ok {
-						t.Errorf("entry %d ok = %v, want %v", i, out.entries[i].ok, ok)
-					}
-					if !ok && out.entries[i].message == "" {
-						t.Errorf("entry %d failed without a message", i)
-					}
+			if got := entryWords(out.entries); !slices.Equal(got, tt.entries) {
+				t.Errorf("entries = %v, want %v", got, tt.entries)
+			}
+			for i, en := range out.entries {
+				if en.known && !en.ok && en.message == "" {
+					t.Errorf("entry %d failed without a message", i)
 				}
 			}
 			if out.retryAfter != tt.retryAfter {
 				t.Errorf("retryAfter = %v, want %v", out.retryAfter, tt.retryAfter)
 			}
 		})
+	}
+}
+
+// entryWords describes entries as "ok", "failed" or "unknown".
+func entryWords(entries []entry) []string {
+	var out []string
+	for _, en := range entries {
+		switch {
+		case !en.known:
+			out = append(out, "unknown")
+		case en.ok:
+			out = append(out, "ok")
+		default:
+			out = append(out, "failed")
+		}
+	}
+	return out
+}
+
+func TestParseObjectReplies(t *testing.T) {
+	for _, m := range []ObjectReplies{ObjectAuto, ObjectWhole, ObjectSingle} {
+		got, err := ParseObjectReplies(" " + strings.ToUpper(m.String()) + " ")
+		if err != nil || got != m {
+			t.Errorf("ParseObjectReplies(%q) = %v, %v; want %v", m.String(), got, err, m)
+		}
+	}
+	for _, bad := range []string{"", "object", "batch"} {
+		if _, err := ParseObjectReplies(bad); err == nil {
+			t.Errorf("ParseObjectReplies(%q) succeeded", bad)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 // never has two rows in flight.
 type worker struct {
 	e    *Engine
+	id   int // 0 to Workers-1, for Config.BeforeSend
 	in   <-chan Row
 	emit func([]Result) error
 }
@@ -20,9 +21,8 @@ type worker struct {
 // loop runs until in is closed, soft ends (no new payloads) or a fatal
 // error. Requests use ctx, so one in flight when soft ends still finishes.
 func (w *worker) loop(ctx, soft context.Context) error {
-	size := w.e.cfg.BatchSize
-	rows := make([]Row, 0, size)
-	seen := make(map[string]struct{}, size)
+	rows := make([]Row, 0, w.e.cfg.BatchSize)
+	seen := make(map[string]struct{}, w.e.cfg.BatchSize)
 	var carry Row
 	hasCarry := false
 	for {
@@ -49,6 +49,9 @@ func (w *worker) loop(ctx, soft context.Context) error {
 		if err := w.e.pacer.wait(soft); err != nil {
 			return stopErr(ctx)
 		}
+		// Read after the wait, so that a switch to single-item payloads
+		// made meanwhile holds for this payload.
+		size := w.e.batchSize()
 	fill:
 		for len(rows) < size {
 			select {
@@ -84,9 +87,11 @@ func stopErr(ctx context.Context) error {
 }
 
 // deliver sends rows as one payload until it has a final answer for each
-// of them, retrying and splitting as needed. prior counts requests that
-// already carried these rows (before a split); admitted says the pacer was
-// already waited for. It returns only fatal errors.
+// of them, retrying, splitting and sending rows again on their own as
+// needed. prior counts requests that already carried these rows (in the
+// payload they were split from, or in one whose reply did not state their
+// outcome); admitted says the pacer was already waited for. It returns
+// only fatal errors.
 func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admitted bool) error {
 	// A new buffer per payload, never reused: the HTTP transport may
 	// still be reading a request's body after Do returned (a server that
@@ -103,6 +108,9 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if soft.Err() != nil {
 			return stopErr(ctx) // stopped while waiting: this request is not sent
 		}
+		if err := w.beforeSend(ctx, rows); err != nil {
+			return err
+		}
 		w.e.requests.Add(1)
 		if attempt > 1 {
 			w.e.retries.Add(1)
@@ -111,57 +119,98 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if err != nil {
 			return err
 		}
+		w.e.noteReply(out.form, len(rows))
 		tries := prior + attempt
-		switch out.kind {
-		case kindRows:
-			w.e.healthy()
-			return w.emitRows(rows, out, tries)
-		case kindSuccess:
-			w.e.healthy()
-			return w.emitAll(rows, Success, out.message, out.httpStatus, tries)
-		case kindRejected:
-			w.e.failStreak.Store(0) // the API answered; it is not down
-			if len(rows) == 1 {
-				return w.emitAll(rows, Failed, out.message, out.httpStatus, tries)
-			}
-			// Bisect until the failure sits on the rows that cause it.
-			// Resending rows the API may already have applied is safe:
-			// an update sets values, and this worker still holds every
-			// later row of these tickets.
-			w.e.splits.Add(1)
-			mid := len(rows) / 2
-			if err := w.deliver(ctx, soft, rows[:mid], tries, false); err != nil {
+		if out.kind != kindRetry {
+			return w.settle(ctx, soft, rows, out, tries)
+		}
+		if out.httpStatus == http.StatusTooManyRequests {
+			w.e.pacer.throttled(out.retryAfter)
+		}
+		if attempt > w.e.cfg.MaxRetries {
+			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, out.message)
+			if err := w.emitAll(rows, Failed, msg, out.httpStatus, tries); err != nil {
 				return err
 			}
-			return w.deliver(ctx, soft, rows[mid:], tries, false)
-		case kindFailed:
-			if err := w.emitAll(rows, Failed, out.message, out.httpStatus, tries); err != nil {
-				return err
-			}
-			return w.e.unhealthy(out.message)
-		case kindAuth:
-			err := fmt.Errorf("%w: %s", ErrAuth, out.message)
-			if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
-				return eerr
-			}
-			return err
-		case kindRetry:
-			if out.httpStatus == http.StatusTooManyRequests {
-				w.e.pacer.throttled(out.retryAfter)
-			}
-			if attempt > w.e.cfg.MaxRetries {
-				msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, out.message)
-				if err := w.emitAll(rows, Failed, msg, out.httpStatus, tries); err != nil {
-					return err
-				}
-				return w.e.unhealthy(msg)
-			}
-			w.e.log.Debug("retrying payload", "rows", len(rows), "attempt", attempt, "reason", out.message)
-			if sleep(soft, w.e.backoff(attempt)) != nil {
-				return stopErr(ctx)
-			}
+			return w.e.unhealthy(msg)
+		}
+		w.e.log.Debug("retrying payload", "rows", len(rows), "attempt", attempt, "reason", out.message)
+		if sleep(soft, w.e.backoff(attempt)) != nil {
+			return stopErr(ctx)
 		}
 	}
+}
+
+// beforeSend calls Config.BeforeSend, if any, for the rows of the request
+// about to be made.
+func (w *worker) beforeSend(ctx context.Context, rows []Row) error {
+	if w.e.cfg.BeforeSend == nil {
+		return nil
+	}
+	if err := w.e.cfg.BeforeSend(ctx, w.id, rows); err != nil {
+		return fmt.Errorf("before sending %d rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// settle acts on a reply that is final for its request (anything but
+// kindRetry), made tries requests after rows were first sent: it emits
+// the outcomes the reply states, splits a payload the API rejected as a
+// whole, and sends again on their own the rows whose outcome the reply
+// did not state. It returns only fatal errors.
+func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, tries int) error {
+	switch out.kind {
+	case kindRows:
+		w.e.healthy()
+		unknown, err := w.emitRows(rows, out, tries)
+		if err != nil {
+			return err
+		}
+		return w.sendEach(ctx, soft, unknown, tries)
+	case kindSuccess:
+		w.e.healthy()
+		return w.emitAll(rows, Success, out.message, out.httpStatus, tries)
+	case kindRejected:
+		w.e.failStreak.Store(0) // the API answered; it is not down
+		if len(rows) == 1 {
+			return w.emitAll(rows, Failed, out.message, out.httpStatus, tries)
+		}
+		// Bisect until the failure sits on the rows that cause it.
+		// Resending rows the API may already have applied is safe:
+		// an update sets values, and this worker still holds every
+		// later row of these tickets.
+		w.e.splits.Add(1)
+		mid := len(rows) / 2
+		if err := w.deliver(ctx, soft, rows[:mid], tries, false); err != nil {
+			return err
+		}
+		return w.deliver(ctx, soft, rows[mid:], tries, false)
+	case kindFailed:
+		if err := w.emitAll(rows, Failed, out.message, out.httpStatus, tries); err != nil {
+			return err
+		}
+		return w.e.unhealthy(out.message)
+	case kindAuth:
+		err := fmt.Errorf("%w: %s", ErrAuth, out.message)
+		if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
+			return eerr
+		}
+		return err
+	}
+	return fmt.Errorf("reply of kind %d is not final", out.kind)
+}
+
+// sendEach sends each row as a payload of its own, in order, after prior
+// requests carried them without stating their outcome. Sending a row the
+// API may already have applied is safe: an update sets values, and this
+// worker still holds every later row of these tickets.
+func (w *worker) sendEach(ctx, soft context.Context, rows []Row, prior int) error {
+	for i := range rows {
+		if err := w.deliver(ctx, soft, rows[i:i+1], prior, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // backoff is full jitter: rand(0, min(max, base·2^(attempt-1))).
@@ -190,19 +239,29 @@ func (e *Engine) unhealthy(msg string) error {
 	return nil
 }
 
-func (w *worker) emitRows(rows []Row, out outcome, tries int) error {
+// emitRows emits the result of each row whose outcome out states, and
+// returns the other rows, in order.
+func (w *worker) emitRows(rows []Row, out outcome, tries int) (unknown []Row, err error) {
 	now := time.Now()
-	res := make([]Result, len(rows))
+	res := make([]Result, 0, len(rows))
 	for i, r := range rows {
+		en := out.entries[i]
+		if !en.known {
+			unknown = append(unknown, r)
+			continue
+		}
 		st := Failed
-		if out.entries[i].ok {
+		if en.ok {
 			st = Success
 		}
-		res[i] = Result{Line: r.Line, TicketID: r.TicketID, Fingerprint: r.Fingerprint,
-			Status: st, Message: out.entries[i].message, HTTPStatus: out.httpStatus,
-			Attempts: tries, FinishedAt: now}
+		res = append(res, Result{Line: r.Line, TicketID: r.TicketID, Fingerprint: r.Fingerprint,
+			Status: st, Message: en.message, HTTPStatus: out.httpStatus,
+			Attempts: tries, FinishedAt: now})
 	}
-	return w.emit(res)
+	if len(res) > 0 {
+		err = w.emit(res)
+	}
+	return unknown, err
 }
 
 func (w *worker) emitAll(rows []Row, st Status, msg string, httpStatus, tries int) error {

@@ -1,7 +1,7 @@
 // Package kapturetest is an in-process fake of Kapture CRM's Update Ticket
 // API (POST {prefix}/update-ticket-from-other-source.html/v.2.0). It answers
-// as the vendor page documents, in either reply form the client must handle,
-// records what it applied so tests can assert the final state and the order
+// as the vendor page documents, in each reply form the client must handle
+// (see Reply), records what it applied so tests can assert the final state and the order
 // of updates per ticket, and injects the faults a real API and network show
 // (error pages, 429s, dropped connections, non-JSON bodies, stalls, a rate
 // limit). The tests use it through NewServer; `kapture-bulk mock` serves a
@@ -60,17 +60,27 @@ const CallbackLayout = "2006-01-02 15:04:05"
 // MaxBodyBytes bounds a request body; the client's payloads are far smaller.
 const MaxBodyBytes = 32 << 20
 
-// Reply is the shape of the answer to a payload. The vendor page does not
-// say which one Kapture uses for several items, so the client must handle
-// both and the tests run against both.
+// Reply is the shape of the answer to a payload. The vendor page shows an
+// array request answered by one object, for one item, and does not say
+// what Kapture answers for several, so the client must handle each of
+// these forms and the tests run against each.
 type Reply int
 
 const (
 	// ReplyArray answers a JSON array with one result per item, in order.
 	ReplyArray Reply = iota
 	// ReplyObject answers one object for the whole payload: the success
-	// object when every item succeeded, else the first failure.
+	// object (naming the last item) when every item succeeded, else the
+	// first failure.
 	ReplyObject
+	// ReplyLast answers one object about the last item of the payload
+	// only: its success object, naming it, or its failure object (which,
+	// as documented, names no ticket). The other items are checked and
+	// applied or refused each on its own, as the array form does, without
+	// a word about them: an API written as a loop over the items that
+	// answers with whatever the last one produced. With Atomic, an item
+	// not applied because another failed answers MsgNotApplied.
+	ReplyLast
 )
 
 func (r Reply) String() string {
@@ -79,19 +89,24 @@ func (r Reply) String() string {
 		return "array"
 	case ReplyObject:
 		return "object"
+	case ReplyLast:
+		return "last"
 	}
 	return fmt.Sprintf("Reply(%d)", int(r))
 }
 
-// ParseReply parses "array" or "object", as the mock's --reply flag takes.
+// ParseReply parses "array", "object" or "last", as the mock's --reply
+// flag takes.
 func ParseReply(s string) (Reply, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "array":
 		return ReplyArray, nil
 	case "object":
 		return ReplyObject, nil
+	case "last":
+		return ReplyLast, nil
 	}
-	return 0, fmt.Errorf("reply form %q: want array or object", s)
+	return 0, fmt.Errorf("reply form %q: want array, object or last", s)
 }
 
 // Item is one object of a request body: every key it carried (the six
@@ -126,8 +141,9 @@ type Options struct {
 	// AuthStatus is the HTTP status of "Invalid Auth Key"; 0 means 401.
 	// Kapture may answer failures with 200, so tests use both.
 	AuthStatus int
-	// FailStatus is the HTTP status of a failed object reply, and of an
-	// array reply whose every item failed; 0 means 200.
+	// FailStatus is the HTTP status of a failed object reply (ReplyObject,
+	// ReplyLast), and of an array reply whose every item failed; 0 means
+	// 200.
 	FailStatus int
 
 	// Known reports whether a ticket exists; nil means DefaultKnown. It is
@@ -172,8 +188,8 @@ type Options struct {
 // Validate reports options the Handler cannot honour; NewHandler panics
 // on them, so a command should call Validate on its flags first.
 func (o Options) Validate() error {
-	if o.Reply != ReplyArray && o.Reply != ReplyObject {
-		return fmt.Errorf("reply form %d: want ReplyArray or ReplyObject", int(o.Reply))
+	if o.Reply != ReplyArray && o.Reply != ReplyObject && o.Reply != ReplyLast {
+		return fmt.Errorf("reply form %d: want ReplyArray, ReplyObject or ReplyLast", int(o.Reply))
 	}
 	if o.RateBurst < 0 {
 		return fmt.Errorf("rate burst %d: must not be negative", o.RateBurst)
@@ -539,11 +555,18 @@ func (h *Handler) answer(r *http.Request, seq int, items []Item, parseErr error)
 	}
 	h.apply(seq, items, msgs)
 
-	if h.opts.Reply == ReplyObject {
+	switch h.opts.Reply {
+	case ReplyObject:
 		if anyFailed {
 			return h.failStatus(), failed(firstFailure)
 		}
 		return http.StatusOK, success(items[len(items)-1])
+	case ReplyLast:
+		last := len(items) - 1
+		if msgs[last] != "" {
+			return h.failStatus(), failed(msgs[last])
+		}
+		return http.StatusOK, success(items[last])
 	}
 	out := make([]any, len(items))
 	for i, it := range items {

@@ -192,6 +192,29 @@ func TestReplies(t *testing.T) {
 			want:       []string{"failed:" + kapturetest.MsgUnknownTicket + unknown},
 		},
 		{
+			name:        "last, mixed, about the last item only",
+			opts:        kapturetest.Options{Reply: kapturetest.ReplyLast},
+			payload:     mixed,
+			wantStatus:  200,
+			want:        []string{"success:" + good2 + "/P"},
+			wantApplied: []string{good1, good2},
+		},
+		{
+			name:        "last, last item refused, FailStatus 400",
+			opts:        kapturetest.Options{Reply: kapturetest.ReplyLast, FailStatus: 400},
+			payload:     []map[string]string{item(good1, "CL"), item(good2, ""), item(unknown, "CL")},
+			wantStatus:  400,
+			want:        []string{"failed:" + kapturetest.MsgUnknownTicket + unknown},
+			wantApplied: []string{good1},
+		},
+		{
+			name:       "last, atomic, last item good but not applied",
+			opts:       kapturetest.Options{Reply: kapturetest.ReplyLast, Atomic: true},
+			payload:    []map[string]string{item(unknown, "CL"), item(good1, "CL")},
+			wantStatus: 200,
+			want:       []string{"failed:" + kapturetest.MsgNotApplied},
+		},
+		{
 			name:        "custom Known",
 			opts:        kapturetest.Options{Known: func(id string) bool { return id == "42" }},
 			payload:     []map[string]string{item("42", "CL"), item(good1, "CL")},
@@ -265,6 +288,7 @@ func TestAuth(t *testing.T) {
 		{"bearer", kapturetest.Options{}, "Bearer " + kapturetest.DefaultToken, 401, false},
 		{"wrong, answered 200", kapturetest.Options{AuthStatus: 200}, "Basic nope", 200, false},
 		{"wrong, object form, 403", kapturetest.Options{AuthStatus: 403, Reply: kapturetest.ReplyObject}, "Basic nope", 403, false},
+		{"wrong, last form, 200", kapturetest.Options{AuthStatus: 200, Reply: kapturetest.ReplyLast}, "Basic nope", 200, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,7 +332,7 @@ func TestValidation(t *testing.T) {
 		{"good callback", item(good1, "CL", "callback_time", "2024-04-19 14:19:11"), ""},
 		{"extra keys and no optional keys", map[string]string{"ticket_id": good1, "sub_status": "P", "region": "EU"}, ""},
 	}
-	for _, form := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject} {
+	for _, form := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject, kapturetest.ReplyLast} {
 		for _, tt := range tests {
 			t.Run(form.String()+"/"+tt.name, func(t *testing.T) {
 				s := kapturetest.NewServer(t, kapturetest.Options{Reply: form})
@@ -574,10 +598,19 @@ func TestDefaultKnown(t *testing.T) {
 }
 
 func TestParseReply(t *testing.T) {
-	for in, want := range map[string]kapturetest.Reply{"array": kapturetest.ReplyArray, " Object ": kapturetest.ReplyObject} {
+	for in, want := range map[string]kapturetest.Reply{"array": kapturetest.ReplyArray, " Object ": kapturetest.ReplyObject, "LAST": kapturetest.ReplyLast} {
 		if got, err := kapturetest.ParseReply(in); err != nil || got != want {
 			t.Errorf("ParseReply(%q) = %v, %v", in, got, err)
 		}
+		if got, err := kapturetest.ParseReply(want.String()); err != nil || got != want {
+			t.Errorf("ParseReply(%q) = %v, %v: String and ParseReply disagree", want.String(), got, err)
+		}
+		if err := (kapturetest.Options{Reply: want}).Validate(); err != nil {
+			t.Errorf("Validate with Reply %v: %v", want, err)
+		}
+	}
+	if err := (kapturetest.Options{Reply: kapturetest.ReplyLast + 1}).Validate(); err == nil {
+		t.Error("Validate accepted an unknown reply form")
 	}
 	if _, err := kapturetest.ParseReply("both"); err == nil {
 		t.Error("ParseReply(both) succeeded")
