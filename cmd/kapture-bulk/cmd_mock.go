@@ -44,7 +44,7 @@ func parseMock(args []string, e *env) (*mockOptions, error) {
 	fs.SetOutput(e.stderr)
 	o := &mockOptions{env: e}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0: a free port)")
-	fs.StringVar(&o.reply, "reply", "array", "reply form for a payload: array (one result per item) or object (one for all)")
+	fs.StringVar(&o.reply, "reply", "array", "reply form for a payload: array (one result per item), object (one for all: the success of the last item, or the first failure) or last (one object about the last item; the others applied or refused without a word)")
 	fs.BoolVar(&o.atomic, "atomic", false, "when an item of a payload fails, apply none of it")
 	fs.DurationVar(&o.latency, "latency", 0, "added to every request")
 	fs.Float64Var(&o.failRate, "fail-rate", 0, "share of requests (0..1) that get a fault: 500 page, 429, dropped connection, non-JSON 200 or a stall")

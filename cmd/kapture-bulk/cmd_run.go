@@ -21,6 +21,7 @@ type runFlags struct {
 	subdomain         string
 	tokenFile         string
 	batchSize         int
+	objectReplies     string
 	workers           int
 	rate              float64
 	burst             int
@@ -46,6 +47,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
 	fs.IntVar(&f.batchSize, "batch-size", 50, "items per payload")
+	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
 	fs.IntVar(&f.workers, "workers", 4, "payloads in flight")
 	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second; 0 = unlimited")
 	fs.IntVar(&f.burst, "burst", 1, "requests that may go out at once after a quiet spell")

@@ -318,6 +318,8 @@ type summaryFile struct {
 	Splits        int     `json:"splits"`
 	FinalRate     float64 `json:"final_rate"`
 	Elapsed       float64 `json:"elapsed_seconds"`
+	ReplyForm     string  `json:"reply_form"`
+	BatchSize     int     `json:"batch_size"`
 }
 
 func readSummary(t *testing.T, path string) summaryFile {

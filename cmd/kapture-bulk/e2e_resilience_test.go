@@ -35,7 +35,20 @@ func faultyRows(n int) []row {
 // of thousands of rows ends with every row success, each ticket in the
 // state of its last row, and no order violation.
 func TestRunThroughFaults(t *testing.T) {
-	for _, form := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject} {
+	for _, tt := range []struct {
+		form  kapturetest.Reply
+		mode  string // --object-replies
+		rows  int
+		fault float64 // share of requests getting each kind of fault
+	}{
+		{kapturetest.ReplyArray, "auto", 2000, .05},
+		{kapturetest.ReplyObject, "whole", 2000, .05},
+		// One item per payload once the run sees a last-item object:
+		// fewer rows and faults, as each row costs a request and each
+		// 429 a second.
+		{kapturetest.ReplyLast, "auto", 200, .015},
+	} {
+		form := tt.form
 		t.Run(form.String(), func(t *testing.T) {
 			t.Parallel()
 			// One of each kind first, so every kind is surely served;
@@ -51,16 +64,16 @@ func TestRunThroughFaults(t *testing.T) {
 			s := newFake(t, kapturetest.Options{
 				Reply:  form,
 				Fail:   script,
-				Faults: kapturetest.Faults{ErrorPage: .05, TooMany: .05, DropBefore: .05, DropAfter: .05, NotJSON: .05, Stall: .05},
+				Faults: kapturetest.Spread(6 * tt.fault),
 				Seed:   uint64(form) + 7,
 			})
 			dir := t.TempDir()
-			rows := faultyRows(2000)
+			rows := faultyRows(tt.rows)
 			in := writeInput(t, dir, "in.csv", rows)
 			summary := filepath.Join(dir, "summary.json")
 			start := time.Now()
 			p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "4", "--batch-size", "50",
-				"--timeout", "300ms", "--max-retries", "12", "--summary-json", summary, in)
+				"--timeout", "300ms", "--max-retries", "12", "--object-replies", tt.mode, "--summary-json", summary, in)
 			wantCode(t, p, 0)
 			checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
 			checkFinalState(t, s, rows)

@@ -32,6 +32,9 @@ func (f *runFlags) check() error {
 	case f.progressInterval <= 0:
 		return usagef("--progress-interval %v: want more than 0", f.progressInterval)
 	}
+	if _, err := batch.ParseObjectReplies(f.objectReplies); err != nil {
+		return usagef("--object-replies %q: want auto, whole or single", f.objectReplies)
+	}
 	return nil
 }
 
@@ -146,7 +149,9 @@ func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (b
 	if err != nil {
 		return batch.Config{}, err
 	}
+	objects, _ := batch.ParseObjectReplies(f.objectReplies) // checked by check
 	return batch.Config{
+		ObjectReplies:     objects,
 		BaseURL:           base,
 		Token:             token,
 		AllowInsecureHTTP: f.allowInsecure,

@@ -34,6 +34,8 @@ type summary struct {
 	Retries        int64   `json:"retries"`
 	Splits         int64   `json:"splits"`
 	FinalRate      float64 `json:"final_rate"`
+	ReplyForm      string  `json:"reply_form,omitempty"` // array, object or mixed: how the API answered
+	BatchSize      int     `json:"batch_size,omitempty"` // items per payload at the end (1 after a switch)
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	RowsPerSecond  float64 `json:"rows_per_second"`
 }
@@ -75,6 +77,7 @@ func (st *runState) summary() *summary {
 	done := s.Success + s.Failed + s.Invalid
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
+	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	if elapsed > 0 {
 		s.RowsPerSecond = float64(done) / elapsed.Seconds()
 	}
@@ -124,7 +127,11 @@ func (s *summary) print(w io.Writer) {
 	if s.FinalRate > 0 {
 		fmt.Fprintf(&b, ", final rate %.2f requests/s", s.FinalRate)
 	}
-	fmt.Fprintf(&b, "; %.1f rows/s\n  results: %s\n", s.RowsPerSecond, s.Results)
+	fmt.Fprintf(&b, "; %.1f rows/s", s.RowsPerSecond)
+	if s.ReplyForm != "" {
+		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
+	}
+	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
 	io.WriteString(w, b.String())
 }
 
