@@ -34,7 +34,7 @@ func perRow(b *testing.B, rowsPerOp int) {
 	b.ReportMetric(n/b.Elapsed().Seconds(), "rows/s")
 }
 
-// BenchmarkNewRow encodes one row's object and fingerprints it: the
+// BenchmarkNewRow encodes one row's object: the
 // client's per-row cost before the wire.
 func BenchmarkNewRow(b *testing.B) {
 	rec := benchRecord(1)

@@ -197,6 +197,10 @@ func (e *Engine) Stop() {
 	}
 }
 
+// MaxInFlight returns the most requests the engine has in flight at once
+// (one per worker) and the most rows one request carries.
+func (e *Engine) MaxInFlight() (requests, rows int) { return e.cfg.Workers, e.cfg.BatchSize }
+
 // URL is the endpoint the engine posts to (it carries no secret).
 func (e *Engine) URL() string { return e.client.url }
 

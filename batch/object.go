@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"unicode/utf8"
 
@@ -10,11 +8,14 @@ import (
 )
 
 // Row is one input row ready for the wire: the JSON object sent for it,
-// already encoded, and the fingerprint of exactly those bytes.
+// already encoded.
 type Row struct {
-	Line        int
-	TicketID    string
-	Object      []byte
+	Line     int
+	TicketID string
+	Object   []byte
+	// Fingerprint is the caller's name for the row (the results file's
+	// key); the engine copies it into the row's Result and reads nothing
+	// else of it.
 	Fingerprint string
 }
 
@@ -47,15 +48,7 @@ func NewRow(rec reader.Record) Row {
 		b = appendString(b, f.Value)
 	}
 	b = append(b, '}')
-	return Row{Line: rec.Line, TicketID: rec.TicketID, Object: b, Fingerprint: Fingerprint(b)}
-}
-
-// Fingerprint is a short hash of the exact object sent for a row: 16 hex
-// digits (64 bits) of its SHA-256, enough to tell an edited row from the
-// one a results file recorded.
-func Fingerprint(object []byte) string {
-	sum := sha256.Sum256(object)
-	return hex.EncodeToString(sum[:8])
+	return Row{Line: rec.Line, TicketID: rec.TicketID, Object: b}
 }
 
 const hexDigits = "0123456789abcdef"

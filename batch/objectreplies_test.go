@@ -93,7 +93,7 @@ func checkEveryRowAsDecided(t *testing.T, s *kapturetest.Server, recs []reader.R
 	last := map[string]reader.Record{}
 	for _, r := range recs {
 		got := res[r.Line]
-		if got.TicketID != r.TicketID || got.Fingerprint != batch.NewRow(r).Fingerprint {
+		if got.TicketID != r.TicketID || got.Fingerprint != named(r).Fingerprint {
 			t.Errorf("line %d misattributed: %+v", r.Line, got)
 		}
 		wantMsg := ""
@@ -455,7 +455,7 @@ func TestStopLeavesUnknownOutcomesUnrecorded(t *testing.T) {
 	}
 	rows := make(chan batch.Row, len(recs))
 	for _, r := range recs {
-		rows <- batch.NewRow(r)
+		rows <- named(r)
 	}
 	close(rows)
 	c := &collector{}

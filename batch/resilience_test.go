@@ -171,7 +171,7 @@ func TestAIMD(t *testing.T) {
 			go func() {
 				defer close(rows)
 				for _, r := range knownRecords(200) {
-					rows <- batch.NewRow(r)
+					rows <- named(r)
 				}
 			}()
 			c := &collector{}

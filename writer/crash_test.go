@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestResumeFromEveryCut cuts a results file at every byte, as a crash or
-// power cut could, and resumes from it: always accepted, whole rows kept,
-// the torn rest cut off.
+// power cut could, and resumes from it: always accepted, whole rows read
+// back, the torn rest left alone until the first Write cuts it off.
 func TestResumeFromEveryCut(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
@@ -22,32 +23,56 @@ func TestResumeFromEveryCut(t *testing.T) {
 	)
 	mustClose(t, w)
 	full := readFile(t, path)
+	next := Result{TicketID: "9", Status: StatusSuccess, Message: "ok", Line: 9, FinishedAt: t0, Fingerprint: fp(9)}
 
 	for n := 0; n <= len(full); n++ {
 		prefix := full[:n]
-		writeFile(t, path, prefix)
-		w, err := Open(path, Resume)
-		if err != nil {
-			t.Fatalf("cut at %d (%q): Open: %v", n, prefix[max(0, n-20):], err)
-		}
 		kept := prefix[:strings.LastIndexByte(prefix, '\n')+1]
-		d := w.Done()
-		if got, want := d.Rows(), max(strings.Count(kept, "\n")-1, 0); got != want {
-			t.Errorf("cut at %d: Rows() = %d, want %d", n, got, want)
-		}
-		if got, want := d.TornBytes(), int64(n-len(kept)); got != want {
-			t.Errorf("cut at %d: TornBytes() = %d, want %d", n, got, want)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if kept == "" {
-			kept = Header + "\n"
-		}
-		if got := readFile(t, path); got != kept {
-			t.Fatalf("cut at %d: file %q, want %q", n, got, kept)
+		for _, write := range []bool{false, true} {
+			writeFile(t, path, prefix)
+			w, err := Open(path, Resume)
+			if err != nil {
+				t.Fatalf("cut at %d (%q): Open: %v", n, prefix[max(0, n-20):], err)
+			}
+			back := readBack(t, w)
+			if got, want := len(back), max(strings.Count(kept, "\n")-1, 0); got != want {
+				t.Errorf("cut at %d: read back %d rows, want %d", n, got, want)
+			}
+			if got, want := w.TornBytes(), int64(n-len(kept)); kept != "" && got != want {
+				t.Errorf("cut at %d: TornBytes() = %d, want %d", n, got, want)
+			}
+			if write {
+				mustWrite(t, w, next)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := prefix // a resume that wrote nothing changed nothing...
+			if kept == "" {
+				want = Header + "\n" // ...but a torn header, which is replaced
+			}
+			if write {
+				want = kept
+				if kept == "" {
+					want = Header + "\n"
+				}
+				want += readCSVLine(t, next)
+			}
+			if got := readFile(t, path); got != want {
+				t.Fatalf("cut at %d, write %v: file %q, want %q", n, write, got, want)
+			}
 		}
 	}
+}
+
+// readCSVLine is the line Write writes for r.
+func readCSVLine(t *testing.T, r Result) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "one.csv")
+	w := mustOpen(t, path, Create)
+	mustWrite(t, w, r)
+	mustClose(t, w)
+	return strings.TrimPrefix(readFile(t, path), Header+"\n")
 }
 
 // The helper writes payloads as fast as it can until it is killed.
@@ -105,26 +130,23 @@ func TestKillMidRunThenResume(t *testing.T) {
 
 	size := int64(len(readFile(t, path)))
 	w := mustOpen(t, path, Resume)
-	d := w.Done()
-	if d.Rows() < 100 {
-		t.Fatalf("Rows() = %d after a run killed mid-write, want at least the first payload", d.Rows())
+	back := readBack(t, w)
+	if len(back) < 100 {
+		t.Fatalf("read back %d rows after a run killed mid-write, want at least the first payload", len(back))
 	}
-	// Every row the file holds is whole: each line is done or failed as
-	// payload made it.
-	for l := 2; l < d.Rows()+2; l++ {
-		r := payload(100, l-(l-2)%100)[(l-2)%100] // as the helper wrote it
-		if got, want := d.Skip(l, r.Fingerprint), r.Status == StatusSuccess; got != want {
-			t.Fatalf("Skip(%d) = %v, want %v", l, got, want)
+	// Every row the file holds is whole, as the helper wrote it.
+	for i, got := range back {
+		l := i + 2
+		r := payload(100, l-(l-2)%100)[(l-2)%100]
+		if got.Damaged != "" || got.Line != l || got.Status != r.Status || got.Key != mustKey(t, r.Fingerprint) {
+			t.Fatalf("row %d read back as %+v, want line %d %s %s", i, got, l, r.Status, r.Fingerprint)
 		}
 	}
-	if d.Matched() != d.Rows() {
-		t.Errorf("Matched() = %d, want Rows() = %d", d.Matched(), d.Rows())
-	}
-	t.Logf("killed after %d rows (%d bytes), torn bytes %d", d.Rows(), size, d.TornBytes())
-	next := payload(1, d.Rows()+2)
+	t.Logf("killed after %d rows (%d bytes), torn bytes %d", len(back), size, w.TornBytes())
+	next := payload(1, len(back)+2)
 	mustWrite(t, w, next...)
 	mustClose(t, w)
-	if got := len(readCSV(t, path)); got != d.Rows()+2 {
-		t.Errorf("after resume and one more row: %d records, want %d", got, d.Rows()+2)
+	if got := len(readCSV(t, path)); got != len(back)+2 {
+		t.Errorf("after resume and one more row: %d records, want %d", got, len(back)+2)
 	}
 }

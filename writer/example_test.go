@@ -10,8 +10,8 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
-// A run, then a resume of it: the resumed run skips the line already done
-// and sends the failed one again.
+// A run, then a resume of it: the resume reads back what the run
+// recorded, in the order it was appended, and appends after it.
 func Example() {
 	dir, err := os.MkdirTemp("", "writer-example")
 	if err != nil {
@@ -26,8 +26,8 @@ func Example() {
 		panic(err)
 	}
 	err = w.Write([]writer.Result{ // one call per finished payload
-		{TicketID: "713517204455", Status: writer.StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "1f2e3d4c5b6a7988"},
-		{TicketID: "713517204456", Status: writer.StatusFailed, Message: "No Data found", Line: 3, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "0a1b2c3d4e5f6071"},
+		{TicketID: "713517204455", Status: writer.StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "k1f2e3d4c5b6a7988.0a1b2c3d4e5f6071"},
+		{TicketID: "713517204456", Status: writer.StatusFailed, Message: "No Data found", Line: 3, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "k0a1b2c3d4e5f6071.1f2e3d4c5b6a7988"},
 	})
 	if err != nil {
 		panic(err)
@@ -45,13 +45,15 @@ func Example() {
 		panic(err)
 	}
 	defer w.Close()
-	done := w.Done()
-	fmt.Println(done.Skip(2, "1f2e3d4c5b6a7988"), done.Skip(3, "0a1b2c3d4e5f6071"))
-	// After every input row has been offered to Skip: a results file of
-	// another input matches nothing.
-	fmt.Println(done.Rows(), done.Len(), done.Matched())
+	err = w.ReadBack(func(r writer.Row) error {
+		fmt.Println(r.Line, r.Status, r.Key)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
 	// Output:
 	// true
-	// true false
-	// 2 1 2
+	// 2 success k1f2e3d4c5b6a7988.0a1b2c3d4e5f6071
+	// 3 failed k0a1b2c3d4e5f6071.1f2e3d4c5b6a7988
 }

@@ -11,8 +11,8 @@ import (
 )
 
 func TestLockSameProcess(t *testing.T) {
-	for _, second := range []Mode{Create, Overwrite, Resume} {
-		t.Run(second.String(), func(t *testing.T) {
+	for name, second := range map[string]Mode{"create": Create, "overwrite": Overwrite, "resume": Resume} {
+		t.Run(name, func(t *testing.T) {
 			path := tempPath(t)
 			w := mustOpen(t, path, Create)
 			mustWrite(t, w, Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, FinishedAt: t0, Fingerprint: fp(1)})
@@ -33,7 +33,7 @@ func TestLockSameProcess(t *testing.T) {
 			mustWrite(t, w, Result{TicketID: "2", Status: StatusSuccess, Message: "ok", Line: 3, FinishedAt: t0, Fingerprint: fp(2)})
 			mustClose(t, w)
 			w2 := mustOpen(t, path, Resume)
-			if got := w2.Done().Rows(); got != 2 {
+			if got := len(readBack(t, w2)); got != 2 {
 				t.Errorf("Rows() = %d, want 2", got)
 			}
 		})

@@ -1,15 +1,16 @@
 // Package writer owns the results CSV: it creates, overwrites or resumes
 // it, keeps it locked while in use, appends one row per finished input row,
-// and reads it back for --resume.
+// reads its rows back for a resume, and keeps the in-flight journal beside
+// it.
 //
-// File format (a contract, see DESIGN.md "Results CSV"):
+// File format:
 //
 //   - UTF-8 without BOM, comma-separated, LF line endings, quoted as
 //     encoding/csv quotes (RFC 4180).
 //   - Header, exactly: ticket_id,status,message,line,http_status,attempts,finished_at,fingerprint
 //   - Every row is one physical line: CR and LF inside a cell are written
-//     as a space, so that a crash can only tear the last line and cutting
-//     back to the last newline always leaves whole rows.
+//     as a space, so that a crash can only tear the last line and a
+//     damaged line is one damaged row.
 //   - A text cell a spreadsheet would run as a formula (first character
 //     = + - @, tab or CR) gets a leading single quote; invalid UTF-8
 //     becomes U+FFFD; a cell is cut to 32000 bytes (see inert).
@@ -18,11 +19,12 @@
 //   - http_status is empty when no response was received; attempts is 0 for
 //     rows never sent; finished_at is RFC 3339 in UTC with milliseconds
 //     (2006-01-02T15:04:05.000Z): fixed width, and it sorts as text.
-//   - Resume reads ticket_id, message and finished_at not at all, so a file
-//     a spreadsheet re-saved (7.13517E+11, local dates) still resumes as
-//     long as line, status and fingerprint are intact.
-//   - fingerprint is 16 lowercase hex digits, or empty for an invalid row
-//     that has none.
+//   - fingerprint is the row's key (package rowkey): k<16 hex>.<16 hex>,
+//     with .<n> for a repeated row; empty for an invalid row.
+//   - Reading back (ReadRows) needs only status, line and fingerprint, and
+//     reads every line on its own: a file a spreadsheet re-saved (CRLF, a
+//     BOM, 7.13517E+11 ticket ids, local dates) resumes, and a line that
+//     cannot be read costs only its own row.
 //
 // Durability: every Write hands its rows to the OS in one write call, so
 // they survive kill -9 of the process. They are fsynced only by Close: an
@@ -41,65 +43,9 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
-
-// Header is the first line of every results CSV, without its newline.
-const Header = "ticket_id,status,message,line,http_status,attempts,finished_at,fingerprint"
-
-// TimeFormat is the layout of the finished_at cell.
-const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-// columns is the number of cells in a row.
-const columns = 8
-
-// maxLine bounds line numbers so that the resume state can key them as
-// uint32: an input of more lines would be a file of many gigabytes.
-const maxLine uint64 = 1<<32 - 1
-
-// Status is the outcome of one input row.
-type Status string
-
-const (
-	// StatusSuccess: the API said the row was applied.
-	StatusSuccess Status = "success"
-	// StatusFailed: the API refused the row, or it could not be delivered
-	// within the retries.
-	StatusFailed Status = "failed"
-	// StatusInvalid: the row broke a validation rule and was never sent.
-	StatusInvalid Status = "invalid"
-)
-
-// Result is one row of the results CSV.
-type Result struct {
-	TicketID string
-	Status   Status
-	// Message is the server's message, or ours; never empty for failed
-	// and invalid rows (Write puts noMessage there rather than leave it
-	// empty).
-	Message string
-	// Line is the input line on which the row starts (header = 1).
-	Line int
-	// HTTPStatus is 0 when no response was received: an empty cell.
-	HTTPStatus int
-	// Attempts is the number of requests that carried the row; 0 when
-	// never sent.
-	Attempts int
-	// FinishedAt is written in UTC with milliseconds; the zero time means
-	// "now", the time of the Write.
-	FinishedAt time.Time
-	// Fingerprint is 16 lowercase hex digits (64 bits) of the exact
-	// object sent; empty only for invalid rows that have none.
-	Fingerprint string
-}
-
-// noMessage stands in for an empty message on a failed or invalid row: the
-// contract says that message is never empty, and an empty cell would read as
-// "nothing wrong".
-const noMessage = "(no message)"
 
 // Mode says what Open does with an existing results file.
 type Mode int
@@ -115,22 +61,13 @@ const (
 	// (ErrNotResults) a non-empty file that is not a results CSV, so that a
 	// mistyped path cannot wipe the input.
 	Overwrite
-	// Resume keeps the file, cuts a torn last line, appends, and loads the
-	// resume state (Writer.Done). A missing or empty file starts a new one.
+	// Resume keeps the file and appends to it; ReadBack reads its rows
+	// and InFlight the journal a killed run left. A torn last line is cut
+	// at the first Write, so that a resume refused after reading the file
+	// leaves it byte for byte as it was. A missing or empty file starts a
+	// new one.
 	Resume
 )
-
-func (m Mode) String() string {
-	switch m {
-	case Create:
-		return "create"
-	case Overwrite:
-		return "overwrite"
-	case Resume:
-		return "resume"
-	}
-	return "Mode(" + strconv.Itoa(int(m)) + ")"
-}
 
 // Errors returned by Open, always wrapped with the path of the file.
 var (
@@ -139,23 +76,28 @@ var (
 	ErrExists = errors.New("exists and is not empty")
 	// ErrLocked: another process (or another Writer) holds the file.
 	ErrLocked = errors.New("in use by another run (locked)")
-	// ErrNotResults: the existing file is not a results CSV: a wrong
-	// header, or a malformed row on resume. Nothing was changed.
+	// ErrNotResults: the existing file is not a results CSV (its header is
+	// not the results header). Nothing was changed.
 	ErrNotResults = errors.New("not a results CSV")
 )
 
-// Writer appends rows to a locked results CSV. Write and Close are meant
-// for one goroutine (the run's single writer goroutine); a mutex still
-// guards them so a stray concurrent Close cannot interleave with a Write.
+// Writer appends rows to a locked results CSV and keeps its in-flight
+// journal. Its methods are meant for one goroutine (the run's single
+// writer goroutine); a mutex still guards them so a stray concurrent Close
+// cannot interleave with a Write.
 type Writer struct {
 	path string
-	done *Done
+	mode Mode
 	now  func() time.Time // time of rows with a zero FinishedAt; a field so tests can fix it
 
 	mu     sync.Mutex
 	f      *os.File
 	unlock func() error
 	off    int64 // end of the last whole row: where the next Write goes
+	torn   int64 // bytes of a torn last line past off, cut at the first Write
+	rows   int   // rows in the file (known after ReadBack in Resume mode)
+	read   bool  // ReadBack ran
+	jnl    *journal
 	err    error // sticky: once a write failed the file is not trusted
 	closed bool
 
@@ -174,7 +116,9 @@ type Writer struct {
 // The file is opened without O_TRUNC and without O_APPEND: nothing is
 // changed before the lock is held and the mode's checks have passed, and
 // the file can be cut back (a torn line, Overwrite) through the same handle
-// on every OS.
+// on every OS. In Create and Overwrite mode a journal left beside the file
+// by an earlier run is removed: what it said is about rows this run does
+// not resume.
 func Open(path string, mode Mode) (*Writer, error) {
 	if mode != Create && mode != Overwrite && mode != Resume {
 		return nil, fmt.Errorf("open results %q: unknown mode %d", path, int(mode))
@@ -200,7 +144,7 @@ func Open(path string, mode Mode) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("lock results file %q: %w", path, err)
 	}
-	w := &Writer{path: path, f: f, unlock: unlock, now: time.Now}
+	w := &Writer{path: path, mode: mode, f: f, unlock: unlock, now: time.Now}
 	w.csv = csv.NewWriter(&w.buf)
 	if err := w.start(mode); err != nil {
 		unlock()
@@ -210,7 +154,8 @@ func Open(path string, mode Mode) (*Writer, error) {
 	return w, nil
 }
 
-// start applies the mode to the locked file and leaves w.off at its end.
+// start applies the mode to the locked file and leaves w.off at the end of
+// its last whole row.
 func (w *Writer) start(mode Mode) error {
 	fi, err := w.f.Stat()
 	if err != nil {
@@ -233,25 +178,33 @@ func (w *Writer) start(mode Mode) error {
 		}
 		size = 0
 	case Resume:
-		d, keep, err := load(w.f, w.path, size)
-		if err != nil {
-			return err
-		}
-		w.done = d
-		if keep < size {
-			// Only now, with the whole file read and found sound, is the
-			// torn tail cut: a refused file stays byte for byte as it was.
-			if err := w.f.Truncate(keep); err != nil {
-				return fmt.Errorf("cut torn last line of results file %q: %w", w.path, err)
+		if size > 0 {
+			if err := checkHeader(w.f, w.path, size); err != nil {
+				return err
 			}
+		}
+		keep, err := lastNewline(w.f, size)
+		if err != nil {
+			return fmt.Errorf("read results file %q: %w", w.path, err)
+		}
+		if keep == 0 && size > 0 {
+			// Only a torn header: nothing to keep or protect.
+			if err := w.f.Truncate(0); err != nil {
+				return fmt.Errorf("cut torn header of results file %q: %w", w.path, err)
+			}
+		} else {
+			w.torn = size - keep
 		}
 		size = keep
 	}
+	if mode != Resume {
+		if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove stale in-flight journal: %w", err)
+		}
+	}
 	w.off = size
 	if size == 0 {
-		if err := w.writeAt([]byte(Header + "\n")); err != nil {
-			return err
-		}
+		return w.writeAt([]byte(Header + "\n"))
 	}
 	return nil
 }
@@ -282,32 +235,40 @@ func checkHeader(f io.ReaderAt, path string, size int64) error {
 	return headerError(path, b[:got], size)
 }
 
-// headerError reports whether first (the first bytes of a file of the given
-// size) starts with the results header line, or is a torn prefix of it.
-func headerError(path string, first []byte, size int64) error {
-	first = bytes.TrimPrefix(first, []byte("\ufeff")) // a spreadsheet may add one
-	line, _, hasNL := bytes.Cut(first, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	if hasNL && string(line) == Header {
-		return nil
+// ReadBack calls fn for every whole row of a file opened in Resume mode,
+// in the order they were appended (see ReadRows), and counts them; the
+// torn last line, if any, is not read. Call it once, before Write.
+func (w *Writer) ReadBack(fn func(Row) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mode != Resume || w.read {
+		return fmt.Errorf("results file %q: ReadBack only once, in Resume mode", w.path)
 	}
-	if !hasNL && int64(len(first)) == size && strings.HasPrefix(Header+"\r", string(first)) {
-		return nil // torn header
+	w.read = true
+	count := func(r Row) error {
+		w.rows++
+		return fn(r)
 	}
-	return fmt.Errorf("results file %q: %w: first line is %q, want %q",
-		path, ErrNotResults, shorten(line, 80), Header)
+	return ReadRows(io.NewSectionReader(w.f, 0, w.off), w.path, count)
 }
 
-func shorten(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	return string(b[:n]) + "…"
+// TornBytes returns how many bytes of a torn last line (a crash mid-write)
+// a resume found; the first Write cuts them off. 0 when the file ended
+// cleanly.
+func (w *Writer) TornBytes() int64 { return w.torn }
+
+// Rows returns the number of rows in the file: those ReadBack read (in
+// Resume mode) plus those written since.
+func (w *Writer) Rows() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rows
 }
 
 // Write appends rows to the file in one write call, so that they reach the
-// OS together (and a crash tears at most the last line). It checks every
-// row first and writes none if one is malformed. Call it from one goroutine.
+// OS together (and a crash tears at most the last line), then drops them
+// from the in-flight journal. It checks every row first and writes none if
+// one is malformed.
 //
 // After a failed write the file is cut back to its last whole row and every
 // later Write returns the same error: the run must stop, and a resume picks
@@ -315,29 +276,28 @@ func shorten(b []byte, n int) string {
 func (w *Writer) Write(rows []Result) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return fmt.Errorf("write results file %q: %w", w.path, os.ErrClosed)
-	}
-	if w.err != nil {
-		return w.err
-	}
-	if len(rows) == 0 {
-		return nil
+	if err := w.usable(); err != nil || len(rows) == 0 {
+		return err
 	}
 	for i := range rows {
 		if err := check(&rows[i]); err != nil {
 			return fmt.Errorf("write results file %q: row for line %d: %w", w.path, rows[i].Line, err)
 		}
 	}
+	if w.torn > 0 {
+		if err := w.f.Truncate(w.off); err != nil {
+			w.err = fmt.Errorf("cut torn last line of results file %q: %w", w.path, err)
+			return w.err
+		}
+		w.torn = 0
+	}
 	w.buf.Reset()
 	now := w.now()
 	for i := range rows {
 		w.encode(&rows[i], now)
-		// encoding/csv over a bytes.Buffer: it cannot fail, and it quotes
-		// exactly what RFC 4180 needs. It is used rather than gocsv's
-		// MarshalCSV because rows are append-only with a fixed layout:
-		// no reflection, no header logic, and the cells are ours to
-		// sanitise before quoting.
+		// encoding/csv over a bytes.Buffer cannot fail, and it quotes
+		// exactly what RFC 4180 needs; the cells are ours to sanitise
+		// before quoting.
 		w.csv.Write(w.record[:])
 	}
 	w.csv.Flush()
@@ -345,7 +305,18 @@ func (w *Writer) Write(rows []Result) error {
 		w.err = err
 		return err
 	}
+	w.rows += len(rows)
+	if w.jnl != nil {
+		w.jnl.done(rows)
+	}
 	return nil
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return fmt.Errorf("write results file %q: %w", w.path, os.ErrClosed)
+	}
+	return w.err
 }
 
 // writeAt writes b at the end of the last whole row. On failure it cuts
@@ -366,35 +337,6 @@ func (w *Writer) writeAt(b []byte) error {
 	return nil
 }
 
-// check refuses rows that would break the contract in a way the file
-// could not be read back from (a resume would then refuse the whole file).
-func check(r *Result) error {
-	switch r.Status {
-	case StatusSuccess, StatusFailed, StatusInvalid:
-	default:
-		return fmt.Errorf("status %q is not success, failed or invalid", string(r.Status))
-	}
-	if r.Line < 1 || uint64(r.Line) > maxLine {
-		return fmt.Errorf("line %d is not a line number", r.Line)
-	}
-	if r.HTTPStatus < 0 || r.HTTPStatus > 999 {
-		return fmt.Errorf("http status %d out of range", r.HTTPStatus)
-	}
-	if r.Attempts < 0 {
-		return fmt.Errorf("attempts %d is negative", r.Attempts)
-	}
-	if r.Fingerprint == "" {
-		if r.Status == StatusSuccess {
-			return errors.New("success without a fingerprint")
-		}
-		return nil
-	}
-	if _, ok := parseFingerprint(r.Fingerprint); !ok {
-		return fmt.Errorf("fingerprint %q is not 16 lowercase hex digits", r.Fingerprint)
-	}
-	return nil
-}
-
 // encode fills w.record with the cells of r. The numeric and time cells
 // are formatted into one scratch buffer and turned into a single string,
 // sliced per cell: one allocation per row instead of four.
@@ -412,7 +354,7 @@ func (w *Writer) encode(r *Result, now time.Time) {
 	if t.IsZero() {
 		t = now
 	}
-	s = t.UTC().AppendFormat(s, TimeFormat)
+	s = t.UTC().AppendFormat(s, timeFormat)
 	w.scratch = s
 	cells := string(s)
 
@@ -432,46 +374,10 @@ func (w *Writer) encode(r *Result, now time.Time) {
 	}
 }
 
-// maxCell bounds a text cell in bytes: a spreadsheet cell holds at most
-// 32,767 characters, and a longer one (an HTML error page) is cut there
-// anyway, by the spreadsheet, without saying so.
-const maxCell = 32000
-
-// inert makes a text cell safe to open in a spreadsheet and keeps it on
-// one line:
-//   - CR and LF become spaces: every row stays one physical line, so the
-//     torn-line repair on resume can cut at the last newline;
-//   - invalid UTF-8 becomes U+FFFD: the file is UTF-8 for every reader;
-//   - a cell longer than maxCell bytes is cut at a character boundary and
-//     ends with "…";
-//   - a cell starting with = + - @ or tab (OWASP's CSV injection list; a
-//     leading CR is already a space) gets a leading ' so a spreadsheet
-//     shows it as text instead of running it.
-func inert(s string) string {
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
-	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) > maxCell {
-		cut := maxCell
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	if s != "" {
-		switch s[0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			return "'" + s
-		}
-	}
-	return s
-}
-
-// Close syncs the file to disk, unlocks and closes it. A second Close
-// returns nil.
+// Close syncs the file to disk, unlocks and closes it. It removes the
+// in-flight journal when no row is in flight any more (a run that stopped
+// at once may leave requests whose outcome it never learnt: their rows
+// stay in the journal for the next resume). A second Close returns nil.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -483,6 +389,17 @@ func (w *Writer) Close() error {
 	if err := w.f.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("sync results file %q: %w", w.path, err))
 	}
+	if w.jnl != nil {
+		empty := w.jnl.empty() && w.err == nil
+		if err := w.jnl.close(); err != nil {
+			errs = append(errs, err)
+		}
+		if empty {
+			if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove in-flight journal: %w", err))
+			}
+		}
+	}
 	if err := w.unlock(); err != nil {
 		errs = append(errs, fmt.Errorf("unlock results file %q: %w", w.path, err))
 	}
@@ -492,10 +409,111 @@ func (w *Writer) Close() error {
 	return errors.Join(errs...)
 }
 
-// Done returns the resume state loaded by Open in Resume mode, nil in the
-// other modes. It describes the file as it was at Open; Writes do not
-// change it.
-func (w *Writer) Done() *Done { return w.done }
+// InFlight returns the rows the journal beside a file opened in Resume
+// mode lists as in flight: a run was killed (or stopped at once) before
+// their results were written. It returns none for a missing journal, and
+// none with an error wrapping errJournal for one that is not a journal
+// (the caller warns and goes on: nothing reliable can be read from it).
+func (w *Writer) InFlight() ([]InFlight, error) {
+	if w.mode != Resume {
+		return nil, nil
+	}
+	return ReadInFlight(w.path)
+}
 
-// Path returns the path given to Open.
-func (w *Writer) Path() string { return w.path }
+// IsUnreadableJournal reports whether err says the journal file is not one.
+func IsUnreadableJournal(err error) bool { return errors.Is(err, errJournal) }
+
+// StartJournal starts this run's in-flight journal (replacing one a killed
+// run left, which the caller has read with InFlight and recorded) for
+// senders senders of at most rows rows in flight each.
+func (w *Writer) StartJournal(senders, rows int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.jnl != nil {
+		return errors.New("in-flight journal already started")
+	}
+	j, err := openJournal(journalPath(w.path), senders, rows)
+	if err != nil {
+		return err
+	}
+	w.jnl = j
+	return nil
+}
+
+// Sending records rows as in flight for sender before their request
+// leaves. It returns once the journal holds them (as far as the OS is
+// concerned), so that a kill afterwards cannot hide the request.
+func (w *Writer) Sending(sender int, rows []InFlight) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.jnl == nil {
+		return errors.New("in-flight journal not started")
+	}
+	if err := w.jnl.add(sender, rows, w.rows); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// lastNewline returns the offset just past the last '\n' of f (size bytes
+// long), or 0 when there is none. It reads backwards in blocks, so a clean
+// file costs one small read.
+func lastNewline(f io.ReaderAt, size int64) (int64, error) {
+	const block = 64 << 10
+	buf := make([]byte, block)
+	for end := size; end > 0; {
+		start := max(end-block, 0)
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
+}
+
+// ReadFile reads the rows of the results file at path, as ReadBack does,
+// without locking or changing it: a dry run's look at what a resume would
+// send. A torn last line is not read; a missing file has no rows.
+func ReadFile(path string, fn func(Row) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("results file %q: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("results file %q: not a regular file", path)
+	}
+	if fi.Size() > 0 {
+		if err := checkHeader(f, path, fi.Size()); err != nil {
+			return err
+		}
+	}
+	keep, err := lastNewline(f, fi.Size())
+	if err != nil {
+		return fmt.Errorf("read results file %q: %w", path, err)
+	}
+	return ReadRows(io.NewSectionReader(f, 0, keep), path, fn)
+}
+
+// ReadInFlight returns the rows the journal beside the results file at
+// path lists as in flight, without changing it (see InFlight).
+func ReadInFlight(path string) ([]InFlight, error) { return readJournal(journalPath(path)) }

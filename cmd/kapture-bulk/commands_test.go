@@ -167,7 +167,7 @@ func TestRunEndsExitCodes(t *testing.T) {
 		{"strict", &run.InvalidRowsError{Input: "x.csv", Rows: 2}, run.Snapshot{},
 			exitRowsFailed, "--strict: 2 invalid rows in x.csv; nothing sent"},
 		{"foreign results", &run.ForeignResultsError{Results: "r.csv", Input: "x.csv", Rows: 4}, run.Snapshot{},
-			exitUsage, "--resume: r.csv records 4 rows, but none of them matches a line of x.csv with the same content: it belongs to another input (or every row was edited); give another --results, or --overwrite to start afresh"},
+			exitUsage, "--resume: r.csv records 4 rows, but none of those done matches a row of x.csv (same ticket and values): it belongs to another input (or every row was edited); give another --results, or --overwrite to start afresh"},
 		{"results exist", fmt.Errorf("results file %q: %w", "r.csv", writer.ErrExists), run.Snapshot{},
 			exitUsage, `results file "r.csv": exists and is not empty: use --resume to continue that run or --overwrite to start afresh`},
 		{"results locked", fmt.Errorf("results file %q: %w", "r.csv", writer.ErrLocked), run.Snapshot{}, exitAborted, "locked"},

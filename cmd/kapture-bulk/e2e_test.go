@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 )
 
 // ticket returns a ticket id the fake knows (DefaultKnown).
@@ -134,8 +135,9 @@ func TestRunMixedFile(t *testing.T) {
 							t.Errorf("unknown ticket line %d: message %q, want the server's %q", r.line, got.Message, want)
 						}
 					case wantSuccess:
-						if got.TicketID != r.TicketID || len(got.Fingerprint) != 16 || got.Attempts < 1 || got.HTTPStatus != "200" {
-							t.Errorf("line %d: %+v, want ticket %s, a fingerprint, HTTP 200", r.line, got, r.TicketID)
+						k, err := rowkey.Parse(got.Fingerprint)
+						if got.TicketID != r.TicketID || err != nil || k.Legacy() || got.Attempts < 1 || got.HTTPStatus != "200" {
+							t.Errorf("line %d: %+v, want ticket %s, a row key, HTTP 200", r.line, got, r.TicketID)
 						}
 					}
 				}

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -21,16 +22,16 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 	if size < 1 {
 		return refuse(fmt.Errorf("batch size %d: want 1 or more", size))
 	}
-	resume := r.cfg.Mode == writer.Resume
-	var done *writer.Done
-	if resume {
+	resuming := r.cfg.Mode == writer.Resume
+	var st *resume.State
+	if resuming {
 		var err error
-		if done, err = writer.ReadDone(r.cfg.Results); err != nil {
+		if st, _, err = resume.Peek(r.cfg.Results); err != nil {
 			return refuse(err)
 		}
 	}
 	r.stats.dryRun.Store(true)
-	first, err := r.dryRead(ctx, rd, newResumeFilter(done), size)
+	first, err := r.dryRead(ctx, rd, newResumer(st, r.stats), size)
 	if err != nil {
 		return err
 	}
@@ -38,17 +39,29 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 	if out == nil {
 		out = io.Discard
 	}
-	return printDryRun(out, r.stats.Snapshot(), first, size, resume)
+	return printDryRun(out, r.stats.Snapshot(), first, size, resuming)
 }
 
 // dryRead counts the rows a run would send, skip and record as invalid,
 // and returns the first payload's rows: it ends at the batch size or at a
 // repeated ticket, as the engine's does.
-func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, resume *resumeFilter, size int) ([]batch.Row, error) {
+func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int) ([]batch.Row, error) {
 	var first []batch.Row
 	var dups duplicates
 	var valid int64
 	closed := false
+	keys := newKeyer()
+	take := func(rows []batch.Row, repeated bool) {
+		for _, row := range rows {
+			valid++
+			r.stats.wouldSend.Store(valid)
+			if closed || len(first) == size || repeated {
+				closed = true
+				continue
+			}
+			first = append(first, row)
+		}
+	}
 	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
 		if stopped(r.cfg.Stop) {
 			return nil, ErrInterrupted
@@ -73,19 +86,9 @@ func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, resume *resumeF
 		}
 		repeated := dups.seen(rec.TicketID)
 		r.stats.duplicates.Store(dups.n)
-		row := batch.NewRow(rec)
-		if resume.skip(row) {
-			r.stats.skipped.Add(1)
-			continue
-		}
-		valid++
-		r.stats.wouldSend.Store(valid)
-		if closed || len(first) == size || repeated {
-			closed = true
-			continue
-		}
-		first = append(first, row)
+		take(res.next(keys.row(rec)), repeated)
 	}
+	take(res.end(), true)
 	if valid > 0 {
 		r.stats.payloads.Store((valid + int64(size) - 1) / int64(size))
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -19,12 +21,14 @@ type recordSource interface {
 }
 
 // pipeline is the sending part of a run: a producer reading records, the
-// engine sending them, and one writer goroutine owning the results file.
+// engine sending them, and one writer goroutine owning the results file
+// and its in-flight journal.
 type pipeline struct {
 	records     recordSource // the reader, or a gate in front of it
 	w           *writer.Writer
-	done        *writer.Done
+	state       *resume.State // nil unless resuming
 	eng         *batch.Engine
+	sending     *sendHook // the engine's BeforeSend
 	log         *slog.Logger
 	limit       int
 	resultsPath string
@@ -34,6 +38,47 @@ type pipeline struct {
 	readErr error // set by the producer before it closes rows
 }
 
+// writeReq is one piece of work for the writer goroutine: results to
+// append, or rows about to be sent to record in the journal, answered on
+// done once they are.
+type writeReq struct {
+	results []writer.Result
+	sender  int
+	sending []writer.InFlight
+	done    chan error
+}
+
+// sendHook is the engine's BeforeSend: it records a request's rows in the
+// journal, through the writer goroutine, before the request leaves. A
+// worker's results reach the writer before its next request does (one
+// channel, in order), so its journal slot never drops rows whose results
+// are not written.
+type sendHook struct {
+	reqs chan<- writeReq // set before the engine runs
+}
+
+func (h *sendHook) beforeSend(ctx context.Context, worker int, rows []batch.Row) error {
+	req := writeReq{sender: worker, sending: make([]writer.InFlight, len(rows)), done: make(chan error, 1)}
+	for i, r := range rows {
+		k, err := rowkey.Parse(r.Fingerprint)
+		if err != nil {
+			return fmt.Errorf("row of line %d: %w", r.Line, err)
+		}
+		req.sending[i] = writer.InFlight{Line: r.Line, TicketID: r.TicketID, Key: k}
+	}
+	select {
+	case h.reqs <- req:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
 // run sends the input. A soft stop (p.stop) stops it taking new rows and
 // payloads; cancelling ctx stops it at once. abortInput unblocks a read of
 // stdin the run no longer wants.
@@ -41,28 +86,17 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	results := make(chan []writer.Result, 64)
+	reqs := make(chan writeReq, 64)
+	p.sending.reqs = reqs
 	var writeErr error
 	writerDone := make(chan struct{})
-	go func() { // the only goroutine that touches the results file; ends when results is closed
+	go func() { // the only goroutine that touches the results file; ends when reqs is closed
 		defer close(writerDone)
-		for res := range results {
-			if writeErr != nil {
-				continue // keep draining so senders never block
-			}
-			if err := p.w.Write(res); err != nil {
-				writeErr = fmt.Errorf("write results %s: %w", p.resultsPath, err)
-				cancel(writeErr)
-				continue
-			}
-			for _, r := range res {
-				p.stats.count(r.Status)
-			}
-		}
+		writeErr = p.write(reqs, cancel)
 	}()
 	send := func(res []writer.Result) error {
 		select {
-		case results <- res:
+		case reqs <- writeReq{results: res}:
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
@@ -86,7 +120,7 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	abortInput() // the producer may be blocked reading stdin
 	stopProd()
 	<-prodDone
-	close(results)
+	close(reqs)
 	<-writerDone
 
 	interrupted := stopped(p.stop)
@@ -103,34 +137,70 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	return nil
 }
 
+// write does the writer goroutine's work until reqs is closed. After a
+// failed write it cancels the run and answers every later request with
+// that error, so that no sender blocks and nothing more is sent.
+func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) error {
+	var failed error
+	for req := range reqs {
+		var err error
+		switch {
+		case failed != nil:
+			err = failed
+		case req.done != nil:
+			err = p.w.Sending(req.sender, req.sending)
+		default:
+			err = p.w.Write(req.results)
+			if err == nil {
+				for _, r := range req.results {
+					p.stats.count(r.Status)
+				}
+			}
+		}
+		if req.done != nil {
+			req.done <- err
+		}
+		if err != nil && failed == nil {
+			failed = fmt.Errorf("write results %s: %w", p.resultsPath, err)
+			cancel(failed)
+		}
+	}
+	return failed
+}
+
 // produce reads records until the end, a stop, or an input error, and
 // hands them on: invalid rows straight to the results, rows already done
 // (by a resume) counted and skipped, the rest to the engine.
 func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func([]writer.Result) error) error {
 	var dups duplicates
 	defer func() { p.stats.duplicates.Store(dups.n) }()
-	resume := newResumeFilter(p.done)
+	keys, res := newKeyer(), newResumer(p.state, p.stats)
+	forward := func(out []batch.Row) bool {
+		for _, row := range out {
+			select {
+			case rows <- row:
+			case <-p.stop:
+				return false
+			case <-ctx.Done():
+				return false
+			}
+		}
+		return true
+	}
 	for n := 0; p.limit == 0 || n < p.limit; n++ {
-		select {
-		case <-p.stop:
+		if stopped(p.stop) || ctx.Err() != nil {
 			return nil
-		case <-ctx.Done():
-			return nil
-		default:
 		}
 		rec, err := p.records.Next()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
 		}
 		p.stats.read.Add(1)
 		if rec.Invalid != "" {
-			if err := send([]writer.Result{{
-				TicketID: rec.TicketID, Status: writer.StatusInvalid, Message: rec.Invalid,
-				Line: rec.Line, FinishedAt: time.Now(),
-			}}); err != nil {
+			if send([]writer.Result{invalidResult(rec)}) != nil {
 				return nil // the run is ending; its cause is reported elsewhere
 			}
 			continue
@@ -139,20 +209,19 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
 				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
-		row := batch.NewRow(rec)
-		if resume.skip(row) {
-			p.stats.skipped.Add(1)
-			continue
-		}
-		select {
-		case rows <- row:
-		case <-p.stop:
-			return nil
-		case <-ctx.Done():
+		if !forward(res.next(keys.row(rec))) {
 			return nil
 		}
 	}
+	forward(res.end()) // the input (or the limit) is read to its end
 	return nil
+}
+
+func invalidResult(rec reader.Record) writer.Result {
+	return writer.Result{
+		TicketID: rec.TicketID, Status: writer.StatusInvalid, Message: rec.Invalid,
+		Line: rec.Line, FinishedAt: time.Now(),
+	}
 }
 
 func toWriter(res []batch.Result) []writer.Result {

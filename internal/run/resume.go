@@ -3,89 +3,110 @@ package run
 import (
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
-	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
-// The resume policy, all of it: which rows a resume skips (resumeFilter),
-// and the refusal of a results file that records another input
-// (guardResume: a pre-scan of a file, a gate in front of stdin). The rest
-// of the run sees only guardResume and resumeFilter.skip.
+// The run's side of resuming: every valid row gets its key (keyer), the
+// results file must be the record of this input (guardResume: a pre-scan
+// of a file, a gate in front of stdin), and the producer asks a
+// resume.Plan what to do with each row (resumer). The rules themselves are
+// package resume's.
+
+// keyer turns valid records into rows with their keys. One keyer numbers
+// the occurrences of one read of the input.
+type keyer struct{ occ *rowkey.Counter }
+
+func newKeyer() keyer { return keyer{occ: rowkey.NewCounter(0)} }
+
+// row returns rec as the engine sends it, its key in Fingerprint.
+func (k keyer) row(rec reader.Record) (batch.Row, rowkey.Key) {
+	row := batch.NewRow(rec)
+	key := rowkey.New(rec.TicketID, row.Object)
+	key.Occurrence = k.occ.Next(key.Content)
+	row.Fingerprint = key.String()
+	return row, key
+}
 
 // ForeignResultsError refuses a resume whose results file records none of
-// the input's rows: it belongs to another input (or every row was edited).
-// Nothing was sent.
+// the input's rows as done: it belongs to another input (or every row was
+// edited). Nothing was sent.
 type ForeignResultsError struct {
 	Results string // the results file
 	Input   string // what was read of the input
-	Rows    int    // how many results rows the file records
+	Rows    int    // how many results rows the file holds
+	// Unreadable is set when no row of the file could be read at all.
+	Unreadable bool
 }
 
 func (e *ForeignResultsError) Error() string {
-	return fmt.Sprintf("%s records %d rows, but none of them matches a line of %s with the same content: it belongs to another input (or every row was edited)", e.Results, e.Rows, e.Input)
-}
-
-func errForeignResults(resultsPath, input string, done *writer.Done) error {
-	return refuse(&ForeignResultsError{Results: resultsPath, Input: input, Rows: done.Rows()})
+	if e.Unreadable {
+		return fmt.Sprintf("%s holds %d rows, but the fingerprint of none of them can be read: it is not the record of %s as far as anyone can tell", e.Results, e.Rows, e.Input)
+	}
+	return fmt.Sprintf("%s records %d rows, but none of those done matches a row of %s (same ticket and values): it belongs to another input (or every row was edited)", e.Results, e.Rows, e.Input)
 }
 
 // guardResume returns where the run takes its records from, having made
-// sure that a results file being resumed is the record of this input: for
-// a file by a pre-scan that stops at the first row the results record, for
-// stdin, which cannot be read twice, by a gate that holds rows back until
-// one matches.
-func guardResume(cfg Config, rd *reader.Reader, done *writer.Done) (recordSource, error) {
+// sure that a results file being resumed is the record of this input: one
+// of the input's rows must match a row the file records as done (in a file
+// where nothing succeeded, as failed). For a file a pre-scan reads up to
+// the first such row; stdin, which cannot be read twice, goes through a
+// gate that holds rows back until one matches.
+func guardResume(cfg Config, rd *reader.Reader, st *resume.State, rep resume.Report) (recordSource, error) {
 	switch {
-	case done.Rows() == 0:
+	case st == nil || st.Rows() == 0:
 		return rd, nil
+	case st.Keyed() == 0 && rep.Unreadable == 0:
+		return rd, nil // only invalid rows: nothing was ever sent
+	case st.Keyed() == 0:
+		return nil, refuse(&ForeignResultsError{Results: cfg.Results, Input: cfg.Reader.Name, Rows: st.Rows(), Unreadable: true})
 	case cfg.Input == "-":
-		return &gatedReader{rd: rd, done: done, results: cfg.Results}, nil
+		return &gatedReader{rd: rd, st: st, results: cfg.Results, keys: newKeyer()}, nil
 	}
-	if err := checkResumeMatches(cfg.Input, cfg.Reader, done, cfg.Results); err != nil {
+	if err := checkResumeMatches(cfg, st); err != nil {
 		return nil, err
 	}
 	return rd, nil
 }
 
-// checkResumeMatches refuses a results file that records none of the
-// input's rows: resuming it would re-send everything and append to the
-// record of another file. One matching row is enough to stop reading.
-func checkResumeMatches(path string, opts reader.Options, done *writer.Done, resultsPath string) error {
-	fh, err := openFile(path)
+// checkResumeMatches reads the input file up to its first row that shows
+// the results file records this input.
+func checkResumeMatches(cfg Config, st *resume.State) error {
+	fh, err := openFile(cfg.Input)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	rd, err := reader.Open(fh, opts)
+	rd, err := reader.Open(fh, cfg.Reader)
 	if err != nil {
 		return refuse(err)
 	}
+	keys := newKeyer()
 	for {
 		rec, err := rd.Next()
 		if err == io.EOF {
-			return errForeignResults(resultsPath, path, done)
+			return refuse(&ForeignResultsError{Results: cfg.Results, Input: cfg.Input, Rows: st.Rows()})
 		}
 		if err != nil {
 			return err
 		}
-		if recorded(done, rec) {
+		if belongs(st, keys, rec) {
 			return nil
 		}
 	}
 }
 
-// recorded offers rec to done and reports whether done has a result for
-// rec's line with rec's fingerprint, whatever its status: a run whose rows
-// all failed is still the record of this input.
-func recorded(done *writer.Done, rec reader.Record) bool {
-	fp := ""
-	if rec.Invalid == "" {
-		fp = batch.NewRow(rec).Fingerprint
+// belongs reports whether rec shows that st is the record of its input.
+func belongs(st *resume.State, keys keyer, rec reader.Record) bool {
+	if rec.Invalid != "" {
+		return false
 	}
-	done.Skip(rec.Line, fp)
-	return done.Matched() > 0
+	_, k := keys.row(rec)
+	return st.BelongsTo(k)
 }
 
 // stdinGateRows bounds how many rows of stdin are held back, unsent, until
@@ -97,8 +118,9 @@ const stdinGateRows = 10000
 // input, having sent nothing, if none of the first stdinGateRows does.
 type gatedReader struct {
 	rd      *reader.Reader
-	done    *writer.Done
+	st      *resume.State
 	results string
+	keys    keyer
 	held    []reader.Record
 	checked bool
 }
@@ -109,13 +131,13 @@ func (g *gatedReader) Next() (reader.Record, error) {
 		for {
 			rec, err := g.rd.Next()
 			if err == io.EOF || len(g.held) == stdinGateRows {
-				return reader.Record{}, errForeignResults(g.results, "stdin (its first rows)", g.done)
+				return reader.Record{}, refuse(&ForeignResultsError{Results: g.results, Input: "stdin (its first rows)", Rows: g.st.Rows()})
 			}
 			if err != nil {
 				return reader.Record{}, err
 			}
 			g.held = append(g.held, rec)
-			if recorded(g.done, rec) {
+			if belongs(g.st, g.keys, rec) {
 				break
 			}
 		}
@@ -128,27 +150,68 @@ func (g *gatedReader) Next() (reader.Record, error) {
 	return g.rd.Next()
 }
 
-// resumeFilter decides which rows a resumed run skips: those whose line's
-// latest result is success with the same fingerprint, unless an earlier
-// row of the same ticket is being sent again. A row sent again after a
-// result makes its ticket's later rows, even those done, follow it again,
-// or the ticket would end in that row's state instead of the file's last
-// one. It remembers only such tickets. A nil done skips nothing.
-type resumeFilter struct {
-	done   *writer.Done
-	resent map[string]bool
+// resumer is the producer's view of the resume rules: for each valid row,
+// the rows to send now. Without a results file to resume, every row is
+// sent.
+type resumer struct {
+	plan  *resume.Plan[batch.Row]
+	stats *Stats
 }
 
-func newResumeFilter(done *writer.Done) *resumeFilter {
-	return &resumeFilter{done: done, resent: map[string]bool{}}
+func newResumer(st *resume.State, stats *Stats) *resumer {
+	r := &resumer{stats: stats}
+	if st != nil && st.Rows() > 0 {
+		r.plan = resume.NewPlan[batch.Row](st, 0)
+	}
+	return r
 }
 
-func (f *resumeFilter) skip(row batch.Row) bool {
-	if f.done.Skip(row.Line, row.Fingerprint) && !f.resent[row.TicketID] {
-		return true
+// next returns the rows to send for row, whose key is k: none, or row
+// itself. It counts the rows it skips and those it sends again.
+func (r *resumer) next(row batch.Row, k rowkey.Key) []batch.Row {
+	if r.plan == nil {
+		return []batch.Row{row}
 	}
-	if f.done.Recorded(row.Line) {
-		f.resent[row.TicketID] = true
+	d, released := r.plan.Decide(k, row.Line, row)
+	r.stats.skipped.Add(int64(released))
+	switch d {
+	case resume.Skip:
+		r.stats.skipped.Add(1)
+		return nil
+	case resume.Hold:
+		return nil
+	case resume.SendAgain:
+		r.stats.resent.Add(1)
 	}
-	return false
+	return []batch.Row{row}
+}
+
+// end returns, once the input (or the limit) has been read to its end, the
+// rows held back: each the last of its ticket, sent again because
+// something was recorded for the ticket after it.
+func (r *resumer) end() []batch.Row {
+	if r.plan == nil {
+		return nil
+	}
+	rows := r.plan.Flush()
+	r.stats.resent.Add(int64(len(rows)))
+	return rows
+}
+
+
+// warnLoad says what a resume found in the results file that its user
+// should know.
+func warnLoad(rep resume.Report, results string, log *slog.Logger) {
+	if rep.Torn > 0 {
+		log.Warn("the results file ends in a torn line (a crash in mid-write): it is cut off, and its row is sent again", "results", results, "bytes", rep.Torn)
+	}
+	if rep.Unknown > 0 {
+		log.Warn("the run before was stopped with requests in flight: their rows are recorded as failed (outcome unknown) and sent again", "results", results, "rows", rep.Unknown)
+	}
+	if rep.Unreadable > 0 {
+		log.Warn("rows of the results file could not be read (edited or re-saved by a spreadsheet?): their input rows are sent again", "results", results, "rows", rep.Unreadable, "first", rep.Example)
+	}
+	if rep.Journal != nil {
+		log.Warn("ignored an in-flight journal that cannot be read", "error", rep.Journal)
+	}
 }

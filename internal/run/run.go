@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -134,9 +135,12 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		return err
 	}
 	var eng *batch.Engine
+	hook := &sendHook{}
 	if !cfg.DryRun {
+		ecfg := cfg.Engine
+		ecfg.BeforeSend = hook.beforeSend
 		var err error
-		if eng, err = batch.New(cfg.Engine); err != nil {
+		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
 		}
 	}
@@ -166,7 +170,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	if cfg.DryRun {
 		return r.dryRun(ctx, rd)
 	}
-	return r.send(ctx, rd, eng, in)
+	return r.send(ctx, rd, eng, hook, in)
 }
 
 // runner is one Run's steps.
@@ -230,22 +234,15 @@ func (r *runner) openResults() (*writer.Writer, error) {
 
 // send opens the results file, makes sure a resume is of this input, and
 // sends the input's rows.
-func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, in *input) error {
+func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, hook *sendHook, in *input) error {
 	w, err := r.openResults()
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	r.stats.resultsOpen.Store(true)
-	done := w.Done()
-	if n := done.TornBytes(); n > 0 {
-		r.log.Warn("cut a torn last line off the results file (a crash in mid-write); its row is sent again", "results", r.cfg.Results, "bytes", n)
-	}
-	records, err := guardResume(r.cfg, rd, done)
+	records, st, err := r.prepareResults(ctx, w, rd, eng)
 	if err != nil {
-		return err
-	}
-	if err := r.early(ctx); err != nil {
 		return err
 	}
 	r.stats.startSending(eng)
@@ -256,7 +253,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 		r.cfg.OnStart()
 	}
 	p := &pipeline{
-		records: records, w: w, done: done, eng: eng, log: r.log, limit: r.cfg.Limit,
+		records: records, w: w, state: st, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
 		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats,
 	}
 	err = p.run(ctx, in.abort)
@@ -268,6 +265,40 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 		err = ErrInterrupted
 	}
 	return err
+}
+
+// prepareResults readies the open results file for the run: for a resume
+// it reads what the file records (refusing one that records another
+// input) and appends the rows a killed run left in flight; then it starts
+// the run's in-flight journal. It returns where the records come from and
+// the resume state (nil for a new run).
+func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, rd *reader.Reader, eng *batch.Engine) (recordSource, *resume.State, error) {
+	var st *resume.State
+	var rep resume.Report
+	if r.cfg.Mode == writer.Resume {
+		var err error
+		if st, rep, err = resume.Load(w); err != nil {
+			return nil, nil, refuse(err)
+		}
+	}
+	records, err := guardResume(r.cfg, rd, st, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnLoad(rep, r.cfg.Results, r.log)
+	if err := r.early(ctx); err != nil {
+		return nil, nil, err
+	}
+	if st != nil {
+		if err := st.Record(w); err != nil {
+			return nil, nil, err
+		}
+	}
+	requests, rows := eng.MaxInFlight()
+	if err := w.StartJournal(requests, rows); err != nil {
+		return nil, nil, refuse(err)
+	}
+	return records, st, nil
 }
 
 // stopped reports whether stop is closed.

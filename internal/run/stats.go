@@ -10,11 +10,12 @@ import (
 // Stats counts what a run did. Run updates it as it goes; Snapshot may be
 // called at any time, from any goroutine. The zero value is ready to use.
 type Stats struct {
-	read, skipped, success, failed, invalid atomic.Int64
-	duplicates, blank, bytes                atomic.Int64
-	wouldSend, payloads                     atomic.Int64
-	resultsOpen, sending, dryRun            atomic.Bool
-	eng                                     atomic.Pointer[batch.Engine]
+	read, skipped, resent        atomic.Int64
+	success, failed, invalid     atomic.Int64
+	duplicates, blank, bytes     atomic.Int64
+	wouldSend, payloads          atomic.Int64
+	resultsOpen, sending, dryRun atomic.Bool
+	eng                          atomic.Pointer[batch.Engine]
 }
 
 // Snapshot is a Stats read at one moment.
@@ -23,6 +24,10 @@ type Snapshot struct {
 	Read int64
 	// Skipped counts the rows skipped as done in the run resumed.
 	Skipped int64
+	// Resent counts the rows a resume sent although they were done, to
+	// keep a ticket's rows in order (an earlier row of the ticket was sent
+	// again, or something of the ticket was recorded after them).
+	Resent int64
 	// Success, Failed and Invalid count the results written. For a dry
 	// run, Invalid counts the invalid rows read (nothing is written).
 	Success, Failed, Invalid int64
@@ -60,7 +65,7 @@ type Snapshot struct {
 // Snapshot reads the counters.
 func (s *Stats) Snapshot() Snapshot {
 	c := Snapshot{
-		Read: s.read.Load(), Skipped: s.skipped.Load(),
+		Read: s.read.Load(), Skipped: s.skipped.Load(), Resent: s.resent.Load(),
 		Success: s.success.Load(), Failed: s.failed.Load(), Invalid: s.invalid.Load(),
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(),

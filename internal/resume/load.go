@@ -1,0 +1,119 @@
+package resume
+
+import (
+	"fmt"
+
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// MsgUnknown is the message of a row recorded from the in-flight journal:
+// its request had left when the run was killed, and nobody knows whether
+// the API applied it.
+const MsgUnknown = "outcome unknown: the run was stopped while this row's request was in flight (it may or may not have been applied)"
+
+// Report says what loading a results file found, for the run's log.
+type Report struct {
+	Rows       int    // results rows read (those recorded from the journal included)
+	Unreadable int    // rows with a cell that could not be read: not known done
+	Example    string // the first of them, "line N: what"
+	Torn       int64  // bytes of a torn last line, cut at the first write
+	Unknown    int    // rows a killed run had in flight, to record as failed
+	// Journal is set when a journal was found that could not be read; it
+	// is ignored (the run goes on and warns).
+	Journal error
+}
+
+// Load reads the results file w was opened on (in Resume mode) and the
+// in-flight journal a killed run left beside it, and returns the State.
+// It changes nothing: the journal's rows whose outcome no later result
+// gives are in the State as failed rows after the file's last, and
+// State.Record appends them to the file once the run goes ahead.
+func Load(w *writer.Writer) (*State, Report, error) {
+	var rep Report
+	inflight, err := w.InFlight()
+	if rep.Journal, err = unreadable(err); err != nil {
+		return nil, rep, err
+	}
+	b := NewBuilder(inflight)
+	if err := w.ReadBack(b.Add); err != nil {
+		return nil, rep, err
+	}
+	rep.Torn = w.TornBytes()
+	st := b.finish(b.unfinished(inflight), &rep)
+	return st, rep, nil
+}
+
+// Record appends to the results file w the rows Load found left in flight,
+// as failed with MsgUnknown, where the State already counts them: before
+// anything else is written. It does nothing when there are none.
+func (s *State) Record(w *writer.Writer) error {
+	if len(s.unknown) == 0 {
+		return nil
+	}
+	if err := w.Write(unknownResults(s.unknown)); err != nil {
+		return fmt.Errorf("record rows left in flight: %w", err)
+	}
+	s.unknown = nil
+	return nil
+}
+
+// Peek is Load for a look only: it reads the results file at path and its
+// journal without locking them.
+func Peek(path string) (*State, Report, error) {
+	var rep Report
+	inflight, err := writer.ReadInFlight(path)
+	if rep.Journal, err = unreadable(err); err != nil {
+		return nil, rep, err
+	}
+	b := NewBuilder(inflight)
+	if err := writer.ReadFile(path, b.Add); err != nil {
+		return nil, rep, err
+	}
+	st := b.finish(b.unfinished(inflight), &rep)
+	return st, rep, nil
+}
+
+// unreadable sorts an error reading the journal: a file that is not a
+// journal (a crash tore its header before anything was sent) is ignored
+// with a warning; any other error is the caller's.
+func unreadable(err error) (warning, fatal error) {
+	if writer.IsUnreadableJournal(err) {
+		return err, nil
+	}
+	return nil, err
+}
+
+// unfinished returns the journal's rows whose outcome no later result
+// gives.
+func (b *Builder) unfinished(inflight []writer.InFlight) []writer.InFlight {
+	var out []writer.InFlight
+	for _, r := range inflight {
+		if !b.ended(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func unknownResults(rows []writer.InFlight) []writer.Result {
+	out := make([]writer.Result, len(rows))
+	for i, r := range rows {
+		out[i] = writer.Result{
+			TicketID: r.TicketID, Status: writer.StatusFailed, Message: MsgUnknown,
+			Line: r.Line, Attempts: 1, Fingerprint: r.Key.String(),
+		}
+	}
+	return out
+}
+
+// finish adds the unknown rows where State.Record will append them, and
+// builds the State.
+func (b *Builder) finish(unknown []writer.InFlight, rep *Report) *State {
+	for _, u := range unknown {
+		b.Add(writer.Row{Status: writer.StatusFailed, Key: u.Key, KeyOK: true, Line: u.Line, TicketID: u.TicketID})
+	}
+	rep.Rows, rep.Unreadable, rep.Example, rep.Unknown = b.rows, b.unreadable, b.example, len(unknown)
+	st := b.Build()
+	st.unknown = unknown
+	return st
+}

@@ -1,0 +1,86 @@
+package resume
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// killed leaves a results file as a run killed mid-flight does: a's result
+// written, b and c sent (in the journal) without results.
+func killed(t *testing.T, path string) (a, b, c writer.InFlight) {
+	t.Helper()
+	w, err := writer.Open(path, writer.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.StartJournal(2, 2); err != nil {
+		t.Fatal(err)
+	}
+	a = writer.InFlight{Line: 2, TicketID: "71", Key: key("71", "A", 0)}
+	b = writer.InFlight{Line: 3, TicketID: "72", Key: key("72", "B", 0)}
+	c = writer.InFlight{Line: 4, TicketID: "73", Key: key("73", "C", 0)}
+	if err := w.Sending(0, []writer.InFlight{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sending(1, []writer.InFlight{c}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([]writer.Result{{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Fingerprint: a.Key.String()}}); err != nil {
+		t.Fatal(err)
+	}
+	// Close keeps the journal while rows are in flight: what a kill leaves.
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, c
+}
+
+func TestLoadRecordsRowsLeftInFlight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.results.csv")
+	a, b, c := killed(t, path)
+
+	peek, rep, err := Peek(path)
+	if err != nil || rep.Unknown != 2 || peek.Rows() != 3 {
+		t.Fatalf("Peek: %v, %+v, %d rows; want 2 unknown of 3", err, rep, peek.Rows())
+	}
+
+	w, err := writer.Open(path, writer.Resume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, rep, err := Load(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unknown != 2 || rep.Rows != 3 || w.Rows() != 1 {
+		t.Errorf("report %+v, file rows %d; want 2 unknown rows counted after the 1 row, none written yet", rep, w.Rows())
+	}
+	if err := st.Record(w); err != nil || w.Rows() != 3 {
+		t.Fatalf("Record: %v; file rows %d, want 3", err, w.Rows())
+	}
+	for _, tt := range []struct {
+		r    writer.InFlight
+		done bool
+	}{{a, true}, {b, false}, {c, false}} {
+		found, success := st.Recorded(tt.r.Key)
+		if !found || success != tt.done {
+			t.Errorf("line %d: recorded %v, success %v; want recorded, success %v", tt.r.Line, found, success, tt.done)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The unknown rows are in the file now: a second resume records them
+	// no more, even though this run never started a journal of its own.
+	w, err = writer.Open(path, writer.Resume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if st, rep, err := Load(w); err != nil || rep.Unknown != 0 || rep.Rows != 3 || st.Record(w) != nil || w.Rows() != 3 {
+		t.Errorf("second Load: %+v, %v; want nothing more recorded", rep, err)
+	}
+}

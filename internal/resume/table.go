@@ -1,0 +1,131 @@
+package resume
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
+
+// entry is the latest result of one key. The entries of a State are sorted
+// by ticket, then key: a ticket's keys stand together, and its first entry
+// carries the run's decisions about the ticket.
+type entry struct {
+	tag uint64 // the ticket hash (for a legacy key, of the ticket cell)
+	id  uint64 // rowkey.Key.ID()
+	ps  uint32 // position<<1 | 1 if success
+	// chain is set on a ticket's first entry only: the position of the
+	// latest result of the rows skipped so far plus one (0: none yet), with
+	// sendingBit once a row of the ticket is sent in this run.
+	chain uint32
+}
+
+const sendingBit = 1 << 31
+
+func (e entry) pos() uint32   { return e.ps >> 1 }
+func (e entry) success() bool { return e.ps&1 != 0 }
+
+// table holds the entries with two ways in: by ticket (a bucket index over
+// the sorted ticket hashes) and by key (an open-addressing hash table of
+// entry numbers). Hashes are SHA-256 based, so buckets and probes are
+// short: a lookup reads one or two cache lines instead of binary-searching
+// (twenty cache misses on a million entries). A skewed set of hashes would
+// make lookups slower, never wrong.
+type table struct {
+	entries []entry
+	shift   uint     // ticket buckets: tag >> shift
+	buckets []uint32 // buckets[b]: the first entry whose tag is in bucket b
+	byID    []uint32 // entry number + 1, 0 = empty; len is a power of two
+}
+
+// newTable sorts recs (the results' rows, in append order) and keeps the
+// latest entry of each key.
+func newTable(recs []entry) table {
+	slices.SortFunc(recs, func(a, b entry) int {
+		if c := cmp.Compare(a.tag, b.tag); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ps>>1, b.ps>>1)
+	})
+	n := 0
+	for i := range recs {
+		if i+1 < len(recs) && recs[i+1].id == recs[i].id && recs[i+1].tag == recs[i].tag {
+			continue // a later result of the same key
+		}
+		recs[n] = recs[i]
+		n++
+	}
+	t := table{entries: slices.Clip(recs[:n])}
+	t.indexTickets()
+	t.indexIDs()
+	return t
+}
+
+func (t *table) indexTickets() {
+	b := max(bits.Len(uint(len(t.entries)))-2, 1) // about four entries a bucket
+	t.shift = uint(64 - b)
+	t.buckets = make([]uint32, 1<<b+1)
+	i := 0
+	for bucket := range 1 << b {
+		for i < len(t.entries) && t.entries[i].tag>>t.shift < uint64(bucket) {
+			i++
+		}
+		t.buckets[bucket] = uint32(i)
+	}
+	t.buckets[1<<b] = uint32(len(t.entries))
+}
+
+func (t *table) indexIDs() {
+	size := 1 << max(bits.Len(uint(len(t.entries)+len(t.entries)/4)), 1) // load at most 0.8
+	t.byID = make([]uint32, size)
+	mask := uint64(size - 1)
+	for i, e := range t.entries {
+		for s := e.id >> 32 & mask; ; s = (s + 1) & mask {
+			if t.byID[s] == 0 {
+				t.byID[s] = uint32(i + 1)
+				break
+			}
+		}
+	}
+}
+
+// ticket returns the entries of the ticket with hash tag as [first, end),
+// or first == -1 when the results recorded nothing for it.
+func (t *table) ticket(tag uint64) (first, end int) {
+	if len(t.entries) == 0 {
+		return -1, -1
+	}
+	b := tag >> t.shift
+	for i := int(t.buckets[b]); i < int(t.buckets[b+1]); i++ {
+		switch e := t.entries[i].tag; {
+		case e == tag:
+			end = i + 1
+			for end < len(t.entries) && t.entries[end].tag == tag {
+				end++
+			}
+			return i, end
+		case e > tag:
+			return -1, -1
+		}
+	}
+	return -1, -1
+}
+
+// find returns the entry of the key with this id and ticket hash, or -1.
+func (t *table) find(id, tag uint64) int {
+	if len(t.byID) == 0 {
+		return -1
+	}
+	mask := uint64(len(t.byID) - 1)
+	for s := id >> 32 & mask; ; s = (s + 1) & mask {
+		n := t.byID[s]
+		if n == 0 {
+			return -1
+		}
+		if e := &t.entries[n-1]; e.id == id && e.tag == tag {
+			return int(n - 1)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package writer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+)
+
+// The in-flight journal, PATH.inflight beside the results file PATH, lists
+// the rows whose requests have left but whose results are not yet in the
+// results file. A run killed with such rows in flight cannot know whether
+// the API applied them; the journal lets the next resume record them as
+// failed (outcome unknown) and send them again. Without it, an update
+// applied in the last instant before a crash would be invisible, and a
+// ticket could stay in that row's state when the row is later deleted from
+// the input.
+//
+// Layout: a 64-byte header (journalMagic, the slot size and count), then
+// one fixed-size slot per sender (a worker of the run). A slot is
+//
+//	crc32 (IEEE, of what follows) | since uint64 | n uint32 | n entries
+//
+// where since is the number of rows the results file held when the slot
+// was written, and an entry is line uint32 | content uint64 | ticket uint64
+// | occurrence uint32 | len uint8 | ticket id (at most 64 bytes, for
+// people). A slot is rewritten in one write whenever its rows change; a
+// torn write fails its CRC and is ignored, which is safe: a sender waits
+// for its slot to be written before it sends, and the slot's previous rows
+// all had their results written.
+const (
+	journalMagic    = "kapture-bulk in-flight journal 1\n"
+	journalHeader   = 64
+	slotHeader      = 4 + 8 + 4
+	entryFixed      = 4 + 8 + 8 + 4 + 1
+	maxJournalID    = 64
+	maxEntry        = entryFixed + maxJournalID
+	maxJournalBytes = 256 << 20 // refuse a layout that would need more
+)
+
+// InFlight is a row whose request had left and whose result was not
+// written when its journal slot was last written.
+type InFlight struct {
+	Line     int
+	TicketID string // cut to 64 bytes
+	Key      rowkey.Key
+	// Since is the number of rows the results file held then: a result
+	// for Key at that position or later is the outcome of that request.
+	Since int
+}
+
+func journalPath(results string) string { return results + ".inflight" }
+
+// journal is the open in-flight journal of a Writer.
+type journal struct {
+	f        *os.File
+	slotSize int
+	slotRows int
+	open     []map[inflightID]InFlight // per slot
+	owner    map[inflightID]int        // which slot holds a row
+	buf      []byte
+}
+
+// inflightID tells rows apart within a run: two rows share a key only
+// when they send the same object for the same ticket, and their lines
+// differ.
+type inflightID struct {
+	key  rowkey.Key
+	line int
+}
+
+// openJournal creates (or empties) the journal at path for slots senders
+// of at most rows rows each.
+func openJournal(path string, slots, rows int) (*journal, error) {
+	if slots < 1 || rows < 1 {
+		return nil, fmt.Errorf("in-flight journal: %d slots of %d rows", slots, rows)
+	}
+	size := slotHeader + rows*maxEntry
+	if int64(size)*int64(slots) > maxJournalBytes {
+		return nil, fmt.Errorf("in-flight journal: %d senders of %d rows would need %d MiB", slots, rows, int64(size)*int64(slots)>>20)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("in-flight journal: %w", err)
+	}
+	hdr := make([]byte, journalHeader)
+	copy(hdr, journalMagic)
+	binary.LittleEndian.PutUint32(hdr[48:], uint32(size))
+	binary.LittleEndian.PutUint32(hdr[52:], uint32(slots))
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("in-flight journal %q: %w", path, err)
+	}
+	j := &journal{f: f, slotSize: size, slotRows: rows, open: make([]map[inflightID]InFlight, slots), owner: map[inflightID]int{}}
+	for i := range j.open {
+		j.open[i] = map[inflightID]InFlight{}
+	}
+	return j, nil
+}
+
+// add records rows as in flight in slot and writes the slot.
+func (j *journal) add(slot int, rows []InFlight, since int) error {
+	if slot < 0 || slot >= len(j.open) {
+		return fmt.Errorf("in-flight journal: slot %d of %d", slot, len(j.open))
+	}
+	for _, r := range rows {
+		id := inflightID{r.Key, r.Line}
+		if old, ok := j.owner[id]; ok && old != slot {
+			delete(j.open[old], id)
+		}
+		j.owner[id] = slot
+		j.open[slot][id] = r
+	}
+	return j.write(slot, since)
+}
+
+// done drops the rows of results from the in-flight set. Their slots are
+// rewritten only at the sender's next add: until then the journal lists
+// them with the number of results rows before them, and a resume sees
+// their results after that number (ended). This costs no write per
+// Write, and keeps the rows of the last Write in the journal until the
+// Write is certainly whole: a sender adds its next rows only after the
+// writer has written its previous results, so a crash can tear only a
+// Write whose rows are still listed.
+func (j *journal) done(results []Result) {
+	for i := range results {
+		k, err := rowkey.Parse(results[i].Fingerprint)
+		if err != nil {
+			continue // an invalid row: never in flight
+		}
+		id := inflightID{k, results[i].Line}
+		if slot, ok := j.owner[id]; ok {
+			delete(j.open[slot], id)
+			delete(j.owner, id)
+		}
+	}
+}
+
+// empty reports whether no row is in flight.
+func (j *journal) empty() bool { return len(j.owner) == 0 }
+
+func (j *journal) write(slot, since int) error {
+	b := append(j.buf[:0], make([]byte, slotHeader)...)
+	for _, r := range j.open[slot] {
+		b = appendEntry(b, r)
+	}
+	if len(j.open[slot]) > j.slotRows || len(b) > j.slotSize {
+		return fmt.Errorf("in-flight journal: %d rows in flight for one sender, more than the %d it has room for", len(j.open[slot]), j.slotRows)
+	}
+	binary.LittleEndian.PutUint64(b[4:], uint64(since))
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(j.open[slot])))
+	binary.LittleEndian.PutUint32(b[0:], crc32.ChecksumIEEE(b[4:]))
+	j.buf = b
+	off := int64(journalHeader) + int64(slot)*int64(j.slotSize)
+	if _, err := j.f.WriteAt(b, off); err != nil {
+		return fmt.Errorf("in-flight journal: %w", err)
+	}
+	return nil
+}
+
+func appendEntry(b []byte, r InFlight) []byte {
+	id := r.TicketID
+	if len(id) > maxJournalID {
+		id = id[:maxJournalID]
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(r.Line))
+	b = binary.LittleEndian.AppendUint64(b, r.Key.Content)
+	b = binary.LittleEndian.AppendUint64(b, r.Key.Ticket)
+	b = binary.LittleEndian.AppendUint32(b, r.Key.Occurrence)
+	b = append(b, byte(len(id)))
+	return append(b, id...)
+}
+
+func (j *journal) close() error { return j.f.Close() }
+
+// errJournal marks a journal that cannot be read: it is ignored, with a
+// warning, since a torn or foreign file tells nothing reliable.
+var errJournal = errors.New("not an in-flight journal")
+
+// readJournal returns the rows a journal file lists as in flight. A
+// missing file lists none.
+func readJournal(path string) ([]InFlight, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("in-flight journal: %w", err)
+	}
+	defer f.Close()
+	hdr := make([]byte, journalHeader)
+	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:len(journalMagic)]) != journalMagic {
+		return nil, fmt.Errorf("%s: %w", path, errJournal)
+	}
+	size := int(binary.LittleEndian.Uint32(hdr[48:]))
+	slots := int(binary.LittleEndian.Uint32(hdr[52:]))
+	if size < slotHeader || int64(size)*int64(slots) > maxJournalBytes {
+		return nil, fmt.Errorf("%s: %w", path, errJournal)
+	}
+	var out []InFlight
+	buf := make([]byte, size)
+	for s := 0; s < slots; s++ {
+		n, err := f.ReadAt(buf, int64(journalHeader)+int64(s)*int64(size))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("in-flight journal: %w", err)
+		}
+		out = append(out, parseSlot(buf[:n])...)
+	}
+	return out, nil
+}
+
+// parseSlot returns the entries of one slot, none when it is short, torn
+// or never written.
+func parseSlot(b []byte) []InFlight {
+	if len(b) < slotHeader || binary.LittleEndian.Uint32(b) != crc32.ChecksumIEEE(slotBody(b)) {
+		return nil
+	}
+	since := int(binary.LittleEndian.Uint64(b[4:]))
+	n := int(binary.LittleEndian.Uint32(b[12:]))
+	var out []InFlight
+	p := b[slotHeader:]
+	for i := 0; i < n; i++ {
+		if len(p) < entryFixed || len(p) < entryFixed+int(p[entryFixed-1]) {
+			return nil
+		}
+		idLen := int(p[entryFixed-1])
+		out = append(out, InFlight{
+			Line: int(binary.LittleEndian.Uint32(p)),
+			Key: rowkey.Key{
+				Content:    binary.LittleEndian.Uint64(p[4:]),
+				Ticket:     binary.LittleEndian.Uint64(p[12:]),
+				Occurrence: binary.LittleEndian.Uint32(p[20:]),
+			},
+			TicketID: string(p[entryFixed : entryFixed+idLen]),
+			Since:    since,
+		})
+		p = p[entryFixed+idLen:]
+	}
+	return out
+}
+
+// slotBody is what a slot's CRC covers: everything after the CRC up to the
+// end of its entries (a slot read back is the whole fixed-size region).
+func slotBody(b []byte) []byte {
+	n := int(binary.LittleEndian.Uint32(b[12:]))
+	end := slotHeader
+	for i := 0; i < n && end+entryFixed <= len(b); i++ {
+		end += entryFixed + int(b[end+entryFixed-1])
+	}
+	return b[4:min(end, len(b))]
+}

@@ -1,0 +1,151 @@
+package writer
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+)
+
+func inflight(line int, ticket string) InFlight {
+	k := rowkey.New(ticket, []byte(ticket))
+	return InFlight{Line: line, TicketID: ticket, Key: k}
+}
+
+func result(r InFlight) Result {
+	return Result{TicketID: r.TicketID, Status: StatusSuccess, Message: "ok", Line: r.Line, FinishedAt: t0, Fingerprint: r.Key.String()}
+}
+
+// TestJournalAcrossACrash: rows sent and not recorded are in the journal a
+// killed run leaves (Close is not called), with the number of rows the
+// results file held; rows recorded are not.
+func TestJournalAcrossACrash(t *testing.T) {
+	path := tempPath(t)
+	w, err := Open(path, Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.StartJournal(2, 3); err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := inflight(2, "71"), inflight(3, "72"), inflight(4, "73")
+	if err := w.Sending(0, []InFlight{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sending(1, []InFlight{c}); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, w, result(a)) // a's result is in; b and c are in flight
+	// The crash: the process dies with the file open (the lock goes with it).
+	w.unlock()
+	w.f.Close()
+
+	w2 := mustOpen(t, path, Resume)
+	readBack(t, w2)
+	got, err := w2.InFlight()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a is still listed (its sender sent nothing since), with the number
+	// of results rows before it: its result, at position 0, ended it.
+	want := map[int]InFlight{2: a, 3: b, 4: c}
+	if len(got) != 3 {
+		t.Fatalf("InFlight = %+v, want a, b and c", got)
+	}
+	for _, r := range got {
+		if r != want[r.Line] {
+			t.Errorf("InFlight row %+v, want %+v", r, want[r.Line])
+		}
+	}
+}
+
+
+func TestJournalRemovedWhenNothingInFlight(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		record    bool
+		wantExist bool
+	}{
+		{"all recorded", true, false},
+		{"one left in flight", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempPath(t)
+			w := mustOpen(t, path, Create)
+			if err := w.StartJournal(1, 1); err != nil {
+				t.Fatal(err)
+			}
+			r := inflight(2, "71")
+			if err := w.Sending(0, []InFlight{r}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.record {
+				mustWrite(t, w, result(r))
+			}
+			mustClose(t, w)
+			_, err := os.Stat(journalPath(path))
+			if exists := err == nil; exists != tt.wantExist {
+				t.Errorf("journal exists after Close = %v, want %v", exists, tt.wantExist)
+			}
+		})
+	}
+}
+
+func TestJournalTornSlotIsIgnored(t *testing.T) {
+	path := tempPath(t)
+	w := mustOpen(t, path, Create)
+	if err := w.StartJournal(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sending(0, []InFlight{inflight(2, "71"), inflight(3, "72")}); err != nil {
+		t.Fatal(err)
+	}
+	// Tear the slot: flip a byte of its second entry.
+	f, err := os.OpenFile(journalPath(path), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xff}, journalHeader+slotHeader+entryFixed+4); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, err := ReadInFlight(path)
+	if err != nil || len(got) != 0 {
+		t.Errorf("torn slot: InFlight = %+v, %v; want none", got, err)
+	}
+}
+
+func TestJournalNotAJournal(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, journalPath(path), "something else entirely, long enough to fill a header of sixty-four bytes")
+	if _, err := ReadInFlight(path); !IsUnreadableJournal(err) {
+		t.Errorf("err = %v, want an unreadable journal", err)
+	}
+}
+
+func TestCreateRemovesStaleJournal(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, journalPath(path), "stale")
+	mustClose(t, mustOpen(t, path, Create))
+	if _, err := os.Stat(journalPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a new run left a stale journal: %v", err)
+	}
+}
+
+func TestJournalBounds(t *testing.T) {
+	path := tempPath(t)
+	w := mustOpen(t, path, Create)
+	if err := w.Sending(0, nil); err == nil {
+		t.Error("Sending before StartJournal: no error")
+	}
+	if err := w.StartJournal(1000, 1_000_000); err == nil {
+		t.Error("a journal of 1000 senders of a million rows each: no error")
+	}
+	if err := w.StartJournal(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sending(0, []InFlight{inflight(2, "71"), inflight(3, "72")}); err == nil {
+		t.Error("two rows in a slot for one: no error")
+	}
+}
