@@ -19,16 +19,28 @@ type Row struct {
 	Fingerprint string
 }
 
-// NewRow encodes a valid record as the object the API receives: the six
-// documented keys in the documented example's spirit ("" where unused),
-// then the extra columns the user chose to send, in header order.
+// NewRow encodes a valid record as the object the API receives (see
+// AppendObject).
 func NewRow(rec reader.Record) Row {
+	return Row{Line: rec.Line, TicketID: rec.TicketID, Object: AppendObject(make([]byte, 0, objectSize(rec)), rec)}
+}
+
+// objectSize is about the length of rec's object, so that one allocation
+// holds it.
+func objectSize(rec reader.Record) int {
 	n := 96 + len(rec.TicketID) + len(rec.SubStatus) + len(rec.Queue) +
 		len(rec.Comment) + len(rec.CallbackTime) + len(rec.Disposition)
 	for _, f := range rec.Extra {
 		n += 6 + len(f.Name) + len(f.Value)
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// AppendObject appends to b the object the API receives for a valid
+// record: the six documented keys in the documented example's spirit (""
+// where unused), then the extra columns the user chose to send, in header
+// order.
+func AppendObject(b []byte, rec reader.Record) []byte {
 	b = append(b, `{"ticket_id":`...)
 	b = appendString(b, rec.TicketID)
 	b = append(b, `,"sub_status":`...)
@@ -47,8 +59,7 @@ func NewRow(rec reader.Record) Row {
 		b = append(b, ':')
 		b = appendString(b, f.Value)
 	}
-	b = append(b, '}')
-	return Row{Line: rec.Line, TicketID: rec.TicketID, Object: b}
+	return append(b, '}')
 }
 
 const hexDigits = "0123456789abcdef"

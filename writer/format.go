@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -180,7 +179,7 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 	if err := headerError(name, append(first, '\n'), int64(len(first)+1)); err != nil {
 		return err
 	}
-	var cells [columns]string
+	var cells [columns][]byte
 	for n := 2; ; n++ {
 		line, err := readLine(br)
 		if len(line) > 0 {
@@ -216,7 +215,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // parseRow reads the cells a resume needs from one line.
-func parseRow(line []byte, cells []string) Row {
+func parseRow(line []byte, cells [][]byte) Row {
 	var row Row
 	n, ok := splitCells(line, cells)
 	if !ok || n != columns {
@@ -226,23 +225,23 @@ func parseRow(line []byte, cells []string) Row {
 		}
 		return row
 	}
-	row.TicketID = cells[0]
+	row.TicketID = string(cells[0])
 	var bad []string
 	if s := Status(cells[1]); s.valid() {
 		row.Status = s
 	} else {
-		bad = append(bad, fmt.Sprintf("status %q", shorten([]byte(cells[1]), 20)))
+		bad = append(bad, fmt.Sprintf("status %q", shorten(cells[1], 20)))
 	}
-	if l, err := strconv.Atoi(cells[3]); err == nil && l >= 1 && l <= maxLine {
+	if l, ok := parseLine(cells[3]); ok {
 		row.Line = l
 	} else {
-		bad = append(bad, fmt.Sprintf("line %q", shorten([]byte(cells[3]), 20)))
+		bad = append(bad, fmt.Sprintf("line %q", shorten(cells[3], 20)))
 	}
-	if fp := cells[7]; fp != "" {
-		if k, err := rowkey.Parse(fp); err == nil {
+	if fp := cells[7]; len(fp) > 0 {
+		if k, err := rowkey.Parse(string(fp)); err == nil {
 			row.Key, row.KeyOK = k, true
 		} else {
-			bad = append(bad, fmt.Sprintf("fingerprint %q", shorten([]byte(fp), 40)))
+			bad = append(bad, fmt.Sprintf("fingerprint %q", shorten(fp, 40)))
 		}
 	} else if row.Status != StatusInvalid {
 		bad = append(bad, "no fingerprint")
@@ -253,23 +252,39 @@ func parseRow(line []byte, cells []string) Row {
 	return row
 }
 
+// parseLine reads a line number: digits only, 1 to maxLine.
+func parseLine(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n >= 1 && n <= maxLine
+}
+
 // splitCells splits one CSV line (RFC 4180, no line breaks inside cells)
 // into cells, unquoting quoted ones, and returns how many there were; ok is
-// false for broken quoting. It keeps at most len(cells) and counts the rest.
-func splitCells(line []byte, cells []string) (n int, ok bool) {
+// false for broken quoting. It keeps at most len(cells); an unquoted cell
+// is a slice of line, so reading a row allocates only for quoted cells.
+func splitCells(line []byte, cells [][]byte) (n int, ok bool) {
 	for i := 0; ; n++ {
-		var cell string
+		var cell []byte
 		if i < len(line) && line[i] == '"' {
-			var b strings.Builder
+			var b []byte
 			for i++; ; {
 				j := bytes.IndexByte(line[i:], '"')
 				if j < 0 {
 					return n + 1, false // the quote is never closed
 				}
-				b.Write(line[i : i+j])
+				b = append(b, line[i:i+j]...)
 				i += j + 1
 				if i < len(line) && line[i] == '"' {
-					b.WriteByte('"')
+					b = append(b, '"')
 					i++
 					continue
 				}
@@ -278,13 +293,13 @@ func splitCells(line []byte, cells []string) (n int, ok bool) {
 			if i < len(line) && line[i] != ',' {
 				return n + 1, false // junk after the closing quote
 			}
-			cell = b.String()
+			cell = b
 		} else {
 			j := bytes.IndexByte(line[i:], ',')
 			if j < 0 {
 				j = len(line) - i
 			}
-			cell = string(line[i : i+j])
+			cell = line[i : i+j]
 			i += j
 		}
 		if n < len(cells) {

@@ -60,7 +60,6 @@ func TestJournalAcrossACrash(t *testing.T) {
 	}
 }
 
-
 func TestJournalRemovedWhenNothingInFlight(t *testing.T) {
 	for _, tt := range []struct {
 		name      string

@@ -252,6 +252,10 @@ func (w *Writer) ReadBack(fn func(Row) error) error {
 	return ReadRows(io.NewSectionReader(w.f, 0, w.off), w.path, count)
 }
 
+// Size returns the bytes of the file's whole rows, header included: what
+// ReadBack reads.
+func (w *Writer) Size() int64 { return w.off }
+
 // TornBytes returns how many bytes of a torn last line (a crash mid-write)
 // a resume found; the first Write cuts them off. 0 when the file ended
 // cleanly.

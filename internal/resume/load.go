@@ -11,6 +11,11 @@ import (
 // the API applied it.
 const MsgUnknown = "outcome unknown: the run was stopped while this row's request was in flight (it may or may not have been applied)"
 
+// rowBytes is about the size of a results row (most are 120 to 140
+// bytes): a file's size over it is the room to make for its rows at once,
+// rather than by doubling (which holds both copies at the peak).
+const rowBytes = 120
+
 // Report says what loading a results file found, for the run's log.
 type Report struct {
 	Rows       int    // results rows read (those recorded from the journal included)
@@ -35,6 +40,7 @@ func Load(w *writer.Writer) (*State, Report, error) {
 		return nil, rep, err
 	}
 	b := NewBuilder(inflight)
+	b.Grow(int(w.Size() / rowBytes))
 	if err := w.ReadBack(b.Add); err != nil {
 		return nil, rep, err
 	}

@@ -52,8 +52,13 @@ func NewPlan[T any](st *State, maxHeld int) *Plan[T] {
 // ticket that this row settles as skipped.
 func (p *Plan[T]) Decide(k rowkey.Key, line int, item T) (d Decision, released int) {
 	t := &p.st.t
-	first, end := t.ticket(k.Ticket)
-	if first < 0 {
+	// Most rows of a resume have a result: their key leads to their
+	// ticket's entries at once. A new row's ticket is looked up by hash.
+	i := t.find(k.ID(), k.Ticket)
+	var first, end int
+	if i >= 0 {
+		first, end = t.group(i)
+	} else if first, end = t.ticket(k.Ticket); first < 0 {
 		return Send, 0 // nothing recorded for this ticket
 	}
 	if _, ok := p.held[first]; ok {
@@ -63,7 +68,6 @@ func (p *Plan[T]) Decide(k rowkey.Key, line int, item T) (d Decision, released i
 		released = 1
 	}
 	head := &t.entries[first] // carries the ticket's decisions
-	i := t.find(k.ID(), k.Ticket)
 	done := i >= 0 && t.entries[i].success() && !p.st.damaged[line]
 	switch {
 	case head.chain&sendingBit != 0 && done:

@@ -113,6 +113,19 @@ func (t *table) ticket(tag uint64) (first, end int) {
 	return -1, -1
 }
 
+// group returns the entries of the ticket of entry i as [first, end).
+func (t *table) group(i int) (first, end int) {
+	tag := t.entries[i].tag
+	first, end = i, i+1
+	for first > 0 && t.entries[first-1].tag == tag {
+		first--
+	}
+	for end < len(t.entries) && t.entries[end].tag == tag {
+		end++
+	}
+	return first, end
+}
+
 // find returns the entry of the key with this id and ticket hash, or -1.
 func (t *table) find(id, tag uint64) int {
 	if len(t.byID) == 0 {

@@ -75,39 +75,55 @@ func TestIDTellsOccurrencesApart(t *testing.T) {
 	}
 }
 
+// keyOf is a key of ticket t sending content c.
+func keyOf(t, c uint64) Key { return Key{Content: c*1000 + t, Ticket: t} }
+
 func TestCounter(t *testing.T) {
 	c := NewCounter(0)
-	var got []uint32
-	for _, content := range []uint64{1, 2, 1, 1, 3, 2} {
-		got = append(got, c.Next(content))
+	var occ []uint32
+	var rep []bool
+	for _, tc := range [][2]uint64{{1, 1}, {2, 1}, {1, 1}, {1, 2}, {1, 1}, {3, 1}, {2, 1}} {
+		n, r := c.Next(keyOf(tc[0], tc[1]))
+		occ, rep = append(occ, n), append(rep, r)
 	}
-	if want := []uint32{0, 0, 1, 2, 0, 1}; !equal(got, want) {
-		t.Errorf("occurrences %v, want %v", got, want)
+	if want := []uint32{0, 0, 1, 0, 2, 0, 1}; !slices.Equal(occ, want) {
+		t.Errorf("occurrences %v, want %v", occ, want)
+	}
+	if want := []bool{false, false, true, true, true, false, true}; !slices.Equal(rep, want) {
+		t.Errorf("repeats %v, want %v", rep, want)
 	}
 }
 
 // TestCounterWindow: a repeat within the window is counted across a change
-// of generation; one further back than the window starts again at 0.
+// of generation; one further back than the window counts as new; memory
+// stays within the window; and the same sequence numbers alike.
 func TestCounterWindow(t *testing.T) {
-	c := NewCounter(4) // generations of 2
-	seq := []uint64{1, 2, 3, 1, 4, 5, 6, 7, 1}
-	var got []uint32
-	for _, content := range seq {
-		got = append(got, c.Next(content))
+	play := func() ([]uint32, *Counter) {
+		c := NewCounter(4) // generations of 2 tickets
+		var got []uint32
+		for _, tk := range []uint64{1, 2, 3, 1, 4, 5, 6, 7, 1} {
+			n, _ := c.Next(keyOf(tk, 9))
+			got = append(got, n)
+		}
+		return got, c
 	}
-	if want := []uint32{0, 0, 0, 1, 0, 0, 0, 0, 0}; !equal(got, want) {
+	got, c := play()
+	if want := []uint32{0, 0, 0, 1, 0, 0, 0, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("occurrences %v, want %v", got, want)
 	}
-	// The same sequence numbers alike: a resume reads the input again.
-	c2 := NewCounter(4)
-	for i, content := range seq {
-		if n := c2.Next(content); n != got[i] {
-			t.Fatalf("second read, row %d: %d, want %d", i, n, got[i])
-		}
+	again, _ := play()
+	if !slices.Equal(again, got) {
+		t.Errorf("second read numbered %v, first %v", again, got)
+	}
+	for i := range uint64(10000) {
+		c.Next(keyOf(100+i, 1))
+		c.Next(keyOf(100+i, 2))
+	}
+	if n := len(c.tickets[0]) + len(c.tickets[1]) + len(c.counts[0]) + len(c.counts[1]); n > 12 {
+		t.Errorf("%d entries kept after 20,000 rows with a window of 4 tickets: memory grows with the input", n)
 	}
 }
 
-func equal(a, b []uint32) bool { return slices.Equal(a, b) }
 func FuzzParse(f *testing.F) {
 	f.Add("k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.2")
 	f.Add("3f9a0c1d2e4b5a6c")

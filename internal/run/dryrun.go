@@ -47,7 +47,6 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 // repeated ticket, as the engine's does.
 func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int) ([]batch.Row, error) {
 	var first []batch.Row
-	var dups duplicates
 	var valid int64
 	closed := false
 	keys := newKeyer()
@@ -84,9 +83,13 @@ func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, s
 			r.stats.invalid.Add(1)
 			continue
 		}
-		repeated := dups.seen(rec.TicketID)
-		r.stats.duplicates.Store(dups.n)
-		take(res.next(keys.row(rec)), repeated)
+		k, repeat := keys.key(rec)
+		if repeat {
+			r.stats.duplicates.Add(1)
+		}
+		if res.send(rec, k) {
+			take([]batch.Row{keys.row(rec, k)}, repeat)
+		}
 	}
 	take(res.end(), true)
 	if valid > 0 {

@@ -172,8 +172,6 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 // hands them on: invalid rows straight to the results, rows already done
 // (by a resume) counted and skipped, the rest to the engine.
 func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func([]writer.Result) error) error {
-	var dups duplicates
-	defer func() { p.stats.duplicates.Store(dups.n) }()
 	keys, res := newKeyer(), newResumer(p.state, p.stats)
 	forward := func(out []batch.Row) bool {
 		for _, row := range out {
@@ -205,11 +203,12 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 			}
 			continue
 		}
-		if dups.seen(rec.TicketID) && dups.n == 1 {
+		k, repeat := keys.key(rec)
+		if repeat && p.stats.duplicates.Add(1) == 1 {
 			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
 				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
-		if !forward(res.next(keys.row(rec))) {
+		if res.send(rec, k) && !forward([]batch.Row{keys.row(rec, k)}) {
 			return nil
 		}
 	}

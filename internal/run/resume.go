@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,19 +18,38 @@ import (
 // resume.Plan what to do with each row (resumer). The rules themselves are
 // package resume's.
 
-// keyer turns valid records into rows with their keys. One keyer numbers
-// the occurrences of one read of the input.
-type keyer struct{ occ *rowkey.Counter }
+// keyer gives valid records their keys, and makes rows of those sent. One
+// keyer numbers the occurrences of one read of the input. A key needs the
+// row's object encoded, and most rows of a resume are skipped: the object
+// is encoded into a buffer the keyer reuses, and copied out only for a row
+// that is sent.
+type keyer struct {
+	occ *rowkey.Counter
+	buf []byte
+}
 
-func newKeyer() keyer { return keyer{occ: rowkey.NewCounter(0)} }
+func newKeyer() *keyer { return &keyer{occ: rowkey.NewCounter(0)} }
 
-// row returns rec as the engine sends it, its key in Fingerprint.
-func (k keyer) row(rec reader.Record) (batch.Row, rowkey.Key) {
-	row := batch.NewRow(rec)
-	key := rowkey.New(rec.TicketID, row.Object)
-	key.Occurrence = k.occ.Next(key.Content)
-	row.Fingerprint = key.String()
-	return row, key
+// key returns rec's key, and whether a row of its ticket came earlier in
+// the input (within the counter's window: a lower bound on large inputs);
+// until the next call, row can make rec's row.
+func (k *keyer) key(rec reader.Record) (key rowkey.Key, repeat bool) {
+	k.buf = batch.AppendObject(k.buf[:0], rec)
+	key = rowkey.New(rec.TicketID, k.buf)
+	key.Occurrence, repeat = k.occ.Next(key)
+	return key, repeat
+}
+
+// row returns the row of the record key was last called for.
+func (k *keyer) row(rec reader.Record, key rowkey.Key) batch.Row {
+	return batch.Row{Line: rec.Line, TicketID: rec.TicketID, Object: bytes.Clone(k.buf), Fingerprint: key.String()}
+}
+
+// rowOf returns the row of a record whose key was given earlier.
+func rowOf(h held) batch.Row {
+	row := batch.NewRow(h.rec)
+	row.Fingerprint = h.key.String()
+	return row
 }
 
 // ForeignResultsError refuses a resume whose results file records none of
@@ -101,11 +121,11 @@ func checkResumeMatches(cfg Config, st *resume.State) error {
 }
 
 // belongs reports whether rec shows that st is the record of its input.
-func belongs(st *resume.State, keys keyer, rec reader.Record) bool {
+func belongs(st *resume.State, keys *keyer, rec reader.Record) bool {
 	if rec.Invalid != "" {
 		return false
 	}
-	_, k := keys.row(rec)
+	k, _ := keys.key(rec)
 	return st.BelongsTo(k)
 }
 
@@ -120,7 +140,7 @@ type gatedReader struct {
 	rd      *reader.Reader
 	st      *resume.State
 	results string
-	keys    keyer
+	keys    *keyer
 	held    []reader.Record
 	checked bool
 }
@@ -150,40 +170,46 @@ func (g *gatedReader) Next() (reader.Record, error) {
 	return g.rd.Next()
 }
 
-// resumer is the producer's view of the resume rules: for each valid row,
-// the rows to send now. Without a results file to resume, every row is
-// sent.
+// held is a row the resume rules hold back, with its key.
+type held struct {
+	rec reader.Record
+	key rowkey.Key
+}
+
+// resumer is the producer's view of the resume rules: whether each valid
+// row is sent now. Without a results file to resume, every row is sent.
 type resumer struct {
-	plan  *resume.Plan[batch.Row]
+	plan  *resume.Plan[held]
 	stats *Stats
 }
 
 func newResumer(st *resume.State, stats *Stats) *resumer {
 	r := &resumer{stats: stats}
 	if st != nil && st.Rows() > 0 {
-		r.plan = resume.NewPlan[batch.Row](st, 0)
+		r.plan = resume.NewPlan[held](st, 0)
 	}
 	return r
 }
 
-// next returns the rows to send for row, whose key is k: none, or row
-// itself. It counts the rows it skips and those it sends again.
-func (r *resumer) next(row batch.Row, k rowkey.Key) []batch.Row {
+// send reports whether rec, whose key is k, is sent now. It counts the
+// rows it skips and those it sends again, and keeps the rows it holds
+// back for end.
+func (r *resumer) send(rec reader.Record, k rowkey.Key) bool {
 	if r.plan == nil {
-		return []batch.Row{row}
+		return true
 	}
-	d, released := r.plan.Decide(k, row.Line, row)
+	d, released := r.plan.Decide(k, rec.Line, held{rec, k})
 	r.stats.skipped.Add(int64(released))
 	switch d {
 	case resume.Skip:
 		r.stats.skipped.Add(1)
-		return nil
+		return false
 	case resume.Hold:
-		return nil
+		return false
 	case resume.SendAgain:
 		r.stats.resent.Add(1)
 	}
-	return []batch.Row{row}
+	return true
 }
 
 // end returns, once the input (or the limit) has been read to its end, the
@@ -193,11 +219,14 @@ func (r *resumer) end() []batch.Row {
 	if r.plan == nil {
 		return nil
 	}
-	rows := r.plan.Flush()
-	r.stats.resent.Add(int64(len(rows)))
+	hs := r.plan.Flush()
+	r.stats.resent.Add(int64(len(hs)))
+	rows := make([]batch.Row, len(hs))
+	for i, h := range hs {
+		rows[i] = rowOf(h)
+	}
 	return rows
 }
-
 
 // warnLoad says what a resume found in the results file that its user
 // should know.
