@@ -25,6 +25,7 @@ type summary struct {
 	Failed         int64   `json:"failed"`
 	Invalid        int64   `json:"invalid"`
 	SkippedResume  int64   `json:"skipped_resume"`
+	ResentOrder    int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
 	NotSent        int64   `json:"not_sent"`
 	BlankSkipped   int     `json:"blank_rows_skipped"`
 	DuplicateRows  int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
@@ -72,6 +73,7 @@ func (st *runState) summary() *summary {
 	s.Failed = c.Failed
 	s.Invalid = c.Invalid
 	s.SkippedResume = c.Skipped
+	s.ResentOrder = c.Resent
 	s.BlankSkipped = int(c.BlankSkipped)
 	s.DuplicateRows = c.Duplicates
 	done := s.Success + s.Failed + s.Invalid
@@ -113,6 +115,9 @@ func (s *summary) print(w io.Writer) {
 	fmt.Fprintf(&b, ": %d success, %d failed, %d invalid", s.Success, s.Failed, s.Invalid)
 	if s.SkippedResume > 0 {
 		fmt.Fprintf(&b, ", %d skipped (done in the run resumed)", s.SkippedResume)
+	}
+	if s.ResentOrder > 0 {
+		fmt.Fprintf(&b, ", %d sent again, though done, to keep their tickets' rows in order", s.ResentOrder)
 	}
 	if s.NotSent > 0 {
 		fmt.Fprintf(&b, ", %d not sent (--resume sends them)", s.NotSent)

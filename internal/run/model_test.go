@@ -1,0 +1,657 @@
+package run
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+var (
+	modelHistories = flag.Int("model.histories", 0, "histories TestResumeModel plays (0: 200, or 40 with -short)")
+	modelSeed      = flag.Uint64("model.seed", 0, "first seed of TestResumeModel (0: from the clock); history i plays seed+i")
+)
+
+// TestResumeModel plays many random histories of runs and resumes against
+// the in-process fake API and checks, after each, what resume promises:
+// every ticket ends in the state of its last row in the input, every row
+// has a result saying what happened to it, and the run ends without failed
+// rows exactly when every row succeeded.
+//
+// A history is a first run, then resumes. Each run may meet faults (error
+// pages, dropped connections before and after applying, login pages,
+// stalls), a limit, stdin instead of a file, or an interruption after a
+// random number of results: a soft stop (the first signal), an abrupt one
+// (the second), or a crash (requests reach the API and are applied, but no
+// answer comes back before the run dies; sometimes the results file ends
+// in a torn line). Between runs the input is edited (rows deleted,
+// inserted, edited, moved, repeated), the results file is re-saved as a
+// spreadsheet would, or, after a run that read the whole input to its end,
+// every result of some rows is deleted. The last resume runs without
+// faults to the end.
+//
+// A failing history prints its seed: go test -run TestResumeModel
+// -model.seed=N -model.histories=1 plays it again (timing may differ).
+func TestResumeModel(t *testing.T) {
+	n := *modelHistories
+	if n == 0 {
+		n = 200
+		if testing.Short() {
+			n = 40
+		}
+	}
+	seed := *modelSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano() % 1e9)
+	}
+	t.Logf("seeds %d to %d", seed, seed+uint64(n)-1)
+	for i := range n {
+		s := seed + uint64(i)
+		t.Run(fmt.Sprint(s), func(t *testing.T) {
+			t.Parallel()
+			h := newHistory(t, s)
+			t.Cleanup(func() {
+				if t.Failed() || testing.Verbose() {
+					t.Logf("seed %d: %s", s, strings.Join(h.log, "; "))
+				}
+			})
+			h.play()
+		})
+	}
+}
+
+// mrow is one row of a history's input; an invalid row has a callback
+// time the reader refuses.
+type mrow struct{ ticket, sub, queue, comment, callback string }
+
+func (r mrow) valid() bool { return r.callback == "" }
+
+// history is one random history: the input as it stands, the fake API,
+// the files, and what happened so far.
+type history struct {
+	t       *testing.T
+	rng     *rand.Rand
+	dir     string
+	input   string
+	results string
+	rows    []mrow
+	tickets []string // 7... tickets the fake knows, 9... ones it refuses
+	next    int      // for unique comments
+	fake    *kapturetest.Handler
+	url     string
+	log     []string // what happened, for a failure message
+	crashed bool     // the last run died with requests in flight
+	// repeated holds the comments of rows that were ever repeated: a
+	// ticket with such rows may have had another row's application of
+	// the very same content, which the order check cannot tell apart.
+	repeated map[string]bool
+
+	swallow atomic.Bool // crash mode: apply, never answer
+	faulty  atomic.Bool // this run meets faults
+	faultMu sync.Mutex
+	faultR  *rand.Rand
+}
+
+func newHistory(t *testing.T, seed uint64) *history {
+	h := &history{
+		t: t, rng: rand.New(rand.NewPCG(seed, 1)), faultR: rand.New(rand.NewPCG(seed, 2)),
+		dir: t.TempDir(), repeated: map[string]bool{},
+	}
+	h.input = filepath.Join(h.dir, "in.csv")
+	h.results = filepath.Join(h.dir, "in.results.csv")
+	for i := range 3 + h.rng.IntN(8) {
+		h.tickets = append(h.tickets, fmt.Sprintf("7135165%05d", i))
+	}
+	h.tickets = append(h.tickets, "999900000001", "999900000002")
+	reply := kapturetest.ReplyArray
+	if h.rng.IntN(4) == 0 {
+		reply = kapturetest.ReplyLast
+	}
+	h.log = append(h.log, "replies "+reply.String())
+	h.fake = kapturetest.NewHandler(kapturetest.Options{Reply: reply, Fail: h.fault})
+	srv := httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(func() { h.fake.Close(); srv.Close() })
+	h.url = srv.URL
+	for range 15 + h.rng.IntN(25) {
+		h.rows = append(h.rows, h.newRow())
+	}
+	return h
+}
+
+// fault draws a fault for a request while the run meets faults.
+func (h *history) fault(int, []kapturetest.Item) *kapturetest.Fault {
+	if !h.faulty.Load() {
+		return nil
+	}
+	h.faultMu.Lock()
+	x := h.faultR.Float64()
+	h.faultMu.Unlock()
+	kinds := []kapturetest.FaultKind{kapturetest.FaultErrorPage, kapturetest.FaultDropBefore,
+		kapturetest.FaultDropAfter, kapturetest.FaultNotJSON, kapturetest.FaultStall}
+	if i := int(x / 0.03); i < len(kinds) {
+		return &kapturetest.Fault{Kind: kinds[i]}
+	}
+	return nil
+}
+
+// serve is the fake, or in crash mode the fake applying a request whose
+// answer never comes: the client dies while it waits.
+func (h *history) serve(w http.ResponseWriter, r *http.Request) {
+	if !h.swallow.Load() {
+		h.fake.ServeHTTP(w, r)
+		return
+	}
+	h.fake.ServeHTTP(httptest.NewRecorder(), r)
+	<-r.Context().Done()
+}
+
+func (h *history) newRow() mrow {
+	h.next++
+	r := mrow{
+		ticket:  h.tickets[h.rng.IntN(len(h.tickets))],
+		sub:     []string{"P", "PS", "CL"}[h.rng.IntN(3)],
+		queue:   []string{"", "Q1", "Q2"}[h.rng.IntN(3)],
+		comment: fmt.Sprintf("c%d", h.next),
+	}
+	if h.rng.IntN(15) == 0 {
+		r.callback = "2024-13-45 25:61:00" // invalid: the row is never sent
+	}
+	return r
+}
+
+func (h *history) writeInput() {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"ticket_id", "sub_status", "queue", "comment", "callback_time"})
+	for _, r := range h.rows {
+		w.Write([]string{r.ticket, r.sub, r.queue, r.comment, r.callback})
+	}
+	w.Flush()
+	if err := os.WriteFile(h.input, []byte(b.String()), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// play runs the history: a first run, resumes with changes between them,
+// and a last resume to the end, then checks the outcome.
+func (h *history) play() {
+	finished := h.run(writer.Create, true)
+	for range 2 + h.rng.IntN(4) {
+		deleted := h.change(finished)
+		finished = h.run(writer.Resume, !deleted)
+	}
+	h.faulty.Store(false)
+	h.run(writer.Resume, false)
+	h.check()
+}
+
+// run runs the input once in mode; with trouble, it may meet faults, a
+// limit, stdin, and an interruption. It reports whether the run read the
+// whole input and was not stopped.
+func (h *history) run(mode writer.Mode, trouble bool) bool {
+	h.writeInput()
+	cfg := Config{
+		Input: h.input, Reader: reader.Options{Name: h.input},
+		Results: h.results, Mode: mode,
+		Engine: batch.Config{
+			BaseURL: h.url, Token: kapturetest.DefaultToken,
+			Workers: 1 + h.rng.IntN(3), BatchSize: 1 + h.rng.IntN(5), MaxRetries: 6,
+			Timeout: 50 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+		},
+	}
+	stop := make(chan struct{})
+	cfg.Stop = stop
+	what := "run"
+	interrupt := 0 // 0 none, 1 soft stop, 2 abrupt stop, 3 crash
+	if trouble {
+		h.faulty.Store(h.rng.IntN(2) == 0)
+		if h.rng.IntN(5) == 0 {
+			cfg.Limit = 1 + h.rng.IntN(len(h.rows))
+		}
+		if h.rng.IntN(5) == 0 {
+			f, err := os.Open(h.input)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			defer f.Close()
+			cfg.Input, cfg.Stdin, cfg.Reader.Name = "-", f, "stdin"
+		}
+		if h.rng.IntN(2) == 0 {
+			interrupt = 1 + h.rng.IntN(3)
+		}
+	}
+	what = fmt.Sprintf("%s(faults %v, limit %d, %s, interrupt %d, workers %d, batch %d)", what, h.faulty.Load(), cfg.Limit,
+		cfg.Reader.Name[len(cfg.Reader.Name)-min(5, len(cfg.Reader.Name)):], interrupt, cfg.Engine.Workers, cfg.Engine.BatchSize)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stats Stats
+	quit := make(chan struct{})
+	watched := make(chan struct{})
+	go func() { // the interruption; ends when the run has returned (quit)
+		defer close(watched)
+		h.interrupt(interrupt, &stats, stop, cancel, quit)
+	}()
+	err := Run(ctx, cfg, &stats)
+	close(quit)
+	<-watched
+	h.swallow.Store(false)
+	snap := stats.Snapshot()
+	h.log = append(h.log, fmt.Sprintf("%s: err %v, read %d skipped %d resent %d success %d failed %d invalid %d",
+		what, err, snap.Read, snap.Skipped, snap.Resent, snap.Success, snap.Failed, snap.Invalid))
+	var foreign *ForeignResultsError
+	switch {
+	case err == nil, errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled):
+	case errors.As(err, &foreign) && mode == writer.Resume:
+		// The edits left no row the file records as done: an operator
+		// starts afresh, as the message says.
+		h.checkForeign()
+		return h.run(writer.Overwrite, trouble)
+	default:
+		h.t.Fatalf("run: %v", err)
+	}
+	h.crashed = interrupt == 3
+	if h.crashed && h.rng.IntN(2) == 0 {
+		h.tear()
+	}
+	return err == nil && cfg.Limit == 0
+}
+
+// interrupt stops the run the chosen way once it has written a random
+// number of results, unless it ends first.
+func (h *history) interrupt(how int, stats *Stats, stop chan struct{}, cancel context.CancelFunc, quit <-chan struct{}) {
+	if how == 0 {
+		return
+	}
+	after := int64(h.rng.IntN(len(h.rows)))
+	tick := time.NewTicker(200 * time.Microsecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-tick.C:
+		}
+		if s := stats.Snapshot(); s.Success+s.Failed+s.Invalid >= after {
+			break
+		}
+	}
+	switch how {
+	case 1:
+		close(stop)
+	case 2:
+		cancel()
+	case 3:
+		// Requests from now on are applied but never answered; then the
+		// run dies with them in flight.
+		h.swallow.Store(true)
+		select {
+		case <-quit:
+		case <-time.After(time.Duration(h.rng.IntN(5)) * time.Millisecond):
+		}
+		cancel()
+	}
+}
+
+// tear leaves the results file ending in a torn line, as a write cut short
+// by a crash does: a prefix of a row for a row the journal lists as in
+// flight (a write in progress is always for such rows).
+func (h *history) tear() {
+	inflight, err := writer.ReadInFlight(h.results)
+	if err != nil || len(inflight) == 0 {
+		return
+	}
+	r := inflight[h.rng.IntN(len(inflight))]
+	line := fmt.Sprintf("%s,success,Status and Comment have been updated.,%d,200,1,2026-01-01T00:00:00.000Z,%s\n", r.TicketID, r.Line, r.Key)
+	f, err := os.OpenFile(h.results, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer f.Close()
+	// At least the key's last digit and the newline are missing: the
+	// line's outcome is the test's invention, and no reader may take it
+	// for a result (a torn line holds what was really being written).
+	f.WriteString(line[:1+h.rng.IntN(len(line)-2)])
+	h.log = append(h.log, "tore the last line")
+}
+
+// change edits the input, or the results file, between two runs, and
+// reports whether it deleted results. It deletes results only after a run
+// that finished, and then the next run must finish too, before any edit of
+// the input, as an operator who deletes results to have rows sent again
+// resumes at once. Otherwise the only sign that a row was applied after
+// its ticket's later rows could be gone from both files: its results
+// deleted, and the row itself deleted from the input before a run sent
+// it again (see the README's resume rules).
+func (h *history) change(finished bool) (deleted bool) {
+	if finished && h.rng.IntN(4) == 0 {
+		h.deleteResults()
+		return true
+	}
+	for range h.rng.IntN(4) {
+		h.editInput()
+	}
+	if h.crashed {
+		// What was in flight may be deleted before it is sent again:
+		// only the in-flight journal then tells that it was applied.
+		for range 1 + h.rng.IntN(3) {
+			h.deleteRow()
+		}
+	}
+	if h.rng.IntN(6) == 0 {
+		h.spreadsheet()
+	}
+	return false
+}
+
+func (h *history) editInput() {
+	if len(h.rows) < 3 {
+		h.rows = append(h.rows, h.newRow())
+		return
+	}
+	i := h.rng.IntN(len(h.rows))
+	switch h.rng.IntN(6) {
+	case 0:
+		h.deleteRow()
+	case 1: // a new row inserted
+		h.rows = append(h.rows[:i], append([]mrow{h.newRow()}, h.rows[i:]...)...)
+		h.log = append(h.log, fmt.Sprintf("inserted row %d", i))
+	case 2: // a row's status changed
+		h.rows[i].sub = []string{"P", "PS", "CL", "US"}[h.rng.IntN(4)]
+		h.log = append(h.log, fmt.Sprintf("edited row %d", i))
+	case 3: // a row moved
+		r := h.rows[i]
+		h.rows = append(h.rows[:i], h.rows[i+1:]...)
+		j := h.rng.IntN(len(h.rows) + 1)
+		h.rows = append(h.rows[:j], append([]mrow{r}, h.rows[j:]...)...)
+		h.log = append(h.log, fmt.Sprintf("moved row %d to %d", i, j))
+	case 4: // a row repeated exactly, later in the file
+		j := i + h.rng.IntN(len(h.rows)-i) + 1
+		h.repeated[h.rows[i].comment] = true
+		h.rows = append(h.rows[:j], append([]mrow{h.rows[i]}, h.rows[j:]...)...)
+		h.log = append(h.log, fmt.Sprintf("repeated row %d at %d", i, j))
+	case 5: // an invalid row fixed, or a valid one broken
+		if h.rows[i].valid() {
+			h.rows[i].callback = "2024-13-45 25:61:00"
+		} else {
+			h.rows[i].callback = ""
+		}
+		h.log = append(h.log, fmt.Sprintf("toggled row %d invalid", i))
+	}
+}
+
+func (h *history) deleteRow() {
+	if len(h.rows) < 2 {
+		return
+	}
+	i := h.rng.IntN(len(h.rows))
+	h.rows = append(h.rows[:i], h.rows[i+1:]...)
+	h.log = append(h.log, fmt.Sprintf("deleted row %d", i))
+}
+
+// deleteResults deletes every result of a few rows (by fingerprint), as a
+// person makes rows be sent again.
+func (h *history) deleteResults() {
+	lines := h.resultLines()
+	if len(lines) < 2 {
+		return
+	}
+	drop := map[string]bool{}
+	for range 1 + h.rng.IntN(3) {
+		if fp := fingerprintOf(lines[1+h.rng.IntN(len(lines)-1)]); fp != "" {
+			drop[fp] = true
+		}
+	}
+	kept := lines[:1]
+	for _, l := range lines[1:] {
+		if !drop[fingerprintOf(l)] {
+			kept = append(kept, l)
+		}
+	}
+	h.writeResults(kept, "\n", "")
+	h.log = append(h.log, fmt.Sprintf("deleted the results of %d rows", len(drop)))
+}
+
+// spreadsheet re-saves the results file as Excel does: CRLF, a BOM, ticket
+// ids in scientific notation, local dates.
+func (h *history) spreadsheet() {
+	lines := h.resultLines()
+	if len(lines) == 0 {
+		return
+	}
+	for i := 1; i < len(lines); i++ {
+		cells := strings.Split(lines[i], ",")
+		if len(cells) == 8 && strings.HasPrefix(cells[0], "7") {
+			cells[0] = "7.13517E+11"
+			cells[6] = "01/12/2026 10:00"
+			lines[i] = strings.Join(cells, ",")
+		}
+	}
+	h.writeResults(lines, "\r\n", "\ufeff")
+	h.log = append(h.log, "re-saved the results as a spreadsheet")
+}
+
+// resultLines returns the results file's lines; none when a run stopped
+// before it made one.
+func (h *history) resultLines() []string {
+	b, err := os.ReadFile(h.results)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s := strings.TrimPrefix(string(b), "\ufeff")
+	return strings.Split(strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n"), "\n")
+}
+
+func (h *history) writeResults(lines []string, eol, bom string) {
+	body := bom + strings.Join(lines, eol) + eol
+	if err := os.WriteFile(h.results, []byte(body), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// fingerprintOf is the last cell of a results line (no cell of ours holds
+// a comma unquoted before it, and the fingerprint is never quoted).
+func fingerprintOf(line string) string {
+	return line[strings.LastIndexByte(line, ',')+1:]
+}
+
+// check asserts what resume promises after the last resume: each ticket
+// in the state of its last valid row, each row's latest result what
+// happened to it, and no order violation at the API.
+func (h *history) check() {
+	t := h.t
+	last := map[string]mrow{}
+	for _, r := range h.rows {
+		if r.valid() {
+			last[r.ticket] = r
+		}
+	}
+	for id, r := range last {
+		st, ok := h.fake.State(id)
+		if !strings.HasPrefix(id, "7") {
+			continue // refused: never applied
+		}
+		if !ok || st["sub_status"] != r.sub || st["queue"] != r.queue || st["comment"] != r.comment {
+			t.Errorf("ticket %s: state %v, want its last row %+v\n%s", id, st, r, h.ticketStory(id))
+		} else if !h.anyRepeated(id) && !h.appliedInOrder(id) {
+			t.Errorf("ticket %s: its rows were last applied out of file order\n%s", id, h.ticketStory(id))
+		}
+	}
+	if st := h.fake.Stats(); st.OrderViolations > 0 {
+		t.Errorf("%d order violations: %v", st.OrderViolations, st.ViolationExamples)
+	}
+	h.checkResults()
+}
+
+// appliedInOrder reports whether the last application of each of the
+// ticket's valid rows came in the rows' file order (identical rows count
+// as one, at the last of them): what applying the rows one at a time
+// gives, even for an API where a "" leaves a field as it was.
+func (h *history) appliedInOrder(id string) bool {
+	type content struct{ sub, queue, comment string }
+	var order []content
+	// The contents, in the order of their last position in the input.
+	seen := map[content]bool{}
+	for i := len(h.rows) - 1; i >= 0; i-- {
+		r := h.rows[i]
+		c := content{r.sub, r.queue, r.comment}
+		if r.ticket == id && r.valid() && !seen[c] {
+			seen[c] = true
+			order = append([]content{c}, order...)
+		}
+	}
+	lastApplied := map[content]int{}
+	for i, u := range h.fake.History(id) {
+		lastApplied[content{u.Item["sub_status"], u.Item["queue"], u.Item["comment"]}] = i + 1
+	}
+	prev := 0
+	for _, c := range order {
+		at := lastApplied[c]
+		if at <= prev {
+			return false
+		}
+		prev = at
+	}
+	return true
+}
+
+func (h *history) anyRepeated(id string) bool {
+	for _, r := range h.rows {
+		if r.ticket == id && h.repeated[r.comment] {
+			return true
+		}
+	}
+	return false
+}
+
+// ticketStory tells a ticket's rows in the input and its results, for a
+// failure message.
+func (h *history) ticketStory(id string) string {
+	var b strings.Builder
+	for i, r := range h.rows {
+		if r.ticket == id {
+			fmt.Fprintf(&b, "  input row %d (line %d): %+v\n", i, i+2, r)
+		}
+	}
+	for i, l := range h.resultLines() {
+		if strings.Contains(l, id) || (i > 0 && strings.Contains(l, "7.13517E+11")) {
+			fmt.Fprintf(&b, "  result %d: %s\n", i, l)
+		}
+	}
+	for _, u := range h.fake.History(id) {
+		fmt.Fprintf(&b, "  applied by request %d: %s %s\n", u.Request, u.Item["sub_status"], u.Item["comment"])
+	}
+	return b.String()
+}
+
+// checkResults asserts that every valid row's latest result (by key) is
+// success for a ticket the API knows and failed for one it refuses, and
+// that every invalid row has an invalid result at its line.
+func (h *history) checkResults() {
+	t := h.t
+	latest := map[string]writer.Row{}
+	invalidAt := map[int]bool{}
+	f, err := os.Open(h.results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = writer.ReadRows(f, h.results, func(r writer.Row) error {
+		if r.KeyOK {
+			latest[r.Key.String()] = r
+		}
+		if r.Status == writer.StatusInvalid {
+			invalidAt[r.Line] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := reader.Open(mustOpen(t, h.input), reader.Options{Name: h.input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := newKeyer()
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if rec.Invalid != "" {
+			if !invalidAt[rec.Line] {
+				t.Errorf("invalid line %d has no invalid result", rec.Line)
+			}
+			continue
+		}
+		k, _ := keys.key(rec)
+		want := writer.StatusSuccess
+		if !strings.HasPrefix(rec.TicketID, "7") {
+			want = writer.StatusFailed
+		}
+		if got, ok := latest[k.String()]; !ok || got.Status != want {
+			t.Errorf("line %d (ticket %s): latest result %+v (found %v), want %s", rec.Line, rec.TicketID, got, ok, want)
+		}
+	}
+}
+
+// checkForeign asserts what a refused resume claims: no row of the input
+// sends what a successful result of the file records (or, in a file
+// where nothing succeeded, a failed one).
+func (h *history) checkForeign() {
+	done, failed := map[string]bool{}, map[string]bool{}
+	f := mustOpen(h.t, h.results)
+	writer.ReadRows(f, h.results, func(r writer.Row) error {
+		switch {
+		case r.KeyOK && r.Status == writer.StatusSuccess:
+			done[r.Key.String()] = true
+		case r.KeyOK:
+			failed[r.Key.String()] = true
+		}
+		return nil
+	})
+	if len(done) == 0 {
+		done = failed
+	}
+	rd, err := reader.Open(mustOpen(h.t, h.input), reader.Options{Name: h.input})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	keys := newKeyer()
+	for rec, err := rd.Next(); err == nil; rec, err = rd.Next() {
+		if rec.Invalid != "" {
+			continue
+		}
+		if k, _ := keys.key(rec); done[k.String()] {
+			h.t.Fatalf("resume refused the results file as another input's, but line %d matches a row it records", rec.Line)
+		}
+	}
+	h.log = append(h.log, "refused as another input's: overwrite")
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
