@@ -119,13 +119,27 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 // buffered): the delimiter is judged on that line alone, and a slow stdin
 // (an export still running) must not be held until peekSize bytes arrive.
 func peekHeader(br *bufio.Reader) ([]byte, error) {
+	// The scan of firstLine, resumed where the previous read ended: a
+	// pipe may bring the line a byte at a time.
+	scanned, begun, inQuote := 0, false, false
 	for n := 1; ; {
 		if _, err := br.Peek(n); err != nil { // waits for at least n bytes
 			p, _ := br.Peek(br.Buffered())
 			return p, err
 		}
 		p, _ := br.Peek(br.Buffered()) // all there is, without waiting
-		if _, whole := firstLine(p); whole || len(p) >= peekSize {
+		for ; scanned < len(p); scanned++ {
+			switch c := p[scanned]; {
+			case !begun && (c == '\n' || c == '\r'):
+			case c == '\n' && !inQuote:
+				return p, nil
+			case c == '"':
+				inQuote, begun = !inQuote, true
+			default:
+				begun = true
+			}
+		}
+		if len(p) >= peekSize {
 			return p, nil
 		}
 		n = len(p) + 1
