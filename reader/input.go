@@ -34,7 +34,8 @@ type source struct {
 }
 
 // newSource builds the decoding pipeline: raw bytes → BOM sniffing and
-// decoding → CR-only translation → header peek → tee → encoding/csv.
+// decoding → CR-only translation → header peek → record guard (the input
+// limits) → tee → encoding/csv.
 func newSource(r io.Reader, opts Options) (*source, error) {
 	name := opts.Name
 	if name == "" {
@@ -61,10 +62,10 @@ func newSource(r io.Reader, opts Options) (*source, error) {
 		comma = opts.Delimiter // the caller knows better than a sep= line or a count
 	}
 	s.comma = comma
-	s.tee = &tee{r: br}
+	s.tee = &tee{r: newRecordGuard(br, comma)}
 	s.csv = csv.NewReader(s.tee)
 	s.csv.Comma = comma
-	s.csv.ReuseRecord = true // gocsv copies the strings out; the slice can be reused
+	s.csv.ReuseRecord = true // gocsv takes the strings (one allocation per record: see cloneAbove); the slice can be reused
 	// FieldsPerRecord stays 0: the header fixes the count and a ragged row
 	// comes back as ErrFieldCount instead of reaching gocsv's ReadUnmatched,
 	// which panics on a row longer than the header (gocsv PR #297).
@@ -86,14 +87,14 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 		return nil, fmt.Errorf("encoding %q: want utf-8 or windows-1252: %w", encoding, ErrOptions)
 	}
 	br := bufio.NewReaderSize(r, peekSize)
-	bom, _ := br.Peek(3)
+	head, _ := br.Peek(3)
 	var kind string
 	switch {
-	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		kind = "UTF-8"
-	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
 		kind = "UTF-16LE"
-	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
 		kind = "UTF-16BE"
 	}
 	if kind != "" && (enc == "windows-1252" || enc == "cp1252") {
