@@ -51,7 +51,8 @@ type Record struct {
 	Invalid string
 }
 
-// FileError refuses a whole input: it cannot be read as CSV, a record is over
+// FileError refuses a whole input: it is no text (a workbook, an archive,
+// a binary file), it cannot be read as CSV, a record is over
 // MaxRecordBytes or the header over MaxColumns, its header lacks a
 // required column or repeats one, or it is empty. Nothing may be sent when
 // Open or Next returns one.

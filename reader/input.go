@@ -33,9 +33,9 @@ type source struct {
 	csv        *csv.Reader
 }
 
-// newSource builds the decoding pipeline: raw bytes → BOM sniffing and
-// decoding → CR-only translation → header peek → record guard (the input
-// limits) → tee → encoding/csv.
+// newSource builds the decoding pipeline: raw bytes → file kind, BOM
+// sniffing and decoding → CR-only translation → header peek → record guard
+// (the input limits) → tee → encoding/csv.
 func newSource(r io.Reader, opts Options) (*source, error) {
 	name := opts.Name
 	if name == "" {
@@ -76,9 +76,10 @@ func supportedDelim(c rune) bool {
 	return c == ',' || c == ';' || c == '\t' || c == '|'
 }
 
-// decode strips a UTF-8 BOM, decodes UTF-16 announced by a BOM, and decodes
-// Windows-1252 only when asked: a single-byte encoding cannot be told from
-// the bytes, and we never guess.
+// decode refuses a file that its first bytes show is no text (a workbook,
+// an archive, a PDF: see fileKind), strips a UTF-8 BOM, decodes UTF-16
+// announced by a BOM, and decodes Windows-1252 only when asked: a
+// single-byte encoding cannot be told from the bytes, and we never guess.
 func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 	enc := strings.ToLower(strings.TrimSpace(encoding))
 	switch enc {
@@ -87,7 +88,11 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 		return nil, fmt.Errorf("encoding %q: want utf-8 or windows-1252: %w", encoding, ErrOptions)
 	}
 	br := bufio.NewReaderSize(r, peekSize)
-	head, _ := br.Peek(3)
+	_, _ = br.Peek(kindPeek)          // waits for the first bytes (an error shows later)
+	head, _ := br.Peek(br.Buffered()) // and looks at all that came, without waiting
+	if what, todo := fileKind(head); what != "" {
+		return nil, &FileError{Name: name, Msg: fmt.Sprintf("this is %s, not a CSV file: %s", what, todo)}
+	}
 	var kind string
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
@@ -177,6 +182,10 @@ func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) 
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, false, fmt.Errorf("read %s: %w", name, err)
 	}
+	header, _ := firstLine(p)
+	if msg := binaryLine(header); msg != "" {
+		return 0, false, &FileError{Name: name, Msg: msg}
+	}
 	if c, n, ok := sepDirective(p); ok {
 		if !supportedDelim(c) {
 			return 0, false, &FileError{Name: name, Line: 1, Msg: fmt.Sprintf("the sep= line names delimiter %q; want , ; tab or |", c)}
@@ -188,7 +197,6 @@ func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) 
 	}
 	var counts [4]int
 	delims := [4]byte{',', ';', '\t', '|'}
-	header, _ := firstLine(p)
 	inQuote := false
 	for _, b := range header {
 		if b == '"' {

@@ -311,8 +311,8 @@ func also(inv, p string) string {
 }
 
 // Check reads the whole input with bare encoding/csv, decoded and split
-// exactly as Open does, and returns the first *FileError (header refused,
-// CSV syntax error, a record over the limits) or nil. Row-level problems are left to Next. It is meant
+// exactly as Open does, and returns the first *FileError (not text, header
+// refused, CSV syntax error, a record over the limits) or nil. Row-level problems are left to Next. It is meant
 // to run before anything is sent, so a broken file is refused whole.
 func Check(r io.Reader, opts Options) error {
 	if _, err := anchor(opts.TicketIDPattern); err != nil {
