@@ -271,14 +271,15 @@ func sizeText(n int) string {
 
 // objectOverhead is the size of a request object whose values are all
 // empty: the documented keys, their quotes, braces and commas.
-var objectOverhead = len(`{"ticket_id":"","sub_status":"","queue":"","comment":"","callback_time":"","disposition":""}`)
+const objectOverhead = len(`{"ticket_id":"","sub_status":"","queue":"","comment":"","callback_time":"","disposition":""}`)
 
-// objectBytes returns an upper bound of the size of the request object
-// sent for rec, and the name and size of its largest value. It is exact
-// for valid rows as the object is encoded today (a control byte other than
-// tab, LF, CR as \u00XX, " and \ doubled as \" and \\, U+2028 and U+2029
-// as \u2028 and \u2029) and never below any JSON encoding of it. A row
-// small enough that even six bytes for every byte fit is not scanned.
+// objectBytes returns the size of the request object sent for rec, and
+// the name and size of its largest value, counting escapes as the engine
+// writes them (tab, LF, CR, " and \ in two bytes, any other control byte
+// and U+2028, U+2029 in six). It is exact for a valid row; for a row with
+// invalid UTF-8 (never sent) it may count less. A row small enough that
+// even six bytes for every byte fit is not scanned: its size is then a
+// lower bound.
 func objectBytes(rec *Record) (n int, largest string, largestN int) {
 	vals := [...]struct{ name, v string }{
 		{colTicketID, rec.TicketID}, {colSubStatus, rec.SubStatus}, {colQueue, rec.Queue},
