@@ -1,7 +1,9 @@
 // Package reader streams a CSV of ticket updates into Records: it decodes
 // the bytes, finds the delimiter, normalises the header, tracks physical
 // line numbers and validates every row. A bad row becomes an invalid Record;
-// only a file that cannot be read as CSV at all is refused.
+// only a file that cannot be read as CSV at all is refused. Its memory is
+// bounded whatever the input: see MaxRecordBytes, MaxColumns and
+// MaxObjectBytes.
 package reader
 
 import (
@@ -42,13 +44,18 @@ type Record struct {
 	// Extra holds the extra columns to send, in header order.
 	Extra []Field
 	// Invalid is empty for a valid row; otherwise it says what is wrong,
-	// naming the column, and the row must not be sent.
+	// naming the column, and the row must not be sent. A row whose request
+	// object would be over MaxObjectBytes is invalid and keeps only Line,
+	// Invalid and a TicketID of at most 128 bytes (else ""): no Record
+	// holds much more than MaxObjectBytes of values.
 	Invalid string
 }
 
-// FileError refuses a whole input: it cannot be read as CSV, its header
-// lacks a required column or repeats one, or it is empty. Nothing may be
-// sent when Open or Next returns one.
+// FileError refuses a whole input: it is no text (a workbook, an archive,
+// a binary file), it cannot be read as CSV, a record is over
+// MaxRecordBytes or the header over MaxColumns, its header lacks a
+// required column or repeats one, or it is empty. Nothing may be sent when
+// Open or Next returns one.
 type FileError struct {
 	Name   string
 	Line   int // 0 when not about a line

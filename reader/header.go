@@ -134,16 +134,28 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 	return h, nil
 }
 
-// found lists the header cells as the user wrote them.
+// foundShown bounds how many header cells a message lists.
+const foundShown = 12
+
+// found lists the header cells as the user wrote them, the first
+// foundShown of them, then how many more there are.
 func (h *header) found() string {
 	var parts []string
+	more := 0
 	for _, c := range h.raw {
-		if strings.TrimSpace(c) != "" {
+		switch {
+		case strings.TrimSpace(c) == "":
+		case len(parts) == foundShown:
+			more++
+		default:
 			parts = append(parts, quote(c))
 		}
 	}
 	if len(parts) == 0 {
 		return "none"
+	}
+	if more > 0 {
+		return fmt.Sprintf("%s … and %d more", strings.Join(parts, ", "), more)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -33,8 +33,9 @@ type source struct {
 	csv        *csv.Reader
 }
 
-// newSource builds the decoding pipeline: raw bytes → BOM sniffing and
-// decoding → CR-only translation → header peek → tee → encoding/csv.
+// newSource builds the decoding pipeline: raw bytes → file kind, BOM
+// sniffing and decoding → CR-only translation → header peek → record guard
+// (the input limits) → tee → encoding/csv.
 func newSource(r io.Reader, opts Options) (*source, error) {
 	name := opts.Name
 	if name == "" {
@@ -61,10 +62,10 @@ func newSource(r io.Reader, opts Options) (*source, error) {
 		comma = opts.Delimiter // the caller knows better than a sep= line or a count
 	}
 	s.comma = comma
-	s.tee = &tee{r: br}
+	s.tee = &tee{r: newRecordGuard(br, comma)}
 	s.csv = csv.NewReader(s.tee)
 	s.csv.Comma = comma
-	s.csv.ReuseRecord = true // gocsv copies the strings out; the slice can be reused
+	s.csv.ReuseRecord = true // gocsv takes the strings (one allocation per record: see cloneAbove); the slice can be reused
 	// FieldsPerRecord stays 0: the header fixes the count and a ragged row
 	// comes back as ErrFieldCount instead of reaching gocsv's ReadUnmatched,
 	// which panics on a row longer than the header (gocsv PR #297).
@@ -75,9 +76,10 @@ func supportedDelim(c rune) bool {
 	return c == ',' || c == ';' || c == '\t' || c == '|'
 }
 
-// decode strips a UTF-8 BOM, decodes UTF-16 announced by a BOM, and decodes
-// Windows-1252 only when asked: a single-byte encoding cannot be told from
-// the bytes, and we never guess.
+// decode refuses a file that its first bytes show is no text (a workbook,
+// an archive, a PDF: see fileKind), strips a UTF-8 BOM, decodes UTF-16
+// announced by a BOM, and decodes Windows-1252 only when asked: a
+// single-byte encoding cannot be told from the bytes, and we never guess.
 func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 	enc := strings.ToLower(strings.TrimSpace(encoding))
 	switch enc {
@@ -86,14 +88,18 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 		return nil, fmt.Errorf("encoding %q: want utf-8 or windows-1252: %w", encoding, ErrOptions)
 	}
 	br := bufio.NewReaderSize(r, peekSize)
-	bom, _ := br.Peek(3)
+	_, _ = br.Peek(kindPeek)          // waits for the first bytes (an error shows later)
+	head, _ := br.Peek(br.Buffered()) // and looks at all that came, without waiting
+	if what, todo := fileKind(head); what != "" {
+		return nil, &FileError{Name: name, Msg: fmt.Sprintf("this is %s, not a CSV file: %s", what, todo)}
+	}
 	var kind string
 	switch {
-	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		kind = "UTF-8"
-	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
 		kind = "UTF-16LE"
-	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
 		kind = "UTF-16BE"
 	}
 	if kind != "" && (enc == "windows-1252" || enc == "cp1252") {
@@ -119,13 +125,27 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 // buffered): the delimiter is judged on that line alone, and a slow stdin
 // (an export still running) must not be held until peekSize bytes arrive.
 func peekHeader(br *bufio.Reader) ([]byte, error) {
+	// The scan of firstLine, resumed where the previous read ended: a
+	// pipe may bring the line a byte at a time.
+	scanned, begun, inQuote := 0, false, false
 	for n := 1; ; {
 		if _, err := br.Peek(n); err != nil { // waits for at least n bytes
 			p, _ := br.Peek(br.Buffered())
 			return p, err
 		}
 		p, _ := br.Peek(br.Buffered()) // all there is, without waiting
-		if _, whole := firstLine(p); whole || len(p) >= peekSize {
+		for ; scanned < len(p); scanned++ {
+			switch c := p[scanned]; {
+			case !begun && (c == '\n' || c == '\r'):
+			case c == '\n' && !inQuote:
+				return p, nil
+			case c == '"':
+				inQuote, begun = !inQuote, true
+			default:
+				begun = true
+			}
+		}
+		if len(p) >= peekSize {
 			return p, nil
 		}
 		n = len(p) + 1
@@ -162,6 +182,10 @@ func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) 
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, false, fmt.Errorf("read %s: %w", name, err)
 	}
+	header, _ := firstLine(p)
+	if msg := binaryLine(header); msg != "" {
+		return 0, false, &FileError{Name: name, Msg: msg}
+	}
 	if c, n, ok := sepDirective(p); ok {
 		if !supportedDelim(c) {
 			return 0, false, &FileError{Name: name, Line: 1, Msg: fmt.Sprintf("the sep= line names delimiter %q; want , ; tab or |", c)}
@@ -173,7 +197,6 @@ func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) 
 	}
 	var counts [4]int
 	delims := [4]byte{',', ';', '\t', '|'}
-	header, _ := firstLine(p)
 	inQuote := false
 	for _, b := range header {
 		if b == '"' {

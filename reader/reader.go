@@ -71,8 +71,13 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 
 // headerError explains why there is no header.
 func (s *source) headerError(err error) error {
-	var pe *csv.ParseError
+	var (
+		pe *csv.ParseError
+		le *limitError
+	)
 	switch {
+	case errors.As(err, &le):
+		return s.limitFileError(le, 0, nil)
 	case errors.Is(err, io.EOF):
 		msg := "the file is empty (no header line)"
 		if s.lineOffset > 0 {
@@ -97,8 +102,9 @@ func (r *Reader) Skipped() int { return r.skipped }
 
 // Next returns the next row. A row that breaks a rule comes back with
 // Invalid set, never as an error. The error is io.EOF at the end, a
-// *FileError for a CSV syntax error (the stream stops there: what follows a
-// broken quote cannot be trusted), or a read error.
+// *FileError for a CSV syntax error or a record over MaxRecordBytes (the
+// stream stops there: what follows a broken quote cannot be trusted), or a
+// read error.
 func (r *Reader) Next() (Record, error) {
 	if r.err != nil {
 		return Record{}, r.err
@@ -120,8 +126,14 @@ func (r *Reader) Next() (Record, error) {
 		raw, complete := r.src.tee.held(r.prevOff, off)
 		from := r.prevOff
 		if err != nil {
-			var pe *csv.ParseError
+			var (
+				pe *csv.ParseError
+				le *limitError
+			)
 			switch {
+			case errors.As(err, &le):
+				r.err = r.src.limitFileError(le, from, r.hdr.names)
+				return Record{}, r.err
 			case errors.Is(err, io.EOF):
 				r.skipped += linesIn(raw) // trailing blank lines
 				r.err = io.EOF
@@ -150,7 +162,7 @@ func (r *Reader) Next() (Record, error) {
 			r.err = fmt.Errorf("read %s: line %d: unexpected gocsv value %T", r.src.name, line+r.src.lineOffset, v)
 			return Record{}, r.err
 		}
-		rec, ok := r.build(line, rw, extra)
+		rec, ok := r.build(line, rw, extra, off-from)
 		if !ok {
 			r.skipped++
 			continue
@@ -173,8 +185,9 @@ func (r *Reader) advance(line int, raw []byte, off int64) {
 	r.prevOff = off
 }
 
-// build trims and validates one row. ok is false for an all-empty row.
-func (r *Reader) build(line int, rw *row, extra map[string]string) (Record, bool) {
+// build trims and validates one row. ok is false for an all-empty row. size
+// is the bytes of input the row came from (see bound).
+func (r *Reader) build(line int, rw *row, extra map[string]string, size int64) (Record, bool) {
 	rec := Record{
 		Line:         line + r.src.lineOffset,
 		TicketID:     trim(rw.TicketID),
@@ -220,6 +233,7 @@ func (r *Reader) build(line int, rw *row, extra map[string]string) (Record, bool
 		}
 	}
 	rec.Invalid = inv
+	bound(&rec, size)
 	return rec, true
 }
 
@@ -272,6 +286,7 @@ func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 		got = strconv.Itoa(len(fields))
 	}
 	rec.Invalid = fmt.Sprintf("line %d has %s fields but the header has %d; a delimiter or quote is missing or extra in this row", rec.Line, got, len(r.hdr.names))
+	bound(&rec, 0) // splitRecord's fields pin nothing bigger
 	return rec, true
 }
 
@@ -296,8 +311,8 @@ func also(inv, p string) string {
 }
 
 // Check reads the whole input with bare encoding/csv, decoded and split
-// exactly as Open does, and returns the first *FileError (header refused,
-// CSV syntax error) or nil. Row-level problems are left to Next. It is meant
+// exactly as Open does, and returns the first *FileError (not text, header
+// refused, CSV syntax error, a record over the limits) or nil. Row-level problems are left to Next. It is meant
 // to run before anything is sent, so a broken file is refused whole.
 func Check(r io.Reader, opts Options) error {
 	if _, err := anchor(opts.TicketIDPattern); err != nil {
@@ -321,8 +336,13 @@ func Check(r io.Reader, opts Options) error {
 		src.tee.keep = prev
 		_, err := src.csv.Read()
 		if err != nil {
-			var pe *csv.ParseError
+			var (
+				pe *csv.ParseError
+				le *limitError
+			)
 			switch {
+			case errors.As(err, &le):
+				return src.limitFileError(le, prev, hdr.names)
 			case errors.Is(err, io.EOF):
 				return nil
 			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
