@@ -6,16 +6,23 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN     := bin/kapture-bulk
 
-.PHONY: all build test demo bench release clean
+.PHONY: all build test lint demo bench release clean
+
+# staticcheck, pinned; go run fetches it through the module proxy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kapture-bulk
 
-test:
-	$(GO) vet ./...
+test: lint
 	$(GO) test -race -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # make bench: the Go benchmarks (medians: -count 3), then the end-to-end
 # benchmark of the built binary against the fake API. make bench QUICK=1

@@ -39,10 +39,13 @@ const (
 	StatusFailed Status = "failed"
 	// StatusInvalid: the row broke a validation rule and was never sent.
 	StatusInvalid Status = "invalid"
+	// StatusUnchanged: the row was not sent because a sync state says its
+	// ticket already holds what the row sends.
+	StatusUnchanged Status = "unchanged"
 )
 
 func (s Status) valid() bool {
-	return s == StatusSuccess || s == StatusFailed || s == StatusInvalid
+	return s == StatusSuccess || s == StatusFailed || s == StatusInvalid || s == StatusUnchanged
 }
 
 // Result is one row of the results CSV.
@@ -77,7 +80,7 @@ const noMessage = "(no message)"
 // not read back.
 func check(r *Result) error {
 	if !r.Status.valid() {
-		return fmt.Errorf("status %q is not success, failed or invalid", string(r.Status))
+		return fmt.Errorf("status %q is not success, failed, invalid or unchanged", string(r.Status))
 	}
 	if r.Line < 1 || r.Line > maxLine {
 		return fmt.Errorf("line %d is not a line number", r.Line)
