@@ -2,7 +2,6 @@ package batch
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -56,16 +55,6 @@ type entry struct {
 	message string
 }
 
-// replyItem is the part of a reply object we read; the rest (the ticket's
-// many fields) is skipped by the decoder.
-type replyItem struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-	Ticket  *struct {
-		TicketID json.RawMessage `json:"ticketId"`
-	} `json:"ticket"`
-}
-
 const authMessage = "invalid auth key"
 
 // interpret turns a status code and body into an outcome for rows, reading
@@ -100,25 +89,25 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 	switch first {
 	case '{':
 		var item replyItem
-		if err := json.Unmarshal(trimmed, &item); err != nil {
+		if err := decodeReplyObject(trimmed, &item); err != nil {
 			return unreadable(out, status, trimmed)
 		}
-		if isAuthMessage(item.Message) {
+		if isAuthMessage(item.message) {
 			out.kind = kindAuth
-			out.message = clean(item.Message)
+			out.message = clean(item.message)
 			return out
 		}
 		out.form = formObject
 		return objectOutcome(out, item, rows, mode)
 	case '[':
-		var items []replyItem
-		if err := json.Unmarshal(trimmed, &items); err != nil {
+		items, err := decodeReplyArray(trimmed, make([]replyItem, 0, len(rows)))
+		if err != nil {
 			return unreadable(out, status, trimmed)
 		}
 		for _, it := range items {
-			if isAuthMessage(it.Message) {
+			if isAuthMessage(it.message) {
 				out.kind = kindAuth
-				out.message = clean(it.Message)
+				out.message = clean(it.message)
 				return out
 			}
 		}
@@ -182,10 +171,10 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 	out.entries = make([]entry, len(items))
 	failed := 0
 	for i, it := range items {
-		if id := ticketID(it); id != "" && id != rows[i].TicketID {
+		if !namesTicket(it, rows[i].TicketID) {
 			out.kind = kindRejected
 			out.entries = nil
-			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, id, rows[i].TicketID)
+			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, ticketID(it), rows[i].TicketID)
 			return out
 		}
 		ok, msg := itemResult(it)
@@ -221,8 +210,12 @@ func unreadable(out outcome, status int, body []byte) outcome {
 }
 
 func itemResult(it replyItem) (bool, string) {
-	msg := clean(it.Message)
-	switch strings.ToLower(strings.TrimSpace(it.Status)) {
+	msg := clean(it.message)
+	switch it.status {
+	case "success": // the common case, without folding
+		return true, msg
+	}
+	switch strings.ToLower(strings.TrimSpace(it.status)) {
 	case "success":
 		return true, msg
 	case "failed":
@@ -234,23 +227,38 @@ func itemResult(it replyItem) (bool, string) {
 		if msg == "" {
 			msg = "no message"
 		}
-		return false, fmt.Sprintf("unexpected reply status %q: %s", it.Status, msg)
+		return false, fmt.Sprintf("unexpected reply status %q: %s", it.status, msg)
 	}
 }
 
+// ticketID is the ticket the item names: ticket.ticketId as a string, a
+// number's digits as written, "" when the item names none.
 func ticketID(it replyItem) string {
-	if it.Ticket == nil || len(it.Ticket.TicketID) == 0 {
+	raw := it.ticketID
+	if !it.ticket || len(raw) == 0 {
 		return ""
 	}
-	raw := it.Ticket.TicketID
 	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return ""
+		return unquote(raw)
 	}
 	return string(raw) // a number: compare its digits
+}
+
+// namesTicket reports whether the item names no ticket or names id; it
+// allocates nothing in the common case of a plain string or number.
+func namesTicket(it replyItem, id string) bool {
+	raw := it.ticketID
+	switch {
+	case !it.ticket || len(raw) == 0:
+		return true
+	case raw[0] != '"':
+		return string(raw) == id
+	case bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
+		in := raw[1 : len(raw)-1]
+		return len(in) == 0 || string(in) == id
+	}
+	got := unquote(raw)
+	return got == "" || got == id
 }
 
 func isAuthMessage(m string) bool {
@@ -259,10 +267,10 @@ func isAuthMessage(m string) bool {
 
 func objectMessage(body []byte) string {
 	var it replyItem
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &it) != nil {
+	if len(body) == 0 || body[0] != '{' || decodeReplyObject(body, &it) != nil {
 		return ""
 	}
-	return clean(it.Message)
+	return clean(it.message)
 }
 
 // clean trims a server message for the results CSV.
