@@ -50,6 +50,12 @@ type Config struct {
 	// stop the run with ErrAPIDown; default 5.
 	BreakerThreshold int
 
+	// AutoRate finds the API's rate limit instead of pacing at Rate (Rate
+	// and Burst are then ignored): it starts at a safe rate, raises it
+	// while the API accepts, and holds just under the rate at which the
+	// API first refuses; see Stats.SettledRate.
+	AutoRate bool
+
 	// ObjectReplies says how to read one object answering a payload of
 	// several items; the zero value is ObjectAuto.
 	ObjectReplies ObjectReplies
@@ -58,8 +64,10 @@ type Config struct {
 	// attempts, retries, halves of a split payload, items sent again on
 	// their own) with exactly the rows that request carries, in payload
 	// order, and the index of the worker sending it (0 to Workers-1). The
-	// request follows the call at once (unless ctx ends first, when it may
-	// not go out). A non-nil error is fatal: that request is not made,
+	// request follows the call as soon as the rate limit lets it leave (at
+	// once, or after the spacing of requests or a Retry-After pause),
+	// unless ctx ends first, when it may not go out. A non-nil error is
+	// fatal: that request is not made,
 	// nothing more is sent, and Run returns the error wrapped. Workers
 	// call it concurrently, each one call at a time, and a worker has
 	// handed emit the results of its previous requests before it calls
@@ -106,6 +114,9 @@ type Stats struct {
 	// configured size, or 1 under ObjectSingle and once ObjectAuto has
 	// seen an object answer a payload of several items.
 	BatchSize int
+	// SettledRate is the rate Config.AutoRate settled at, just under the
+	// API's limit as found; 0 before it settled, or without AutoRate.
+	SettledRate float64
 }
 
 // Engine sends rows. Create it with New, run it once with Run.
@@ -177,6 +188,9 @@ func New(cfg Config) (*Engine, error) {
 		pacer:  newPacer(cfg.Rate, cfg.Burst, log),
 		seed:   maphash.MakeSeed(),
 	}
+	if cfg.AutoRate {
+		e.pacer = newAutoPacer(log)
+	}
 	e.size.Store(int64(cfg.BatchSize))
 	if cfg.ObjectReplies == ObjectSingle {
 		e.size.Store(1)
@@ -206,7 +220,7 @@ func (e *Engine) URL() string { return e.client.url }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
-	return Stats{
+	s := Stats{
 		Requests:  e.requests.Load(),
 		Retries:   e.retries.Load(),
 		Splits:    e.splits.Load(),
@@ -214,6 +228,8 @@ func (e *Engine) Stats() Stats {
 		ReplyForm: e.replyForm(),
 		BatchSize: e.batchSize(),
 	}
+	s.SettledRate = e.pacer.settled()
+	return s
 }
 
 // Run sends every row received from rows until rows is closed, Stop is

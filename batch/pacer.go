@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -10,11 +11,14 @@ import (
 )
 
 // pacer decides when a worker may send: a shared pause (a server's
-// Retry-After holds every worker, not just the one that was told) and one
-// token bucket whose rate adapts to 429s (AIMD: halve at most once a
-// second down to a floor, recover additively while requests succeed).
+// Retry-After holds every worker, not just the one that was told), one
+// token bucket for admission, and the spacing of departures. Its rate is
+// fixed, adapting to 429s (AIMD: halve at most once a second down to a
+// floor, recover additively while requests succeed), or found by a
+// rateController (--rate auto).
 type pacer struct {
 	lim       *rate.Limiter // nil: unlimited
+	auto      *rateController
 	max, step float64
 	floor     float64
 	log       *slog.Logger
@@ -26,11 +30,11 @@ type pacer struct {
 	last429   time.Time
 	ceiling   float64 // lowest rate a 429 came at; 0: none recently
 
-	// spaceMu serialises the spacing of admissions; last is when the
-	// previous one was let go. Only with a burst of 1 (see space).
-	spaceMu sync.Mutex
-	last    time.Time
-	spaced  bool
+	// departMu serialises departures; last is when the previous request
+	// left. Only with a burst of 1 (see depart).
+	departMu sync.Mutex
+	last     time.Time
+	spaced   bool
 }
 
 const (
@@ -43,6 +47,7 @@ const (
 	forgetCeiling = 60 * time.Second
 )
 
+// newPacer paces at r requests/s with a bucket of burst (r 0: unlimited).
 func newPacer(r float64, burst int, log *slog.Logger) *pacer {
 	p := &pacer{log: log}
 	if r > 0 {
@@ -55,18 +60,18 @@ func newPacer(r float64, burst int, log *slog.Logger) *pacer {
 	return p
 }
 
-// wait blocks until the pause is over and a token is available.
+// newAutoPacer paces at the rate a rateController finds, its requests
+// spaced as for a burst of 1: the API's limit may be that strict.
+func newAutoPacer(log *slog.Logger) *pacer {
+	c := newRateController(time.Now())
+	return &pacer{log: log, auto: c, lim: rate.NewLimiter(rate.Limit(c.current()), 1), spaced: true}
+}
+
+// wait blocks until the pause is over and a token is available: the
+// right to prepare a request. depart says when it may leave.
 func (p *pacer) wait(ctx context.Context) error {
-	for {
-		p.mu.Lock()
-		d := time.Until(p.until)
-		p.mu.Unlock()
-		if d <= 0 {
-			break
-		}
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
+	if err := p.waitPause(ctx); err != nil {
+		return err
 	}
 	if p.lim == nil {
 		return ctx.Err()
@@ -76,46 +81,138 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	// A 429 may have paused everyone while this worker waited for its
 	// token: it honours the pause too, then takes a fresh token.
-	p.mu.Lock()
-	paused := time.Now().Before(p.until)
-	p.mu.Unlock()
-	if paused {
+	if p.paused() {
 		return p.wait(ctx)
 	}
-	return p.space(ctx)
-}
-
-// space keeps admissions at least 1/rate apart in real time. The bucket
-// schedules them 1/rate apart, but a worker woken a little late lets the
-// next one, woken on time, follow it closer than that; a server that
-// counts arrivals strictly (a token bucket with a burst of 1) refuses it,
-// and every refusal pauses all workers for its Retry-After and halves the
-// rate. Spacing from the actual previous admission costs the timer's
-// overshoot, about 1% of the rate at 20 requests/s (see BENCHMARKS.md).
-// With a burst above 1 the user allows closer requests: no spacing.
-func (p *pacer) space(ctx context.Context) error {
-	if !p.spaced {
-		return nil
-	}
-	p.spaceMu.Lock()
-	defer p.spaceMu.Unlock()
-	gap := time.Duration(float64(time.Second) / float64(p.lim.Limit()))
-	if err := sleep(ctx, time.Until(p.last.Add(gap))); err != nil {
-		return err
-	}
-	p.last = time.Now()
 	return nil
 }
 
+func (p *pacer) paused() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Now().Before(p.until)
+}
+
+// waitPause sleeps until the shared pause is over.
+func (p *pacer) waitPause(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		d := time.Until(p.until)
+		p.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// depart blocks until the request, prepared, may leave, and returns its
+// departure; the caller sends it at once. With a burst of 1 requests leave
+// at least departGap apart, timed from when the previous one actually
+// left: the token bucket schedules admissions 1/rate apart, but what
+// follows admission (filling the payload, the journal, goroutine
+// hand-offs) is slower for some requests than others, and a server that
+// counts arrivals strictly (a token bucket of one token) refuses a request
+// that arrives early by a fraction of a millisecond, and every refusal
+// pauses all workers for its Retry-After. With a burst above 1 the user
+// allows closer requests: no spacing.
+func (p *pacer) depart(ctx context.Context) (departure, error) {
+	if !p.spaced {
+		if err := p.waitPause(ctx); err != nil {
+			return departure{}, err
+		}
+		return departure{at: time.Now(), rate: p.current()}, nil
+	}
+	p.departMu.Lock()
+	defer p.departMu.Unlock()
+	for {
+		if err := p.waitPause(ctx); err != nil {
+			return departure{}, err
+		}
+		if err := sleepUntil(ctx, p.last.Add(departGap(p.current()))); err != nil {
+			return departure{}, err
+		}
+		if !p.paused() { // else a 429 came meanwhile: wait it out, space again
+			break
+		}
+	}
+	now := time.Now()
+	p.last = now
+	if p.auto == nil {
+		return departure{at: now, rate: p.current()}, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.auto.departed(now)
+	p.follow(now)
+	return d, nil
+}
+
+// departGap is how far apart requests leave at rate r: 1/r and a margin
+// for what the client cannot see, the jitter between a request leaving
+// and the API's clock counting it (1%, at most a millisecond).
+func departGap(r float64) time.Duration {
+	if r <= 0 {
+		return 0
+	}
+	gap := time.Duration(float64(time.Second) / r)
+	return gap + min(gap/100, time.Millisecond)
+}
+
+// spinWindow is how much of a wait for a departure is spent yielding in a
+// loop rather than on a timer, which wakes up to a millisecond or more
+// late on a busy machine: at 50 requests/s that lateness would cost 5% of
+// the rate.
+const spinWindow = 1500 * time.Microsecond
+
+// sleepUntil returns at t (within microseconds, unless the machine is
+// starved), or when ctx ends, with its error.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	if d := time.Until(t); d > spinWindow { // (d may be the most negative Duration)
+		if err := sleep(ctx, d-spinWindow); err != nil {
+			return err
+		}
+	}
+	for time.Now().Before(t) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return ctx.Err()
+}
+
+// answered records the API's answer, other than a 429 (see throttled),
+// to the request d: an HTTP status below 500 tells the controller of
+// --rate auto that the rate d left at was accepted. (No answer, or a 5xx,
+// says nothing of the rate.)
+func (p *pacer) answered(d departure, status int) {
+	if p.auto == nil || status == 0 || status >= 500 {
+		return
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.auto.accepted(now, d)
+	p.follow(now)
+}
+
 // throttled records a 429: pause everyone for retryAfter, and lower the
-// rate (once per second at most, or N simultaneous 429s would halve it N
-// times).
-func (p *pacer) throttled(retryAfter time.Duration) {
+// rate: with --rate auto as the controller says; else once per second at
+// most (or N simultaneous 429s would halve it N times).
+func (p *pacer) throttled(d departure, retryAfter time.Duration) {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if until := now.Add(retryAfter); until.After(p.until) {
 		p.until = until
+	}
+	if p.auto != nil {
+		p.auto.refused(now, p.until, d)
+		p.follow(now)
+		return
 	}
 	// Only repeated 429s lower the rate: a lone one (a request that
 	// arrived a hair early) costs its pause, not half the rate for the
@@ -146,11 +243,24 @@ func (p *pacer) throttled(retryAfter time.Duration) {
 	p.lastRaise = now
 }
 
-// succeeded lets the rate recover additively, at most one step a second,
-// up to just under the lowest rate the API refused (forgotten after a
-// quiet spell, in case the API's limit went up).
+// follow sets the token bucket to the controller's rate. p.mu is held.
+func (p *pacer) follow(now time.Time) {
+	r := p.auto.current()
+	if cur := float64(p.lim.Limit()); r != cur {
+		p.lim.SetLimitAt(now, rate.Limit(r))
+		if r < cur {
+			p.log.Info("rate limited by the API: lowering the request rate", "from", round2(cur), "to", round2(r))
+		} else {
+			p.log.Debug("probing a higher request rate", "from", round2(cur), "to", round2(r))
+		}
+	}
+}
+
+// succeeded lets a fixed rate recover additively, at most one step a
+// second, up to just under the lowest rate the API refused (forgotten
+// after a quiet spell, in case the API's limit went up).
 func (p *pacer) succeeded() {
-	if p.lim == nil {
+	if p.lim == nil || p.auto != nil {
 		return
 	}
 	now := time.Now()
@@ -173,11 +283,23 @@ func (p *pacer) succeeded() {
 	p.lastRaise = now
 }
 
+// current returns the rate in force (0: unlimited).
 func (p *pacer) current() float64 {
 	if p.lim == nil {
 		return 0
 	}
 	return float64(p.lim.Limit())
+}
+
+// settled returns the rate --rate auto settled at, 0 before it did (or
+// without --rate auto).
+func (p *pacer) settled() float64 {
+	if p.auto == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.auto.settled()
 }
 
 // sleep waits d, or until ctx ends (its error then).

@@ -7,10 +7,11 @@ import (
 	"time"
 )
 
-// TestPacerSpacesAdmissions checks a lower bound only: with a burst of 1,
-// no admission follows the previous one closer than 1/rate, however late
-// that one was let go (the token bucket alone lets the next one catch up).
-func TestPacerSpacesAdmissions(t *testing.T) {
+// TestPacerSpacesDepartures checks a lower bound only: with a burst of 1,
+// no request leaves closer than 1/rate after the previous one, however
+// late that one left after its admission (the token bucket alone lets the
+// next one catch up).
+func TestPacerSpacesDepartures(t *testing.T) {
 	const r = 500.0
 	gap := time.Duration(float64(time.Second) / r)
 	p := newPacer(r, 1, slog.New(slog.DiscardHandler))
@@ -19,15 +20,22 @@ func TestPacerSpacesAdmissions(t *testing.T) {
 		if err := p.wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		if i%3 == 0 {
+			time.Sleep(gap / 2) // a request slow to prepare after its admission
+		}
+		d, err := p.depart(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(d.at); got < 0 {
+			t.Errorf("departure %d recorded %v in the future", i, -got)
+		}
 		if i > 0 {
-			if d := p.last.Sub(prev); d < gap {
-				t.Errorf("admission %d came %v after the previous one, want at least %v", i, d, gap)
+			if got := d.at.Sub(prev); got < gap {
+				t.Errorf("request %d left %v after the previous one, want at least %v", i, got, gap)
 			}
 		}
-		prev = p.last
-		if i%3 == 0 {
-			time.Sleep(gap / 2) // a worker that comes back late
-		}
+		prev = d.at
 	}
 }
 
@@ -38,26 +46,29 @@ func TestPacerBurstNotSpaced(t *testing.T) {
 		if err := p.wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := p.depart(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !p.last.IsZero() {
-		t.Errorf("a burst of 3 was spaced: last admission recorded at %v", p.last.Sub(start))
+		t.Errorf("a burst of 3 was spaced: last departure recorded at %v", p.last.Sub(start))
 	}
 }
 
 func TestPacerLowersRateOnlyOnRepeated429s(t *testing.T) {
 	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
-	p.throttled(50 * time.Millisecond)
+	p.throttled(departure{}, 50*time.Millisecond)
 	if got := p.current(); got != 20 {
 		t.Fatalf("after one 429 the rate is %v, want 20 (a lone 429 only pauses)", got)
 	}
 	if d := time.Until(p.until); d <= 0 || d > 50*time.Millisecond {
 		t.Errorf("pause %v, want up to the Retry-After of 50ms", d)
 	}
-	p.throttled(0)
+	p.throttled(departure{}, 0)
 	if got := p.current(); got != 10 {
 		t.Fatalf("after a repeated 429 the rate is %v, want 10", got)
 	}
-	p.throttled(0) // within the same second: no second cut
+	p.throttled(departure{}, 0) // within the same second: no second cut
 	if got := p.current(); got != 10 {
 		t.Errorf("two cuts within a second: rate %v, want 10", got)
 	}
@@ -76,7 +87,7 @@ func TestPacerLowersRateOnlyOnRepeated429s(t *testing.T) {
 func TestPacerFloor(t *testing.T) {
 	p := newPacer(8, 1, slog.New(slog.DiscardHandler))
 	for range 20 {
-		p.throttled(0)
+		p.throttled(departure{}, 0)
 		p.lastCut = time.Time{} // let every call cut
 	}
 	if got, want := p.current(), p.floor; got != want || want <= 0 {
@@ -86,7 +97,7 @@ func TestPacerFloor(t *testing.T) {
 
 func TestPacerSettlesUnderTheRefusedRate(t *testing.T) {
 	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
-	p.throttled(0) // a lone 429 at the full rate: no cut, but a ceiling
+	p.throttled(departure{}, 0) // a lone 429 at the full rate: no cut, but a ceiling
 	if got := p.current(); got != 20 {
 		t.Fatalf("rate %v after a lone 429, want 20", got)
 	}

@@ -111,6 +111,10 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if err := w.beforeSend(ctx, rows); err != nil {
 			return err
 		}
+		dep, err := w.e.pacer.depart(soft)
+		if err != nil {
+			return stopErr(ctx)
+		}
 		w.e.requests.Add(1)
 		if attempt > 1 {
 			w.e.retries.Add(1)
@@ -119,13 +123,15 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if err != nil {
 			return err
 		}
+		if out.httpStatus == http.StatusTooManyRequests {
+			w.e.pacer.throttled(dep, out.retryAfter)
+		} else {
+			w.e.pacer.answered(dep, out.httpStatus)
+		}
 		w.e.noteReply(out.form, len(rows))
 		tries := prior + attempt
 		if out.kind != kindRetry {
 			return w.settle(ctx, soft, rows, out, tries)
-		}
-		if out.httpStatus == http.StatusTooManyRequests {
-			w.e.pacer.throttled(out.retryAfter)
 		}
 		if attempt > w.e.cfg.MaxRetries {
 			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, out.message)

@@ -1,0 +1,267 @@
+package batch
+
+import (
+	"math"
+	"time"
+)
+
+// departure is one request as it left: when, at what rate it was paced,
+// and its place in the sequence of departures. A reply is judged against
+// the rate its request left at, not the rate in force when it comes back.
+type departure struct {
+	at   time.Time
+	rate float64 // requests/s in force; 0: unlimited
+	seq  int64   // 1, 2, …: the controller's count of departures
+}
+
+// Tuning of the rate controller. The API's limit is unknown and may be
+// strict (a token bucket of one token refuses a request that comes a
+// fraction of a millisecond early), and every refusal costs a pause of
+// the API's Retry-After for every worker: the controller finds the limit
+// in few refusals, then holds just under it.
+const (
+	// autoStart is the first rate: the former default, safe for any
+	// tenant we know of.
+	autoStart = 5.0
+	// autoMax bounds the rate: far above any documented API limit.
+	autoMax = 1000.0
+	// autoMin is the lowest rate the controller goes down to.
+	autoMin = 0.2
+
+	// autoStep is how long the startup holds a rate before doubling it
+	// (and at least autoStepRequests departures, and two round trips).
+	autoStep         = 500 * time.Millisecond
+	autoStepRequests = 4
+	// autoGrowth is the startup's factor per step.
+	autoGrowth = 1.5
+	// autoProbeHold is how long a rate is tried in the search, and in
+	// probes after a quiet spell, before it counts as accepted: a bucket
+	// of several tokens accepts a rate above its limit until it is empty.
+	autoProbeHold = 3 * time.Second
+	// autoQuick: a refusal among the first autoQuick requests at a new
+	// rate says that rate is over the limit with no bucket to spend, so
+	// the lower rates accepted before it were accepted on their merit.
+	autoQuick = 3
+	// autoBracket: once the lowest refused rate is within this ratio of
+	// the highest accepted one, the search is over.
+	autoBracket = 1.1
+	// autoSettle: the rate held is the highest accepted one, or this
+	// share of the lowest refused one if that is higher.
+	autoSettle = 0.95
+	// autoCut is the cut when the rate held is refused.
+	autoCut = 0.9
+	// autoQuiet is how long the controller holds without a refusal before
+	// it probes above the held rate, autoReprobe higher each probe (limits
+	// change); each probe refused doubles it, up to autoQuietMax.
+	autoQuiet    = 60 * time.Second
+	autoQuietMax = 10 * time.Minute
+	autoReprobe  = 1.05
+)
+
+type autoPhase int
+
+const (
+	// autoStartup doubles the rate each step until the API first refuses.
+	autoStartup autoPhase = iota
+	// autoSearch bisects between the highest rate accepted and the
+	// lowest refused.
+	autoSearch
+	// autoHold holds a rate, and probes above it after a quiet spell.
+	autoHold
+)
+
+// rateController finds and holds the highest request rate the API
+// accepts. It is a state machine over the events it is given, with the
+// time passed in: no clock, no goroutine, no lock (the pacer holds one).
+//
+// It starts at autoStart and doubles the rate each short step while the
+// API accepts it. At the first refusal it bisects (geometrically) between
+// the highest rate accepted and the lowest refused, each probe held for
+// autoProbeHold, until they are within autoBracket; then it holds the
+// higher of the accepted rate and autoSettle of the refused one. A
+// refusal of the rate held cuts it by autoCut. After autoQuiet without a
+// refusal it probes autoReprobe above the held rate, and on up while the
+// probes are accepted; a refused probe sends it back to the higher of the
+// rate held before the probes and autoCut of the refused probe, and
+// doubles the quiet spell before the next.
+type rateController struct {
+	rate  float64 // in force
+	phase autoPhase
+	good  float64 // highest rate accepted; 0: none
+	firm  bool    // good was accepted through a probe, or a refusal just above it came at once
+	bad   float64 // lowest rate refused; +Inf: none
+
+	seq        int64     // departures so far
+	since      time.Time // the current step began (after any pause)
+	sent       int       // departures since then
+	answers    int       // replies other than refusals since then
+	changed    time.Time // the rate last changed
+	changedSeq int64     // seq when it did
+	held       float64   // autoHold: the rate held before any probe
+	probing    bool      // autoHold: probing above held
+	quiet      time.Duration
+	rtt        time.Duration // smoothed time from a request leaving to its reply
+}
+
+func newRateController(now time.Time) *rateController {
+	return &rateController{rate: autoStart, bad: math.Inf(1), since: now, changed: now, quiet: autoQuiet}
+}
+
+// current returns the rate in force.
+func (c *rateController) current() float64 { return c.rate }
+
+// settled returns the rate held once the search is over (not a probe
+// above it), 0 before.
+func (c *rateController) settled() float64 {
+	if c.phase != autoHold {
+		return 0
+	}
+	return c.held
+}
+
+// departed records a request leaving at now, and returns its departure.
+// It may end a step and change the rate for the next request.
+func (c *rateController) departed(now time.Time) departure {
+	c.seq++
+	d := departure{at: now, rate: c.rate, seq: c.seq}
+	if !now.Before(c.since) { // else paused: not part of a step
+		c.sent++
+		c.advance(now)
+	}
+	return d
+}
+
+// accepted notes a reply that was not a refusal to the request d.
+func (c *rateController) accepted(now time.Time, d departure) {
+	if rtt := now.Sub(d.at); rtt > 0 {
+		if c.rtt == 0 {
+			c.rtt = rtt
+		} else {
+			c.rtt += (rtt - c.rtt) / 8
+		}
+	}
+	c.answers++
+	c.advance(now)
+}
+
+// refused notes a refusal (429) of the request d; the API asked for a
+// pause until resume.
+func (c *rateController) refused(now, resume time.Time, d departure) {
+	defer c.restart(resume)
+	if d.rate > 0 && d.rate < c.bad {
+		c.bad = d.rate
+	}
+	if d.at.Before(c.changed) {
+		// It left before the rate last changed: that change answered an
+		// earlier refusal, or already went below this one's rate.
+		return
+	}
+	quick := d.seq-c.changedSeq <= autoQuick
+	switch {
+	case c.phase == autoHold && c.probing:
+		c.quiet = min(2*c.quiet, autoQuietMax)
+		c.hold(now, max(c.held, autoCut*d.rate))
+	case c.phase == autoHold:
+		c.good, c.firm = max(autoMin, autoCut*c.held), false
+		c.hold(now, c.good)
+	default:
+		switch {
+		case quick && c.good < c.bad:
+			// No bucket was spent: the rates accepted before were
+			// accepted on their merit.
+			c.firm = c.good > 0
+		case c.good >= c.bad || !c.firm:
+			// A bucket of several tokens lets a rate through for a
+			// while that it cannot sustain: what a short step or a
+			// spent bucket accepted is not known to be accepted.
+			c.good, c.firm = 0, false
+		}
+		c.phase = autoSearch
+		if c.good > 0 && c.bad <= c.good*autoBracket {
+			c.hold(now, max(c.good, autoSettle*c.bad))
+		} else {
+			c.set(now, c.probe())
+		}
+	}
+}
+
+// advance ends the current step when it has lasted long enough, and
+// moves on.
+func (c *rateController) advance(now time.Time) {
+	need := max(autoStep, 2*c.rtt)
+	switch {
+	case c.phase == autoSearch || c.phase == autoHold && c.probing:
+		need = max(autoProbeHold, 2*c.rtt)
+	case c.phase == autoHold:
+		need = c.quiet
+	}
+	if now.Sub(c.since) < need || c.sent < autoStepRequests {
+		return
+	}
+	defer c.restart(now)
+	switch {
+	case float64(c.sent) < 0.8*c.rate*now.Sub(c.since).Seconds():
+		// The requests did not use the rate: the API's latency, not
+		// the rate, holds the run back, and a higher rate proves nothing.
+		return
+	case c.answers < c.sent/2:
+		// Most requests got no answer, or a 5xx: that proves nothing
+		// about the rate either.
+		return
+	}
+	r := c.rate
+	if r >= c.good {
+		c.good, c.firm = r, c.phase != autoStartup
+	}
+	switch c.phase {
+	case autoStartup:
+		c.set(now, min(autoMax, autoGrowth*r))
+	case autoSearch:
+		if c.bad <= c.good*autoBracket {
+			c.hold(now, max(c.good, autoSettle*c.bad))
+		} else {
+			c.set(now, c.probe())
+		}
+	case autoHold:
+		if c.probing {
+			c.quiet = autoQuiet
+			c.bad = math.Inf(1) // the limit went up: what was refused may not be now
+		} else {
+			c.probing = true
+		}
+		c.set(now, min(autoMax, r*autoReprobe))
+	}
+}
+
+// probe is the next rate the search tries: the geometric mean of the
+// highest accepted and the lowest refused, or half the refused one when
+// none is known to be accepted.
+func (c *rateController) probe() float64 {
+	if c.good == 0 {
+		return max(autoMin, c.bad/2)
+	}
+	return math.Sqrt(c.good * c.bad)
+}
+
+func (c *rateController) hold(now time.Time, r float64) {
+	c.phase = autoHold
+	c.held = r
+	c.probing = false
+	c.set(now, r)
+}
+
+func (c *rateController) set(now time.Time, r float64) {
+	if r != c.rate {
+		c.rate = r
+		c.changed = now
+		c.changedSeq = c.seq
+	}
+}
+
+// restart begins a new step at at (after a pause, or now).
+func (c *rateController) restart(at time.Time) {
+	if at.After(c.since) {
+		c.since = at
+	}
+	c.sent, c.answers = 0, 0
+}

@@ -1,0 +1,380 @@
+package batch
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// simAPI is a rate-limited API on a simulated clock: a token bucket as
+// GCRA, as the fake has it, answering a refusal at once with Retry-After
+// in whole seconds, and anything else after its latency.
+type simAPI struct {
+	interval, tolerance time.Duration
+	burst               int
+	latency             time.Duration
+	next                time.Time
+	served, refused     int
+	// heavy is the share of requests delayed by up to 5 ms more on
+	// their way, as on a loaded machine.
+	heavy float64
+	// At change the limit becomes changeTo requests/s.
+	change   time.Time
+	changeTo float64
+}
+
+func newSimAPI(limit float64, burst int, latency time.Duration) *simAPI {
+	a := &simAPI{burst: burst, latency: latency}
+	a.setLimit(limit)
+	return a
+}
+
+func (a *simAPI) setLimit(limit float64) {
+	a.interval = time.Duration(float64(time.Second) / limit)
+	a.tolerance = time.Duration(a.burst-1) * a.interval
+}
+
+// arrive serves a request arriving at t: when its reply leaves, and the
+// Retry-After of a refusal (0 when served).
+func (a *simAPI) arrive(t time.Time) (reply time.Time, retryAfter time.Duration) {
+	if !a.change.IsZero() && !t.Before(a.change) {
+		a.setLimit(a.changeTo)
+		a.change = time.Time{}
+	}
+	if a.next.Before(t) {
+		a.next = t
+	}
+	if wait := a.next.Sub(t) - a.tolerance; wait > 0 {
+		a.refused++
+		secs := (wait + time.Second - 1) / time.Second
+		return t.Add(200 * time.Microsecond), max(secs, 1) * time.Second
+	}
+	a.next = a.next.Add(a.interval)
+	a.served++
+	return t.Add(a.latency), 0
+}
+
+// simReply is a reply on its way back to the client.
+type simReply struct {
+	at         time.Time
+	dep        departure
+	retryAfter time.Duration
+}
+
+type simReplies []simReply
+
+func (h simReplies) Len() int           { return len(h) }
+func (h simReplies) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h simReplies) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *simReplies) Push(x any)        { *h = append(*h, x.(simReply)) }
+func (h *simReplies) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// simRun is what a simulated run did.
+type simRun struct {
+	served, refused int
+	settled         float64
+	rates           []simRate // the controller's rate after each change
+	refusals        []time.Duration
+}
+
+type simRate struct {
+	at   time.Duration
+	rate float64
+}
+
+func (r simRun) String() string {
+	return fmt.Sprintf("served %d, refused %d, settled %.2f", r.served, r.refused, r.settled)
+}
+
+var simStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// simulate runs the rate controller for d against api with workers
+// requests at most in flight, each leaving 1/rate after the previous one
+// (as the pacer spaces them) plus a jitter on the way to the API (more
+// with simAPI.heavy) drawn
+// from seed. Nothing sleeps: the clock is simulated.
+func simulate(api *simAPI, workers int, d time.Duration, seed uint64) simRun {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	start := simStart
+	end := start.Add(d)
+	c := newRateController(start)
+	var (
+		replies simReplies
+		last    time.Time
+		paused  time.Time
+		run     simRun
+		prev    float64
+		now     = start
+	)
+	note := func(now time.Time) {
+		if r := c.current(); r != prev {
+			run.rates = append(run.rates, simRate{now.Sub(start), r})
+			prev = r
+		}
+	}
+	note(start)
+	for {
+		next := last.Add(departGap(c.current()))
+		if next.Before(paused) {
+			next = paused
+		}
+		if next.Before(now) {
+			next = now // a rate raised by a reply: no departure in the past
+		}
+		if len(replies) >= workers && next.Before(replies[0].at) {
+			next = replies[0].at
+		}
+		if len(replies) > 0 && !replies[0].at.After(next) {
+			r := heap.Pop(&replies).(simReply)
+			now = r.at
+			if r.retryAfter > 0 {
+				resume := r.at.Add(r.retryAfter)
+				if resume.After(paused) {
+					paused = resume
+				}
+				c.refused(r.at, resume, r.dep)
+				run.refusals = append(run.refusals, r.at.Sub(start))
+			} else {
+				c.accepted(r.at, r.dep)
+			}
+			note(r.at)
+			continue
+		}
+		if next.After(end) {
+			break
+		}
+		now = next
+		dep := c.departed(now)
+		note(now)
+		jitter := time.Duration(rng.Int64N(int64(300 * time.Microsecond)))
+		if api.heavy > 0 && rng.Float64() < api.heavy {
+			jitter += time.Duration(rng.Int64N(int64(5 * time.Millisecond)))
+		}
+		at, ra := api.arrive(next.Add(100*time.Microsecond + jitter))
+		heap.Push(&replies, simReply{at: at, dep: dep, retryAfter: ra})
+		last = next
+	}
+	run.served, run.refused, run.settled = api.served, api.refused, c.settled()
+	return run
+}
+
+// rateAt returns the rate in force at t in a run's history.
+func (r simRun) rateAt(t time.Duration) float64 {
+	rate := 0.0
+	for _, x := range r.rates {
+		if x.at > t {
+			break
+		}
+		rate = x.rate
+	}
+	return rate
+}
+
+// changesBetween counts the rate's changes strictly between from and to.
+func (r simRun) changesBetween(from, to time.Duration) int {
+	n := 0
+	for _, x := range r.rates {
+		if x.at > from && x.at < to {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRateControllerConverges: against a 30 requests/s API whose bucket
+// holds one token (it refuses a request a fraction of a millisecond
+// early) or ten, with 50 ms of latency, a minute's run averages at least
+// 85% of the limit, ramp included, with at most 10 refusals, and holds a
+// rate between 85% and 100% of the limit by 20 s.
+func TestRateControllerConverges(t *testing.T) {
+	for _, burst := range []int{1, 10} {
+		t.Run(fmt.Sprintf("burst %d", burst), func(t *testing.T) {
+			const limit = 30.0
+			api := newSimAPI(limit, burst, 50*time.Millisecond)
+			r := simulate(api, 8, time.Minute, 1)
+			t.Log(r)
+			if share := float64(r.served) / 60 / limit; share < 0.85 {
+				t.Errorf("served %.1f%% of the limit over a minute, want at least 85%%", 100*share)
+			}
+			if r.refused > 10 {
+				t.Errorf("%d requests refused, want at most 10", r.refused)
+			}
+			if got := r.rateAt(20 * time.Second); got < 0.85*limit || got > limit {
+				t.Errorf("rate at 20 s %.2f, want between 85%% and 100%% of %v", got, limit)
+			}
+			if r.settled < 0.85*limit || r.settled > limit {
+				t.Errorf("settled at %.2f, want between 85%% and 100%% of %v", r.settled, limit)
+			}
+		})
+	}
+}
+
+// TestRateControllerHolds: once settled, the rate stays put, without a
+// refusal, until the quiet spell before a probe is over.
+func TestRateControllerHolds(t *testing.T) {
+	for _, burst := range []int{1, 10} {
+		api := newSimAPI(30, burst, 50*time.Millisecond)
+		r := simulate(api, 8, 3*time.Minute, 1)
+		var settled time.Duration // the search's last change of rate
+		for _, x := range r.rates {
+			if x.at < 30*time.Second {
+				settled = x.at
+			}
+		}
+		held := r.rateAt(settled)
+		if held < 0.85*30 || held > 30 {
+			t.Fatalf("burst %d: holding %.2f from %v, want 85%% to 100%% of 30", burst, held, settled)
+		}
+		if n := r.changesBetween(settled, settled+autoQuiet-time.Second); n != 0 {
+			t.Errorf("burst %d: %d rate changes within the quiet spell after settling at %.2f, want 0", burst, n, held)
+		}
+		for _, at := range r.refusals {
+			if at > settled && at < settled+autoQuiet {
+				t.Errorf("burst %d: refused at %v while holding %.2f", burst, at, held)
+			}
+		}
+	}
+}
+
+// TestRateControllerBacksOff: a refusal lowers the rate below the rate
+// refused, at once, and no refusal that answers a request sent before
+// that cut lowers it again.
+func TestRateControllerBacksOff(t *testing.T) {
+	now := simStart
+	c := newRateController(now)
+	// Startup: requests at 5/s, each answered, until the rate rises.
+	var d departure
+	for c.current() == autoStart {
+		now = now.Add(200 * time.Millisecond)
+		d = c.departed(now)
+		c.accepted(now.Add(50*time.Millisecond), d)
+	}
+	raised := c.current()
+	if raised <= autoStart {
+		t.Fatalf("rate %v after a step without refusals, want above %v", raised, autoStart)
+	}
+	now = now.Add(time.Millisecond)
+	first := c.departed(now)
+	second := c.departed(now.Add(time.Millisecond))
+	c.refused(now.Add(5*time.Millisecond), now.Add(time.Second), first)
+	cut := c.current()
+	if cut >= raised {
+		t.Fatalf("rate %v after a refusal at %v, want lower", cut, raised)
+	}
+	c.refused(now.Add(6*time.Millisecond), now.Add(time.Second), second)
+	if got := c.current(); got != cut {
+		t.Errorf("a second refusal of a request sent before the cut moved the rate from %v to %v", cut, got)
+	}
+	if c.bad != raised {
+		t.Errorf("lowest refused rate %v, want %v", c.bad, raised)
+	}
+
+	// Holding: a refusal cuts the rate held.
+	c.hold(now, 20)
+	now = now.Add(10 * time.Second)
+	c.restart(now.Add(-5 * time.Second))
+	d = c.departed(now)
+	c.refused(now.Add(time.Millisecond), now.Add(time.Second), d)
+	if got, want := c.current(), autoCut*20; got != want {
+		t.Errorf("rate %v after the rate held (20) was refused, want %v", got, want)
+	}
+}
+
+// TestRateControllerReprobes: after a quiet spell it probes above the rate
+// held, and when the API's limit goes up it finds the new one; when the
+// limit has not moved, probes are refused and spaced ever further apart.
+func TestRateControllerReprobes(t *testing.T) {
+	t.Run("limit raised", func(t *testing.T) {
+		api := newSimAPI(30, 1, 50*time.Millisecond)
+		api.change, api.changeTo = simStart.Add(100*time.Second), 60
+		r := simulate(api, 16, 5*time.Minute, 1)
+		if got := r.rateAt(99 * time.Second); got > 30 {
+			t.Errorf("rate %v before the limit went up, want at most 30", got)
+		}
+		if got := r.rateAt(5*time.Minute - time.Second); got < 0.85*60 || got > 60 {
+			t.Errorf("rate %.2f at the end, want between 85%% and 100%% of the new limit 60", got)
+		}
+	})
+	t.Run("limit unchanged", func(t *testing.T) {
+		api := newSimAPI(30, 1, 50*time.Millisecond)
+		r := simulate(api, 8, 20*time.Minute, 1)
+		var probes []time.Duration
+		for i, x := range r.rates {
+			if i > 0 && x.rate > r.rates[i-1].rate && x.at > 20*time.Second {
+				probes = append(probes, x.at)
+			}
+		}
+		if len(probes) < 3 {
+			t.Fatalf("probes at %v, want at least 3 in 20 minutes", probes)
+		}
+		for i := 2; i < len(probes); i++ {
+			if probes[i]-probes[i-1] <= probes[i-1]-probes[i-2] {
+				t.Errorf("probes at %v: not spaced ever further apart", probes)
+				break
+			}
+		}
+		if r.refused > 3+len(probes)*2 {
+			t.Errorf("%d refused for %d probes", r.refused, len(probes))
+		}
+	})
+}
+
+// TestRateControllerIsDeterministic: the same events give the same rates.
+func TestRateControllerIsDeterministic(t *testing.T) {
+	a := simulate(newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
+	b := simulate(newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
+	if fmt.Sprint(a.rates) != fmt.Sprint(b.rates) || a.served != b.served {
+		t.Errorf("two runs differ:\n%v\n%v", a.rates, b.rates)
+	}
+}
+
+// TestRateControllerLatencyBound: when the API's latency, not its limit,
+// holds the run back (2 workers, 100 ms: 20 requests/s at most), the rate
+// does not climb without bound.
+func TestRateControllerLatencyBound(t *testing.T) {
+	api := newSimAPI(1000, 1, 100*time.Millisecond)
+	r := simulate(api, 2, time.Minute, 1)
+	if got := r.rateAt(time.Minute); got > 60 {
+		t.Errorf("rate %v, want it to stop rising near the 20 requests/s the workers can send", got)
+	}
+}
+
+// TestRateControllerAcrossLimits runs limits from 6 to 120 requests/s,
+// buckets of 1, 2 and 10, and latencies of 50 and 300 ms: a broad check
+// that no limit makes the controller thrash.
+func TestRateControllerAcrossLimits(t *testing.T) {
+	for _, lat := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
+		for _, burst := range []int{1, 2, 10} {
+			for limit := 6.0; limit < 120; limit *= 1.1 {
+				api := newSimAPI(limit, burst, lat)
+				r := simulate(api, 64, time.Minute, 3)
+				share := float64(r.served) / 60 / limit
+				if share < 0.7 || r.refused > 16 {
+					t.Errorf("limit %.1f, bucket %d, latency %v: %v, %.1f%% of the limit", limit, burst, lat, r, 100*share)
+				}
+			}
+		}
+	}
+}
+
+// TestRateControllerUnderJitter: when some requests reach the API
+// milliseconds late (a loaded machine), a strict API refuses some of
+// those that follow them however the client spaces them; the controller
+// gives up a little rate for it, without collapsing or thrashing.
+func TestRateControllerUnderJitter(t *testing.T) {
+	for _, burst := range []int{1, 10} {
+		api := newSimAPI(30, burst, 50*time.Millisecond)
+		api.heavy = 0.03
+		r := simulate(api, 8, 2*time.Minute, 1)
+		if share := float64(r.served) / 120 / 30; share < 0.7 || r.refused > 15 {
+			t.Errorf("burst %d: %v: %.1f%% of the limit, want at least 70%% with at most 15 refused", burst, r, 100*share)
+		}
+	}
+}
