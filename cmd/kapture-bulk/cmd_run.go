@@ -24,6 +24,7 @@ type runFlags struct {
 	objectReplies     string
 	workers           int
 	rate              float64
+	rateAuto          bool // --rate auto
 	burst             int
 	maxRetries        int
 	timeout           time.Duration
@@ -49,7 +50,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batchSize, "batch-size", 50, "items per payload")
 	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
 	fs.IntVar(&f.workers, "workers", 4, "payloads in flight")
-	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second; 0 = unlimited")
+	f.rate = 5
+	fs.Var(rateValue{&f.rate, &f.rateAuto}, "rate", "payloads (requests) per second, `R` (0 = unlimited), or auto: find the API's limit and hold just under it")
 	fs.IntVar(&f.burst, "burst", 1, "requests that may go out at once after a quiet spell")
 	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "per request")

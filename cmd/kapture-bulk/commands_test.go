@@ -38,8 +38,13 @@ func TestRunCommandParsesWithoutRunning(t *testing.T) {
 			}},
 		{"defaults", []string{"in.csv"}, nil,
 			func(o *runOptions) bool {
-				return o.flags.batchSize == 50 && o.flags.rate == 5 && o.flags.logLevel == "info"
+				return o.flags.batchSize == 50 && o.flags.rate == 5 && !o.flags.rateAuto && o.flags.logLevel == "info"
 			}},
+		{"rate auto", []string{"--rate", "auto", "in.csv"}, nil,
+			func(o *runOptions) bool { return o.flags.rateAuto }},
+		{"rate number after auto", []string{"--rate", "AUTO", "--rate", "7.5", "in.csv"}, nil,
+			func(o *runOptions) bool { return !o.flags.rateAuto && o.flags.rate == 7.5 }},
+		{"rate neither", []string{"--rate", "fast", "in.csv"}, errUsage, nil},
 		{"two inputs parse; execute refuses them", []string{"a.csv", "b.csv"}, nil,
 			func(o *runOptions) bool { return len(o.args) == 2 }},
 		{"help", []string{"--help"}, flag.ErrHelp, nil},

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -85,4 +87,34 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		}
 		fmt.Fprintf(w, "%s\n    \t%s\n", head, strings.ReplaceAll(usage, "\n", "\n    \t"))
 	})
+}
+
+// rateValue is --rate: requests per second, or "auto".
+type rateValue struct {
+	rate *float64
+	auto *bool
+}
+
+func (v rateValue) String() string {
+	switch {
+	case v.auto == nil: // the zero value flag.isZeroValue makes
+		return ""
+	case *v.auto:
+		return "auto"
+	}
+	return strconv.FormatFloat(*v.rate, 'f', -1, 64)
+}
+
+func (v rateValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		*v.auto = true
+		return nil
+	}
+	r, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("want requests per second (0 = unlimited) or auto")
+	}
+	*v.rate, *v.auto = r, false
+	return nil
 }

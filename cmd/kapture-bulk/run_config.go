@@ -19,7 +19,7 @@ func (f *runFlags) check() error {
 		return usagef("--batch-size %d: want 1 or more", f.batchSize)
 	case f.workers < 1:
 		return usagef("--workers %d: want 1 or more", f.workers)
-	case f.rate < 0:
+	case f.rate < 0 && !f.rateAuto:
 		return usagef("--rate %v: want 0 (unlimited) or more", f.rate)
 	case f.burst < 1:
 		return usagef("--burst %d: want 1 or more", f.burst)
@@ -159,6 +159,7 @@ func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (b
 		BatchSize:         f.batchSize,
 		Workers:           f.workers,
 		Rate:              f.rate,
+		AutoRate:          f.rateAuto,
 		Burst:             f.burst,
 		MaxRetries:        f.maxRetries,
 		Timeout:           f.timeout,

@@ -35,6 +35,7 @@ type summary struct {
 	Retries        int64   `json:"retries"`
 	Splits         int64   `json:"splits"`
 	FinalRate      float64 `json:"final_rate"`
+	SettledRate    float64 `json:"settled_rate"`         // --rate auto: the rate it settled at; 0 if it did not
 	ReplyForm      string  `json:"reply_form,omitempty"` // array, object or mixed: how the API answered
 	BatchSize      int     `json:"batch_size,omitempty"` // items per payload at the end (1 after a switch)
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
@@ -80,6 +81,7 @@ func (st *runState) summary() *summary {
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
+	s.SettledRate = c.SettledRate
 	if elapsed > 0 {
 		s.RowsPerSecond = float64(done) / elapsed.Seconds()
 	}
@@ -131,6 +133,9 @@ func (s *summary) print(w io.Writer) {
 	fmt.Fprintf(&b, "\n  %d requests, %d retries, %d splits", s.Requests, s.Retries, s.Splits)
 	if s.FinalRate > 0 {
 		fmt.Fprintf(&b, ", final rate %.2f requests/s", s.FinalRate)
+	}
+	if s.SettledRate > 0 {
+		fmt.Fprintf(&b, " (--rate auto settled at %.2f)", s.SettledRate)
 	}
 	fmt.Fprintf(&b, "; %.1f rows/s", s.RowsPerSecond)
 	if s.ReplyForm != "" {

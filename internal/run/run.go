@@ -248,7 +248,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	r.stats.startSending(eng)
 	e := r.cfg.Engine
 	r.log.Info("run started", "input", r.cfg.Reader.Name, "results", r.cfg.Results, "api", eng.URL(), "batch_size", e.BatchSize,
-		"workers", e.Workers, "rate", e.Rate, "limit", r.cfg.Limit, "resume", r.cfg.Mode == writer.Resume)
+		"workers", e.Workers, "rate", e.Rate, "auto_rate", e.AutoRate, "limit", r.cfg.Limit, "resume", r.cfg.Mode == writer.Resume)
 	if r.cfg.OnStart != nil {
 		r.cfg.OnStart()
 	}

@@ -48,6 +48,9 @@ type Snapshot struct {
 	// zero until sending begins.
 	Requests, Retries, Splits int64
 	Rate                      float64
+	// SettledRate is the rate --rate auto settled at; 0 before, or
+	// without it.
+	SettledRate float64
 	// ReplyForm is the form of the API's replies so far ("", "array",
 	// "object" or "mixed") and BatchSize the items per payload in effect
 	// (1 after a switch to single-item payloads).
@@ -74,6 +77,7 @@ func (s *Stats) Snapshot() Snapshot {
 	if eng := s.eng.Load(); eng != nil {
 		es := eng.Stats()
 		c.Requests, c.Retries, c.Splits, c.Rate = es.Requests, es.Retries, es.Splits, es.Rate
+		c.SettledRate = es.SettledRate
 		c.ReplyForm, c.BatchSize = es.ReplyForm, es.BatchSize
 	}
 	return c
