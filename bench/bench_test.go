@@ -41,8 +41,9 @@ func mallocs() uint64 {
 	return m.Mallocs
 }
 
-// BenchmarkReader streams records through reader.Open/Next (gocsv,
-// normalisation, line numbers, validation): what validate and run do.
+// BenchmarkReader streams records through reader.Open/Next (encoding/csv,
+// columns by index, normalisation, line numbers, validation): what
+// validate and run do.
 func BenchmarkReader(b *testing.B) {
 	data := csvInput(fileRows)
 	b.SetBytes(int64(len(data)))

@@ -121,8 +121,20 @@ func BenchmarkCheck(b *testing.B) {
 	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// BenchmarkBaseline measures what the design builds on, for comparison:
-// bare encoding/csv and bare gocsv pulling the same file.
+// gocsvRow is what gocsv filled when the reader used it: the documented
+// columns.
+type gocsvRow struct {
+	TicketID     string `csv:"ticket_id"`
+	SubStatus    string `csv:"sub_status"`
+	Queue        string `csv:"queue"`
+	Comment      string `csv:"comment"`
+	CallbackTime string `csv:"callback_time"`
+	Disposition  string `csv:"disposition"`
+}
+
+// BenchmarkBaseline measures, for comparison, bare encoding/csv (the
+// floor) and bare gocsv (what the reader used before it took columns by
+// index) pulling the same file.
 func BenchmarkBaseline(b *testing.B) {
 	path := benchFile(b, false)
 	b.Run("encoding-csv", func(b *testing.B) {
@@ -144,7 +156,7 @@ func BenchmarkBaseline(b *testing.B) {
 			f, _ := os.Open(path)
 			cr := csv.NewReader(bufio.NewReader(f))
 			cr.ReuseRecord = true
-			um, err := gocsv.NewUnmarshaller(cr, &row{})
+			um, err := gocsv.NewUnmarshaller(cr, &gocsvRow{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package reader
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,19 +57,33 @@ type header struct {
 	line     int      // physical line of the header
 	raw      []string // cells as found
 	names    []string // normalised; "" for an unnamed column
-	gocsv    []string // what gocsv matches on: names, unnamed ones made unique
+	doc      docIx    // where the documented columns are
+	others   []int    // indexes of the other columns: extra and unnamed
 	sent     []int    // indexes of extra columns to send, in header order
 	leftOut  []string // extra columns present but not sent
 	unnamed  []int    // indexes of unnamed columns
-	extras   bool     // any column gocsv will not match (ReadUnmatched needed)
 	ticketIx int
+}
+
+// docIx holds the index of each documented column in the header, -1 for
+// one that is absent (ticket_id and sub_status never are).
+type docIx struct {
+	ticketID, subStatus, queue, comment, callbackTime, disposition int
+}
+
+// field returns the value of column i of fields, "" for an absent column.
+func field(fields []string, i int) string {
+	if i < 0 {
+		return ""
+	}
+	return fields[i]
 }
 
 // analyseHeader normalises the header and refuses what cannot be read
 // unambiguously: a missing ticket_id or sub_status, a column named twice,
 // an --extra-columns name that is not there.
 func analyseHeader(raw []string, line int, opts Options, name string) (*header, error) {
-	h := &header{line: line, raw: append([]string(nil), raw...), names: make([]string, len(raw)), gocsv: make([]string, len(raw)), ticketIx: -1}
+	h := &header{line: line, raw: append([]string(nil), raw...), names: make([]string, len(raw)), ticketIx: -1}
 	seen := make(map[string]int, len(raw))
 	for i, cell := range raw {
 		if !utf8.ValidString(cell) {
@@ -84,20 +97,16 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 		n := NormalizeName(cell)
 		h.names[i] = n
 		if n == "" {
-			// A space never survives normalisation, so this cannot collide
-			// with a real column name in gocsv's map of unmatched columns.
-			h.gocsv[i] = " " + strconv.Itoa(i+1)
 			h.unnamed = append(h.unnamed, i)
-			h.extras = true
+			h.others = append(h.others, i)
 			continue
 		}
-		h.gocsv[i] = n
 		if j, dup := seen[n]; dup {
 			return nil, &FileError{Name: name, Line: line, Column: i + 1, Msg: fmt.Sprintf("columns %d %s and %d %s are both %s after normalisation; remove or rename one", j+1, quote(raw[j]), i+1, quote(cell), n)}
 		}
 		seen[n] = i
 		if !documented(n) {
-			h.extras = true
+			h.others = append(h.others, i)
 		}
 	}
 	var missing []string
@@ -110,6 +119,14 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 		return nil, &FileError{Name: name, Line: line, Msg: fmt.Sprintf("no %s column; columns found: %s", strings.Join(missing, " or "), h.found())}
 	}
 	h.ticketIx = seen[colTicketID]
+	at := func(col string) int {
+		if i, ok := seen[col]; ok {
+			return i
+		}
+		return -1
+	}
+	h.doc = docIx{ticketID: at(colTicketID), subStatus: at(colSubStatus), queue: at(colQueue),
+		comment: at(colComment), callbackTime: at(colCallbackTime), disposition: at(colDisposition)}
 	want := make(map[string]bool, len(opts.ExtraColumns))
 	for _, e := range opts.ExtraColumns {
 		n := NormalizeName(e)

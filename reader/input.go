@@ -65,10 +65,9 @@ func newSource(r io.Reader, opts Options) (*source, error) {
 	s.tee = &tee{r: newRecordGuard(br, comma)}
 	s.csv = csv.NewReader(s.tee)
 	s.csv.Comma = comma
-	s.csv.ReuseRecord = true // gocsv takes the strings (one allocation per record: see cloneAbove); the slice can be reused
-	// FieldsPerRecord stays 0: the header fixes the count and a ragged row
-	// comes back as ErrFieldCount instead of reaching gocsv's ReadUnmatched,
-	// which panics on a row longer than the header (gocsv PR #297).
+	s.csv.ReuseRecord = true // a Record takes the strings (one allocation per record: see cloneAbove); the slice can be reused
+	// FieldsPerRecord stays 0: the header fixes the count, and a ragged row
+	// comes back as ErrFieldCount (see Reader.ragged).
 	return s, nil
 }
 
@@ -107,7 +106,7 @@ func decode(r io.Reader, encoding, name string) (io.Reader, error) {
 	}
 	switch kind {
 	case "UTF-8":
-		_, _ = br.Discard(3) // gocsv would keep it glued to the first column name
+		_, _ = br.Discard(3) // else it stays glued to the first column name
 		return br, nil
 	case "UTF-16LE":
 		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()), nil
@@ -320,8 +319,8 @@ func (c *crReader) Read(p []byte) (int, error) {
 
 // tee keeps the bytes encoding/csv has read since the start of the current
 // row, addressed by csv.Reader.InputOffset, so that a ragged row or a syntax
-// error can be re-examined: gocsv drops the fields of a row it rejects, and
-// csv.ParseError does not say which field broke. It holds at most maxHeld
+// error can be re-examined: encoding/csv returns no fields with a syntax
+// error, and csv.ParseError does not say which field broke. It holds at most maxHeld
 // bytes past keep (an unclosed quote would otherwise copy the rest of the
 // file); beyond that the re-examination works on a prefix.
 type tee struct {

@@ -7,26 +7,14 @@ import (
 	"io"
 	"regexp"
 	"strconv"
-
-	"github.com/gocarina/gocsv"
 )
 
-// row is what gocsv fills: the documented columns, untouched. Ticket ids
-// stay strings (gocsv would read "010" as 8 into an int).
-type row struct {
-	TicketID     string `csv:"ticket_id"`
-	SubStatus    string `csv:"sub_status"`
-	Queue        string `csv:"queue"`
-	Comment      string `csv:"comment"`
-	CallbackTime string `csv:"callback_time"`
-	Disposition  string `csv:"disposition"`
-}
-
 // Reader streams the rows of one input. It is not safe for concurrent use.
+// It reads records with encoding/csv and takes each column by its index in
+// the header (gocsv did this by reflection, at twice the cost).
 type Reader struct {
 	src      *source
 	hdr      *header
-	um       *gocsv.Unmarshaller
 	pattern  *regexp.Regexp
 	anchored *regexp.Regexp
 
@@ -48,21 +36,16 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	// gocsv reads the header itself from our csv.Reader; we then hand it
-	// our normalised names with RenormalizeHeaders (no global normaliser).
-	um, err := gocsv.NewUnmarshaller(src.csv, &row{})
+	head, err := src.csv.Read()
 	if err != nil {
 		return nil, src.headerError(err)
 	}
 	line, _ := src.csv.FieldPos(0)
-	hdr, err := analyseHeader(um.Headers, line+src.lineOffset, opts, src.name)
+	hdr, err := analyseHeader(head, line+src.lineOffset, opts, src.name) // before the next Read reuses head
 	if err != nil {
 		return nil, err
 	}
-	if err := um.RenormalizeHeaders(func([]string) []string { return hdr.gocsv }); err != nil {
-		return nil, fmt.Errorf("read %s: header: %w", src.name, err)
-	}
-	rd := &Reader{src: src, hdr: hdr, um: um, pattern: opts.TicketIDPattern, anchored: anchored}
+	rd := &Reader{src: src, hdr: hdr, pattern: opts.TicketIDPattern, anchored: anchored}
 	rd.prevOff = src.csv.InputOffset()
 	raw, _ := src.tee.held(0, rd.prevOff)
 	rd.prevEnd = linesIn(raw)
@@ -111,17 +94,7 @@ func (r *Reader) Next() (Record, error) {
 	}
 	for {
 		r.src.tee.keep = r.prevOff
-		var (
-			v     any
-			extra map[string]string
-			err   error
-		)
-		// Read avoids building a map per row when every column is documented.
-		if r.hdr.extras {
-			v, extra, err = r.um.ReadUnmatched()
-		} else {
-			v, err = r.um.Read()
-		}
+		fields, err := r.src.csv.Read()
 		off := r.src.csv.InputOffset()
 		raw, complete := r.src.tee.held(r.prevOff, off)
 		from := r.prevOff
@@ -156,13 +129,7 @@ func (r *Reader) Next() (Record, error) {
 		}
 		line, _ := r.src.csv.FieldPos(0)
 		r.advance(line, raw, off)
-		rw, _ := v.(*row)
-		if rw == nil {
-			// gocsv returned something else: a bug, not the user's file.
-			r.err = fmt.Errorf("read %s: line %d: unexpected gocsv value %T", r.src.name, line+r.src.lineOffset, v)
-			return Record{}, r.err
-		}
-		rec, ok := r.build(line, rw, extra, off-from)
+		rec, ok := r.build(line, fields, off-from)
 		if !ok {
 			r.skipped++
 			continue
@@ -185,20 +152,22 @@ func (r *Reader) advance(line int, raw []byte, off int64) {
 	r.prevOff = off
 }
 
-// build trims and validates one row. ok is false for an all-empty row. size
-// is the bytes of input the row came from (see bound).
-func (r *Reader) build(line int, rw *row, extra map[string]string, size int64) (Record, bool) {
+// build trims and validates one row, fields (as many as the header has
+// columns). ok is false for an all-empty row. size is the bytes of input
+// the row came from (see bound).
+func (r *Reader) build(line int, fields []string, size int64) (Record, bool) {
+	ix := &r.hdr.doc
 	rec := Record{
 		Line:         line + r.src.lineOffset,
-		TicketID:     trim(rw.TicketID),
-		SubStatus:    trim(rw.SubStatus),
-		Queue:        trim(rw.Queue),
-		Comment:      rw.Comment, // verbatim: newlines and indentation are the agent's text
-		CallbackTime: trim(rw.CallbackTime),
-		Disposition:  trim(rw.Disposition),
+		TicketID:     trim(fields[ix.ticketID]),
+		SubStatus:    trim(fields[ix.subStatus]),
+		Queue:        trim(field(fields, ix.queue)),
+		Comment:      field(fields, ix.comment), // verbatim: newlines and indentation are the agent's text
+		CallbackTime: trim(field(fields, ix.callbackTime)),
+		Disposition:  trim(field(fields, ix.disposition)),
 	}
 	if rec.TicketID == "" && rec.SubStatus == "" && rec.Queue == "" && rec.CallbackTime == "" &&
-		rec.Disposition == "" && trim(rec.Comment) == "" && allEmpty(extra) {
+		rec.Disposition == "" && trim(rec.Comment) == "" && r.othersEmpty(fields) {
 		return rec, false
 	}
 	var inv string
@@ -220,7 +189,7 @@ func (r *Reader) build(line int, rw *row, extra map[string]string, size int64) (
 		rec.Extra = make([]Field, 0, len(r.hdr.sent))
 		for _, i := range r.hdr.sent {
 			name := r.hdr.names[i]
-			val := trim(extra[name])
+			val := trim(fields[i])
 			rec.Extra = append(rec.Extra, Field{Name: name, Value: val})
 			inv = also(inv, cellProblem(name, val))
 		}
@@ -228,7 +197,7 @@ func (r *Reader) build(line int, rw *row, extra map[string]string, size int64) (
 	// Extra columns that are not sent are not checked: a helper column
 	// full of #N/A must not stop rows whose sent values are fine.
 	for _, i := range r.hdr.unnamed {
-		if val := trim(extra[r.hdr.gocsv[i]]); val != "" {
+		if val := trim(fields[i]); val != "" {
 			inv = also(inv, fmt.Sprintf("column %d has no header but holds %s; name the column or clear it", i+1, quote(val)))
 		}
 	}
@@ -238,8 +207,8 @@ func (r *Reader) build(line int, rw *row, extra map[string]string, size int64) (
 }
 
 // ragged builds the record of a row whose field count differs from the
-// header's. gocsv has dropped it, so its bytes are parsed again (rare: only
-// for such rows) to fill the record as far as possible for the results.
+// header's from its bytes, parsed again (rare: only for such rows), to fill
+// the record as far as possible for the results.
 func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 	var fields []string
 	if complete {
@@ -290,9 +259,11 @@ func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 	return rec, true
 }
 
-func allEmpty(m map[string]string) bool {
-	for _, v := range m {
-		if trim(v) != "" {
+// othersEmpty reports whether every column other than the documented ones
+// is empty (after trimming) in fields.
+func (r *Reader) othersEmpty(fields []string) bool {
+	for _, i := range r.hdr.others {
+		if trim(fields[i]) != "" {
 			return false
 		}
 	}
