@@ -123,13 +123,13 @@ func (d *replyDecoder) end() error {
 
 // item decodes the object at d.i into it.
 func (d *replyDecoder) item(it *replyItem) error {
-	return d.object(func(key []byte) error {
+	return d.object(func(key rawKey) error {
 		switch {
-		case keyIs(key, "status"):
+		case key.is("status"):
 			return d.stringField(&it.status, false)
-		case keyIs(key, "message"):
+		case key.is("message"):
 			return d.stringField(&it.message, true)
-		case keyIs(key, "ticket"):
+		case key.is("ticket"):
 			return d.ticket(it)
 		}
 		return d.skip()
@@ -150,8 +150,8 @@ func (d *replyDecoder) ticket(it *replyItem) error {
 	if !it.ticket {
 		it.ticket, it.ticketID = true, nil
 	}
-	return d.object(func(key []byte) error {
-		if keyIs(key, "ticketId") {
+	return d.object(func(key rawKey) error {
+		if key.is("ticketId") {
 			start := d.i
 			if err := d.skip(); err != nil {
 				return err
@@ -169,7 +169,7 @@ func (d *replyDecoder) stringField(dst *string, intern bool) error {
 		return nil
 	}
 	start := d.i
-	if err := d.str(); err != nil {
+	if _, err := d.str(); err != nil {
 		return err // not a string (a type error) or a broken one
 	}
 	raw := d.b[start:d.i]
@@ -191,9 +191,9 @@ func (d *replyDecoder) stringField(dst *string, intern bool) error {
 	return nil
 }
 
-// object reads the object at d.i, calling field with each key (unquoted
-// raw bytes; see keyIs) with d.i at its value, which field must consume.
-func (d *replyDecoder) object(field func(key []byte) error) error {
+// object reads the object at d.i, calling field with each key with d.i at
+// its value, which field must consume.
+func (d *replyDecoder) object(field func(key rawKey) error) error {
 	d.i++ // '{'
 	if err := d.enter(); err != nil {
 		return err
@@ -206,10 +206,11 @@ func (d *replyDecoder) object(field func(key []byte) error) error {
 	for {
 		d.space()
 		start := d.i
-		if err := d.str(); err != nil {
+		plain, err := d.str()
+		if err != nil {
 			return err
 		}
-		key := d.b[start:d.i]
+		key := rawKey{raw: d.b[start:d.i], plain: plain}
 		d.space()
 		if !d.consume(':') {
 			return errReplySyntax
@@ -236,11 +237,12 @@ func (d *replyDecoder) skip() error {
 	}
 	switch c := d.b[d.i]; {
 	case c == '{':
-		return d.object(func([]byte) error { return d.skip() })
+		return d.object(func(rawKey) error { return d.skip() })
 	case c == '[':
 		return d.array()
 	case c == '"':
-		return d.str()
+		_, err := d.str()
+		return err
 	case c == '-' || ('0' <= c && c <= '9'):
 		return d.number()
 	case d.literal("true"), d.literal("false"), d.literal("null"):
@@ -285,39 +287,49 @@ func (d *replyDecoder) enter() error {
 	return nil
 }
 
-// str checks and passes over the string at d.i, quotes included.
-func (d *replyDecoder) str() error {
+// str checks and passes over the string at d.i, quotes included. plain
+// says it holds only ASCII and no escape: its bytes are its value.
+func (d *replyDecoder) str() (plain bool, err error) {
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return errReplySyntax
+		return false, errReplySyntax
 	}
+	b := d.b
 	i := d.i + 1
-	for i < len(d.b) {
-		switch c := d.b[i]; {
+	plain = true
+	for i < len(b) {
+		c := b[i]
+		if ' ' <= c && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		switch {
 		case c == '"':
 			d.i = i + 1
-			return nil
+			return plain, nil
+		case c >= utf8.RuneSelf:
+			plain = false
+			i++
 		case c < ' ':
-			return errReplySyntax
-		case c == '\\':
-			if i+1 >= len(d.b) {
-				return errReplySyntax
+			return false, errReplySyntax
+		default: // '\\'
+			plain = false
+			if i+1 >= len(b) {
+				return false, errReplySyntax
 			}
-			switch d.b[i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(d.b) || !isHex4(d.b[i+2:i+6]) {
-					return errReplySyntax
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					return false, errReplySyntax
 				}
 				i += 6
 			default:
-				return errReplySyntax
+				return false, errReplySyntax
 			}
-		default:
-			i++
 		}
 	}
-	return errReplySyntax
+	return false, errReplySyntax
 }
 
 // number checks and passes over the number at d.i, as JSON's grammar has
@@ -402,27 +414,22 @@ func (d *replyDecoder) space() {
 	}
 }
 
-// keyIs reports whether the raw (quoted, valid) key names the field name
-// as encoding/json matches keys: the unquoted key equal to name, or equal
-// under Unicode case folding.
-func keyIs(raw []byte, name string) bool {
-	in := raw[1 : len(raw)-1]
-	if string(in) == name {
-		return true
-	}
-	if bytes.IndexByte(in, '\\') < 0 && ascii(in) {
-		return bytes.EqualFold(in, []byte(name))
-	}
-	return strings.EqualFold(unquote(raw), name)
+// rawKey is an object's key as it is in the body: quoted, and valid.
+type rawKey struct {
+	raw   []byte
+	plain bool // ASCII without escapes (see str)
 }
 
-func ascii(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
+// is reports whether the key names the field name as encoding/json
+// matches keys: the unquoted key equal to name, or equal under Unicode
+// case folding. name is ASCII.
+func (k rawKey) is(name string) bool {
+	in := k.raw[1 : len(k.raw)-1]
+	if k.plain {
+		// ASCII folds only to ASCII of the same length.
+		return len(in) == len(name) && (string(in) == name || bytes.EqualFold(in, []byte(name)))
 	}
-	return true
+	return strings.EqualFold(unquote(k.raw), name)
 }
 
 // unquote decodes a valid JSON string token (quotes included) as
