@@ -107,6 +107,9 @@ type Writer struct {
 	csv     *csv.Writer
 	record  [columns]string
 	scratch []byte
+	// The last finished_at formatted: a payload's rows share one.
+	lastTime     time.Time
+	lastTimeText []byte
 }
 
 // Open opens the results file at path in the given mode and locks it for
@@ -358,7 +361,11 @@ func (w *Writer) encode(r *Result, now time.Time) {
 	if t.IsZero() {
 		t = now
 	}
-	s = t.UTC().AppendFormat(s, timeFormat)
+	if !t.Equal(w.lastTime) || w.lastTimeText == nil {
+		w.lastTime = t
+		w.lastTimeText = t.UTC().AppendFormat(w.lastTimeText[:0], timeFormat)
+	}
+	s = append(s, w.lastTimeText...)
 	w.scratch = s
 	cells := string(s)
 
