@@ -356,7 +356,12 @@ func TestRecoveryKeepsSpacing(t *testing.T) {
 	if short > 0 {
 		t.Errorf("%d requests less than half an interval after the one before", short)
 	}
-	if rps := float64(len(recs)) / elapsed.Seconds(); rps < serverRate/2 {
-		t.Errorf("%.1f requests/s, want at least half the server's %d/s", rps, serverRate)
+	// A third, not more: requests leave spaced within 1% of 1/rate, so at
+	// 97% of the server's rate a request that reaches it a few
+	// milliseconds late (under -race, on a loaded machine) gets the next
+	// one refused, and a second 429 within ten seconds halves the rate.
+	// What this catches is a rate stuck low, or no recovery at all.
+	if rps := float64(len(recs)) / elapsed.Seconds(); rps < serverRate/3 {
+		t.Errorf("%.1f requests/s, want at least a third of the server's %d/s", rps, serverRate)
 	}
 }
