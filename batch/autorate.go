@@ -5,15 +5,6 @@ import (
 	"time"
 )
 
-// departure is one request as it left: when, at what rate it was paced,
-// and its place in the sequence of departures. A reply is judged against
-// the rate its request left at, not the rate in force when it comes back.
-type departure struct {
-	at   time.Time
-	rate float64 // requests/s in force; 0: unlimited
-	seq  int64   // 1, 2, …: the controller's count of departures
-}
-
 // Tuning of the rate controller. The API's limit is unknown and may be
 // strict (a token bucket of one token refuses a request that comes a
 // fraction of a millisecond early), and every refusal costs a pause of

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"log/slog"
+	"net/http/httptrace"
 	"runtime"
 	"sync"
 	"time"
@@ -35,6 +36,35 @@ type pacer struct {
 	departMu sync.Mutex
 	last     time.Time
 	spaced   bool
+}
+
+// departure is one request as it left: when, at what rate it was paced,
+// and its place in the sequence of departures. A reply is judged against
+// the rate its request left at, not the rate in force when it comes back.
+type departure struct {
+	at   time.Time
+	rate float64 // requests/s in force; 0: unlimited
+	seq  int64   // 1, 2, …: the controller's count of departures
+	// left, when not nil, records that the request was written (its
+	// connection in hand) and lets the next one go; once is enough.
+	left func()
+}
+
+// trace returns ctx with a hook that calls d.left once the request has
+// its connection, just before it is written.
+func (d departure) trace(ctx context.Context) context.Context {
+	if d.left == nil {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { d.left() }})
+}
+
+// done ends the departure of a request whose exchange is over, whether or
+// not it was written (a dial that failed, a context that ended).
+func (d departure) done() {
+	if d.left != nil {
+		d.left()
+	}
 }
 
 const (
@@ -109,15 +139,18 @@ func (p *pacer) waitPause(ctx context.Context) error {
 }
 
 // depart blocks until the request, prepared, may leave, and returns its
-// departure; the caller sends it at once. With a burst of 1 requests leave
-// at least departGap apart, timed from when the previous one actually
-// left: the token bucket schedules admissions 1/rate apart, but what
-// follows admission (filling the payload, the journal, goroutine
-// hand-offs) is slower for some requests than others, and a server that
-// counts arrivals strictly (a token bucket of one token) refuses a request
-// that arrives early by a fraction of a millisecond, and every refusal
-// pauses all workers for its Retry-After. With a burst above 1 the user
-// allows closer requests: no spacing.
+// departure; the caller sends it at once, with the context d.trace gives,
+// and calls d.done when the exchange is over. With a burst of 1 requests
+// leave at least departGap apart, timed from when the previous one
+// actually left, just before it was written (once it had its connection:
+// dialling one takes longer for some requests than others): the token
+// bucket schedules admissions 1/rate apart, but what follows admission
+// (filling the payload, the journal, goroutine hand-offs, a dial) is slower
+// for some requests than others, and a server that counts arrivals
+// strictly (a token bucket of one token) refuses a request that arrives
+// early by a fraction of a millisecond, and every refusal pauses all
+// workers for its Retry-After. No request may leave until the one before
+// has. With a burst above 1 the user allows closer requests: no spacing.
 func (p *pacer) depart(ctx context.Context) (departure, error) {
 	if !p.spaced {
 		if err := p.waitPause(ctx); err != nil {
@@ -126,12 +159,13 @@ func (p *pacer) depart(ctx context.Context) (departure, error) {
 		return departure{at: time.Now(), rate: p.current()}, nil
 	}
 	p.departMu.Lock()
-	defer p.departMu.Unlock()
 	for {
-		if err := p.waitPause(ctx); err != nil {
-			return departure{}, err
+		err := p.waitPause(ctx)
+		if err == nil {
+			err = sleepUntil(ctx, p.last.Add(departGap(p.current())))
 		}
-		if err := sleepUntil(ctx, p.last.Add(departGap(p.current()))); err != nil {
+		if err != nil {
+			p.departMu.Unlock()
 			return departure{}, err
 		}
 		if !p.paused() { // else a 429 came meanwhile: wait it out, space again
@@ -139,14 +173,19 @@ func (p *pacer) depart(ctx context.Context) (departure, error) {
 		}
 	}
 	now := time.Now()
-	p.last = now
-	if p.auto == nil {
-		return departure{at: now, rate: p.current()}, nil
+	d := departure{at: now, rate: p.current()}
+	if p.auto != nil {
+		p.mu.Lock()
+		d = p.auto.departed(now)
+		p.follow(now)
+		p.mu.Unlock()
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	d := p.auto.departed(now)
-	p.follow(now)
+	// departMu stays held until the request is written (see departure):
+	// the next request is spaced from then.
+	d.left = sync.OnceFunc(func() {
+		p.last = time.Now()
+		p.departMu.Unlock()
+	})
 	return d, nil
 }
 

@@ -3,6 +3,9 @@ package batch
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -27,15 +30,16 @@ func TestPacerSpacesDepartures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := time.Since(d.at); got < 0 {
-			t.Errorf("departure %d recorded %v in the future", i, -got)
+		if i%4 == 1 {
+			time.Sleep(gap / 3) // a request slow to get its connection
 		}
+		d.done()
 		if i > 0 {
-			if got := d.at.Sub(prev); got < gap {
+			if got := p.last.Sub(prev); got < gap {
 				t.Errorf("request %d left %v after the previous one, want at least %v", i, got, gap)
 			}
 		}
-		prev = d.at
+		prev = p.last
 	}
 }
 
@@ -46,9 +50,11 @@ func TestPacerBurstNotSpaced(t *testing.T) {
 		if err := p.wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.depart(context.Background()); err != nil {
+		d, err := p.depart(context.Background())
+		if err != nil {
 			t.Fatal(err)
 		}
+		d.done()
 	}
 	if !p.last.IsZero() {
 		t.Errorf("a burst of 3 was spaced: last departure recorded at %v", p.last.Sub(start))
@@ -117,5 +123,43 @@ func TestPacerSettlesUnderTheRefusedRate(t *testing.T) {
 	p.succeeded()
 	if got := p.current(); got != 20 {
 		t.Errorf("after a quiet spell the rate is %v, want back to 20", got)
+	}
+}
+
+// TestDepartureTimedAtConnection: a request's departure is taken when it
+// has its connection, just before it is written, through the trace its
+// context carries; done after the exchange does not move it.
+func TestDepartureTimedAtConnection(t *testing.T) {
+	dialed := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		<-dialed // a slow dial, released below
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	p := newPacer(100, 1, slog.New(slog.DiscardHandler))
+	d, err := p.depart(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	time.AfterFunc(20*time.Millisecond, func() { close(dialed) })
+	req, err := http.NewRequestWithContext(d.trace(context.Background()), http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	left := p.last
+	d.done()
+	if got := left.Sub(before); got < 20*time.Millisecond {
+		t.Errorf("departure taken %v after depart returned, want after the 20ms dial", got)
+	}
+	if !p.last.Equal(left) {
+		t.Errorf("done moved the departure from %v to %v", left, p.last)
 	}
 }

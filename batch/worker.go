@@ -119,7 +119,8 @@ func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admit
 		if attempt > 1 {
 			w.e.retries.Add(1)
 		}
-		out, err := w.e.client.do(ctx, body, rows)
+		out, err := w.e.client.do(dep.trace(ctx), body, rows)
+		dep.done()
 		if err != nil {
 			return err
 		}
