@@ -25,8 +25,10 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # make bench: the Go benchmarks (medians: -count 3), then the end-to-end
-# benchmark of the built binary against the fake API. make bench QUICK=1
-# is a smoke test of the harness in about a minute. See BENCHMARKS.md.
+# benchmark of the built binary against the fake API (and, when python3 is
+# there, of bench/e2e/py_bulk.py), which prints each target with its
+# measured value and pass or miss: about 25 minutes. make bench QUICK=1 is
+# a smoke test of the harness in a few minutes. See BENCHMARKS.md.
 BENCH_COUNT ?= 3
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(if $(QUICK),-count 1 -benchtime 100ms,-count $(BENCH_COUNT)) ./reader ./writer ./batch ./bench
