@@ -39,8 +39,10 @@ const (
 	// autoSettle: the rate held is the highest accepted one, or this
 	// share of the lowest refused one if that is higher.
 	autoSettle = 0.95
-	// autoCut is the cut when the rate held is refused.
-	autoCut = 0.9
+	// autoCut is the deepest cut when the rate held is refused, and
+	// autoCutMin the shallowest (see holdCut).
+	autoCut    = 0.9
+	autoCutMin = 0.99
 	// autoQuiet is how long the controller holds without a refusal before
 	// it probes above the held rate, autoReprobe higher each probe (limits
 	// change); each probe refused doubles it, up to autoQuietMax.
@@ -70,7 +72,8 @@ const (
 // the highest rate accepted and the lowest refused, each probe held for
 // autoProbeHold, until they are within autoBracket; then it holds the
 // higher of the accepted rate and autoSettle of the refused one. A
-// refusal of the rate held cuts it by autoCut. After autoQuiet without a
+// refusal of the rate held cuts it by 10% to 1%, the less the longer the
+// rate was accepted (holdCut). After autoQuiet without a
 // refusal it probes autoReprobe above the held rate, and on up while the
 // probes are accepted; a refused probe sends it back to the higher of the
 // rate held before the probes and autoCut of the refused probe, and
@@ -153,7 +156,7 @@ func (c *rateController) refused(now, resume time.Time, d departure) {
 		c.quiet = min(2*c.quiet, autoQuietMax)
 		c.hold(now, max(c.held, autoCut*d.rate))
 	case c.phase == autoHold:
-		c.good, c.firm = max(autoMin, autoCut*c.held), false
+		c.good, c.firm = max(autoMin, holdCut(d.at.Sub(c.since))*c.held), false
 		c.hold(now, c.good)
 	default:
 		switch {
@@ -222,6 +225,17 @@ func (c *rateController) advance(now time.Time) {
 		}
 		c.set(now, min(autoMax, r*autoReprobe))
 	}
+}
+
+// holdCut is the factor by which a rate held for held before the API
+// refused it is cut: the longer it was accepted, the closer it is to the
+// limit. A bucket of B tokens refuses a rate r above its limit L after
+// B/(r-L), so the share to cut is B/(held·r); a bucket of a third of a
+// second's worth gives 0.3 s/held, which this cuts, between 1% and 10%. A
+// lone refusal of a strict API reached by a late request costs little.
+func holdCut(held time.Duration) float64 {
+	share := 0.3 / max(held.Seconds(), 0.001)
+	return min(autoCutMin, max(autoCut, 1-share))
 }
 
 // probe is the next rate the search tries: the geometric mean of the

@@ -3,6 +3,7 @@ package batch
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -245,7 +246,8 @@ func TestRateControllerHolds(t *testing.T) {
 
 // TestRateControllerBacksOff: a refusal lowers the rate below the rate
 // refused, at once, and no refusal that answers a request sent before
-// that cut lowers it again.
+// that cut lowers it again; a refusal of the rate held cuts it by 10% to
+// 1%, the less the longer it was held.
 func TestRateControllerBacksOff(t *testing.T) {
 	now := simStart
 	c := newRateController(now)
@@ -276,14 +278,20 @@ func TestRateControllerBacksOff(t *testing.T) {
 		t.Errorf("lowest refused rate %v, want %v", c.bad, raised)
 	}
 
-	// Holding: a refusal cuts the rate held.
-	c.hold(now, 20)
-	now = now.Add(10 * time.Second)
-	c.restart(now.Add(-5 * time.Second))
-	d = c.departed(now)
-	c.refused(now.Add(time.Millisecond), now.Add(time.Second), d)
-	if got, want := c.current(), autoCut*20; got != want {
-		t.Errorf("rate %v after the rate held (20) was refused, want %v", got, want)
+	// Holding: a refusal cuts the rate held, the less the longer it was
+	// held.
+	for _, tt := range []struct {
+		held time.Duration
+		want float64
+	}{{time.Second, autoCut * 20}, {6 * time.Second, 0.95 * 20}, {time.Minute, autoCutMin * 20}} {
+		c.hold(now, 20)
+		now = now.Add(time.Hour)
+		c.restart(now.Add(-tt.held))
+		d = c.departed(now)
+		c.refused(now.Add(time.Millisecond), now.Add(time.Second), d)
+		if got := c.current(); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("rate %v after the rate held (20) for %v was refused, want %v", got, tt.held, tt.want)
+		}
 	}
 }
 
