@@ -132,6 +132,18 @@ func TestCreateRemovesStaleJournal(t *testing.T) {
 	}
 }
 
+func TestResumeOfAMissingFileRemovesStaleJournal(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, journalPath(path), "stale")
+	w := mustOpen(t, path, Resume)
+	if got, err := w.InFlight(); err != nil || len(got) != 0 {
+		t.Errorf("InFlight of a new results file = %v, %v; want nothing", got, err)
+	}
+	if _, err := os.Stat(journalPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a resume of a missing results file left the stale journal: %v", err)
+	}
+}
+
 func TestJournalBounds(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)

@@ -116,9 +116,9 @@ type Writer struct {
 // The file is opened without O_TRUNC and without O_APPEND: nothing is
 // changed before the lock is held and the mode's checks have passed, and
 // the file can be cut back (a torn line, Overwrite) through the same handle
-// on every OS. In Create and Overwrite mode a journal left beside the file
-// by an earlier run is removed: what it said is about rows this run does
-// not resume.
+// on every OS. A journal left beside the file by an earlier run is
+// removed in Create and Overwrite mode, and in Resume mode when the file is
+// new or empty: what it says is about rows this run does not resume.
 func Open(path string, mode Mode) (*Writer, error) {
 	if mode != Create && mode != Overwrite && mode != Resume {
 		return nil, fmt.Errorf("open results %q: unknown mode %d", path, int(mode))
@@ -197,7 +197,9 @@ func (w *Writer) start(mode Mode) error {
 		}
 		size = keep
 	}
-	if mode != Resume {
+	if mode != Resume || size == 0 {
+		// A journal beside a file that starts afresh (or that a person
+		// deleted) speaks of rows this run does not resume.
 		if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove stale in-flight journal: %w", err)
 		}
