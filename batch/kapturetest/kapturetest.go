@@ -394,7 +394,9 @@ func (h *Handler) countOther(status int) {
 // rateLimited reports whether the request is over Options.RateLimit and,
 // if so, how long until it would have been served. A token bucket with a
 // burst of 1 is a single "next" time; a refused request takes no token.
-// (Hand-written rather than x/time/rate: go.mod lists that as indirect.)
+// (Hand-written rather than with x/time/rate, which the client paces
+// itself with: the fake judges the client's pacing by an implementation
+// of its own.)
 func (h *Handler) rateLimited() (time.Duration, bool) {
 	if h.interval == 0 {
 		return 0, false

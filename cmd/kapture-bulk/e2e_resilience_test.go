@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of issue 3: faults, throttling, splitting,
+// End-to-end tests of resilience: faults, throttling, splitting,
 // interruption, crash-safe resume and locking, against the built binary.
 
 import (

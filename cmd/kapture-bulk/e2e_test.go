@@ -1,8 +1,8 @@
 package main
 
 // End-to-end tests: the built binary (race-checked) against the
-// kapturetest fake, with real files. They prove the acceptance criteria of
-// issues 2 (core pipeline) and 3 (resilience).
+// kapturetest fake, with real files: the core pipeline here, resilience in
+// e2e_resilience_test.go.
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 // ticket returns a ticket id the fake knows (DefaultKnown).
 func ticket(i int) string { return fmt.Sprintf("7135165%05d", i) }
 
-// mixedRows is a file with every kind of row issue 2 names: tickets
+// mixedRows is a file with every kind of row a real export holds: tickets
 // repeated (adjacent and far apart), unknown tickets, invalid rows (some
 // for tickets that also have valid rows), a multi-line comment, an
 // all-empty row and extra columns. Every comment is unique, so an item
@@ -81,8 +81,8 @@ func commentsOf(items []kapturetest.Item) map[string]int {
 	return m
 }
 
-// TestRunMixedFile is issue 2's first acceptance criterion: both reply
-// forms, duplicate tickets, invalid rows, unknown tickets, extra columns
+// TestRunMixedFile runs a file with every kind of row (duplicate tickets,
+// invalid rows, unknown tickets, extra columns) under both reply forms,
 // with and without --extra-columns.
 func TestRunMixedFile(t *testing.T) {
 	documented := []string{"callback_time", "comment", "disposition", "queue", "sub_status", "ticket_id"}
