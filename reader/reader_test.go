@@ -275,8 +275,8 @@ func TestReader(t *testing.T) {
 			if rd.Skipped() != tt.skipped {
 				t.Errorf("Skipped() = %d, want %d", rd.Skipped(), tt.skipped)
 			}
-			if tt.header != nil && strings.Join(rd.Header(), "|") != strings.Join(tt.header, "|") {
-				t.Errorf("Header() = %q, want %q", rd.Header(), tt.header)
+			if tt.header != nil && strings.Join(rd.hdr.names, "|") != strings.Join(tt.header, "|") {
+				t.Errorf("header %q, want %q", rd.hdr.names, tt.header)
 			}
 			if strings.Join(rd.LeftOut(), "|") != strings.Join(tt.leftOut, "|") {
 				t.Errorf("LeftOut() = %q, want %q", rd.LeftOut(), tt.leftOut)
