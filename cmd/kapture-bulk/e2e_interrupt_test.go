@@ -62,18 +62,7 @@ func TestInterruptThenResume(t *testing.T) {
 			} else {
 				waitFor(t, "requests in flight", 30*time.Second, func() bool { return s.Stats().Requests >= workers })
 			}
-			var sentAt time.Time
-			for i, sig := range tt.signals {
-				if i > 0 {
-					waitFor(t, "the first signal's message", 10*time.Second, func() bool {
-						return strings.Contains(p.stderr.String(), "interrupted")
-					})
-				}
-				sentAt = time.Now()
-				if err := p.cmd.Process.Signal(sig); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sentAt := sendSignals(t, p, tt.signals)
 			code := p.wait(t)
 			exitAfter := time.Since(sentAt)
 			if code != tt.code {
@@ -94,17 +83,8 @@ func TestInterruptThenResume(t *testing.T) {
 					t.Errorf("summary %+v, want interrupted with rows not sent", sum)
 				}
 			}
-			// Rows the server received whose result the run did not write.
-			lineOf := map[string]int{}
-			for _, r := range rows {
-				lineOf[r.Comment] = r.line
-			}
-			lost := 0
-			for c := range commentsOf(rec.items()) {
-				if _, ok := first[lineOf[c]]; !ok {
-					lost++
-				}
-			}
+			st := newStoppedRun(rows, first, rec.items())
+			lost := st.lost
 			t.Logf("%s after %d results: %d rows received but without a result", tt.name, len(first), lost)
 			switch {
 			case len(tt.signals) == 1 && tt.code == 130 && lost != 0:
@@ -120,28 +100,80 @@ func TestInterruptThenResume(t *testing.T) {
 			res := readResults(t, results)
 			checkEveryLine(t, rows, res)
 			checkFinalState(t, s, rows)
-			// The resume sent only what had no success.
-			for c := range commentsOf(rec.items()) {
-				if r, ok := first[lineOf[c]]; ok && r.Status == wantSuccess {
-					t.Errorf("resume sent line %d again, already success", lineOf[c])
-				}
-			}
-			// One results row per input row, and one more for each row the
-			// first run had in flight with no result: the resume records
-			// those as failed (outcome unknown) before sending them again.
-			unknown := 0
-			for _, r := range res {
-				if r.Message == resume.MsgUnknown {
-					unknown++
-				}
-			}
-			if unknown < lost || unknown > workers*batchSize || (len(tt.signals) == 1 && tt.code == 130 && unknown != 0) {
-				t.Errorf("%d rows recorded as outcome unknown, want between the %d received without a result and the %d of the payloads in flight", unknown, lost, workers*batchSize)
-			}
-			if tt.code == 130 && len(res) != len(rows)+unknown {
-				t.Errorf("%d results rows after interrupt and resume, want one per row (%d) and one per row left in flight (%d)", len(res), len(rows), unknown)
-			}
+			checkResumeOfStopped(t, st, rec.items(), res, workers*batchSize, len(tt.signals) == 1 && tt.code == 130, tt.code == 130)
 		})
+	}
+}
+
+// sendSignals sends p each signal in turn, a later one once p has said it
+// is interrupted, and returns when it sent the last one.
+func sendSignals(t *testing.T, p *proc, signals []os.Signal) time.Time {
+	t.Helper()
+	var sentAt time.Time
+	for i, sig := range signals {
+		if i > 0 {
+			waitFor(t, "the first signal's message", 10*time.Second, func() bool {
+				return strings.Contains(p.stderr.String(), "interrupted")
+			})
+		}
+		sentAt = time.Now()
+		if err := p.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sentAt
+}
+
+// stoppedRun is what a run stopped mid-way left behind.
+type stoppedRun struct {
+	rows   []row
+	first  map[int]resultRow // its results, the latest by line
+	lineOf map[string]int    // a row's line, by its comment
+	lost   int               // rows the server received without a result
+}
+
+// newStoppedRun counts the rows the server received (items) whose result
+// the stopped run did not write.
+func newStoppedRun(rows []row, first map[int]resultRow, items []kapturetest.Item) stoppedRun {
+	lineOf := map[string]int{}
+	for _, r := range rows {
+		lineOf[r.Comment] = r.line
+	}
+	lost := 0
+	for c := range commentsOf(items) {
+		if _, ok := first[lineOf[c]]; !ok {
+			lost++
+		}
+	}
+	return stoppedRun{rows: rows, first: first, lineOf: lineOf, lost: lost}
+}
+
+// checkResumeOfStopped checks what the resume of st sent (items) and the
+// results file it left (res): inFlight is the most rows a run has in
+// flight; soft says the run stopped letting its requests finish, and
+// interrupted that it exited 130.
+func checkResumeOfStopped(t *testing.T, st stoppedRun, items []kapturetest.Item, res []resultRow, inFlight int, soft, interrupted bool) {
+	t.Helper()
+	// The resume sent only what had no success.
+	for c := range commentsOf(items) {
+		if r, ok := st.first[st.lineOf[c]]; ok && r.Status == wantSuccess {
+			t.Errorf("resume sent line %d again, already success", st.lineOf[c])
+		}
+	}
+	// One results row per input row, and one more for each row the
+	// first run had in flight with no result: the resume records
+	// those as failed (outcome unknown) before sending them again.
+	unknown := 0
+	for _, r := range res {
+		if r.Message == resume.MsgUnknown {
+			unknown++
+		}
+	}
+	if unknown < st.lost || unknown > inFlight || (soft && unknown != 0) {
+		t.Errorf("%d rows recorded as outcome unknown, want between the %d received without a result and the %d of the payloads in flight", unknown, st.lost, inFlight)
+	}
+	if interrupted && len(res) != len(st.rows)+unknown {
+		t.Errorf("%d results rows after interrupt and resume, want one per row (%d) and one per row left in flight (%d)", len(res), len(st.rows), unknown)
 	}
 }
 

@@ -116,67 +116,10 @@ func TestRunMixedFile(t *testing.T) {
 					t.Errorf("%d results rows for %d lines, want exactly one per line", got, want)
 				}
 
-				sent := commentsOf(rec.items())
-				for _, r := range rows {
-					got := fin[r.line]
-					switch r.want {
-					case wantInvalid:
-						if sent[r.Comment] > 0 {
-							t.Errorf("invalid line %d reached the server", r.line)
-						}
-						if got.Message == "" || got.Attempts != 0 || got.HTTPStatus != "" || got.Fingerprint != "" {
-							t.Errorf("invalid line %d: %+v, want a message, no attempt, no HTTP status, no fingerprint", r.line, got)
-						}
-					case wantFailed:
-						if want := kapturetest.MsgUnknownTicket + r.TicketID; got.Message != want {
-							t.Errorf("unknown ticket line %d: message %q, want the server's %q", r.line, got.Message, want)
-						}
-					case wantSuccess:
-						k, err := rowkey.Parse(got.Fingerprint)
-						if got.TicketID != r.TicketID || err != nil || k.Legacy() || got.Attempts < 1 || got.HTTPStatus != "200" {
-							t.Errorf("line %d: %+v, want ticket %s, a row key, HTTP 200", r.line, got, r.TicketID)
-						}
-					}
-				}
-
-				// Success rows were applied, in file order per ticket.
-				for id := range lastByTicket(rows) {
-					var want []string
-					for _, r := range rows {
-						if r.TicketID == id && r.want == wantSuccess {
-							want = append(want, r.Comment)
-						}
-					}
-					var got []string
-					for _, u := range s.History(id) {
-						got = append(got, u.Item["comment"])
-					}
-					// Compact: a retried request (a dropped connection
-					// after applying) or a split payload may apply a row
-					// twice in a row; comments are distinct per row.
-					if !slices.Equal(slices.Compact(got), want) {
-						t.Errorf("ticket %s: applied %q, want %q", id, got, want)
-					}
-				}
+				checkMixedLines(t, rows, fin, commentsOf(rec.items()))
+				checkAppliedInOrder(t, s, rows)
 				checkFinalState(t, s, rows)
-
-				// Extra columns: sent exactly when named.
-				for _, it := range rec.items() {
-					keys := slices.Sorted(maps.Keys(it))
-					want := slices.Sorted(slices.Values(append(slices.Clone(documented), ex.sent...)))
-					if !slices.Equal(keys, want) {
-						t.Errorf("item keys %v, want %v", keys, want)
-						break
-					}
-				}
-				if ex.sent != nil {
-					for id, r := range lastByTicket(rows) {
-						st, _ := s.State(id)
-						if st["priority"] != r.Priority {
-							t.Errorf("ticket %s: priority %q, want %q", id, st["priority"], r.Priority)
-						}
-					}
-				}
+				checkExtraColumns(t, s, rec.items(), rows, append(slices.Clone(documented), ex.sent...), ex.sent != nil)
 				stderr := p.stderr.String()
 				if ex.leftOut != "" && !strings.Contains(stderr, ex.leftOut) {
 					t.Errorf("stderr does not say which columns are left out (%s):\n%s", ex.leftOut, stderr)
@@ -194,26 +137,106 @@ func TestRunMixedFile(t *testing.T) {
 					t.Error("the token appears in the output, results or summary")
 				}
 
-				sum := readSummary(t, filepath.Join(dir, "summary.json"))
-				var nSuccess, nFailed, nInvalid, nRows int
-				for _, r := range rows {
-					switch {
-					case r.blank:
-						continue
-					case r.want == wantSuccess:
-						nSuccess++
-					case r.want == wantFailed:
-						nFailed++
-					case r.want == wantInvalid:
-						nInvalid++
-					}
-					nRows++
-				}
-				if sum.RowsRead != nRows || sum.Success != nSuccess || sum.Failed != nFailed || sum.Invalid != nInvalid || sum.ExitCode != 1 {
-					t.Errorf("summary %+v, want %d rows: %d success, %d failed, %d invalid, exit 1", sum, nRows, nSuccess, nFailed, nInvalid)
-				}
+				checkMixedSummary(t, readSummary(t, filepath.Join(dir, "summary.json")), rows)
 			})
 		}
+	}
+}
+
+// checkMixedLines checks each line's result against what its row is to
+// end as, and that no invalid row reached the server (sent counts the
+// comments received).
+func checkMixedLines(t *testing.T, rows []row, fin map[int]resultRow, sent map[string]int) {
+	t.Helper()
+	for _, r := range rows {
+		got := fin[r.line]
+		switch r.want {
+		case wantInvalid:
+			if sent[r.Comment] > 0 {
+				t.Errorf("invalid line %d reached the server", r.line)
+			}
+			if got.Message == "" || got.Attempts != 0 || got.HTTPStatus != "" || got.Fingerprint != "" {
+				t.Errorf("invalid line %d: %+v, want a message, no attempt, no HTTP status, no fingerprint", r.line, got)
+			}
+		case wantFailed:
+			if want := kapturetest.MsgUnknownTicket + r.TicketID; got.Message != want {
+				t.Errorf("unknown ticket line %d: message %q, want the server's %q", r.line, got.Message, want)
+			}
+		case wantSuccess:
+			k, err := rowkey.Parse(got.Fingerprint)
+			if got.TicketID != r.TicketID || err != nil || k.Legacy() || got.Attempts < 1 || got.HTTPStatus != "200" {
+				t.Errorf("line %d: %+v, want ticket %s, a row key, HTTP 200", r.line, got, r.TicketID)
+			}
+		}
+	}
+}
+
+// checkAppliedInOrder checks that the success rows were applied, in file
+// order per ticket.
+func checkAppliedInOrder(t *testing.T, s *kapturetest.Server, rows []row) {
+	t.Helper()
+	for id := range lastByTicket(rows) {
+		var want []string
+		for _, r := range rows {
+			if r.TicketID == id && r.want == wantSuccess {
+				want = append(want, r.Comment)
+			}
+		}
+		var got []string
+		for _, u := range s.History(id) {
+			got = append(got, u.Item["comment"])
+		}
+		// Compact: a retried request (a dropped connection
+		// after applying) or a split payload may apply a row
+		// twice in a row; comments are distinct per row.
+		if !slices.Equal(slices.Compact(got), want) {
+			t.Errorf("ticket %s: applied %q, want %q", id, got, want)
+		}
+	}
+}
+
+// checkExtraColumns checks that extra columns are sent exactly when
+// named: every item carries exactly the keys columns, and with priority
+// among them (sentPriority), each ticket ends with its last row's.
+func checkExtraColumns(t *testing.T, s *kapturetest.Server, items []kapturetest.Item, rows []row, columns []string, sentPriority bool) {
+	t.Helper()
+	for _, it := range items {
+		keys := slices.Sorted(maps.Keys(it))
+		want := slices.Sorted(slices.Values(columns))
+		if !slices.Equal(keys, want) {
+			t.Errorf("item keys %v, want %v", keys, want)
+			break
+		}
+	}
+	if sentPriority {
+		for id, r := range lastByTicket(rows) {
+			st, _ := s.State(id)
+			if st["priority"] != r.Priority {
+				t.Errorf("ticket %s: priority %q, want %q", id, st["priority"], r.Priority)
+			}
+		}
+	}
+}
+
+// checkMixedSummary checks the summary's counts against the rows.
+func checkMixedSummary(t *testing.T, sum summaryFile, rows []row) {
+	t.Helper()
+	var nSuccess, nFailed, nInvalid, nRows int
+	for _, r := range rows {
+		switch {
+		case r.blank:
+			continue
+		case r.want == wantSuccess:
+			nSuccess++
+		case r.want == wantFailed:
+			nFailed++
+		case r.want == wantInvalid:
+			nInvalid++
+		}
+		nRows++
+	}
+	if sum.RowsRead != nRows || sum.Success != nSuccess || sum.Failed != nFailed || sum.Invalid != nInvalid || sum.ExitCode != 1 {
+		t.Errorf("summary %+v, want %d rows: %d success, %d failed, %d invalid, exit 1", sum, nRows, nSuccess, nFailed, nInvalid)
 	}
 }
 
