@@ -28,6 +28,20 @@ var (
 	ErrAPIDown = errors.New("the API looks down")
 )
 
+// The defaults of Config's tuning fields: New takes them for a zero (or
+// negative) value. Those a user may tune are exported, so that a command
+// line states its flags' defaults with them.
+const (
+	DefaultBatchSize = 50
+	DefaultWorkers   = 4
+	DefaultBurst     = 1
+	DefaultTimeout   = 30 * time.Second
+
+	defaultBackoffBase      = 500 * time.Millisecond
+	defaultBackoffMax       = 30 * time.Second
+	defaultBreakerThreshold = 5
+)
+
 // Config is everything the engine needs; the zero values of the tuning
 // fields take the defaults named on each.
 type Config struct {
@@ -36,15 +50,16 @@ type Config struct {
 	AllowInsecureHTTP bool   // plain http to a non-loopback host
 	UserAgent         string
 
-	BatchSize  int           // items per payload; default 50
-	Workers    int           // payloads in flight; default 4
+	BatchSize  int           // items per payload; default DefaultBatchSize
+	Workers    int           // payloads in flight; default DefaultWorkers
 	Rate       float64       // requests per second; 0 = unlimited
-	Burst      int           // default 1
+	Burst      int           // default DefaultBurst
 	MaxRetries int           // retries per payload after the first attempt; <0 means 0
-	Timeout    time.Duration // per request; default 30s
+	Timeout    time.Duration // per request; default DefaultTimeout
 
 	// BackoffBase and BackoffMax shape the full-jitter backoff between
-	// retries: rand(0, min(BackoffMax, BackoffBase·2^n)). Defaults 500ms, 30s.
+	// retries: rand(0, min(BackoffMax, BackoffBase·2^n)). Defaults 500ms,
+	// 30s.
 	BackoffBase, BackoffMax time.Duration
 	// BreakerThreshold consecutive payloads failing after their retries
 	// stop the run with ErrAPIDown; default 5.
@@ -130,28 +145,28 @@ type Engine struct {
 // New checks cfg and builds an engine.
 func New(cfg Config) (*Engine, error) {
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 50
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Burst <= 0 {
-		cfg.Burst = 1
+		cfg.Burst = DefaultBurst
 	}
 	if cfg.MaxRetries < 0 {
 		cfg.MaxRetries = 0
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.BackoffBase <= 0 {
-		cfg.BackoffBase = 500 * time.Millisecond
+		cfg.BackoffBase = defaultBackoffBase
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 30 * time.Second
+		cfg.BackoffMax = defaultBackoffMax
 	}
 	if cfg.BreakerThreshold <= 0 {
-		cfg.BreakerThreshold = 5
+		cfg.BreakerThreshold = defaultBreakerThreshold
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)

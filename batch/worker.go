@@ -21,15 +21,13 @@ type worker struct {
 // loop runs until in is closed, soft ends (no new payloads) or a fatal
 // error. Requests use ctx, so one in flight when soft ends still finishes.
 func (w *worker) loop(ctx, soft context.Context) error {
-	rows := make([]Row, 0, w.e.cfg.BatchSize)
-	seen := make(map[string]struct{}, w.e.cfg.BatchSize)
+	chunk := NewChunker(w.e.cfg.BatchSize)
 	var carry Row
 	hasCarry := false
 	for {
-		rows = rows[:0]
-		clear(seen)
+		chunk.Reset()
 		if hasCarry {
-			rows = append(rows, carry)
+			chunk.Add(carry) // the first row of a payload always fits
 			hasCarry = false
 		} else {
 			select {
@@ -39,10 +37,9 @@ func (w *worker) loop(ctx, soft context.Context) error {
 				if !ok {
 					return nil
 				}
-				rows = append(rows, r)
+				chunk.Add(r)
 			}
 		}
-		seen[rows[0].TicketID] = struct{}{}
 		// Wait for the right to send before filling the payload: rows that
 		// arrive meanwhile ride in this request instead of a later one,
 		// which matters when the rate limit is the bottleneck.
@@ -51,27 +48,25 @@ func (w *worker) loop(ctx, soft context.Context) error {
 		}
 		// Read after the wait, so that a switch to single-item payloads
 		// made meanwhile holds for this payload.
-		size := w.e.batchSize()
+		chunk.Resize(w.e.batchSize())
 	fill:
-		for len(rows) < size {
+		for !chunk.Full() {
 			select {
 			case r, ok := <-w.in:
 				if !ok {
 					break fill
 				}
-				if _, dup := seen[r.TicketID]; dup {
-					// Never one ticket twice in a payload: the API's order
-					// within one is unknown. Flush early instead.
+				if !chunk.Add(r) {
+					// A row of its ticket is in this payload already:
+					// flush early, and r starts the next one.
 					carry, hasCarry = r, true
 					break fill
 				}
-				seen[r.TicketID] = struct{}{}
-				rows = append(rows, r)
 			default:
 				break fill
 			}
 		}
-		if err := w.deliver(ctx, soft, rows, 0, true); err != nil {
+		if err := w.deliver(ctx, soft, chunk.Rows(), 0, true); err != nil {
 			return err
 		}
 	}

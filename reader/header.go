@@ -55,22 +55,20 @@ func NormalizeName(s string) string {
 
 // header is the analysed header line.
 type header struct {
-	line     int      // physical line of the header
-	raw      []string // cells as found
-	names    []string // normalised; "" for an unnamed column
-	gocsv    []string // what gocsv matches on: names, unnamed ones made unique
-	sent     []int    // indexes of extra columns to send, in header order
-	leftOut  []string // extra columns present but not sent
-	unnamed  []int    // indexes of unnamed columns
-	extras   bool     // any column gocsv will not match (ReadUnmatched needed)
-	ticketIx int
+	raw     []string // cells as found
+	names   []string // normalised; "" for an unnamed column
+	gocsv   []string // what gocsv matches on: names, unnamed ones made unique
+	sent    []int    // indexes of extra columns to send, in header order
+	leftOut []string // extra columns present but not sent
+	unnamed []int    // indexes of unnamed columns
+	extras  bool     // any column gocsv will not match (ReadUnmatched needed)
 }
 
 // analyseHeader normalises the header and refuses what cannot be read
 // unambiguously: a missing ticket_id or sub_status, a column named twice,
 // an --extra-columns name that is not there.
 func analyseHeader(raw []string, line int, opts Options, name string) (*header, error) {
-	h := &header{line: line, raw: append([]string(nil), raw...), names: make([]string, len(raw)), gocsv: make([]string, len(raw)), ticketIx: -1}
+	h := &header{raw: append([]string(nil), raw...), names: make([]string, len(raw)), gocsv: make([]string, len(raw))}
 	seen := make(map[string]int, len(raw))
 	for i, cell := range raw {
 		if !utf8.ValidString(cell) {
@@ -109,7 +107,6 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 	if len(missing) > 0 {
 		return nil, &FileError{Name: name, Line: line, Msg: fmt.Sprintf("no %s column; columns found: %s", strings.Join(missing, " or "), h.found())}
 	}
-	h.ticketIx = seen[colTicketID]
 	want := make(map[string]bool, len(opts.ExtraColumns))
 	for _, e := range opts.ExtraColumns {
 		n := NormalizeName(e)

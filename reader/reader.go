@@ -90,9 +90,6 @@ func (s *source) headerError(err error) error {
 	return fmt.Errorf("read %s: %w", s.name, err)
 }
 
-// Header returns the normalised header; "" for an unnamed column.
-func (r *Reader) Header() []string { return append([]string(nil), r.hdr.names...) }
-
 // LeftOut returns the extra columns present but not sent, in header order.
 func (r *Reader) LeftOut() []string { return append([]string(nil), r.hdr.leftOut...) }
 

@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// CallbackLayout is the only callback_time shape the API takes.
-const CallbackLayout = "2006-01-02 15:04:05"
+// callbackLayout is the only callback_time shape the API takes.
+const callbackLayout = "2006-01-02 15:04:05"
 
 // trim drops what spreadsheets leave around values: spaces, tabs and NBSP.
 // The fast path (nothing to trim) costs two byte compares.
@@ -175,7 +175,7 @@ func callbackProblem(v string) string {
 }
 
 // realInstant checks the numbers of a well-shaped callback_time the way
-// time.Parse(CallbackLayout) does (2024-02-30 and 24:00:00 are refused), at
+// time.Parse(callbackLayout) does (2024-02-30 and 24:00:00 are refused), at
 // a fraction of its cost: it runs on every row. Checking the shape first
 // matters either way: time.Parse also takes one-digit hours and a
 // fractional second.
@@ -208,7 +208,7 @@ func daysIn(month, year int) int {
 }
 
 func callbackShape(v string) bool {
-	if len(v) != len(CallbackLayout) {
+	if len(v) != len(callbackLayout) {
 		return false
 	}
 	for i := 0; i < len(v); i++ {

@@ -23,7 +23,7 @@ func TestRealInstant(t *testing.T) {
 		vals = append(vals, "2024-03-06 "+hms)
 	}
 	for _, v := range vals {
-		_, err := time.Parse(CallbackLayout, v)
+		_, err := time.Parse(callbackLayout, v)
 		if got, want := realInstant(v), err == nil; got != want {
 			t.Errorf("realInstant(%q) = %v, time.Parse says %v", v, got, want)
 		}

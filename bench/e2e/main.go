@@ -1,5 +1,5 @@
 // Command e2e benchmarks the built kapture-bulk binary end to end against
-// the fake Kapture API over loopback, as issue 6 asks: throughput and the
+// the fake Kapture API over loopback: throughput and the
 // client's own CPU per row, peak RSS at 100k and 1M rows, latency hiding
 // against a 20 ms API and a sequential one-request-per-row baseline, rate
 // adherence against a rate-limited API, validate against a bare

@@ -32,7 +32,8 @@ type env struct {
 	isTerminal     func() bool
 }
 
-// Exit codes: a contract (DESIGN.md).
+// Exit codes: a contract with the scripts and schedulers that run the
+// command (README, Exit codes); a code never changes meaning.
 const (
 	exitOK          = 0
 	exitRowsFailed  = 1

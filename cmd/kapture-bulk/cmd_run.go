@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -46,13 +47,13 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", withEnv("API root (default: https://SUBDOMAIN.kapturecrm.com)", "KAPTURE_BASE_URL"))
 	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
-	fs.IntVar(&f.batchSize, "batch-size", 50, "items per payload")
+	fs.IntVar(&f.batchSize, "batch-size", batch.DefaultBatchSize, "items per payload")
 	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
-	fs.IntVar(&f.workers, "workers", 4, "payloads in flight")
+	fs.IntVar(&f.workers, "workers", batch.DefaultWorkers, "payloads in flight")
 	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second; 0 = unlimited")
-	fs.IntVar(&f.burst, "burst", 1, "requests that may go out at once after a quiet spell")
+	fs.IntVar(&f.burst, "burst", batch.DefaultBurst, "requests that may go out at once after a quiet spell")
 	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "per request")
+	fs.DurationVar(&f.timeout, "timeout", batch.DefaultTimeout, "per request")
 	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
 	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")

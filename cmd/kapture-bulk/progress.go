@@ -9,6 +9,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
@@ -101,7 +102,7 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 			if n := s.Retries - warnedRetries; n > 0 {
 				log.Warn("retrying requests (network errors, timeouts, 429 or 5xx)",
 					"retries", n, "since", s.at.Sub(lastWarn).Round(time.Second).String(),
-					"retries_total", s.Retries, "rate", round2(s.Rate))
+					"retries_total", s.Retries, "rate", batch.RoundRate(s.Rate))
 			}
 			warnedRetries = s.Retries
 			lastWarn = s.at
@@ -138,8 +139,6 @@ func (w *rateWindow) add(at time.Time, done int64) float64 {
 	return float64(done-w.done[0]) / d
 }
 
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
-
 // logSink writes a plain log line per show: for cron, CI and pipes, where
 // a bar would be a stream of carriage returns (and progressbar fsyncs
 // every redraw).
@@ -160,9 +159,9 @@ func (l *logSink) show(s progressSnap) {
 		l.shown = max(l.shown, f)
 		attrs = append(attrs, "percent", float64(int64(l.shown*1000))/10)
 	}
-	attrs = append(attrs, "rows_per_s", round2(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
+	attrs = append(attrs, "rows_per_s", batch.RoundRate(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
 	if s.Rate > 0 {
-		attrs = append(attrs, "rate", round2(s.Rate))
+		attrs = append(attrs, "rate", batch.RoundRate(s.Rate))
 	}
 	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
 	l.log.Info("progress", attrs...)

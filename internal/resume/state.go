@@ -54,9 +54,6 @@ type State struct {
 // Rows returns the number of results rows the State was built from.
 func (s *State) Rows() int { return s.rows }
 
-// Successes returns the number of keys whose latest result is success.
-func (s *State) Successes() int { return s.successes }
-
 // Keyed returns the number of keys with a result: rows that were sent.
 func (s *State) Keyed() int { return s.successes + s.failures }
 

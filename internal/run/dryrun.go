@@ -43,22 +43,18 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 }
 
 // dryRead counts the rows a run would send, skip and record as invalid,
-// and returns the first payload's rows: it ends at the batch size or at a
-// repeated ticket, as the engine's does.
+// and returns the first payload's rows, cut by the engine's rule
+// (batch.Chunker) from the rows sent, in the order they go to the engine.
 func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int) ([]batch.Row, error) {
-	var first []batch.Row
+	first := batch.NewChunker(size)
 	var valid int64
 	closed := false
 	keys := newKeyer()
-	take := func(rows []batch.Row, repeated bool) {
+	take := func(rows ...batch.Row) {
 		for _, row := range rows {
 			valid++
 			r.stats.wouldSend.Store(valid)
-			if closed || len(first) == size || repeated {
-				closed = true
-				continue
-			}
-			first = append(first, row)
+			closed = closed || !first.Add(row)
 		}
 	}
 	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
@@ -88,15 +84,15 @@ func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, s
 			r.stats.duplicates.Add(1)
 		}
 		if res.send(rec, k) {
-			take([]batch.Row{keys.row(rec, k)}, repeat)
+			take(keys.row(rec, k))
 		}
 	}
-	take(res.end(), true)
+	take(res.end()...)
 	if valid > 0 {
 		r.stats.payloads.Store((valid + int64(size) - 1) / int64(size))
 	}
 	r.stats.blank.Store(int64(rd.Skipped()))
-	return first, nil
+	return first.Rows(), nil
 }
 
 // printDryRun says what the dry run found and shows the first payload.

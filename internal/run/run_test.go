@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -270,5 +271,44 @@ func TestValidateListsInvalidRows(t *testing.T) {
 	}
 	if _, err := Validate(filepath.Join(t.TempDir(), "nope.csv"), nil, reader.Options{}, 0, &out); !errors.Is(err, ErrRefused) {
 		t.Errorf("Validate of a missing file = %v, want ErrRefused", err)
+	}
+}
+
+// A dry run of a resume shows as the first payload the rows the engine
+// would be given first, cut by the engine's rule: a row done in the run
+// resumed is skipped, and does not end the payload although a later row
+// of its ticket is sent.
+func TestDryRunResumeFirstPayload(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	results := filepath.Join(dir, "r.csv")
+	done := config(writeFile(t, dir, "done.csv", "ticket_id,sub_status\n713516551148,CL\n"), results, srv.URL)
+	if err := Run(context.Background(), done, nil); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	in := writeFile(t, dir, "in.csv", "ticket_id,sub_status\n713516551148,CL\n713516551148,PS\n713516551149,CL\n")
+	var out bytes.Buffer
+	cfg := Config{
+		Input: in, Reader: reader.Options{Name: in}, Results: results, Mode: writer.Resume,
+		DryRun: true, DryRunOut: &out, Engine: batch.Config{BatchSize: 5},
+	}
+	var stats Stats
+	if err := Run(context.Background(), cfg, &stats); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if got := stats.Snapshot(); got.WouldSend != 2 || got.Skipped != 1 {
+		t.Errorf("stats %+v, want 2 rows would be sent and 1 skipped", got)
+	}
+	var first []map[string]string
+	_, body, _ := strings.Cut(out.String(), "the first one:\n")
+	if err := json.Unmarshal([]byte(body), &first); err != nil {
+		t.Fatalf("no first payload (%v) in:\n%s", err, out.String())
+	}
+	var got []string
+	for _, it := range first {
+		got = append(got, it["ticket_id"]+" "+it["sub_status"])
+	}
+	if want := []string{"713516551148 PS", "713516551149 CL"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("first payload %q, want %q", got, want)
 	}
 }

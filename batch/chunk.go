@@ -1,0 +1,54 @@
+package batch
+
+// Chunker cuts rows, taken in order, into payloads by the engine's rule: a
+// payload ends when it holds as many rows as its size, or before a row
+// whose ticket it already holds (the API's order within one payload is
+// unknown, so two rows of one ticket never share a payload). The engine
+// cuts its payloads with it; so can anyone who must say what the engine
+// would send.
+type Chunker struct {
+	size    int
+	rows    []Row
+	tickets map[string]struct{}
+}
+
+// NewChunker returns a Chunker for payloads of up to size rows; a size
+// below 1 is 1.
+func NewChunker(size int) *Chunker {
+	size = max(size, 1)
+	return &Chunker{size: size, rows: make([]Row, 0, size), tickets: make(map[string]struct{}, size)}
+}
+
+// Resize sets the most rows the payload being built, and the later ones,
+// may hold; a size below 1 is 1. A payload already over the new size
+// keeps its rows: it is Full.
+func (c *Chunker) Resize(size int) { c.size = max(size, 1) }
+
+// Full reports whether the payload holds as many rows as its size.
+func (c *Chunker) Full() bool { return len(c.rows) >= c.size }
+
+// Add puts r at the end of the payload and reports true, unless the
+// payload must end before r: it is Full, or holds a row of r's ticket.
+// Then it reports false and leaves the payload as it is; r starts the
+// next one.
+func (c *Chunker) Add(r Row) bool {
+	if c.Full() {
+		return false
+	}
+	if _, dup := c.tickets[r.TicketID]; dup {
+		return false
+	}
+	c.tickets[r.TicketID] = struct{}{}
+	c.rows = append(c.rows, r)
+	return true
+}
+
+// Rows returns the payload's rows, in the order added. The slice is the
+// Chunker's: it is valid until the next Reset.
+func (c *Chunker) Rows() []Row { return c.rows }
+
+// Reset empties the payload, to build the next one.
+func (c *Chunker) Reset() {
+	c.rows = c.rows[:0]
+	clear(c.tickets)
+}
