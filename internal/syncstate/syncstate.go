@@ -26,7 +26,9 @@
 //  2. A ticket's entry says Applied with a content only once the run has a
 //     success for that very row (Outcome). The entry and the removal of the
 //     ticket's in-flight mark are committed in one transaction: there is no
-//     moment at which the mark is gone and the outcome not recorded.
+//     moment at which the mark is gone and the outcome not recorded. A
+//     later row of the ticket sent before that commit is marked again in
+//     the same transaction, after the removal.
 //  3. A failed row, or one whose outcome is unknown, makes its ticket's
 //     entry Failed (or Unknown): not a content anyone may compare with, so
 //     the ticket is sent again next time though its row is unchanged.
@@ -360,6 +362,10 @@ func (s *State) Sending(tickets []string) error {
 // Sending; until then the ticket stays marked in flight.
 func (s *State) Outcome(ticket string, content uint64, ok bool, at time.Time) {
 	s.pending = append(s.pending, outcome{ticket: ticket, content: content, ok: ok, at: at})
+	// The commit of this outcome clears the ticket's mark: a next row of
+	// the ticket sent before that commit must be marked again after it,
+	// in the same transaction.
+	delete(s.marked, ticket)
 }
 
 // Pending returns the number of outcomes not yet committed.
@@ -406,9 +412,6 @@ func (s *State) commit(fresh []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sync state %q: %w", s.path, err)
-	}
-	for _, o := range s.pending {
-		delete(s.marked, o.ticket)
 	}
 	for _, t := range fresh {
 		s.marked[t] = struct{}{}
