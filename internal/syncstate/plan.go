@@ -1,9 +1,11 @@
 package syncstate
 
 import (
+	"fmt"
 	"hash/maphash"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Planner collects, from a read of an export in file order, each ticket's
@@ -67,16 +69,32 @@ type Plan struct {
 // Plan compares the export's tickets with the state, in one pass over the
 // state, and returns the Plan. The Planner is the Plan's from then on.
 func (s *State) Plan(p *Planner) (*Plan, error) {
+	if s.readOnly {
+		return nil, fmt.Errorf("sync state %q: a plan needs the state open for a run", s.path)
+	}
 	pl := &Plan{p: p}
-	err := s.Scan(func(ticket string, e Entry) error {
-		h := rowkey.TicketHash(ticket)
-		t, ok := p.tickets[h]
-		if !ok || t.flags&collided != 0 || t.check != p.check(ticket) || !e.Unchanged(t.content) {
-			return nil
+	// Keys are read as bytes: no allocation per ticket. A run's Open
+	// settled the in-flight marks, so there are none to look up, as a
+	// rule.
+	err := s.db.View(func(tx *bolt.Tx) error {
+		in := tx.Bucket(bucketInflight)
+		marks, _ := in.Cursor().First()
+		c := tx.Bucket(bucketTickets).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if marks != nil && in.Get(k) != nil {
+				continue // in flight: not known
+			}
+			h := rowkey.TicketHash(string(k)) // inlined: the conversion is not kept
+			t, ok := p.tickets[h]
+			if !ok || t.flags&collided != 0 || t.check != uint32(maphash.Bytes(p.seed, k)) {
+				continue
+			}
+			if e, _ := decode(v); e.Unchanged(t.content) {
+				t.flags |= unchanged
+				p.tickets[h] = t
+				pl.unchanged++
+			}
 		}
-		t.flags |= unchanged
-		p.tickets[h] = t
-		pl.unchanged++
 		return nil
 	})
 	if err != nil {

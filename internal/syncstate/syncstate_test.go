@@ -2,6 +2,7 @@ package syncstate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -247,4 +248,58 @@ func TestPlanCollision(t *testing.T) {
 	if !pl.Send("1", a) || !pl.Send("2", b) {
 		t.Errorf("send 1: %v, 2: %v; want both", pl.Send("1", a), pl.Send("2", b))
 	}
+}
+
+// TestCompact: tickets written in many small commits, in an order that
+// leaves pages half empty, are packed when the state is closed, and none
+// is lost.
+func TestCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, path)
+	const n, workers = 60000, 8
+	id := func(i int) string { return fmt.Sprintf("7%011d", i) }
+	for base := 0; base < n; base += workers * 50 {
+		for w := range workers { // workers' payloads interleave, as in a first night
+			var batch []string
+			for i := base + w; i < min(base+workers*50, n); i += workers {
+				batch = append(batch, id(i))
+			}
+			s.Sending(batch)
+			for _, tk := range batch {
+				s.Outcome(tk, uint64(len(tk)), true, at)
+			}
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, path)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := fileSize(t, path)
+	t.Logf("state of %d tickets: %d bytes, %d after closing", n, before, after)
+	if after >= before*3/4 {
+		t.Errorf("not compacted: %d bytes, then %d", before, after)
+	}
+	s = open(t, path)
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tickets != n || st.Applied != n {
+		t.Errorf("after compaction: %+v, want %d applied tickets", st, n)
+	}
+	if _, err := os.Stat(path + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the copy was left behind: %v", err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
