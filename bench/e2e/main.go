@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -238,6 +239,10 @@ type child struct {
 	wall   time.Duration
 	cpu    time.Duration // user + sys of the child alone
 	maxRSS int64         // bytes
+	// hwm is the child's own peak RSS (Linux's VmHWM, polled), free of
+	// what rusage charges it for this process's pages at fork; 0 where
+	// there is no /proc.
+	hwm    int64
 	code   int
 	stderr string
 }
@@ -252,7 +257,19 @@ func runBin(c config, prefix []string, args ...string) (child, error) {
 	cmd.Stderr = &errBuf
 	cmd.Stdout = io.Discard
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var hwm int64
+	if err == nil {
+		done := make(chan struct{})
+		polled := make(chan struct{})
+		go func() { // polls the child's VmHWM until it has exited
+			defer close(polled)
+			hwm = pollHWM(cmd.Process.Pid, done)
+		}()
+		err = cmd.Wait()
+		close(done)
+		<-polled
+	}
 	wall := time.Since(start)
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
@@ -263,6 +280,7 @@ func runBin(c config, prefix []string, args ...string) (child, error) {
 		wall:   wall,
 		cpu:    ps.UserTime() + ps.SystemTime(),
 		maxRSS: maxRSS(ps),
+		hwm:    hwm,
 		code:   ps.ExitCode(),
 		stderr: errBuf.String(),
 	}, nil
@@ -635,6 +653,11 @@ func syncNights(c config, in input, rep *report) error {
 			return child{}, err
 		}
 		defer f.stop()
+		// On Linux a child's rusage peak RSS starts from this process's
+		// RSS when it forks (before exec), and this process held a fake
+		// of a million tickets: the child's own VmHWM (reset by exec) is
+		// its peak; see peak.
+		debug.FreeOSMemory()
 		ch, err := runBin(c, nil, "run", "--base-url", f.url, "--batch-size", strconv.Itoa(c.batch),
 			"--workers", strconv.Itoa(c.workers), "--rate", "0", "--quiet", "--sync-state", state, in.path)
 		if err != nil {
@@ -649,8 +672,8 @@ func syncNights(c config, in input, rep *report) error {
 	if err != nil {
 		return err
 	}
-	logf("sync night 1, %d rows all sent: %.2f s, peak RSS %.1f MiB", in.rows, first.wall.Seconds(), mib(first.maxRSS))
-	var rates, rss, walls []float64
+	logf("sync night 1, %d rows all sent: %.2f s, peak RSS %.1f MiB", in.rows, first.wall.Seconds(), mib(first.peak()))
+	var rates, rss, walls, cpus []float64
 	sent := (in.rows + 99) / 100
 	for i := 0; i < c.runs; i++ {
 		export := changed
@@ -662,9 +685,10 @@ func syncNights(c config, in input, rep *report) error {
 			return err
 		}
 		rates = append(rates, float64(in.rows)/ch.wall.Seconds())
-		rss = append(rss, mib(ch.maxRSS))
+		rss = append(rss, mib(ch.peak()))
 		walls = append(walls, ch.wall.Seconds())
-		logf("sync night %d, %d rows, %d changed: %.2f s = %.0f rows/s, peak RSS %.1f MiB", i+2, in.rows, sent, ch.wall.Seconds(), rates[i], rss[i])
+		cpus = append(cpus, ch.cpu.Seconds())
+		logf("sync night %d, %d rows, %d changed: %.2f s = %.0f rows/s, client CPU %.2f s, peak RSS %.1f MiB", i+2, in.rows, sent, ch.wall.Seconds(), rates[i], cpus[i], rss[i])
 	}
 	st, err := os.Stat(state)
 	if err != nil {
@@ -673,7 +697,39 @@ func syncNights(c config, in input, rep *report) error {
 	n := fmt.Sprintf("%dk rows", in.rows/1000)
 	rep.add("--sync-state, "+n+", 1% changed: rows/s (only the 1% sent)", "≥ 200000 rows/s", median(rates), "rows/s", median(rates) >= 200_000)
 	rep.add("--sync-state, "+n+", 1% changed: peak RSS", "≤ 160 MiB", median(rss), "MiB", median(rss) <= 160)
-	rep.note("sync: night 1 (%s, every row sent into a new state): %.2f s, peak RSS %.1f MiB; later nights %.2f s; state file %.1f MiB",
-		n, first.wall.Seconds(), mib(first.maxRSS), median(walls), mib(st.Size()))
+	rep.note("sync: night 1 (%s, every row sent into a new state): %.2f s, peak RSS %.1f MiB; later nights %.2f s, client CPU (user+sys) %.2f s; state file %.1f MiB",
+		n, first.wall.Seconds(), mib(first.peak()), median(walls), median(cpus), mib(st.Size()))
 	return nil
+}
+
+// peak is the child's peak RSS: its VmHWM where polled, else rusage's.
+func (ch child) peak() int64 {
+	if ch.hwm > 0 {
+		return ch.hwm
+	}
+	return ch.maxRSS
+}
+
+// pollHWM reads the VmHWM of process pid every few milliseconds until done
+// is closed, and returns the last value read (bytes; 0 without /proc).
+func pollHWM(pid int, done <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var hwm int64
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					hwm = max(hwm, kb<<10)
+				}
+			}
+		}
+		select {
+		case <-done:
+			return hwm
+		case <-tick.C:
+		}
+	}
 }
