@@ -91,6 +91,8 @@ const (
 	Unknown Status = 3
 )
 
+// String returns the status as the state commands spell it: applied,
+// failed or unknown.
 func (s Status) String() string {
 	switch s {
 	case Applied:
