@@ -75,6 +75,8 @@ func cli(ctx context.Context, args []string, e *env) int {
 		err = cmdValidate(args[1:], e, nil)
 	case "mock":
 		err = cmdMock(ctx, args[1:], e, nil)
+	case "state":
+		err = cmdState(args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help", "-help":
@@ -135,6 +137,8 @@ Usage:
   kapture-bulk run [flags] INPUT        apply INPUT (a CSV path, or - for stdin)
   kapture-bulk validate [flags] INPUT   check INPUT only: no token, no network
   kapture-bulk mock [flags]             serve a local fake Kapture API
+  kapture-bulk state show|export|stats --sync-state PATH [TICKET...]
+                                        what a sync state holds
   kapture-bulk version
 
 Run "kapture-bulk COMMAND --help" for the flags of a command.

@@ -37,6 +37,8 @@ type runFlags struct {
 	logLevel          string
 	quiet             bool
 	progressInterval  time.Duration
+	syncState         string
+	full              bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -63,6 +65,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged")
+	f.registerSync(fs)
 }
 
 // runOptions is the run command as parsed: its flags, its positional

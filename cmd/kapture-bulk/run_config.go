@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
@@ -57,9 +58,16 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 	if f.strict && fromStdin {
 		return run.Config{}, usagef("--strict reads the whole input before sending anything, and stdin cannot be read twice: save it to a file first")
 	}
+	if err := f.checkSync(input); err != nil {
+		return run.Config{}, err
+	}
 	resultsPath := f.results
 	switch {
 	case resultsPath != "":
+	case f.syncState != "":
+		if resultsPath, err = syncResults(f.syncState, time.Now()); err != nil {
+			return run.Config{}, err
+		}
 	case !fromStdin:
 		resultsPath = defaultResults(input)
 	case !f.dryRun || f.resume:
@@ -76,6 +84,7 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		DryRun: f.dryRun, DryRunOut: e.stdout,
 		Engine: batch.Config{BatchSize: f.batchSize}, // all a dry run needs
 		Log:    log,
+		Sync:   run.Sync{State: f.syncState, Full: f.full},
 	}
 	if !f.dryRun {
 		if cfg.Engine, err = f.engineConfig(e.getenv, log); err != nil {

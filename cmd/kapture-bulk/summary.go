@@ -24,6 +24,7 @@ type summary struct {
 	Success        int64   `json:"success"`
 	Failed         int64   `json:"failed"`
 	Invalid        int64   `json:"invalid"`
+	Unchanged      int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume  int64   `json:"skipped_resume"`
 	ResentOrder    int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
 	NotSent        int64   `json:"not_sent"`
@@ -72,11 +73,12 @@ func (st *runState) summary() *summary {
 	s.Success = c.Success
 	s.Failed = c.Failed
 	s.Invalid = c.Invalid
+	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
 	s.ResentOrder = c.Resent
 	s.BlankSkipped = int(c.BlankSkipped)
 	s.DuplicateRows = c.Duplicates
-	done := s.Success + s.Failed + s.Invalid
+	done := s.Success + s.Failed + s.Invalid + s.Unchanged
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
@@ -113,6 +115,9 @@ func (s *summary) print(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %d rows read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), s.RowsRead)
 	fmt.Fprintf(&b, ": %d success, %d failed, %d invalid", s.Success, s.Failed, s.Invalid)
+	if s.Unchanged > 0 {
+		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds them)", s.Unchanged)
+	}
 	if s.SkippedResume > 0 {
 		fmt.Fprintf(&b, ", %d skipped (done in the run resumed)", s.SkippedResume)
 	}

@@ -36,6 +36,7 @@ func build(t *testing.T, recs []rec) *State {
 const (
 	ok   = writer.StatusSuccess
 	fail = writer.StatusFailed
+	same = writer.StatusUnchanged
 )
 
 func TestPlan(t *testing.T) {
@@ -47,6 +48,8 @@ func TestPlan(t *testing.T) {
 		want  string // one letter per row: s send, a send again, k skip, h hold; then F and the rows Flush returns
 	}{
 		{"nothing recorded", nil, []in{{"1", "A"}, {"1", "B"}}, "ss F"},
+		{"a sync run's unchanged rows are done", []rec{{"1", "A", same}, {"1", "B", same}, {"2", "C", same}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
+		{"unchanged, then a row failed", []rec{{"1", "A", same}, {"2", "C", fail}}, []in{{"1", "A"}, {"2", "C"}}, "ks F"},
 		{"all done in order", []rec{{"1", "A", ok}, {"1", "B", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
 		{"failed first row forces the later one", []rec{{"1", "A", fail}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, "sa F"},
 		{"retried first row after the later one", []rec{{"1", "A", fail}, {"1", "B", ok}, {"1", "A", ok}}, []in{{"1", "A"}, {"1", "B"}}, "ka F"},

@@ -121,7 +121,10 @@ func (b *Builder) Add(r writer.Row) error {
 		tag = rowkey.TicketHash(r.TicketID) // older files: trust the cell
 	}
 	ps := pos << 1
-	if r.Status == writer.StatusSuccess {
+	if r.Status == writer.StatusSuccess || r.Status == writer.StatusUnchanged {
+		// An unchanged row (a sync run's) was not sent because its ticket
+		// held the row already: it is as done as a success, and recorded
+		// in file order with its ticket's other rows, all unchanged.
 		ps |= 1
 	}
 	id := r.Key.ID()

@@ -70,6 +70,10 @@ type Config struct {
 	// checks have passed and the first rows are about to be sent (never
 	// for a dry run): from then on the counters of Stats move.
 	OnStart func()
+
+	// Sync, with a State, makes the run a sync run (see sync.go): only the
+	// tickets whose last row the sync state does not hold are sent.
+	Sync Sync
 }
 
 var (
@@ -167,10 +171,15 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 			return err
 		}
 	}
+	sy, err := r.openSync(ctx)
+	if err != nil {
+		return err
+	}
+	defer sy.close()
 	if cfg.DryRun {
 		return r.dryRun(ctx, rd)
 	}
-	return r.send(ctx, rd, eng, hook, in)
+	return r.send(ctx, rd, eng, hook, in, sy)
 }
 
 // runner is one Run's steps.
@@ -234,7 +243,7 @@ func (r *runner) openResults() (*writer.Writer, error) {
 
 // send opens the results file, makes sure a resume is of this input, and
 // sends the input's rows.
-func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, hook *sendHook, in *input) error {
+func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, hook *sendHook, in *input, sy *syncRun) error {
 	w, err := r.openResults()
 	if err != nil {
 		return err
@@ -243,6 +252,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	r.stats.resultsOpen.Store(true)
 	records, st, err := r.prepareResults(ctx, w, rd, eng)
 	if err != nil {
+		return err
+	}
+	if err := sy.start(r.cfg.Results); err != nil {
 		return err
 	}
 	r.stats.startSending(eng)
@@ -254,7 +266,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	p := &pipeline{
 		records: records, w: w, state: st, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
-		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats,
+		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats, sync: sy,
 	}
 	err = p.run(ctx, in.abort)
 	r.stats.blank.Store(int64(rd.Skipped()))
@@ -263,6 +275,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	if err == nil && stopped(r.cfg.Stop) {
 		err = ErrInterrupted
+	}
+	if serr := sy.end(err == nil, r.cfg.Limit > 0); serr != nil && err == nil {
+		err = serr
 	}
 	return err
 }
