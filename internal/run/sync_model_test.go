@@ -7,13 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,21 +80,15 @@ type job struct {
 	tickets []string
 	next    int
 	exports [][]mrow // every night's export so far
-	fake    *kapturetest.Handler
-	url     string
+	api     *fakeAPI
 	log     []string
 	// crashed: the last night died with requests in flight, which the
 	// fake may have applied.
 	crashed bool
-
-	swallow atomic.Bool
-	faulty  atomic.Bool
-	faultMu sync.Mutex
-	faultR  *rand.Rand
 }
 
 func newJob(t *testing.T, seed uint64) *job {
-	j := &job{t: t, rng: rand.New(rand.NewPCG(seed, 3)), faultR: rand.New(rand.NewPCG(seed, 4)), dir: t.TempDir()}
+	j := &job{t: t, rng: rand.New(rand.NewPCG(seed, 3)), dir: t.TempDir()}
 	j.state = filepath.Join(j.dir, "job.state")
 	for i := range 4 + j.rng.IntN(10) {
 		j.tickets = append(j.tickets, fmt.Sprintf("7135165%05d", i))
@@ -109,35 +99,8 @@ func newJob(t *testing.T, seed uint64) *job {
 		reply = kapturetest.ReplyLast
 	}
 	j.log = append(j.log, "replies "+reply.String())
-	j.fake = kapturetest.NewHandler(kapturetest.Options{Reply: reply, Fail: j.fault})
-	srv := httptest.NewServer(http.HandlerFunc(j.serve))
-	t.Cleanup(func() { j.fake.Close(); srv.Close() })
-	j.url = srv.URL
+	j.api = newFakeAPI(t, seed, reply, 0.04)
 	return j
-}
-
-func (j *job) fault(int, []kapturetest.Item) *kapturetest.Fault {
-	if !j.faulty.Load() {
-		return nil
-	}
-	j.faultMu.Lock()
-	x := j.faultR.Float64()
-	j.faultMu.Unlock()
-	kinds := []kapturetest.FaultKind{kapturetest.FaultErrorPage, kapturetest.FaultDropBefore,
-		kapturetest.FaultDropAfter, kapturetest.FaultNotJSON, kapturetest.FaultStall}
-	if i := int(x / 0.04); i < len(kinds) {
-		return &kapturetest.Fault{Kind: kinds[i]}
-	}
-	return nil
-}
-
-func (j *job) serve(w http.ResponseWriter, r *http.Request) {
-	if !j.swallow.Load() {
-		j.fake.ServeHTTP(w, r)
-		return
-	}
-	j.fake.ServeHTTP(httptest.NewRecorder(), r)
-	<-r.Context().Done()
 }
 
 func (j *job) newRow(ticket string) mrow {
@@ -227,18 +190,18 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 	cfg := Config{
 		Input: in, Reader: reader.Options{Name: in}, Results: results, Mode: writer.Create,
 		Engine: batch.Config{
-			BaseURL: j.url, Token: kapturetest.DefaultToken,
+			BaseURL: j.api.URL, Token: kapturetest.DefaultToken,
 			Workers: 1 + j.rng.IntN(3), BatchSize: 1 + j.rng.IntN(5), MaxRetries: 6,
-			Timeout: 50 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+			Timeout: modelTimeout, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 		},
 		Sync: Sync{State: j.state, Full: j.rng.IntN(6) == 0},
 	}
 	stop := make(chan struct{})
 	cfg.Stop = stop
 	interrupt := 0
-	j.faulty.Store(false)
+	j.api.faulty.Store(false)
 	if trouble {
-		j.faulty.Store(j.rng.IntN(2) == 0)
+		j.api.faulty.Store(j.rng.IntN(2) == 0)
 		if j.rng.IntN(8) == 0 {
 			cfg.Limit = 1 + j.rng.IntN(len(rows)+1)
 		}
@@ -246,22 +209,24 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 			interrupt = 1 + j.rng.IntN(3)
 		}
 	}
+	after := int64(j.rng.IntN(len(rows) + 1))
+	pause := time.Duration(j.rng.IntN(5)) * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stats Stats
 	quit, watched := make(chan struct{}), make(chan struct{})
 	go func() { // the interruption; ends when the run has returned
 		defer close(watched)
-		j.interrupt(interrupt, len(rows), &stats, stop, cancel, quit)
+		j.api.interrupt(interrupt, after, pause, &stats, stop, cancel, quit)
 	}()
 	err := Run(ctx, cfg, &stats)
 	close(quit)
 	<-watched
-	j.swallow.Store(false)
+	j.api.settle(j.t)
 	j.crashed = interrupt == 3
 	s := stats.Snapshot()
 	j.log = append(j.log, fmt.Sprintf("night %d (%d rows, full %v, faults %v, limit %d, interrupt %d): err %v, success %d failed %d invalid %d unchanged %d",
-		n, len(rows), cfg.Sync.Full, j.faulty.Load(), cfg.Limit, interrupt, err, s.Success, s.Failed, s.Invalid, s.Unchanged))
+		n, len(rows), cfg.Sync.Full, j.api.faulty.Load(), cfg.Limit, interrupt, err, s.Success, s.Failed, s.Invalid, s.Unchanged))
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled), errors.Is(err, batch.ErrAPIDown):
@@ -277,38 +242,6 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 
 // limitRows is the rows a run with --limit takes.
 func limitRows(rows []mrow, limit int) []mrow { return rows[:min(limit, len(rows))] }
-
-func (j *job) interrupt(how, rows int, stats *Stats, stop chan struct{}, cancel context.CancelFunc, quit <-chan struct{}) {
-	if how == 0 {
-		return
-	}
-	after := int64(j.rng.IntN(rows + 1))
-	tick := time.NewTicker(200 * time.Microsecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-quit:
-			return
-		case <-tick.C:
-		}
-		if s := stats.Snapshot(); s.Success+s.Failed+s.Invalid+s.Unchanged >= after {
-			break
-		}
-	}
-	switch how {
-	case 1:
-		close(stop)
-	case 2:
-		cancel()
-	case 3:
-		j.swallow.Store(true)
-		select {
-		case <-quit:
-		case <-time.After(time.Duration(j.rng.IntN(5)) * time.Millisecond):
-		}
-		cancel()
-	}
-}
 
 // check asserts what a finished night promises; clean: the night met no
 // faults, so every row the API knows succeeded or was unchanged.
@@ -361,7 +294,7 @@ func (j *job) check(n int, rows []mrow, results string, clean bool) {
 			continue // failed (faults): the next night sends it
 		}
 		want := rows[line-2]
-		have, ok := j.fake.State(tk)
+		have, ok := j.api.State(tk)
 		if !ok || have["sub_status"] != want.sub || have["queue"] != want.queue || have["comment"] != want.comment {
 			t.Errorf("night %d: ticket %s (last row line %d: %s): holds %v, want %+v", n, tk, line, st, have, want)
 		}
