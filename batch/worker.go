@@ -14,7 +14,7 @@ import (
 type worker struct {
 	e    *Engine
 	id   int // 0 to Workers-1, for Config.BeforeSend
-	in   <-chan Row
+	q    *rowQueue
 	emit func([]Result) error
 }
 
@@ -35,10 +35,11 @@ func (w *worker) loop(ctx, soft context.Context) error {
 			select {
 			case <-soft.Done():
 				return stopErr(ctx)
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					return nil
 				}
+				w.q.took(r)
 				rows = append(rows, r)
 			}
 		}
@@ -52,16 +53,21 @@ func (w *worker) loop(ctx, soft context.Context) error {
 		// Read after the wait, so that a switch to single-item payloads
 		// made meanwhile holds for this payload.
 		size := w.e.batchSize()
+		body := 2 + len(rows[0].Object) // the array's brackets and the first object
 	fill:
 		for len(rows) < size {
 			select {
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					break fill
 				}
-				if _, dup := seen[r.TicketID]; dup {
+				w.q.took(r)
+				_, dup := seen[r.TicketID]
+				body += 1 + len(r.Object)
+				if dup || body > maxPayloadBytes {
 					// Never one ticket twice in a payload: the API's order
-					// within one is unknown. Flush early instead.
+					// within one is unknown. Nor a payload over its size.
+					// Flush early instead.
 					carry, hasCarry = r, true
 					break fill
 				}
@@ -191,13 +197,21 @@ func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, trie
 		}
 		return w.e.unhealthy(out.message)
 	case kindAuth:
-		err := fmt.Errorf("%w: %s", ErrAuth, out.message)
-		if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
-			return eerr
-		}
-		return err
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrAuth, out.message), out.httpStatus, tries)
+	case kindConfig:
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrConfig, out.message), out.httpStatus, tries)
 	}
 	return fmt.Errorf("reply of kind %d is not final", out.kind)
+}
+
+// fatal records rows as failed with err, which stops the run, and returns
+// err: the rows of the request that found it get the reason, and --resume
+// sends them again.
+func (w *worker) fatal(rows []Row, err error, httpStatus, tries int) error {
+	if eerr := w.emitAll(rows, Failed, err.Error(), httpStatus, tries); eerr != nil {
+		return eerr
+	}
+	return err
 }
 
 // sendEach sends each row as a payload of its own, in order, after prior
