@@ -297,7 +297,7 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 const (
 	// queueBytes bounds the rows waiting in all the workers' queues
 	// together: each worker gets its share.
-	queueBytes = 32 << 20
+	queueBytes = 16 << 20
 	// minQueueBytes is the least share of a worker.
 	minQueueBytes = 256 << 10
 	// maxPayloadBytes bounds a request's body: a payload goes out with
