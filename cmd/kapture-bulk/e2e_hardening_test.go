@@ -411,6 +411,7 @@ func TestSecretsInTheConfigurationAreRefused(t *testing.T) {
 		hidden []string
 	}{
 		{"host hidden as user info", runOpts{}, []string{"--base-url", "http://acme.kapturecrm.com@" + hostPort}, []string{"acme.kapturecrm.com"}},
+		{"password in --subdomain", runOpts{}, []string{"--subdomain", "ops:pa55-w0rd@acme"}, []string{"ops:", "pa55-w0rd"}},
 		{"password in KAPTURE_BASE_URL", runOpts{env: []string{"KAPTURE_BASE_URL=http://ops:pa55-w0rd@" + hostPort}}, nil, []string{"ops:", "pa55-w0rd"}},
 		{"control character in the token file", runOpts{}, []string{"--base-url", srv.URL, "--token-file", tokenFile}, []string{"first-half", "second-half"}},
 		{"line break in the token variable", runOpts{token: "tok-first-half\nsecond-half"}, []string{"--base-url", srv.URL}, []string{"first-half", "second-half"}},

@@ -150,6 +150,9 @@ func (f *runFlags) apiRoot(getenv func(string) string) (string, error) {
 		return base, nil
 	}
 	sub = strings.TrimSpace(sub)
+	if strings.Contains(sub, "@") { // a user name or password: not printed
+		return "", usagef("--subdomain: give the name only, e.g. acme for https://acme.kapturecrm.com, without a user name or password")
+	}
 	if sub == "" {
 		return "", usagef("no API address: give --base-url or --subdomain (or set KAPTURE_BASE_URL or KAPTURE_SUBDOMAIN)")
 	}
