@@ -166,6 +166,9 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 // server cannot be reached would wait and retry for a name that never
 // resolves.
 func refuseInvalidNames(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err == nil {
