@@ -34,17 +34,18 @@ type env struct {
 
 // Exit codes: a contract (DESIGN.md).
 const (
-	exitOK         = 0
-	exitRowsFailed = 1
-	exitUsage      = 2
-	exitAborted    = 3
-	// exitInputStopped: the input turned out unreadable (a CSV syntax
-	// error in stdin) after rows had been sent. Not 2, which says nothing
-	// was sent; not 3, which says try later: a person must fix the input,
-	// and --resume then sends the rest.
-	exitInputStopped = 4
-	exitInterrupted  = 130
+	exitOK          = 0
+	exitRowsFailed  = 1
+	exitUsage       = 2
+	exitAborted     = 3
+	exitInterrupted = 130
 )
+
+// exitInputStopped: the input turned out unreadable (a CSV syntax error in
+// stdin) after rows had been sent. Not 2, which says nothing was sent; not
+// 3, which says try later: a person must fix the input, and --resume then
+// sends the rest.
+const exitInputStopped = 4
 
 // exitError carries an exit code chosen where the failure is understood.
 type exitError struct {
