@@ -14,7 +14,7 @@ import (
 type worker struct {
 	e    *Engine
 	id   int // 0 to Workers-1, for Config.BeforeSend
-	in   <-chan Row
+	q    *rowQueue
 	emit func([]Result) error
 }
 
@@ -33,10 +33,11 @@ func (w *worker) loop(ctx, soft context.Context) error {
 			select {
 			case <-soft.Done():
 				return stopErr(ctx)
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					return nil
 				}
+				w.q.took(r)
 				chunk.Add(r)
 			}
 		}
@@ -52,13 +53,15 @@ func (w *worker) loop(ctx, soft context.Context) error {
 	fill:
 		for !chunk.Full() {
 			select {
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					break fill
 				}
+				w.q.took(r)
 				if !chunk.Add(r) {
-					// A row of its ticket is in this payload already:
-					// flush early, and r starts the next one.
+					// A row of its ticket is in this payload already, or
+					// r would make it too big: flush early, and r starts
+					// the next one.
 					carry, hasCarry = r, true
 					break fill
 				}
@@ -186,13 +189,21 @@ func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, trie
 		}
 		return w.e.unhealthy(out.message)
 	case kindAuth:
-		err := fmt.Errorf("%w: %s", ErrAuth, out.message)
-		if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
-			return eerr
-		}
-		return err
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrAuth, out.message), out.httpStatus, tries)
+	case kindConfig:
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrConfig, out.message), out.httpStatus, tries)
 	}
 	return fmt.Errorf("reply of kind %d is not final", out.kind)
+}
+
+// fatal records rows as failed with err, which stops the run, and returns
+// err: the rows of the request that found it get the reason, and --resume
+// sends them again.
+func (w *worker) fatal(rows []Row, err error, httpStatus, tries int) error {
+	if eerr := w.emitAll(rows, Failed, err.Error(), httpStatus, tries); eerr != nil {
+		return eerr
+	}
+	return err
 }
 
 // sendEach sends each row as a payload of its own, in order, after prior

@@ -42,6 +42,12 @@ const (
 	exitInterrupted = 130
 )
 
+// exitInputStopped: the input turned out unreadable (a CSV syntax error in
+// stdin) after rows had been sent. Not 2, which says nothing was sent; not
+// 3, which says try later: a person must fix the input, and --resume then
+// sends the rest.
+const exitInputStopped = 4
+
 // exitError carries an exit code chosen where the failure is understood.
 type exitError struct {
 	code int
@@ -120,7 +126,7 @@ func exitCode(err error) int {
 	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
 		return exitAborted
 	case errors.Is(err, run.ErrRefused), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
-		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
+		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults), errors.Is(err, batch.ErrConfig):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
@@ -143,8 +149,10 @@ Usage:
 
 Run "kapture-bulk COMMAND --help" for the flags of a command.
 Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
-2 usage, configuration or input error (nothing sent); 3 aborted
-(authentication rejected, API down, results file locked); 130 interrupted.
+2 usage, configuration or input error (nothing applied); 3 aborted
+(authentication rejected, API down, results file locked): try later;
+4 the input broke off (a CSV syntax error in stdin) after rows were
+sent: fix it and --resume; 130 interrupted by a signal: --resume.
 `, "\n"))
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -21,6 +22,7 @@ type runFlags struct {
 	baseURL           string
 	subdomain         string
 	tokenFile         string
+	caCert            string
 	batchSize         int
 	objectReplies     string
 	workers           int
@@ -49,13 +51,14 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", withEnv("API root (default: https://SUBDOMAIN.kapturecrm.com)", "KAPTURE_BASE_URL"))
 	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
-	fs.IntVar(&f.batchSize, "batch-size", batch.DefaultBatchSize, "items per payload")
+	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of certificate authorities to trust besides the system's (an API behind a private CA or a TLS-inspecting proxy)")
+	fs.IntVar(&f.batchSize, "batch-size", batch.DefaultBatchSize, "items per payload, 1 to 1000 (a payload also stops at 1 MiB)")
 	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
-	fs.IntVar(&f.workers, "workers", batch.DefaultWorkers, "payloads in flight")
-	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second; 0 = unlimited")
-	fs.IntVar(&f.burst, "burst", batch.DefaultBurst, "requests that may go out at once after a quiet spell")
-	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx")
-	fs.DurationVar(&f.timeout, "timeout", batch.DefaultTimeout, "per request")
+	fs.IntVar(&f.workers, "workers", batch.DefaultWorkers, "payloads in flight, 1 to 64")
+	fs.Float64Var(&f.rate, "rate", 5, "payloads (requests) per second, 0 to 1000; 0 = unlimited")
+	fs.IntVar(&f.burst, "burst", batch.DefaultBurst, "requests that may go out at once after a quiet spell, 1 to 1000")
+	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx, 0 to 100")
+	fs.DurationVar(&f.timeout, "timeout", batch.DefaultTimeout, "per request, 100ms to 10m")
 	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
 	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")
@@ -64,7 +67,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
-	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged")
+	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged; 100ms or more")
 	f.registerSync(fs)
 }
 
@@ -97,7 +100,9 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 	o := &runOptions{env: e}
 	o.flags.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\n"+
+			"A number outside its flag's range is refused at once (exit 2): the ranges are far beyond\n"+
+			"what the API takes, so such a value is a typo, and they keep the run's memory bounded.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
@@ -204,7 +209,10 @@ func exitStatus(err error, c run.Snapshot) error {
 	}
 	var foreign *run.ForeignResultsError
 	var invalid *run.InvalidRowsError
+	var input *reader.FileError
 	switch {
+	case errors.As(err, &input) && c.Requests > 0:
+		return withCode(exitInputStopped, fmt.Errorf("%w; the rows before it were sent and their results recorded: fix the input and run again with --resume to send the rest", err))
 	case errors.As(err, &foreign):
 		return fmt.Errorf("--resume: %w; give another --results, or --overwrite to start afresh", err)
 	case errors.As(err, &invalid):

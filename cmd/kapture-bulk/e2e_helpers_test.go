@@ -160,6 +160,7 @@ type runOpts struct {
 	token string    // KAPTURE_API_TOKEN; "" means e2eToken
 	stdin io.Reader // nil: no stdin
 	dir   string    // working directory; "" means the test's
+	env   []string  // more environment variables, KEY=value
 }
 
 // start starts the binary with args; wait collects it.
@@ -171,7 +172,7 @@ func start(t *testing.T, o runOpts, args ...string) *proc {
 	if token == "" {
 		token = e2eToken
 	}
-	p.cmd.Env = append(cleanEnv(), "KAPTURE_API_TOKEN="+token, "GORACE=halt_on_error=1 exitcode=66")
+	p.cmd.Env = append(append(cleanEnv(), "KAPTURE_API_TOKEN="+token, "GORACE=halt_on_error=1 exitcode=66"), o.env...)
 	p.cmd.Stdin = o.stdin
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr

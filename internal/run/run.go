@@ -119,8 +119,8 @@ func (e *InvalidRowsError) Error() string {
 // nothing. Run returns nil when every row taken got its result (failed and
 // invalid rows included: Stats counts them); ErrInterrupted after a soft
 // stop; the context's cause when ctx ended first; batch.ErrAuth,
-// batch.ErrAPIDown or a results write error (wrapped) when the run had to
-// stop; writer.ErrLocked when another run holds the results file; a
+// batch.ErrConfig, batch.ErrAPIDown or a results write error (wrapped)
+// when the run had to stop; writer.ErrLocked when another run holds the results file; a
 // *reader.FileError when stdin turned out not to be CSV part-way; and an
 // *InvalidRowsError or a *ForeignResultsError for a strict run or a resume
 // it refused.
@@ -132,12 +132,8 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{cfg: cfg, stats: stats, log: cfg.Log, fromStdin: cfg.Input == "-"}
-	if err := r.checkSyntax(); err != nil {
-		return err
-	}
-	if err := r.early(ctx); err != nil {
-		return err
-	}
+	// The engine first: its configuration (the address, the token) is
+	// refused at once, not after a long file's syntax check.
 	var eng *batch.Engine
 	hook := &sendHook{}
 	if !cfg.DryRun {
@@ -147,6 +143,12 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
 		}
+	}
+	if err := r.checkSyntax(); err != nil {
+		return err
+	}
+	if err := r.early(ctx); err != nil {
+		return err
 	}
 	in, err := r.openInput()
 	if err != nil {
