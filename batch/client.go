@@ -26,19 +26,29 @@ type client struct {
 	objects ObjectReplies // how interpret reads one object for several items
 }
 
-func newClient(cfg Config) (*client, error) {
+// RequestURL returns the URL the engine cfg configures posts to, having
+// checked cfg.BaseURL (and AllowInsecureHTTP) as New does.
+func RequestURL(cfg Config) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
 	if err != nil {
-		return nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
+		return "", fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("base URL %q: want https://<subdomain>.kapturecrm.com", cfg.BaseURL)
+		return "", fmt.Errorf("base URL %q: want https://<subdomain>.kapturecrm.com", cfg.BaseURL)
 	}
 	if u.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q: plain http would send the token in the clear; use https (or --allow-insecure-http)", cfg.BaseURL)
+		return "", fmt.Errorf("base URL %q: plain http would send the token in the clear; use https (or --allow-insecure-http)", cfg.BaseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q: give the API root only, without a query", cfg.BaseURL)
+		return "", fmt.Errorf("base URL %q: give the API root only, without a query", cfg.BaseURL)
+	}
+	return strings.TrimRight(u.String(), "/") + Endpoint, nil
+}
+
+func newClient(cfg Config) (*client, error) {
+	reqURL, err := RequestURL(cfg)
+	if err != nil {
+		return nil, err
 	}
 	token := strings.TrimSpace(cfg.Token)
 	// Kapture hands out the token as-is; users paste it with or without
@@ -64,7 +74,7 @@ func newClient(cfg Config) (*client, error) {
 	}
 	return &client{
 		http:    hc,
-		url:     strings.TrimRight(u.String(), "/") + Endpoint,
+		url:     reqURL,
 		auth:    "Basic " + token,
 		agent:   cfg.UserAgent,
 		timeout: cfg.Timeout,
