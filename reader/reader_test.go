@@ -384,3 +384,29 @@ func TestPeek(t *testing.T) {
 		})
 	}
 }
+
+// All extra columns are sent but the error column of a report's failed
+// rows file; named, it is sent.
+func TestAllExtraLeavesOutTheReportErrorColumn(t *testing.T) {
+	const file = "ticket_id,sub_status,Priority,Error\n713517204455,CL,high,No ticket found\n"
+	for _, tt := range []struct {
+		opts    Options
+		sent    string
+		leftOut []string
+	}{
+		{Options{AllExtra: true}, "priority", []string{"error"}},
+		{Options{ExtraColumns: []string{"priority", "error"}}, "priority,error", nil},
+	} {
+		recs, rd, err := readAll(strings.NewReader(file), tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		for _, f := range recs[0].Extra {
+			sent = append(sent, f.Name)
+		}
+		if strings.Join(sent, ",") != tt.sent || strings.Join(rd.LeftOut(), ",") != strings.Join(tt.leftOut, ",") {
+			t.Errorf("%+v: sent %v, left out %v; want %s and %v", tt.opts, sent, rd.LeftOut(), tt.sent, tt.leftOut)
+		}
+	}
+}
