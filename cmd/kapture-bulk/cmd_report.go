@@ -171,12 +171,26 @@ func printReportJSON(w io.Writer, rep *outcome.Report, failedRows string) error 
 	if failedRows != "" {
 		j.FailedRowsN = &rep.FailedRowsWritten
 	}
-	b, err := json.MarshalIndent(j, "", "  ")
+	b, err := marshalJSON(j, "  ")
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(b)
 	return err
+}
+
+// marshalJSON is json.MarshalIndent (indent "" for one line) ending in a
+// newline, leaving < > & as they are: the masked reasons' <id> must read
+// as such in a file people open.
+func marshalJSON(v any, indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // reportReasonsShown bounds the reasons the text report lists; --json

@@ -181,7 +181,7 @@ func (s *summary) printReasons(b *strings.Builder) {
 // json: a log shipper then reads every line on stderr as JSON. Its level
 // follows the exit code: INFO for 0, WARN for 1, ERROR otherwise.
 func (s *summary) logJSON(w io.Writer) error {
-	b, err := json.Marshal(s)
+	b, err := marshalJSON(s, "")
 	if err != nil {
 		return err
 	}
@@ -208,12 +208,12 @@ func checkWritable(path string) error {
 }
 
 func (s *summary) writeJSON(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := marshalJSON(s, "  ")
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
