@@ -201,6 +201,9 @@ func TestReportOrder(t *testing.T) {
 			if got := countsOf(rep); got != tt.want {
 				t.Errorf("counts %+v, want %+v", got, tt.want)
 			}
+			if deleted := strings.Contains(tt.name, "deleted"); (rep.NotInInput == 1) != deleted || rep.NotInInput > 1 {
+				t.Errorf("not in input %d, want 1 only for the deleted row's result", rep.NotInInput)
+			}
 			if rep.Done() != (tt.errors == "") {
 				t.Errorf("Done() = %v with errors %q", rep.Done(), tt.errors)
 			}
