@@ -59,7 +59,7 @@ type Report struct {
 	Failed     int64 // the latest result is failed (an unknown outcome included)
 	Invalid    int64 // invalid (with an input: in the input now)
 	NotSent    int64 // with an input: no result recorded
-	Unreadable int64 // with an input: the row's result could not be read; without, results rows not tied to any row
+	Unreadable int64 // the latest result's status cannot be read (with an input: or a results row on the row's line)
 	// OutOfOrder counts rows, with an input, whose latest result is
 	// success but which a resume would send again so that their ticket
 	// ends in the state of its last row.
@@ -124,7 +124,7 @@ func Build(opts Options) (*Report, error) {
 		ResultsRows: res.rows, Torn: res.torn, JournalIgnored: res.journalIgnored,
 	}
 	if opts.Input == "" {
-		res.final(rep)
+		res.settle(rep)
 		return rep, nil
 	}
 	if err := walkInput(opts, res, rep); err != nil {

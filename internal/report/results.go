@@ -165,9 +165,9 @@ func (r *results) addUnknown(inflight []writer.InFlight) {
 	}
 }
 
-// final fills rep from the results alone: every key's latest result, and
+// settle fills rep from the results alone: every key's latest result, and
 // every invalid result no later result on its line replaced.
-func (r *results) final(rep *Report) {
+func (r *results) settle(rep *Report) {
 	rows := make([]final, 0, len(r.byKey)+len(r.invalid))
 	for _, f := range r.byKey {
 		rows = append(rows, f)
