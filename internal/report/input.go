@@ -123,12 +123,14 @@ func (w *walker) row(ordinal int, rec reader.Record, k rowkey.Key, f final, ok b
 		w.fail(ordinal, msgNotSent)
 	case f.st == stFailed:
 		rep.Failed++
-		w.tally.Add(string(writer.StatusFailed), f.msg, rec.Line)
-		w.fail(ordinal, f.msg)
+		msg := w.res.msgs[f.msg]
+		w.tally.Add(string(writer.StatusFailed), msg, rec.Line)
+		w.fail(ordinal, msg)
 	case f.st == stInvalid: // recorded so by a version with other rules
 		rep.Invalid++
-		w.tally.Add(string(writer.StatusInvalid), f.msg, rec.Line)
-		w.fail(ordinal, f.msg)
+		msg := w.res.msgs[f.msg]
+		w.tally.Add(string(writer.StatusInvalid), msg, rec.Line)
+		w.fail(ordinal, msg)
 	case f.st == stUnreadable || d == resume.Send:
 		// Done by its key, yet a resume sends it: a results row on its
 		// line could not be read, and may be a later result of it.

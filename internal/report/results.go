@@ -38,13 +38,14 @@ func stateOf(s writer.Status) state {
 	return stUnreadable
 }
 
-// final is the latest result of one row.
+// final is the latest result of one row: 16 bytes, for there is one per
+// row of the results.
 type final struct {
 	pos  uint32 // where it stands in the results (0 = the first row)
 	line uint32 // the input line it was for (0: unreadable)
+	msg  uint32 // its message, in results.msgs; 0 for rows done
 	st   state
-	seen bool   // with an input: a row of the input has this key
-	msg  string // kept for rows not done
+	seen bool // with an input: a row of the input has this key
 }
 
 // results is what a results file says about its rows.
@@ -52,9 +53,14 @@ type results struct {
 	byKey   map[uint64]final // by rowkey.Key.ID()
 	invalid map[uint32]final // invalid results (they have no key), by line
 	// lastKeyed is, without an input, the position + 1 of the latest
-	// keyed result on each line: a later result for the line of an
-	// invalid one means the row was fixed and sent.
+	// keyed result on each line that had an invalid result before it: a
+	// later result for the line of an invalid one means the row was fixed
+	// and sent.
 	lastKeyed map[uint32]uint32
+
+	// msgs holds the messages of the rows not done, msgs[0] = "". A
+	// message repeated on consecutive rows is kept once.
+	msgs []string
 
 	rows         int64 // results rows read, and journal rows of unknown outcome
 	superseded   int64
@@ -75,7 +81,7 @@ func readResults(path string, withInput bool) (*results, error) {
 		return nil, err
 	}
 	inflight, err := writer.ReadInFlight(path)
-	r := &results{byKey: map[uint64]final{}, invalid: map[uint32]final{}, torn: torn}
+	r := &results{byKey: map[uint64]final{}, invalid: map[uint32]final{}, msgs: []string{""}, torn: torn}
 	switch {
 	case writer.IsUnreadableJournal(err):
 		r.journalIgnored = true
@@ -119,7 +125,10 @@ func (r *results) add(row writer.Row) {
 	r.rows++
 	f := final{pos: pos, line: uint32(row.Line), st: stateOf(row.Status)}
 	if f.st != stSuccess && f.st != stUnchanged {
-		f.msg = row.Message
+		if last := len(r.msgs) - 1; r.msgs[last] != row.Message {
+			r.msgs = append(r.msgs, row.Message)
+		}
+		f.msg = uint32(min(len(r.msgs)-1, 1<<32-1))
 	}
 	if r.order != nil {
 		o := row
@@ -137,7 +146,9 @@ func (r *results) add(row writer.Row) {
 			r.superseded++
 		}
 		r.byKey[id] = f
-		if r.lastKeyed != nil && f.line > 0 {
+		if _, ok := r.invalid[f.line]; ok && r.lastKeyed != nil {
+			// Only a line with an invalid result before can be
+			// superseded: the others need no entry.
 			r.lastKeyed[f.line] = pos + 1
 		}
 	case row.Status == writer.StatusInvalid && row.Line > 0:
@@ -190,10 +201,10 @@ func (r *results) settle(rep *Report) {
 			rep.Unchanged++
 		case stFailed:
 			rep.Failed++
-			tally.Add(string(writer.StatusFailed), f.msg, int(f.line))
+			tally.Add(string(writer.StatusFailed), r.msgs[f.msg], int(f.line))
 		case stInvalid:
 			rep.Invalid++
-			tally.Add(string(writer.StatusInvalid), f.msg, int(f.line))
+			tally.Add(string(writer.StatusInvalid), r.msgs[f.msg], int(f.line))
 		default:
 			rep.Unreadable++
 		}
