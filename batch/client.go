@@ -46,6 +46,16 @@ type client struct {
 	answered atomic.Bool
 }
 
+// RequestURL returns the URL the engine cfg configures posts to, having
+// checked cfg.BaseURL (and AllowInsecureHTTP) as New does.
+func RequestURL(cfg Config) (string, error) {
+	u, err := parseBaseURL(cfg)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(u.String(), "/") + Endpoint, nil
+}
+
 func newClient(cfg Config) (*client, error) {
 	u, err := parseBaseURL(cfg)
 	if err != nil {

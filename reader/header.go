@@ -53,6 +53,11 @@ func NormalizeName(s string) string {
 	return b.String()
 }
 
+// ReportErrorColumn is the column a report's failed rows file adds to the
+// input's own: the reason a row did not go through. AllExtra does not send
+// it (ExtraColumns still may, by name).
+const ReportErrorColumn = "error"
+
 // header is the analysed header line.
 type header struct {
 	raw     []string // cells as found
@@ -122,7 +127,9 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 		if n == "" || documented(n) {
 			continue
 		}
-		if opts.AllExtra || want[n] {
+		// "all" leaves out the error column a report's failed rows file
+		// adds: it says why a row failed, and is nothing for the CRM.
+		if (opts.AllExtra && n != ReportErrorColumn) || want[n] {
 			h.sent = append(h.sent, i)
 		} else {
 			h.leftOut = append(h.leftOut, n)

@@ -337,3 +337,108 @@ func checkFileErr(t *testing.T, what string, err error, msg string, line, col in
 		t.Errorf("%s: error = %q (line %d, column %d), want %q at line %d, column %d", what, fe.Msg, fe.Line, fe.Column, msg, line, col)
 	}
 }
+
+// TestKeepRaw: with KeepRaw every row carries its cells as the user had
+// them (untrimmed, quotes and delimiters inside cells kept), whatever the
+// encoding, delimiter or line endings, and ragged rows too.
+func TestKeepRaw(t *testing.T) {
+	const file = "sep=;\r\n Ticket ID ;Sub Status;Notes\r\n" +
+		"713517204455; CL ;\"a; b\r\nsecond line\"\r\n" +
+		"\r\n" +
+		"713517204456;P;caf\xe9\r\n" +
+		"713517204457;P\r\n" +
+		";;\r\n" +
+		"713517204458;CL;\"say \"\"hi\"\"\"\r\n"
+	recs, rd, err := readAll(strings.NewReader(file), Options{KeepRaw: true, Encoding: "windows-1252"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rd.RawHeader(), "|"), " Ticket ID |Sub Status|Notes"; got != want {
+		t.Errorf("RawHeader = %q, want %q", got, want)
+	}
+	if got := rd.Delimiter(); got != ';' {
+		t.Errorf("Delimiter = %q, want ';'", got)
+	}
+	want := [][]string{
+		{"713517204455", " CL ", "a; b\nsecond line"},
+		{"713517204456", "P", "café"},
+		{"713517204457", "P"},
+		{"713517204458", "CL", `say "hi"`},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d: %+v", len(recs), len(want), recs)
+	}
+	for i, rec := range recs {
+		if strings.Join(rec.Raw, "|") != strings.Join(want[i], "|") {
+			t.Errorf("line %d: Raw = %q, want %q", rec.Line, rec.Raw, want[i])
+		}
+	}
+	recs, _, err = readAll(strings.NewReader(file), Options{Encoding: "windows-1252"})
+	if err != nil || recs[0].Raw != nil {
+		t.Errorf("without KeepRaw: Raw = %q, %v; want nil", recs[0].Raw, err)
+	}
+}
+
+func TestPeek(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       []int // the lines of the rows
+	}{
+		{"header only", "ticket_id,sub_status\n", nil},
+		{"header and blank rows", "ticket_id,sub_status\n\n,\n\n", nil},
+		{"rows", "ticket_id,sub_status\n\n1,CL\n2,P\n", []int{3, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd, err := Open(strings.NewReader(tt.file), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for {
+				p, perr := rd.Peek()
+				again, _ := rd.Peek()
+				rec, err := rd.Next()
+				if p.Line != rec.Line || again.Line != rec.Line || !errors.Is(perr, err) && perr != err {
+					t.Fatalf("Peek gave line %d (%v), then %d; Next line %d (%v)", p.Line, perr, again.Line, rec.Line, err)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, rec.Line)
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Errorf("rows on lines %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// All extra columns are sent but the error column of a report's failed
+// rows file; named, it is sent.
+func TestAllExtraLeavesOutTheReportErrorColumn(t *testing.T) {
+	const file = "ticket_id,sub_status,Priority,Error\n713517204455,CL,high,No ticket found\n"
+	for _, tt := range []struct {
+		opts    Options
+		sent    string
+		leftOut []string
+	}{
+		{Options{AllExtra: true}, "priority", []string{"error"}},
+		{Options{ExtraColumns: []string{"priority", "error"}}, "priority,error", nil},
+	} {
+		recs, rd, err := readAll(strings.NewReader(file), tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		for _, f := range recs[0].Extra {
+			sent = append(sent, f.Name)
+		}
+		if strings.Join(sent, ",") != tt.sent || strings.Join(rd.LeftOut(), ",") != strings.Join(tt.leftOut, ",") {
+			t.Errorf("%+v: sent %v, left out %v; want %s and %v", tt.opts, sent, rd.LeftOut(), tt.sent, tt.leftOut)
+		}
+	}
+}

@@ -74,7 +74,8 @@ func cellProblem(col, v string) string {
 }
 
 var (
-	reScientific = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$`)
+	// Excel in a locale with a decimal comma writes 7,13517E+11.
+	reScientific = regexp.MustCompile(`^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$`)
 	reDecimal    = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 	reThousands  = regexp.MustCompile("^[0-9]{1,3}([,.' \u00a0\u202f][0-9]{3})+$")
 	reFormula    = regexp.MustCompile(`^=\s*"(.*)"$`)

@@ -91,6 +91,22 @@ func TestTicketPatternWholeMatch(t *testing.T) {
 	}
 }
 
+func TestScientificTicketIDHintInEveryLocale(t *testing.T) {
+	// Excel writes a long number in scientific notation with the locale's
+	// decimal separator: a point, or a comma in most of Europe.
+	for _, v := range []string{"7.13517E+11", "7,13517E+11", "7E+11", "7,1E11"} {
+		t.Run(v, func(t *testing.T) {
+			got := ticketProblem(v, nil, nil)
+			if want := "looks like a number Excel rewrote in scientific notation"; !strings.Contains(got, want) {
+				t.Errorf("ticketProblem(%q) = %q, want it to say %q", v, got, want)
+			}
+		})
+	}
+	if got := ticketProblem("7,1,3E+11", nil, nil); strings.Contains(got, "scientific") {
+		t.Errorf("7,1,3E+11: %q: not one number, must not get the scientific hint", got)
+	}
+}
+
 func TestTrim(t *testing.T) {
 	for in, want := range map[string]string{
 		" a ":           "a",

@@ -81,6 +81,8 @@ func cli(ctx context.Context, args []string, e *env) int {
 		err = cmdValidate(args[1:], e, nil)
 	case "mock":
 		err = cmdMock(ctx, args[1:], e, nil)
+	case "report":
+		err = cmdReport(args[1:], e, nil)
 	case "state":
 		err = cmdState(args[1:], e)
 	case "version", "--version", "-version":
@@ -88,8 +90,7 @@ func cli(ctx context.Context, args []string, e *env) int {
 	case "help", "-h", "--help", "-help":
 		printUsage(e.stdout)
 	default:
-		err = usagef("unknown command %q", args[0])
-		printUsage(e.stderr)
+		err = unknownCommand(args[0])
 	}
 	return report(err, e.stderr)
 }
@@ -125,7 +126,7 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
 		return exitAborted
-	case errors.Is(err, run.ErrRefused), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
+	case errors.Is(err, run.ErrRefused), errors.Is(err, run.ErrNoRows), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
 		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults), errors.Is(err, batch.ErrConfig):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
@@ -142,6 +143,8 @@ kapture-bulk applies a CSV of ticket updates to Kapture CRM.
 Usage:
   kapture-bulk run [flags] INPUT        apply INPUT (a CSV path, or - for stdin)
   kapture-bulk validate [flags] INPUT   check INPUT only: no token, no network
+  kapture-bulk report [flags] RESULTS   what a results CSV says: every row's final
+                                        state, the failure reasons, the rows to fix
   kapture-bulk mock [flags]             serve a local fake Kapture API
   kapture-bulk state show|export|stats --sync-state PATH [TICKET...]
                                         what a sync state holds
@@ -158,15 +161,24 @@ sent: fix it and --resume; 130 interrupted by a signal: --resume.
 
 // parseArgs parses flags that come before or after the positional
 // arguments (the flag package stops at the first positional one). A bad
-// flag is a usage error; -h gives flag.ErrHelp (exit 0).
+// flag is a usage error, explained (explainFlagError) without the usage;
+// -h gives flag.ErrHelp (exit 0) once fs.Usage has printed the help.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	// The flag package prints an error and the whole usage itself; the
+	// error is reported once, by report, and the usage only when asked.
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, err
 			}
-			return nil, withCode(exitUsage, err)
+			return nil, withCode(exitUsage, explainFlagError(fs, err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -48,7 +48,7 @@ func cmdMock(ctx context.Context, args []string, e *env, runF func(context.Conte
 // parseMock parses the mock command's flags.
 func parseMock(args []string, e *env) (*mockOptions, error) {
 	fs := flag.NewFlagSet("kapture-bulk mock", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &mockOptions{env: e}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0: a free port)")
 	fs.StringVar(&o.reply, "reply", "array", "reply form for a payload: array (one result per item), object (one for all: the success of the last item, or the first failure) or last (one object about the last item; the others applied or refused without a word)")
@@ -68,7 +68,7 @@ func parseMock(args []string, e *env) (*mockOptions, error) {
 		return nil, err
 	}
 	if len(pos) > 0 {
-		return nil, usagef("mock takes no arguments, got %q", pos)
+		return nil, usagef("mock takes no arguments, got %q %s", pos, helpHint(fs.Name()))
 	}
 	return o, nil
 }

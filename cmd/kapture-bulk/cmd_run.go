@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -41,6 +42,8 @@ type runFlags struct {
 	progressInterval  time.Duration
 	syncState         string
 	full              bool
+	allowEmpty        bool
+	rowsFailedExit    int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -68,6 +71,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged; 100ms or more")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2: a broken export must not pass for success)")
+	fs.IntVar(&f.rowsFailedExit, "rows-failed-exit-code", exitRowsFailed, "exit code when the run finished but some rows failed or were invalid; 0 lets a scheduler (a Kubernetes Job) count the run a success, while the summary and its JSON still count those rows")
 	f.registerSync(fs)
 }
 
@@ -77,7 +82,6 @@ type runOptions struct {
 	env   *env
 	flags runFlags
 	args  []string // INPUT, if the user gave exactly one
-	usage func()   // prints the command's help
 }
 
 // cmdRun is the run command. It parses args, then hands the options to
@@ -96,7 +100,7 @@ func cmdRun(ctx context.Context, args []string, e *env, runF func(context.Contex
 // parseRun parses the run command's flags; it checks nothing else.
 func parseRun(args []string, e *env) (*runOptions, error) {
 	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &runOptions{env: e}
 	o.flags.register(fs)
 	fs.Usage = func() {
@@ -109,7 +113,7 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.args, o.usage = pos, fs.Usage
+	o.args = pos
 	return o, nil
 }
 
@@ -131,7 +135,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 	err := o.execute(ctx, st)
 	s := st.summary()
 	s.finish(err)
-	if st.stats.Snapshot().Sending {
+	switch {
+	case !st.stats.Snapshot().Sending:
+	case strings.EqualFold(f.logFormat, "json"):
+		_ = s.logJSON(e.stderr)
+	default:
 		s.print(e.stderr)
 	}
 	if f.summaryJSON != "" {
@@ -148,8 +156,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	f, e := &o.flags, o.env
 	if len(o.args) != 1 {
-		o.usage()
-		return usagef("run takes exactly one INPUT (a CSV path, or - for stdin), got %d", len(o.args))
+		return errWrongArgs("kapture-bulk run", "one INPUT (a CSV path, or - for stdin)", len(o.args))
 	}
 	var lines *termLines // the terminal's stderr, shared by the bar and the logs
 	var logOut io.Writer = e.stderr
@@ -182,7 +189,7 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	if stopProgress != nil {
 		stopProgress()
 	}
-	return exitStatus(err, st.stats.Snapshot())
+	return exitStatus(err, st.stats.Snapshot(), f.rowsFailedExit)
 }
 
 // progressTotal is what the run knows in advance about its size.
@@ -197,12 +204,15 @@ func (o *runOptions) progressTotal() progressTotal {
 }
 
 // exitStatus turns how the run ended into the command's error: rows that
-// failed or were invalid, or a stop after sending began, are said by the
-// summary (the error is silent); the run's own errors get the flags that
-// fix them.
-func exitStatus(err error, c run.Snapshot) error {
+// failed or were invalid (exit rowsFailed), a dry run that found invalid
+// rows (exit 1, as validate), or a stop after sending began, are said by
+// the summary (the error is silent); the run's own errors get the flags
+// that fix them.
+func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
 	switch {
 	case err == nil && c.Sending && c.Failed+c.Invalid > 0:
+		return withCode(rowsFailed, errSilent)
+	case err == nil && c.DryRun && c.Invalid > 0:
 		return withCode(exitRowsFailed, errSilent)
 	case errors.Is(err, run.ErrInterrupted) && c.Sending:
 		return withCode(exitInterrupted, errSilent)
@@ -219,6 +229,8 @@ func exitStatus(err error, c run.Snapshot) error {
 		return fmt.Errorf("--strict: %w", err)
 	case errors.Is(err, writer.ErrExists):
 		return fmt.Errorf("%w: use --resume to continue that run or --overwrite to start afresh", err)
+	case errors.Is(err, run.ErrNoRows):
+		return fmt.Errorf("%w: a broken export? Nothing was sent; --allow-empty accepts an input without rows", err)
 	}
 	return err
 }

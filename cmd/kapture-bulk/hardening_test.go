@@ -103,7 +103,7 @@ func TestHardeningExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			err := exitStatus(tt.err, tt.snap)
+			err := exitStatus(tt.err, tt.snap, exitRowsFailed)
 			if code := report(err, &stderr); code != tt.code {
 				t.Errorf("exit %d, want %d", code, tt.code)
 			}

@@ -21,27 +21,18 @@ import (
 	"time"
 )
 
-// peakRSS is the peak resident memory of a finished command, in bytes. It
-// is an upper bound: Linux starts a child's high-water mark at its
-// parent's resident memory when it forks (Go forks with vfork), so the
-// tests keep their own memory small by streaming what they generate.
-func peakRSS(t *testing.T, cmd *exec.Cmd) int64 {
-	t.Helper()
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		t.Fatalf("no rusage for %v", cmd.Args)
-	}
-	return ru.Maxrss << 10
-}
-
-// residentBytes is a running process's resident memory, from /proc.
-func residentBytes(pid int) int64 {
+// highWater is a running process's peak resident memory so far: Linux's
+// VmHWM, which exec resets, so it is the program's own. (A child's rusage
+// maxrss is not: it starts at its parent's resident memory when it forks,
+// and the test binary's own memory grows with the tests it has run.) 0 once
+// the process has ended.
+func highWater(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0 // it has ended
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
 			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kib << 10
 		}
@@ -49,29 +40,58 @@ func residentBytes(pid int) int64 {
 	return 0
 }
 
-// endWithin waits for p to end by itself within d. A process that runs
-// longer, or whose memory passes twice maxPeakRSS on the way (a limit
-// that stopped working), is killed and fails the test, before it can
-// exhaust the machine.
-func endWithin(t *testing.T, p *proc, d time.Duration) {
+// hwmEvery is how often the tests read a child's high-water mark: what a
+// child adds in its last moments before it exits is missed, a few MiB at
+// most.
+const hwmEvery = 2 * time.Millisecond
+
+// runPeak runs cmd to its end and returns its peak resident memory (see
+// highWater) and cmd's error.
+func runPeak(cmd *exec.Cmd) (int64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // ends when the child does
+	tick := time.NewTicker(hwmEvery)
+	defer tick.Stop()
+	var peak int64
+	for {
+		select {
+		case err := <-done:
+			return peak, err
+		case <-tick.C:
+			peak = max(peak, highWater(cmd.Process.Pid))
+		}
+	}
+}
+
+// endWithin waits for p to end by itself within d, and returns its peak
+// resident memory (see highWater). A process that runs longer, or whose
+// memory passes twice maxPeakRSS on the way (a limit that stopped
+// working), is killed and fails the test, before it can exhaust the
+// machine.
+func endWithin(t *testing.T, p *proc, d time.Duration) int64 {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(hwmEvery)
 	defer tick.Stop()
+	var peak int64
 	for {
 		select {
 		case <-p.done:
-			return
+			return peak
 		case <-deadline.C:
 			_ = p.cmd.Process.Kill()
 			<-p.done
 			t.Fatalf("%v still running after %v", p.cmd.Args[1:], d)
 		case <-tick.C:
-			if rss := residentBytes(p.cmd.Process.Pid); rss > 2*maxPeakRSS {
+			peak = max(peak, highWater(p.cmd.Process.Pid))
+			if peak > 2*maxPeakRSS {
 				_ = p.cmd.Process.Kill()
 				<-p.done
-				t.Fatalf("%v killed at %d MiB resident", p.cmd.Args[1:], rss>>20)
+				t.Fatalf("%v killed at %d MiB resident", p.cmd.Args[1:], peak>>20)
 			}
 		}
 	}

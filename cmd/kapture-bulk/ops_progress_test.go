@@ -84,7 +84,7 @@ func TestBarOnTerminal(t *testing.T) {
 // counts and a rate, wiped before the summary.
 func checkBar(t *testing.T, out string) {
 	t.Helper()
-	bar := regexp.MustCompile(`\r +\d+% \|[^|]*\| +\[\d+s:\d+s\] \d+ rows: \d+ ok, 0 failed, 0 invalid \| [0-9.]+ rows/s`)
+	bar := regexp.MustCompile(`\r +\d+% \|[^|]*\| +\[\d+s\] \d+ rows: \d+ ok, 0 failed, 0 invalid \| [0-9.]+ rows/s`)
 	if n := len(bar.FindAllString(out, -1)); n < 2 {
 		t.Errorf("want a bar drawn at least twice, found %d:\n%q", n, out)
 	}

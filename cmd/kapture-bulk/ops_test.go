@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
 
@@ -152,43 +153,48 @@ func TestDryRunSendsNothingAndNeedsNoToken(t *testing.T) {
 		name       string
 		args       []string
 		rows, send int
-		firstIDs   []string
+		invalid    bool // line 4 is read, and listed
+		firstID    string
+		code       int
 	}{
-		{"all", nil, 10, 9, []string{ids[2], ids[3], ids[5]}},
-		{"limit", []string{"--limit", "2"}, 2, 2, []string{ids[2], ids[3]}},
+		{"all", nil, 10, 9, true, ids[2], exitRowsFailed}, // exit 1 for the invalid row, as validate
+		{"limit", []string{"--limit", "2"}, 2, 2, false, ids[2], exitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sj := filepath.Join(t.TempDir(), "summary.json")
 			args := append([]string{"run", "--dry-run", "--base-url", srv.URL, "--batch-size", "3", "--summary-json", sj}, tc.args...)
 			r := runOps(t, "", false, nil, append(args, in)...)
-			if r.code != exitOK {
-				t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
 			}
-			head := fmt.Sprintf("dry run: %d rows read: %d would be sent", tc.rows, tc.send)
-			if !strings.Contains(r.stdout, head) {
-				t.Errorf("stdout does not say %q:\n%s", head, r.stdout)
+			for _, want := range []string{
+				"dry run: a run would call POST " + srv.URL + batch.Endpoint + "\n",
+				fmt.Sprintf("dry run: %d rows read: %d would be sent", tc.rows, tc.send),
+				"would be recorded as invalid, never sent",
+			} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
+				}
 			}
-			// The first payload, as indented JSON, follows its heading.
-			_, body, ok := strings.Cut(r.stdout, "the first one:\n")
+			if listed := strings.Contains(r.stdout, in+":4: ticket_id"); listed != tc.invalid {
+				t.Errorf("invalid row of line 4 listed: %v, want %v:\n%s", listed, tc.invalid, r.stdout)
+			}
+			// The first item of the first payload, as indented JSON, ends
+			// the output.
+			_, body, ok := strings.Cut(r.stdout, "the first item of the first payload (of ")
+			_, body, _ = strings.Cut(body, ":\n")
 			if !ok {
-				t.Fatalf("no first payload on stdout:\n%s", r.stdout)
+				t.Fatalf("no first item on stdout:\n%s", r.stdout)
 			}
-			var payload []map[string]string
-			if err := json.Unmarshal([]byte(body), &payload); err != nil {
-				t.Fatalf("first payload is not a JSON array: %v\n%s", err, body)
+			var item map[string]string
+			if err := json.Unmarshal([]byte(body), &item); err != nil {
+				t.Fatalf("first item is not a JSON object: %v\n%s", err, body)
 			}
-			if !strings.Contains(body, "\n  {\n    \"") {
-				t.Errorf("first payload is not indented:\n%s", body)
-			}
-			var got []string
-			for _, it := range payload {
-				got = append(got, it["ticket_id"])
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.firstIDs) {
-				t.Errorf("first payload tickets %v, want %v", got, tc.firstIDs)
+			if !strings.HasPrefix(body, "{\n  \"") || item["ticket_id"] != tc.firstID {
+				t.Errorf("first item %v (indented: %v), want ticket %s", item, strings.HasPrefix(body, "{\n  \""), tc.firstID)
 			}
 			checkSummaryJSON(t, readSummaryJSON(t, sj), map[string]any{
-				"outcome": "dry_run", "exit_code": 0, "rows_read": tc.rows, "would_send": tc.send, "requests": 0,
+				"outcome": "dry_run", "exit_code": tc.code, "rows_read": tc.rows, "would_send": tc.send, "requests": 0,
 			})
 		})
 	}

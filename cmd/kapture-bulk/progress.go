@@ -20,7 +20,8 @@ type progressSnap struct {
 	run.Snapshot
 	at         time.Time
 	elapsed    time.Duration
-	rowsPerSec float64 // rows finished per second, over the last few seconds
+	rowsPerSec float64       // rows finished per second, over the last few seconds
+	idle       time.Duration // since a row last finished (or the run started)
 }
 
 // done is rows finished: written to the results, or skipped as already done.
@@ -87,6 +88,7 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 	var win rateWindow
 	lastWarn := time.Now()
 	var warnedRetries int64
+	lastDone, lastChange := int64(0), lastWarn
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,6 +97,10 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 		}
 		s := sample()
 		s.rowsPerSec = win.add(s.at, s.done())
+		if s.done() != lastDone {
+			lastDone, lastChange = s.done(), s.at
+		}
+		s.idle = s.at.Sub(lastChange)
 		if sink != nil {
 			sink.show(s)
 		}
@@ -160,6 +166,12 @@ func (l *logSink) show(s progressSnap) {
 		attrs = append(attrs, "percent", float64(int64(l.shown*1000))/10)
 	}
 	attrs = append(attrs, "rows_per_s", batch.RoundRate(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
+	switch e := eta(s, l.total); {
+	case s.idle >= stallAfter:
+		attrs = append(attrs, "stalled", s.idle.Round(time.Second).String())
+	case e > 0:
+		attrs = append(attrs, "eta", e.String())
+	}
 	if s.Rate > 0 {
 		attrs = append(attrs, "rate", batch.RoundRate(s.Rate))
 	}
@@ -187,6 +199,23 @@ func fraction(s progressSnap, t progressTotal) (float64, bool) {
 	return 0, false
 }
 
+// stallAfter is how long without a row finishing makes progress say the
+// run is stalled (the API is slow, a Retry-After pause, retries) rather
+// than show an ETA: payloads finish every second or so at any sane rate.
+const stallAfter = 10 * time.Second
+
+// eta estimates the time left at the recent pace (rows per second over
+// the last few seconds) from how far the run is; 0 when it cannot say:
+// no total (stdin), nothing done yet, or no recent pace (a stall).
+func eta(s progressSnap, t progressTotal) time.Duration {
+	f, ok := fraction(s, t)
+	if !ok || f <= 0 || f >= 1 || s.rowsPerSec <= 0 || s.done() == 0 {
+		return 0
+	}
+	left := float64(s.done()) * (1 - f) / f // rows
+	return max(time.Duration(left/s.rowsPerSec*float64(time.Second)).Round(time.Second), time.Second)
+}
+
 // barSink is a progressbar/v3 bar on a terminal. It never sees --quiet or
 // a non-terminal: the caller picks a sink. The bar is driven only by show
 // (no spinner goroutine of its own).
@@ -212,7 +241,9 @@ func newBarSink(out *termLines, total progressTotal) *barSink {
 		progressbar.OptionSetWriter(out.barWriter()),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionSetWidth(24),
-		progressbar.OptionSetPredictTime(max > 0), // ETA
+		// Its own ETA divides by a rate that is 0 in a stall and shows 0s
+		// then: show computes one that says "stalled" instead.
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionSpinnerType(14),
@@ -231,6 +262,12 @@ func (b *barSink) show(s progressSnap) {
 	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
 	if s.Retries > 0 {
 		fmt.Fprintf(&d, " | %d retries", s.Retries)
+	}
+	switch e := eta(s, b.total); {
+	case s.idle >= stallAfter:
+		fmt.Fprintf(&d, " | stalled: no row finished for %s", s.idle.Round(time.Second))
+	case e > 0:
+		fmt.Fprintf(&d, " | ETA %s", e)
 	}
 	b.bar.Describe(d.String())
 	pos := s.done() // stdin: a count

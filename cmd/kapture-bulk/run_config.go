@@ -50,6 +50,8 @@ func (f *runFlags) check() error {
 		return usagef("--limit %d: want 0 (all) or more", f.limit)
 	case f.progressInterval < minProgressInterval:
 		return usagef("--progress-interval %v: want %v or more", f.progressInterval, minProgressInterval)
+	case f.rowsFailedExit < 0 || f.rowsFailedExit > 125 || f.rowsFailedExit == exitUsage || f.rowsFailedExit == exitAborted || f.rowsFailedExit == exitInputStopped:
+		return usagef("--rows-failed-exit-code %d: want 0 to 125, but not 2, 3 or 4 (they mean other things)", f.rowsFailedExit)
 	}
 	if _, err := batch.ParseObjectReplies(f.objectReplies); err != nil {
 		return usagef("--object-replies %q: want auto, whole or single", f.objectReplies)
@@ -104,10 +106,14 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		Log:    log,
 		Sync:   run.Sync{State: f.syncState, Full: f.full},
 	}
+	cfg.AllowEmpty = f.allowEmpty
 	if !f.dryRun {
 		if cfg.Engine, err = f.engineConfig(e.getenv, log); err != nil {
 			return run.Config{}, err
 		}
+	} else if base, err := f.apiRoot(e.getenv); err == nil {
+		// Only to say where a run would send: a dry run needs no address.
+		cfg.Engine.BaseURL, cfg.Engine.AllowInsecureHTTP = base, f.allowInsecure
 	}
 	return cfg, nil
 }

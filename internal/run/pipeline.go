@@ -158,6 +158,7 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 			if err == nil {
 				for _, r := range req.results {
 					p.stats.count(r.Status)
+					p.stats.tallyReason(&r)
 				}
 				p.sync.written(req.results)
 				if len(reqs) == 0 {

@@ -42,6 +42,11 @@ type Config struct {
 	// Limit is how many data rows to take from the input, invalid ones
 	// and those skipped as done included; 0 takes them all.
 	Limit int
+	// AllowEmpty accepts an input with no data rows (a header only, or
+	// blank rows); otherwise Run refuses it with ErrNoRows before
+	// opening the results file: a broken export must not pass for a run
+	// with nothing to do.
+	AllowEmpty bool
 	// Strict refuses the run, before anything is sent, if any row of the
 	// input is invalid; it lists them on InvalidOut (nil: nowhere). The
 	// input must be a file: the whole of it is read before sending.
@@ -86,6 +91,9 @@ var (
 	// before it finished: rows not sent have no result, and a resume
 	// sends them.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrNoRows refuses (with ErrRefused) an input that has a header and
+	// no data rows, unless Config.AllowEmpty.
+	ErrNoRows = errors.New("no data rows")
 )
 
 // refusedError is an error that refused the run.
@@ -168,6 +176,9 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	if err != nil {
 		return err
 	}
+	if err := r.requireRows(ctx, rd); err != nil {
+		return err
+	}
 	if cfg.Strict {
 		if err := r.strictScan(ctx); err != nil {
 			return err
@@ -217,6 +228,22 @@ func (r *runner) openReader(ctx context.Context, in *input) (*reader.Reader, err
 		r.log.Warn("columns not sent (name them in --extra-columns to send them)", "columns", strings.Join(left, ","))
 	}
 	return rd, nil
+}
+
+// requireRows refuses an input without data rows, unless the run allows
+// it. It only looks at the first row: the main read gets it again.
+func (r *runner) requireRows(ctx context.Context, rd *reader.Reader) error {
+	if r.cfg.AllowEmpty {
+		return nil
+	}
+	_, err := rd.Peek()
+	if eerr := r.early(ctx); eerr != nil {
+		return eerr // the read of stdin was abandoned for the stop
+	}
+	if err == io.EOF {
+		return refuse(fmt.Errorf("%s: %w under its header", r.cfg.Reader.Name, ErrNoRows))
+	}
+	return nil // a row, or an error the main read meets again
 }
 
 // strictScan refuses the run if any row of the input is invalid.

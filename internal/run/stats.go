@@ -17,6 +17,7 @@ type Stats struct {
 	unchanged                    atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
+	reasons                      reasonTally
 }
 
 // Snapshot is a Stats read at one moment.
