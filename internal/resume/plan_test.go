@@ -129,6 +129,29 @@ func TestPlanDamagedLine(t *testing.T) {
 	}
 }
 
+// TestPlanDamagedResultOfATicket: a damaged results row whose ticket can
+// still be read counts as something recorded for that ticket, which no
+// row of the input matches: the ticket's last row is sent again. (A canary
+// resume re-sent A after B; that newest result of A is the damaged one.)
+func TestPlanDamagedResultOfATicket(t *testing.T) {
+	b := NewBuilder(nil)
+	b.Add(writer.Row{Status: ok, Key: key("1", "A", 0), KeyOK: true, Line: 2, TicketID: "1"})
+	b.Add(writer.Row{Status: ok, Key: key("1", "B", 0), KeyOK: true, Line: 3, TicketID: "1"})
+	b.Add(writer.Row{Status: ok, Line: 9, TicketID: "1", Damaged: `fingerprint "K-edited"`})
+	p := NewPlan[string](b.Build(), 0)
+	var got []Decision
+	for _, c := range []string{"A", "B"} {
+		d, _ := p.Decide(key("1", c, 0), 0, c)
+		got = append(got, d)
+	}
+	if want := []Decision{Hold, Hold}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("decisions %v, want %v", got, want)
+	}
+	if flushed := p.Flush(); len(flushed) != 1 || flushed[0] != "B" {
+		t.Errorf("Flush = %v, want the ticket's last row B sent again", flushed)
+	}
+}
+
 func TestBelongsTo(t *testing.T) {
 	st := build(t, []rec{{"1", "A", ok}, {"2", "B", fail}})
 	for _, tt := range []struct {

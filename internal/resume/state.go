@@ -111,8 +111,18 @@ func (b *Builder) Add(r writer.Row) error {
 		b.unreadable++
 	}
 	if !r.KeyOK {
-		if r.Status != writer.StatusInvalid && r.Line > 0 {
+		if r.Status == writer.StatusInvalid {
+			return nil // never sent
+		}
+		if r.Line > 0 {
 			b.damaged[r.Line] = true
+		}
+		if r.Damaged != "" && r.TicketID != "" {
+			// Something was recorded for this ticket here, no one can
+			// tell what: its last row must not pass for what was applied
+			// last (it is sent again), as when a result of a row since
+			// deleted came after it.
+			b.recs = append(b.recs, entry{tag: rowkey.TicketHash(r.TicketID), id: unknownID(pos), ps: pos << 1})
 		}
 		return nil
 	}
@@ -141,6 +151,13 @@ func (b *Builder) ended(r writer.InFlight) bool {
 	return b.inflight[r.Key.ID()] > uint32(r.Since)
 }
 
+// unknownID is the id of the entry of a damaged results row at pos: one no
+// key has (key ids are SHA-256 based; these are 2^32 values out of 2^64).
+func unknownID(pos uint32) uint64 { return 0x7ffffffe_00000000 | uint64(pos) }
+
+// unknown reports whether e stands for a damaged results row.
+func (e entry) unknown() bool { return e.id>>32 == 0x7ffffffe }
+
 // Grow makes room for n more rows, so that a results file of known size
 // is read without growing the Builder's memory by doubling.
 func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
@@ -150,6 +167,9 @@ func (b *Builder) Build() *State {
 	s := &State{t: newTable(b.recs), damaged: b.damaged, rows: b.rows}
 	b.recs = nil
 	for _, e := range s.t.entries {
+		if e.unknown() {
+			continue // not a key: it says nothing of which input this is
+		}
 		if e.success() {
 			s.successes++
 		} else {
