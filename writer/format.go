@@ -191,6 +191,9 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 		line, err := readLine(br)
 		if len(line) > 0 {
 			row := parseRow(line, cells[:], &msg)
+			if len(line) > maxRowBytes {
+				row = Row{Damaged: fmt.Sprintf("a line of more than %d bytes", maxRowBytes)}
+			}
 			row.FileLine = n
 			if ferr := fn(row); ferr != nil {
 				return ferr
@@ -205,14 +208,22 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 	}
 }
 
-// readLine returns the next line without its line ending, however long.
+// maxRowBytes bounds a results line: the writer writes none longer than
+// eight cells of maxCell bytes; a longer one was made by someone else, and
+// reading it whole could take any amount of memory.
+const maxRowBytes = 8*maxCell + 1024
+
+// readLine returns the next line without its line ending; of a line longer
+// than maxRowBytes, only its first maxRowBytes and a little more.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		long := append([]byte(nil), line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = br.ReadSlice('\n')
-			long = append(long, line...)
+			if len(long) <= maxRowBytes { // past it, the rest is not kept
+				long = append(long, line...)
+			}
 		}
 		line = long
 	}

@@ -104,7 +104,7 @@ func NewBuilder(inflight []writer.InFlight) *Builder {
 func (b *Builder) Add(r writer.Row) error {
 	pos := uint32(min(b.rows, maxPosition))
 	b.rows++
-	if r.Damaged != "" {
+	if r.Damaged != "" && r.FileLine > 0 { // a torn last line is reported apart
 		if b.unreadable == 0 {
 			b.example = fmt.Sprintf("line %d: %s", r.FileLine, r.Damaged)
 		}

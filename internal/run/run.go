@@ -326,6 +326,9 @@ func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, rd *reade
 		}
 	}
 	records, err := guardResume(r.cfg, rd, st, rep)
+	if eerr := r.early(ctx); eerr != nil {
+		return nil, nil, eerr // a stop abandoned the read of stdin
+	}
 	if err != nil {
 		return nil, nil, err
 	}
