@@ -3,6 +3,9 @@ package batch
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,66 +13,182 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Endpoint is the Update Ticket API's path under the tenant's root.
 const Endpoint = "/update-ticket-from-other-source.html/v.2.0"
 
+// kindConfig: the exchange shows that the configuration is wrong (no such
+// host, a refused certificate, a redirect, no API at that address), so
+// every request would fail the same way: the run stops. Only the client
+// finds it, so it is declared here, apart from the kinds interpret gives
+// (which count up from 0).
+const kindConfig kind = -1
+
 // client performs one HTTP exchange with the Update Ticket API.
 type client struct {
 	http    *http.Client
 	url     string
+	host    string // of url, for messages
 	auth    string
 	agent   string
 	timeout time.Duration
 	objects ObjectReplies // how interpret reads one object for several items
+	redact  *redactor
+
+	// answered is set once the API gave a reply read as one: from then on
+	// the address is known to be right, and what looks like a wrong
+	// configuration (a redirect, a lost DNS name, a certificate) is an
+	// outage to retry instead.
+	answered atomic.Bool
+}
+
+// RequestURL returns the URL the engine cfg configures posts to, having
+// checked cfg.BaseURL (and AllowInsecureHTTP) as New does.
+func RequestURL(cfg Config) (string, error) {
+	u, err := parseBaseURL(cfg)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(u.String(), "/") + Endpoint, nil
 }
 
 func newClient(cfg Config) (*client, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	u, err := parseBaseURL(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
+		return nil, err
 	}
-	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("base URL %q: want https://<subdomain>.kapturecrm.com", cfg.BaseURL)
-	}
-	if u.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q: plain http would send the token in the clear; use https (or --allow-insecure-http)", cfg.BaseURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q: give the API root only, without a query", cfg.BaseURL)
-	}
-	token := strings.TrimSpace(cfg.Token)
-	// Kapture hands out the token as-is; users paste it with or without
-	// the scheme word.
-	if len(token) >= 5 && strings.EqualFold(token[:5], "basic") && (len(token) == 5 || token[5] == ' ' || token[5] == '\t') {
-		token = strings.TrimSpace(token[5:])
-	}
-	if token == "" {
-		return nil, errors.New("no API token")
-	}
-	if strings.ContainsAny(token, "\r\n") {
-		return nil, errors.New("the API token contains a line break")
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		// DefaultTransport keeps 2 idle connections per host: with more
-		// workers every extra request would dial anew.
-		t.MaxIdleConnsPerHost = cfg.Workers + 1
-		t.MaxIdleConns = cfg.Workers + 1
-		t.ResponseHeaderTimeout = cfg.Timeout
-		hc = &http.Client{Transport: t}
+	token, err := parseToken(cfg.Token)
+	if err != nil {
+		return nil, err
 	}
 	return &client{
-		http:    hc,
+		http:    httpClient(cfg),
 		url:     strings.TrimRight(u.String(), "/") + Endpoint,
+		host:    u.Host,
 		auth:    "Basic " + token,
 		agent:   cfg.UserAgent,
 		timeout: cfg.Timeout,
 		objects: cfg.ObjectReplies,
+		redact:  newRedactor(token),
 	}, nil
+}
+
+// parseBaseURL checks the API root. A URL with a user name or password is
+// refused without being printed: the password would go to the logs, and
+// "https://acme.kapturecrm.com@evil.example" sends the token to
+// evil.example.
+func parseBaseURL(cfg Config) (*url.URL, error) {
+	raw := strings.TrimSpace(cfg.BaseURL)
+	if shown, ok := hideUserinfo(raw); ok {
+		return nil, fmt.Errorf("base URL %s: remove the user name or password before the @: give the API root only, as https://SUBDOMAIN.kapturecrm.com (the token goes in the environment or a token file)", shown)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, quoted below
+		}
+		return nil, fmt.Errorf("base URL %q: %w", raw, err)
+	}
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("base URL %q: want https://<subdomain>.kapturecrm.com", raw)
+	}
+	if u.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("base URL %q: plain http would send the token in the clear; use https (or --allow-insecure-http)", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q: give the API root only, without a query", raw)
+	}
+	return u, nil
+}
+
+// hideUserinfo reports whether raw carries an @ (outside a query or
+// fragment), and raw with everything between the scheme and the last @
+// replaced by "…". An API root has no @ in its path, so any @ is taken for
+// a user name or password, which may itself hold a slash.
+func hideUserinfo(raw string) (string, bool) {
+	head := raw
+	if i := strings.IndexAny(head, "?#"); i >= 0 {
+		head = head[:i]
+	}
+	at := strings.LastIndex(head, "@")
+	if at < 0 {
+		return "", false
+	}
+	scheme := ""
+	if i := strings.Index(head[:at], "://"); i >= 0 {
+		scheme = head[:i+3]
+	}
+	return scheme + "…" + raw[at:], true
+}
+
+// parseToken strips a leading "Basic " (users paste the token with or
+// without the scheme word) and refuses a token no request could carry.
+// Its errors never show the token.
+func parseToken(given string) (string, error) {
+	token := strings.TrimSpace(given)
+	if len(token) >= 5 && strings.EqualFold(token[:5], "basic") && (len(token) == 5 || token[5] == ' ' || token[5] == '\t') {
+		token = strings.TrimSpace(token[5:])
+	}
+	if token == "" {
+		return "", errors.New("no API token")
+	}
+	for i, r := range token {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == utf8.RuneError {
+			return "", fmt.Errorf("the API token has a control character or invalid UTF-8 at byte %d of %d (a line break, a tab, a stray byte): check the token file or variable", i+1, len(token))
+		}
+	}
+	return token, nil
+}
+
+// httpClient is the client the engine sends with. It never follows a
+// redirect: Go's client keeps the Authorization header when only the
+// scheme or port changes (https to http included), and turns a POST into
+// a GET on a 301 or 302. Its transport is http.DefaultTransport's clone,
+// so it honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY.
+func httpClient(cfg Config) *http.Client {
+	if cfg.HTTPClient != nil {
+		hc := *cfg.HTTPClient // a copy: the caller's client keeps its own policy
+		hc.CheckRedirect = refuseRedirect
+		return &hc
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// DefaultTransport keeps 2 idle connections per host: with more
+	// workers every extra request would dial anew.
+	t.MaxIdleConnsPerHost = cfg.Workers + 1
+	t.MaxIdleConns = cfg.Workers + 1
+	t.ResponseHeaderTimeout = cfg.Timeout
+	if cfg.RootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs}
+	}
+	t.DialContext = refuseInvalidNames(t.DialContext)
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+}
+
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// refuseInvalidNames answers a name under .invalid with "no such host" at
+// once, as RFC 6761 asks of resolvers: without it, a machine whose DNS
+// server cannot be reached would wait and retry for a name that never
+// resolves.
+func refuseInvalidNames(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err == nil {
+			h := strings.ToLower(strings.TrimSuffix(host, "."))
+			if h == "invalid" || strings.HasSuffix(h, ".invalid") {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+			}
+		}
+		return dial(ctx, network, addr)
+	}
 }
 
 func isLoopback(host string) bool {
@@ -84,9 +203,21 @@ func isLoopback(host string) bool {
 // a few KiB per item.
 func maxReply(items int) int64 { return 1<<20 + int64(items)*64<<10 }
 
-// do sends one payload and interprets the answer. It returns an error only
-// when ctx itself ended; everything else is an outcome.
+// do sends one payload and interprets the answer, with the token hidden in
+// every message. It returns an error only when ctx itself ended;
+// everything else is an outcome.
 func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, error) {
+	out, err := c.exchange(ctx, body, rows)
+	if err != nil {
+		return outcome{}, err
+	}
+	if out.form != formNone {
+		c.answered.Store(true)
+	}
+	return c.redact.outcome(out), nil
+}
+
+func (c *client) exchange(ctx context.Context, body []byte, rows []Row) (outcome, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.url, bytes.NewReader(body))
@@ -109,6 +240,10 @@ func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, erro
 	if err != nil {
 		return c.transportOutcome(ctx, reqCtx, resp.StatusCode, err)
 	}
+	data = c.redact.body(data)
+	if out, ok := c.misdirected(resp, data); ok {
+		return out, nil
+	}
 	if int64(len(data)) > limit {
 		return outcome{kind: kindRetry, httpStatus: resp.StatusCode,
 			message: fmt.Sprintf("reply larger than %d bytes", limit)}, nil
@@ -117,10 +252,15 @@ func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, erro
 }
 
 // transportOutcome classifies a failed exchange: the run's own end is an
-// error; a timeout or a network failure is retryable.
+// error; a name that does not exist or a refused certificate is a wrong
+// configuration (until the API has answered once); a timeout or any other
+// network failure is retryable.
 func (c *client) transportOutcome(ctx, reqCtx context.Context, status int, err error) (outcome, error) {
 	if ctx.Err() != nil {
 		return outcome{}, context.Cause(ctx)
+	}
+	if msg, ok := c.misconfigured(err); ok && !c.answered.Load() {
+		return outcome{kind: kindConfig, httpStatus: status, message: msg}, nil
 	}
 	msg := err.Error()
 	var ue *url.Error
@@ -131,4 +271,129 @@ func (c *client) transportOutcome(ctx, reqCtx context.Context, status int, err e
 		msg = fmt.Sprintf("no reply within %s", c.timeout)
 	}
 	return outcome{kind: kindRetry, httpStatus: status, message: "network: " + msg}, nil
+}
+
+// misconfigured says what a transport error tells about the configuration:
+// a DNS name that does not exist, or a server certificate that is refused
+// (unknown authority, another host's, expired). A DNS server that fails or
+// times out is no such error: that is retried.
+func (c *client) misconfigured(err error) (string, bool) {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		check := "check --subdomain or --base-url"
+		if !strings.EqualFold(dns.Name, c.hostname()) {
+			check = "check the proxy in HTTPS_PROXY"
+		}
+		return fmt.Sprintf("no such host %s (the DNS has no such name): %s", dns.Name, check), true
+	}
+	var detail error
+	var cve *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var wrongHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &cve):
+		detail = cve.Err
+	case errors.As(err, &unknown):
+		detail = unknown
+	case errors.As(err, &wrongHost):
+		detail = wrongHost
+	case errors.As(err, &invalid):
+		detail = invalid
+	default:
+		return "", false
+	}
+	return fmt.Sprintf("the TLS certificate of %s was refused (%v): check the host in --base-url; "+
+		"if the API sits behind a private certificate authority, give its certificate with --ca-cert FILE", c.host, detail), true
+}
+
+func (c *client) hostname() string {
+	h, _, err := net.SplitHostPort(c.host)
+	if err != nil {
+		return c.host
+	}
+	return h
+}
+
+// misdirected reads a reply that shows the request went to the wrong
+// place: a redirect (never followed; see httpClient), or, before the API
+// has answered once, a 404 that is not the API's JSON (no such endpoint on
+// that host; a 404 carrying the API's {"status":"failed",...} is about
+// the rows, and interpret reads it).
+func (c *client) misdirected(resp *http.Response, body []byte) (outcome, bool) {
+	status := resp.StatusCode
+	switch {
+	case status >= 300 && status < 400:
+		return c.redirected(resp), true
+	case status == http.StatusNotFound && !c.answered.Load() && !apiReply(body):
+		return outcome{kind: kindConfig, httpStatus: status, message: fmt.Sprintf(
+			"%s answered HTTP 404 without the API's JSON reply (%s): there is no Update Ticket API at %s; check --base-url or --subdomain",
+			c.host, snippet(bytes.TrimSpace(body)), c.url)}, true
+	}
+	return outcome{}, false
+}
+
+// redirected is the outcome of a 3xx: before the API has answered once, a
+// wrong configuration naming where the redirect points; after, an outage
+// to retry (a maintenance page, say).
+func (c *client) redirected(resp *http.Response) outcome {
+	out := outcome{kind: kindConfig, httpStatus: resp.StatusCode}
+	to, advice := "nowhere (no Location)", "check --base-url"
+	if loc, err := resp.Location(); err == nil {
+		to = showURL(loc)
+		advice = "if you trust that address, set --base-url to its API root"
+		if root, ok := strings.CutSuffix(strings.TrimRight(loc.Path, "/"), Endpoint); ok {
+			r := *loc
+			r.User, r.Path, r.RawPath, r.RawQuery, r.Fragment = nil, root, "", "", ""
+			advice = "if you trust that address, set --base-url " + showURL(&r)
+		}
+		if loc.Scheme == "http" {
+			advice += " (plain http: the token would travel in the clear)"
+		}
+	}
+	if c.answered.Load() {
+		out.kind = kindRetry
+		out.message = fmt.Sprintf("HTTP %d: a redirect to %s (not followed)", resp.StatusCode, to)
+		return out
+	}
+	out.message = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; kapture-bulk follows no redirect, as the token would go along: %s",
+		c.host, resp.StatusCode, to, advice)
+	return out
+}
+
+// showURL prints u without what may be secret (a user name and password,
+// a query) and at most 200 characters long.
+func showURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	s := v.String()
+	if len(s) > 200 {
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// apiReply reports whether body is the API's JSON: an object, or an array
+// of them, with a "status".
+func apiReply(body []byte) bool {
+	type item struct {
+		Status *string `json:"status"`
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return false
+	}
+	switch body[0] {
+	case '{':
+		var it item
+		return json.Unmarshal(body, &it) == nil && it.Status != nil
+	case '[':
+		var items []item
+		return json.Unmarshal(body, &items) == nil && len(items) > 0 && items[0].Status != nil
+	}
+	return false
 }

@@ -8,6 +8,7 @@ package batch
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // Fatal errors: Run returns them (wrapped) and sends nothing more.
@@ -26,6 +28,26 @@ var (
 	ErrAuth = errors.New("authentication rejected")
 	// ErrAPIDown: too many consecutive payloads failed after their retries.
 	ErrAPIDown = errors.New("the API looks down")
+	// ErrConfig: a request showed that the configuration is wrong, before
+	// the API had answered once: a DNS name that does not exist, a TLS
+	// certificate refused, a redirect (never followed), or a 404 that is
+	// not the API's JSON. Every request would fail the same way; a person
+	// must fix the address (or trust the certificate's authority).
+	ErrConfig = errors.New("configuration error")
+)
+
+// The defaults of Config's tuning fields: New takes them for a zero (or
+// negative) value. Those a user may tune are exported, so that a command
+// line states its flags' defaults with them.
+const (
+	DefaultBatchSize = 50
+	DefaultWorkers   = 4
+	DefaultBurst     = 1
+	DefaultTimeout   = 30 * time.Second
+
+	defaultBackoffBase      = 500 * time.Millisecond
+	defaultBackoffMax       = 30 * time.Second
+	defaultBreakerThreshold = 5
 )
 
 // Config is everything the engine needs; the zero values of the tuning
@@ -36,15 +58,16 @@ type Config struct {
 	AllowInsecureHTTP bool   // plain http to a non-loopback host
 	UserAgent         string
 
-	BatchSize  int           // items per payload; default 50
-	Workers    int           // payloads in flight; default 4
+	BatchSize  int           // items per payload; default DefaultBatchSize
+	Workers    int           // payloads in flight; default DefaultWorkers
 	Rate       float64       // requests per second; 0 = unlimited
-	Burst      int           // default 1
+	Burst      int           // default DefaultBurst
 	MaxRetries int           // retries per payload after the first attempt; <0 means 0
-	Timeout    time.Duration // per request; default 30s
+	Timeout    time.Duration // per request; default DefaultTimeout
 
 	// BackoffBase and BackoffMax shape the full-jitter backoff between
-	// retries: rand(0, min(BackoffMax, BackoffBase·2^n)). Defaults 500ms, 30s.
+	// retries: rand(0, min(BackoffMax, BackoffBase·2^n)). Defaults 500ms,
+	// 30s.
 	BackoffBase, BackoffMax time.Duration
 	// BreakerThreshold consecutive payloads failing after their retries
 	// stop the run with ErrAPIDown; default 5.
@@ -75,8 +98,14 @@ type Config struct {
 	// slice after it returns.
 	BeforeSend func(ctx context.Context, worker int, rows []Row) error
 
-	HTTPClient *http.Client // nil: one sized to the pool
-	Logger     *slog.Logger // nil: discard
+	// HTTPClient, when not nil, sends the requests (a copy of it that
+	// follows no redirect). nil: a client sized to the pool, which
+	// honours HTTPS_PROXY and NO_PROXY and trusts RootCAs.
+	HTTPClient *http.Client
+	// RootCAs are the certificate authorities the default client trusts;
+	// nil: the system's. Unused with HTTPClient.
+	RootCAs *x509.CertPool
+	Logger  *slog.Logger // nil: discard
 }
 
 // Status of a row's result.
@@ -141,28 +170,28 @@ type Engine struct {
 // New checks cfg and builds an engine.
 func New(cfg Config) (*Engine, error) {
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 50
+		cfg.BatchSize = DefaultBatchSize
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Burst <= 0 {
-		cfg.Burst = 1
+		cfg.Burst = DefaultBurst
 	}
 	if cfg.MaxRetries < 0 {
 		cfg.MaxRetries = 0
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.BackoffBase <= 0 {
-		cfg.BackoffBase = 500 * time.Millisecond
+		cfg.BackoffBase = defaultBackoffBase
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 30 * time.Second
+		cfg.BackoffMax = defaultBackoffMax
 	}
 	if cfg.BreakerThreshold <= 0 {
-		cfg.BreakerThreshold = 5
+		cfg.BreakerThreshold = defaultBreakerThreshold
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)
@@ -244,8 +273,8 @@ func (e *Engine) Stats() Stats {
 // Config.BeforeSend for its next one. An error from emit is fatal. Two
 // rows of one ticket are never in flight together nor in one payload, and
 // go out in the order received. Run returns nil when it finished or was
-// stopped, ctx's cause when ctx ended, and a wrapped ErrAuth, ErrAPIDown,
-// emit error or BeforeSend error otherwise.
+// stopped, ctx's cause when ctx ended, and a wrapped ErrAuth, ErrConfig,
+// ErrAPIDown, emit error or BeforeSend error otherwise.
 func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// soft ends when Stop is called or the group fails: no new payloads.
@@ -259,19 +288,16 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 	}
 	e.mu.Unlock()
 
-	queues := make([]chan Row, e.cfg.Workers)
+	queues := make([]*rowQueue, e.cfg.Workers)
 	for i := range queues {
-		// Room for several payloads, so that a worker waiting out a slow
-		// reply or a backoff does not stall the router (and so every other
-		// worker) at once; a few MiB at most.
-		queues[i] = make(chan Row, max(4*e.cfg.BatchSize, 1024))
-		w := &worker{e: e, id: i, in: queues[i], emit: emit}
+		queues[i] = newRowQueue(e.cfg.BatchSize, e.cfg.Workers)
+		w := &worker{e: e, id: i, q: queues[i], emit: emit}
 		g.Go(func() error { return w.loop(gctx, soft) })
 	}
 	g.Go(func() error {
 		defer func() {
 			for _, q := range queues {
-				close(q)
+				close(q.rows)
 			}
 		}()
 		n := uint64(len(queues))
@@ -283,10 +309,7 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 				if !ok {
 					return nil
 				}
-				q := queues[maphash.String(e.seed, r.TicketID)%n]
-				select {
-				case q <- r:
-				case <-soft.Done():
+				if !queues[maphash.String(e.seed, r.TicketID)%n].put(soft, r) {
 					return nil
 				}
 			}
@@ -298,3 +321,61 @@ func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) e
 	}
 	return err
 }
+
+// Memory bounds of the rows between the router and the requests: the run
+// must stay small whatever the flags and the rows (a row's object may be
+// thousands of bytes).
+const (
+	// queueBytes bounds the rows waiting in all the workers' queues
+	// together: each worker gets its share.
+	queueBytes = 16 << 20
+	// minQueueBytes is the least share of a worker.
+	minQueueBytes = 256 << 10
+	// maxPayloadBytes bounds a request's body: a payload goes out with
+	// fewer items than the batch size rather than pass it. 50 rows of
+	// ordinary updates make a few KiB; it also keeps payloads under the
+	// 1 MiB body limit many web servers have by default.
+	maxPayloadBytes = 1 << 20
+	// rowOverhead is about what a queued Row costs besides its strings.
+	rowOverhead = 64
+)
+
+// rowQueue is a worker's queue: rows routed to it and not yet taken,
+// bounded in count and, through room, in bytes. Room for several payloads,
+// so that a worker waiting out a slow reply or a backoff does not stall
+// the router (and so every other worker) at once.
+type rowQueue struct {
+	rows chan Row
+	room *semaphore.Weighted
+	size int64
+}
+
+func newRowQueue(batchSize, workers int) *rowQueue {
+	size := max(int64(queueBytes/workers), minQueueBytes)
+	return &rowQueue{rows: make(chan Row, max(4*batchSize, 1024)), room: semaphore.NewWeighted(size), size: size}
+}
+
+// cost is what r takes of the queue's room; never more than all of it, so
+// that any row fits an empty queue.
+func (q *rowQueue) cost(r Row) int64 {
+	return min(int64(len(r.Object)+len(r.TicketID)+len(r.Fingerprint)+rowOverhead), q.size)
+}
+
+// put queues r once there is room for it, and reports whether it did:
+// false when ctx ended first.
+func (q *rowQueue) put(ctx context.Context, r Row) bool {
+	n := q.cost(r)
+	if q.room.Acquire(ctx, n) != nil {
+		return false
+	}
+	select {
+	case q.rows <- r:
+		return true
+	case <-ctx.Done():
+		q.room.Release(n)
+		return false
+	}
+}
+
+// took gives back the room of r, just taken from the queue.
+func (q *rowQueue) took(r Row) { q.room.Release(q.cost(r)) }

@@ -276,7 +276,7 @@ func (p *pacer) throttled(d departure, retryAfter time.Duration) {
 	next := max(p.floor, cur/2)
 	if next < cur {
 		p.lim.SetLimitAt(now, rate.Limit(next))
-		p.log.Warn("rate limited by the API: lowering the request rate", "from", round2(cur), "to", round2(next), "retry_after", retryAfter)
+		p.log.Warn("rate limited by the API: lowering the request rate", "from", RoundRate(cur), "to", RoundRate(next), "retry_after", retryAfter)
 	}
 	p.lastCut = now
 	p.lastRaise = now
@@ -288,9 +288,9 @@ func (p *pacer) follow(now time.Time) {
 	if cur := float64(p.lim.Limit()); r != cur {
 		p.lim.SetLimitAt(now, rate.Limit(r))
 		if r < cur {
-			p.log.Info("rate limited by the API: lowering the request rate", "from", round2(cur), "to", round2(r))
+			p.log.Info("rate limited by the API: lowering the request rate", "from", RoundRate(cur), "to", RoundRate(r))
 		} else {
-			p.log.Debug("probing a higher request rate", "from", round2(cur), "to", round2(r))
+			p.log.Debug("probing a higher request rate", "from", RoundRate(cur), "to", RoundRate(r))
 		}
 	}
 }
@@ -356,4 +356,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+// RoundRate rounds a rate (per second, not negative) to two decimals, as
+// the engine's log lines show rates, so that a caller's lines show theirs
+// alike.
+func RoundRate(r float64) float64 { return float64(int64(r*100+0.5)) / 100 }

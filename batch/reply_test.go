@@ -18,29 +18,36 @@ func rowsFor(ids ...string) []Row {
 	return rows
 }
 
-func TestInterpret(t *testing.T) {
+// Reply bodies of the object form.
+const (
+	okObj     = `{"ticket":{"ticketId":"722"},"Additional_details":{},"message":"Status and Comment have been updated.\n","status":"success"}`
+	okNum     = `{"ticket":{"ticketId":722},"message":"updated","status":"success"}`
+	okOther   = `{"ticket":{"ticketId":"799"},"message":"updated","status":"success"}`
+	okNone    = `{"message":"updated","status":"success"}`
+	failNamed = `{"ticket":{"ticketId":"722"},"message":"Invalid sub_status","status":"failed"}`
+	failNone  = `{"message":"No ticket found","status":"failed"}`
+)
+
+// interpretCase is a reply (status, header, body) to a request carrying
+// rows, read under mode, and what interpret makes of it.
+type interpretCase struct {
+	name       string
+	mode       ObjectReplies
+	status     int
+	header     http.Header
+	body       string
+	rows       []Row
+	kind       kind
+	form       form
+	msgHas     string
+	entries    []string // kindRows: "ok", "failed" or "unknown" per row
+	retryAfter time.Duration
+}
+
+// objectReplyCases are replies of one object, read under each mode.
+func objectReplyCases() []interpretCase {
 	one, two, three := rowsFor("711"), rowsFor("711", "722"), rowsFor("711", "722", "733")
-	const (
-		okObj     = `{"ticket":{"ticketId":"722"},"Additional_details":{},"message":"Status and Comment have been updated.\n","status":"success"}`
-		okNum     = `{"ticket":{"ticketId":722},"message":"updated","status":"success"}`
-		okOther   = `{"ticket":{"ticketId":"799"},"message":"updated","status":"success"}`
-		okNone    = `{"message":"updated","status":"success"}`
-		failNamed = `{"ticket":{"ticketId":"722"},"message":"Invalid sub_status","status":"failed"}`
-		failNone  = `{"message":"No ticket found","status":"failed"}`
-	)
-	tests := []struct {
-		name       string
-		mode       ObjectReplies
-		status     int
-		header     http.Header
-		body       string
-		rows       []Row
-		kind       kind
-		form       form
-		msgHas     string
-		entries    []string // kindRows: "ok", "failed" or "unknown" per row
-		retryAfter time.Duration
-	}{
+	return []interpretCase{
 		// One object for several items, ObjectAuto: it states the outcome
 		// of the item it names, no other.
 		{name: "auto/object names an item", status: 200, body: okObj, rows: three,
@@ -79,6 +86,15 @@ func TestInterpret(t *testing.T) {
 			rows: two, kind: kindRejected, form: formObject, msgHas: "Invalid Format"},
 		{name: "whole/unexpected status word", mode: ObjectWhole, status: 200, body: `{"status":"pending","message":"queued"}`, rows: two,
 			kind: kindRejected, form: formObject, msgHas: `unexpected reply status "pending"`},
+	}
+}
+
+// otherReplyCases are auth refusals, arrays, and replies that are not
+// read as results.
+func otherReplyCases() []interpretCase {
+	two := rowsFor("711", "722")
+	one := rowsFor("711")
+	return []interpretCase{
 		// Auth refusals are fatal whatever the form and mode.
 		{name: "auto/auth object with 200", status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: two, kind: kindAuth, msgHas: "Invalid Auth Key"},
 		{name: "auto/auth object, single item", status: 200, body: `{"message":"Invalid Auth Key","status":"failed"}`, rows: one, kind: kindAuth, msgHas: "Invalid Auth Key"},
@@ -108,6 +124,10 @@ func TestInterpret(t *testing.T) {
 		{name: "200 truncated json", status: 200, body: `[{"status":"succ`, rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "404 html", status: 404, body: "<html><title>Not Found</title></html>", rows: two, kind: kindFailed, msgHas: "HTTP 404: Not Found"},
 	}
+}
+
+func TestInterpret(t *testing.T) {
+	tests := slices.Concat(objectReplyCases(), otherReplyCases())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.header

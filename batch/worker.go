@@ -14,35 +14,33 @@ import (
 type worker struct {
 	e    *Engine
 	id   int // 0 to Workers-1, for Config.BeforeSend
-	in   <-chan Row
+	q    *rowQueue
 	emit func([]Result) error
 }
 
 // loop runs until in is closed, soft ends (no new payloads) or a fatal
 // error. Requests use ctx, so one in flight when soft ends still finishes.
 func (w *worker) loop(ctx, soft context.Context) error {
-	rows := make([]Row, 0, w.e.cfg.BatchSize)
-	seen := make(map[string]struct{}, w.e.cfg.BatchSize)
+	chunk := NewChunker(w.e.cfg.BatchSize)
 	var carry Row
 	hasCarry := false
 	for {
-		rows = rows[:0]
-		clear(seen)
+		chunk.Reset()
 		if hasCarry {
-			rows = append(rows, carry)
+			chunk.Add(carry) // the first row of a payload always fits
 			hasCarry = false
 		} else {
 			select {
 			case <-soft.Done():
 				return stopErr(ctx)
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					return nil
 				}
-				rows = append(rows, r)
+				w.q.took(r)
+				chunk.Add(r)
 			}
 		}
-		seen[rows[0].TicketID] = struct{}{}
 		// Wait for the right to send before filling the payload: rows that
 		// arrive meanwhile ride in this request instead of a later one,
 		// which matters when the rate limit is the bottleneck.
@@ -51,27 +49,27 @@ func (w *worker) loop(ctx, soft context.Context) error {
 		}
 		// Read after the wait, so that a switch to single-item payloads
 		// made meanwhile holds for this payload.
-		size := w.e.batchSize()
+		chunk.Resize(w.e.batchSize())
 	fill:
-		for len(rows) < size {
+		for !chunk.Full() {
 			select {
-			case r, ok := <-w.in:
+			case r, ok := <-w.q.rows:
 				if !ok {
 					break fill
 				}
-				if _, dup := seen[r.TicketID]; dup {
-					// Never one ticket twice in a payload: the API's order
-					// within one is unknown. Flush early instead.
+				w.q.took(r)
+				if !chunk.Add(r) {
+					// A row of its ticket is in this payload already, or
+					// r would make it too big: flush early, and r starts
+					// the next one.
 					carry, hasCarry = r, true
 					break fill
 				}
-				seen[r.TicketID] = struct{}{}
-				rows = append(rows, r)
 			default:
 				break fill
 			}
 		}
-		if err := w.deliver(ctx, soft, rows, 0, true); err != nil {
+		if err := w.deliver(ctx, soft, chunk.Rows(), 0, true); err != nil {
 			return err
 		}
 	}
@@ -198,13 +196,21 @@ func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, trie
 		}
 		return w.e.unhealthy(out.message)
 	case kindAuth:
-		err := fmt.Errorf("%w: %s", ErrAuth, out.message)
-		if eerr := w.emitAll(rows, Failed, err.Error(), out.httpStatus, tries); eerr != nil {
-			return eerr
-		}
-		return err
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrAuth, out.message), out.httpStatus, tries)
+	case kindConfig:
+		return w.fatal(rows, fmt.Errorf("%w: %s", ErrConfig, out.message), out.httpStatus, tries)
 	}
 	return fmt.Errorf("reply of kind %d is not final", out.kind)
+}
+
+// fatal records rows as failed with err, which stops the run, and returns
+// err: the rows of the request that found it get the reason, and --resume
+// sends them again.
+func (w *worker) fatal(rows []Row, err error, httpStatus, tries int) error {
+	if eerr := w.emitAll(rows, Failed, err.Error(), httpStatus, tries); eerr != nil {
+		return eerr
+	}
+	return err
 }
 
 // sendEach sends each row as a payload of its own, in order, after prior

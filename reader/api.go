@@ -27,6 +27,9 @@ type Options struct {
 	// TicketIDPattern replaces the digits-only rule when non-nil; it must
 	// match the whole trimmed ticket_id.
 	TicketIDPattern *regexp.Regexp
+	// KeepRaw keeps every row's cells as found in Record.Raw, for a
+	// caller that writes rows back in the input's own columns.
+	KeepRaw bool
 }
 
 // Field is one extra column sent with a row, in header order.
@@ -43,6 +46,9 @@ type Record struct {
 	TicketID, SubStatus, Queue, Comment, CallbackTime, Disposition string
 	// Extra holds the extra columns to send, in header order.
 	Extra []Field
+	// Raw holds the row's cells as found (decoded, untrimmed, unquoted),
+	// one per column it has, when Options.KeepRaw is set; nil otherwise.
+	Raw []string
 	// Invalid is empty for a valid row; otherwise it says what is wrong,
 	// naming the column, and the row must not be sent. A row whose request
 	// object would be over MaxObjectBytes is invalid and keeps only Line,

@@ -52,17 +52,20 @@ func NormalizeName(s string) string {
 	return b.String()
 }
 
+// ReportErrorColumn is the column a report's failed rows file adds to the
+// input's own: the reason a row did not go through. AllExtra does not send
+// it (ExtraColumns still may, by name).
+const ReportErrorColumn = "error"
+
 // header is the analysed header line.
 type header struct {
-	line     int      // physical line of the header
-	raw      []string // cells as found
-	names    []string // normalised; "" for an unnamed column
-	doc      docIx    // where the documented columns are
-	others   []int    // indexes of the other columns: extra and unnamed
-	sent     []int    // indexes of extra columns to send, in header order
-	leftOut  []string // extra columns present but not sent
-	unnamed  []int    // indexes of unnamed columns
-	ticketIx int
+	raw     []string // cells as found
+	names   []string // normalised; "" for an unnamed column
+	doc     docIx    // where the documented columns are
+	others  []int    // indexes of the other columns: extra and unnamed
+	sent    []int    // indexes of extra columns to send, in header order
+	leftOut []string // extra columns present but not sent
+	unnamed []int    // indexes of unnamed columns
 }
 
 // docIx holds the index of each documented column in the header, -1 for
@@ -83,7 +86,7 @@ func field(fields []string, i int) string {
 // unambiguously: a missing ticket_id or sub_status, a column named twice,
 // an --extra-columns name that is not there.
 func analyseHeader(raw []string, line int, opts Options, name string) (*header, error) {
-	h := &header{line: line, raw: append([]string(nil), raw...), names: make([]string, len(raw)), ticketIx: -1}
+	h := &header{raw: append([]string(nil), raw...), names: make([]string, len(raw))}
 	seen := make(map[string]int, len(raw))
 	for i, cell := range raw {
 		if !utf8.ValidString(cell) {
@@ -118,7 +121,6 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 	if len(missing) > 0 {
 		return nil, &FileError{Name: name, Line: line, Msg: fmt.Sprintf("no %s column; columns found: %s", strings.Join(missing, " or "), h.found())}
 	}
-	h.ticketIx = seen[colTicketID]
 	at := func(col string) int {
 		if i, ok := seen[col]; ok {
 			return i
@@ -142,7 +144,9 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 		if n == "" || documented(n) {
 			continue
 		}
-		if opts.AllExtra || want[n] {
+		// "all" leaves out the error column a report's failed rows file
+		// adds: it says why a row failed, and is nothing for the CRM.
+		if (opts.AllExtra && n != ReportErrorColumn) || want[n] {
 			h.sent = append(h.sent, i)
 		} else {
 			h.leftOut = append(h.leftOut, n)

@@ -22,6 +22,14 @@ type Reader struct {
 	prevEnd int   // parser line on which the previous row ended
 	skipped int
 	err     error // sticky: io.EOF or the FileError that stopped the stream
+	keepRaw bool
+	peeked  *peeked // what Peek read, for the next Next
+}
+
+// peeked is a row Peek read ahead.
+type peeked struct {
+	rec Record
+	err error
 }
 
 // Open reads the header. It returns a *FileError when the input is refused
@@ -45,7 +53,7 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{src: src, hdr: hdr, pattern: opts.TicketIDPattern, anchored: anchored}
+	rd := &Reader{src: src, hdr: hdr, pattern: opts.TicketIDPattern, anchored: anchored, keepRaw: opts.KeepRaw}
 	rd.prevOff = src.csv.InputOffset()
 	raw, _ := src.tee.held(0, rd.prevOff)
 	rd.prevEnd = linesIn(raw)
@@ -73,8 +81,12 @@ func (s *source) headerError(err error) error {
 	return fmt.Errorf("read %s: %w", s.name, err)
 }
 
-// Header returns the normalised header; "" for an unnamed column.
-func (r *Reader) Header() []string { return append([]string(nil), r.hdr.names...) }
+// RawHeader returns the header's cells as found, before normalisation.
+func (r *Reader) RawHeader() []string { return append([]string(nil), r.hdr.raw...) }
+
+// Delimiter returns the delimiter the input is read with: given in
+// Options, or detected.
+func (r *Reader) Delimiter() rune { return r.src.comma }
 
 // LeftOut returns the extra columns present but not sent, in header order.
 func (r *Reader) LeftOut() []string { return append([]string(nil), r.hdr.leftOut...) }
@@ -89,6 +101,10 @@ func (r *Reader) Skipped() int { return r.skipped }
 // stream stops there: what follows a broken quote cannot be trusted), or a
 // read error.
 func (r *Reader) Next() (Record, error) {
+	if p := r.peeked; p != nil {
+		r.peeked = nil
+		return p.rec, p.err
+	}
 	if r.err != nil {
 		return Record{}, r.err
 	}
@@ -118,6 +134,7 @@ func (r *Reader) Next() (Record, error) {
 					r.skipped++
 					continue
 				}
+				r.keep(&rec, raw, complete)
 				return rec, nil
 			case errors.As(err, &pe):
 				r.err = r.src.syntaxError(pe, from, r.hdr.names)
@@ -134,7 +151,28 @@ func (r *Reader) Next() (Record, error) {
 			r.skipped++
 			continue
 		}
+		r.keep(&rec, raw, complete)
 		return rec, nil
+	}
+}
+
+// Peek returns what the next call of Next will return, without consuming
+// it: a caller can tell an input with no data rows (io.EOF) before it
+// commits to anything.
+func (r *Reader) Peek() (Record, error) {
+	if r.peeked == nil {
+		rec, err := r.Next()
+		r.peeked = &peeked{rec, err}
+	}
+	return r.peeked.rec, r.peeked.err
+}
+
+// keep sets rec.Raw, with Options.KeepRaw, from the row's bytes. They are
+// all held for any row within MaxRecordBytes (the tee holds more), so an
+// incomplete raw only comes with a row the limits already refused.
+func (r *Reader) keep(rec *Record, raw []byte, complete bool) {
+	if r.keepRaw && complete {
+		rec.Raw = splitRecord(raw, byte(r.src.comma))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,19 +38,24 @@ func readAll(in io.Reader, opts Options) ([]Record, *Reader, error) {
 	}
 }
 
-func TestReader(t *testing.T) {
-	tests := []struct {
-		file    string
-		opts    Options
-		want    []want
-		skipped int
-		// fileErr is a fragment of the FileError's message; errLine and
-		// errCol its Line and Column.
-		fileErr         string
-		errLine, errCol int
-		header, leftOut []string
-		check           func(t *testing.T, recs []Record)
-	}{
+// readerCase is a file of testdata read with opts, and what comes of it.
+type readerCase struct {
+	file    string
+	opts    Options
+	want    []want
+	skipped int
+	// fileErr is a fragment of the FileError's message; errLine and
+	// errCol its Line and Column.
+	fileErr         string
+	errLine, errCol int
+	header, leftOut []string
+	check           func(t *testing.T, recs []Record)
+}
+
+// readerFormatCases are files as spreadsheets and exports write them:
+// byte order marks, line ends, UTF-16, delimiters and sep= lines.
+func readerFormatCases() []readerCase {
+	return []readerCase{
 		{file: "basic.csv", want: []want{{2, "713517204455", ""}, {3, "713517204456", ""}},
 			header: []string{"ticket_id", "sub_status", "queue", "comment", "callback_time", "disposition"},
 			check: func(t *testing.T, recs []Record) {
@@ -113,6 +119,14 @@ func TestReader(t *testing.T) {
 			}},
 		// The sep= line says |, --delimiter says ,: the option wins, the
 		// line is still not the header.
+	}
+}
+
+// readerStructureCases are a sep= line overridden, CR line ends,
+// Windows-1252, blank rows, header problems, ragged rows and CSV syntax
+// errors.
+func readerStructureCases() []readerCase {
+	return []readerCase{
 		{file: "sep_quoted_override.csv", opts: Options{Delimiter: ','}, want: []want{{3, "441", ""}}},
 		{file: "cr_only.csv", want: []want{{2, "501", ""}, {4, "502", ""}},
 			check: func(t *testing.T, recs []Record) {
@@ -148,6 +162,13 @@ func TestReader(t *testing.T) {
 		{file: "syntax_header.csv", fileErr: "quoted field column 2 starts here and its quote is never closed", errLine: 1, errCol: 2},
 		{file: "syntax_after_quote.csv", fileErr: `a " inside quoted field column 2 (sub_status), which starts here, is not doubled`, errLine: 2, errCol: 2},
 		{file: "ragged_multiline.csv", want: []want{{2, "1", "line 2 has 2 fields but the header has 3"}, {4, "2", ""}}},
+	}
+}
+
+// readerTicketCases are damaged ticket ids, with and without a pattern, and
+// trimmed values.
+func readerTicketCases() []readerCase {
+	return []readerCase{
 		{file: "ticket_damage.csv", want: []want{
 			{2, "7.13517E+11", `ticket_id "7.13517E+11" looks like a number Excel rewrote in scientific notation; format the column as Text and export again`},
 			{3, "713517204455.0", "has a decimal part (.0)"},
@@ -184,6 +205,13 @@ func TestReader(t *testing.T) {
 					t.Errorf("comment = %q, want verbatim %q", got.Comment, w)
 				}
 			}},
+	}
+}
+
+// readerValueCases are callback times, NULL markers, files with a header or
+// nothing, extra columns, invalid UTF-8 and the last line.
+func readerValueCases() []readerCase {
+	return []readerCase{
 		{file: "callback.csv", want: []want{
 			{2, "1501", ""},
 			{3, "1502", `callback_time "05-03-2024 14:30" is not yyyy-MM-dd HH:mm:ss`},
@@ -235,6 +263,10 @@ func TestReader(t *testing.T) {
 		{file: "no_final_newline.csv", want: []want{{2, "1901", ""}, {3, "1902", ""}}},
 		{file: "leading_blank.csv", want: []want{{4, "2001", ""}}},
 	}
+}
+
+func TestReader(t *testing.T) {
+	tests := slices.Concat(readerFormatCases(), readerStructureCases(), readerTicketCases(), readerValueCases())
 	for _, tt := range tests {
 		name := tt.file
 		if tt.opts.Delimiter != 0 || tt.opts.Encoding != "" || tt.opts.TicketIDPattern != nil || tt.opts.ExtraColumns != nil || tt.opts.AllExtra {
@@ -275,8 +307,8 @@ func TestReader(t *testing.T) {
 			if rd.Skipped() != tt.skipped {
 				t.Errorf("Skipped() = %d, want %d", rd.Skipped(), tt.skipped)
 			}
-			if tt.header != nil && strings.Join(rd.Header(), "|") != strings.Join(tt.header, "|") {
-				t.Errorf("Header() = %q, want %q", rd.Header(), tt.header)
+			if tt.header != nil && strings.Join(rd.hdr.names, "|") != strings.Join(tt.header, "|") {
+				t.Errorf("header %q, want %q", rd.hdr.names, tt.header)
 			}
 			if strings.Join(rd.LeftOut(), "|") != strings.Join(tt.leftOut, "|") {
 				t.Errorf("LeftOut() = %q, want %q", rd.LeftOut(), tt.leftOut)
@@ -303,5 +335,110 @@ func checkFileErr(t *testing.T, what string, err error, msg string, line, col in
 	}
 	if !strings.Contains(fe.Msg, msg) || fe.Line != line || fe.Column != col {
 		t.Errorf("%s: error = %q (line %d, column %d), want %q at line %d, column %d", what, fe.Msg, fe.Line, fe.Column, msg, line, col)
+	}
+}
+
+// TestKeepRaw: with KeepRaw every row carries its cells as the user had
+// them (untrimmed, quotes and delimiters inside cells kept), whatever the
+// encoding, delimiter or line endings, and ragged rows too.
+func TestKeepRaw(t *testing.T) {
+	const file = "sep=;\r\n Ticket ID ;Sub Status;Notes\r\n" +
+		"713517204455; CL ;\"a; b\r\nsecond line\"\r\n" +
+		"\r\n" +
+		"713517204456;P;caf\xe9\r\n" +
+		"713517204457;P\r\n" +
+		";;\r\n" +
+		"713517204458;CL;\"say \"\"hi\"\"\"\r\n"
+	recs, rd, err := readAll(strings.NewReader(file), Options{KeepRaw: true, Encoding: "windows-1252"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rd.RawHeader(), "|"), " Ticket ID |Sub Status|Notes"; got != want {
+		t.Errorf("RawHeader = %q, want %q", got, want)
+	}
+	if got := rd.Delimiter(); got != ';' {
+		t.Errorf("Delimiter = %q, want ';'", got)
+	}
+	want := [][]string{
+		{"713517204455", " CL ", "a; b\nsecond line"},
+		{"713517204456", "P", "café"},
+		{"713517204457", "P"},
+		{"713517204458", "CL", `say "hi"`},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d: %+v", len(recs), len(want), recs)
+	}
+	for i, rec := range recs {
+		if strings.Join(rec.Raw, "|") != strings.Join(want[i], "|") {
+			t.Errorf("line %d: Raw = %q, want %q", rec.Line, rec.Raw, want[i])
+		}
+	}
+	recs, _, err = readAll(strings.NewReader(file), Options{Encoding: "windows-1252"})
+	if err != nil || recs[0].Raw != nil {
+		t.Errorf("without KeepRaw: Raw = %q, %v; want nil", recs[0].Raw, err)
+	}
+}
+
+func TestPeek(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       []int // the lines of the rows
+	}{
+		{"header only", "ticket_id,sub_status\n", nil},
+		{"header and blank rows", "ticket_id,sub_status\n\n,\n\n", nil},
+		{"rows", "ticket_id,sub_status\n\n1,CL\n2,P\n", []int{3, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd, err := Open(strings.NewReader(tt.file), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for {
+				p, perr := rd.Peek()
+				again, _ := rd.Peek()
+				rec, err := rd.Next()
+				if p.Line != rec.Line || again.Line != rec.Line || !errors.Is(perr, err) && perr != err {
+					t.Fatalf("Peek gave line %d (%v), then %d; Next line %d (%v)", p.Line, perr, again.Line, rec.Line, err)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, rec.Line)
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Errorf("rows on lines %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// All extra columns are sent but the error column of a report's failed
+// rows file; named, it is sent.
+func TestAllExtraLeavesOutTheReportErrorColumn(t *testing.T) {
+	const file = "ticket_id,sub_status,Priority,Error\n713517204455,CL,high,No ticket found\n"
+	for _, tt := range []struct {
+		opts    Options
+		sent    string
+		leftOut []string
+	}{
+		{Options{AllExtra: true}, "priority", []string{"error"}},
+		{Options{ExtraColumns: []string{"priority", "error"}}, "priority,error", nil},
+	} {
+		recs, rd, err := readAll(strings.NewReader(file), tt.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		for _, f := range recs[0].Extra {
+			sent = append(sent, f.Name)
+		}
+		if strings.Join(sent, ",") != tt.sent || strings.Join(rd.LeftOut(), ",") != strings.Join(tt.leftOut, ",") {
+			t.Errorf("%+v: sent %v, left out %v; want %s and %v", tt.opts, sent, rd.LeftOut(), tt.sent, tt.leftOut)
+		}
 	}
 }

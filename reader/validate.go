@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// CallbackLayout is the only callback_time shape the API takes.
-const CallbackLayout = "2006-01-02 15:04:05"
+// callbackLayout is the only callback_time shape the API takes.
+const callbackLayout = "2006-01-02 15:04:05"
 
 // trim drops what spreadsheets leave around values: spaces, tabs and NBSP.
 // The fast path (nothing to trim) costs two byte compares.
@@ -74,7 +74,8 @@ func cellProblem(col, v string) string {
 }
 
 var (
-	reScientific = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$`)
+	// Excel in a locale with a decimal comma writes 7,13517E+11.
+	reScientific = regexp.MustCompile(`^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$`)
 	reDecimal    = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 	reThousands  = regexp.MustCompile("^[0-9]{1,3}([,.' \u00a0\u202f][0-9]{3})+$")
 	reFormula    = regexp.MustCompile(`^=\s*"(.*)"$`)
@@ -175,7 +176,7 @@ func callbackProblem(v string) string {
 }
 
 // realInstant checks the numbers of a well-shaped callback_time the way
-// time.Parse(CallbackLayout) does (2024-02-30 and 24:00:00 are refused), at
+// time.Parse(callbackLayout) does (2024-02-30 and 24:00:00 are refused), at
 // a fraction of its cost: it runs on every row. Checking the shape first
 // matters either way: time.Parse also takes one-digit hours and a
 // fractional second.
@@ -208,7 +209,7 @@ func daysIn(month, year int) int {
 }
 
 func callbackShape(v string) bool {
-	if len(v) != len(CallbackLayout) {
+	if len(v) != len(callbackLayout) {
 		return false
 	}
 	for i := 0; i < len(v); i++ {

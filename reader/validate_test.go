@@ -23,7 +23,7 @@ func TestRealInstant(t *testing.T) {
 		vals = append(vals, "2024-03-06 "+hms)
 	}
 	for _, v := range vals {
-		_, err := time.Parse(CallbackLayout, v)
+		_, err := time.Parse(callbackLayout, v)
 		if got, want := realInstant(v), err == nil; got != want {
 			t.Errorf("realInstant(%q) = %v, time.Parse says %v", v, got, want)
 		}
@@ -88,6 +88,22 @@ func TestTicketPatternWholeMatch(t *testing.T) {
 		if got := ticketProblem(v, re, anchored) == ""; got != ok {
 			t.Errorf("%q: valid = %v, want %v", v, got, ok)
 		}
+	}
+}
+
+func TestScientificTicketIDHintInEveryLocale(t *testing.T) {
+	// Excel writes a long number in scientific notation with the locale's
+	// decimal separator: a point, or a comma in most of Europe.
+	for _, v := range []string{"7.13517E+11", "7,13517E+11", "7E+11", "7,1E11"} {
+		t.Run(v, func(t *testing.T) {
+			got := ticketProblem(v, nil, nil)
+			if want := "looks like a number Excel rewrote in scientific notation"; !strings.Contains(got, want) {
+				t.Errorf("ticketProblem(%q) = %q, want it to say %q", v, got, want)
+			}
+		})
+	}
+	if got := ticketProblem("7,1,3E+11", nil, nil); strings.Contains(got, "scientific") {
+		t.Errorf("7,1,3E+11: %q: not one number, must not get the scientific hint", got)
 	}
 }
 

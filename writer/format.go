@@ -157,6 +157,9 @@ type Row struct {
 	// TicketID is the ticket_id cell as found (a spreadsheet may have
 	// mangled it into 7.13517E+11).
 	TicketID string
+	// Message is the message cell as found (with the leading ' the
+	// writer puts before a cell a spreadsheet would run as a formula).
+	Message string
 	// FileLine is where the row stands in the results file (header = 1).
 	FileLine int
 	// Damaged says what could not be read; empty for a sound row.
@@ -183,10 +186,14 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 		return err
 	}
 	var cells [columns][]byte
+	var msg string // the last message: most rows repeat it, and share it
 	for n := 2; ; n++ {
 		line, err := readLine(br)
 		if len(line) > 0 {
-			row := parseRow(line, cells[:])
+			row := parseRow(line, cells[:], &msg)
+			if len(line) > maxRowBytes {
+				row = Row{Damaged: fmt.Sprintf("a line of more than %d bytes", maxRowBytes)}
+			}
 			row.FileLine = n
 			if ferr := fn(row); ferr != nil {
 				return ferr
@@ -201,14 +208,22 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 	}
 }
 
-// readLine returns the next line without its line ending, however long.
+// maxRowBytes bounds a results line: the writer writes none longer than
+// eight cells of maxCell bytes; a longer one was made by someone else, and
+// reading it whole could take any amount of memory.
+const maxRowBytes = 8*maxCell + 1024
+
+// readLine returns the next line without its line ending; of a line longer
+// than maxRowBytes, only its first maxRowBytes and a little more.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		long := append([]byte(nil), line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = br.ReadSlice('\n')
-			long = append(long, line...)
+			if len(long) <= maxRowBytes { // past it, the rest is not kept
+				long = append(long, line...)
+			}
 		}
 		line = long
 	}
@@ -217,8 +232,10 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line, err
 }
 
-// parseRow reads the cells a resume needs from one line.
-func parseRow(line []byte, cells [][]byte) Row {
+// parseRow reads the cells of one line. *msg is the message of the row
+// before: a row with the same message gets the same string, so that a file
+// of rows that mostly say the same costs no string per row for it.
+func parseRow(line []byte, cells [][]byte, msg *string) Row {
 	var row Row
 	n, ok := splitCells(line, cells)
 	if !ok || n != columns {
@@ -229,6 +246,10 @@ func parseRow(line []byte, cells [][]byte) Row {
 		return row
 	}
 	row.TicketID = string(cells[0])
+	if string(cells[2]) != *msg {
+		*msg = string(cells[2])
+	}
+	row.Message = *msg
 	var bad []string
 	if s := Status(cells[1]); s.valid() {
 		row.Status = s

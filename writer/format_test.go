@@ -20,21 +20,21 @@ func TestReadRowsToleratesDamage(t *testing.T) {
 		want Row
 	}{
 		{"sound", "713516551148,success,ok,2,200,1,2026-01-01T00:00:00.000Z," + key,
-			Row{Status: StatusSuccess, Key: k, KeyOK: true, Line: 2, TicketID: "713516551148"}},
+			Row{Status: StatusSuccess, Key: k, KeyOK: true, Line: 2, TicketID: "713516551148", Message: "ok"}},
 		{"excel ticket id and date", "7.13517E+11,success,ok,2,200,1,01/01/2026 00:00," + key,
-			Row{Status: StatusSuccess, Key: k, KeyOK: true, Line: 2, TicketID: "7.13517E+11"}},
+			Row{Status: StatusSuccess, Key: k, KeyOK: true, Line: 2, TicketID: "7.13517E+11", Message: "ok"}},
 		{"quoted cells", `"7135",failed,"a ""quoted"", message",3,,6,x,` + key,
-			Row{Status: StatusFailed, Key: k, KeyOK: true, Line: 3, TicketID: "7135"}},
+			Row{Status: StatusFailed, Key: k, KeyOK: true, Line: 3, TicketID: "7135", Message: `a "quoted", message`}},
 		{"invalid row has no fingerprint", "x,invalid,bad,4,,0,x,",
-			Row{Status: StatusInvalid, Line: 4, TicketID: "x"}},
+			Row{Status: StatusInvalid, Line: 4, TicketID: "x", Message: "bad"}},
 		{"excel ate a legacy fingerprint", "1,success,ok,5,200,1,x,5.46614E+15",
-			Row{Status: StatusSuccess, Line: 5, TicketID: "1", Damaged: `fingerprint "5.46614E+15"`}},
+			Row{Status: StatusSuccess, Line: 5, TicketID: "1", Message: "ok", Damaged: `fingerprint "5.46614E+15"`}},
 		{"success without fingerprint", "1,success,ok,6,200,1,x,",
-			Row{Status: StatusSuccess, Line: 6, TicketID: "1", Damaged: "no fingerprint"}},
+			Row{Status: StatusSuccess, Line: 6, TicketID: "1", Message: "ok", Damaged: "no fingerprint"}},
 		{"unknown status", "1,Success!,ok,7,200,1,x," + key,
-			Row{Key: k, KeyOK: true, Line: 7, TicketID: "1", Damaged: `status "Success!"`}},
+			Row{Key: k, KeyOK: true, Line: 7, TicketID: "1", Message: "ok", Damaged: `status "Success!"`}},
 		{"bad line cell", "1,success,ok,2.0,200,1,x," + key,
-			Row{Status: StatusSuccess, Key: k, KeyOK: true, TicketID: "1", Damaged: `line "2.0"`}},
+			Row{Status: StatusSuccess, Key: k, KeyOK: true, TicketID: "1", Message: "ok", Damaged: `line "2.0"`}},
 		{"a cell too many", "1,success,ok,2,200,1,x," + key + ",extra", Row{Damaged: "9 cells, want 8"}},
 		{"a cell short", "1,success,ok,2,200,1,x", Row{Damaged: "7 cells, want 8"}},
 		{"broken quote", `"1,success,ok,2,200,1,x,` + key, Row{Damaged: "broken quoting"}},
@@ -65,6 +65,26 @@ func TestReadRowsDamageStaysOnItsLine(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].Damaged == "" || got[1].Damaged != "" || got[1].Line != 3 {
 		t.Errorf("got %+v: want a damaged row, then the next one whole", got)
+	}
+}
+
+// TestReadRowsMessages: every row gets its own message, whether it repeats
+// the row before's (and shares its string) or not.
+func TestReadRowsMessages(t *testing.T) {
+	const key = ",k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708"
+	file := Header + "\n" +
+		"1,success,Updated.,2,200,1,x" + key + "\n" +
+		"2,success,Updated.,3,200,1,x" + key + "\n" +
+		"3,failed,No ticket found for ticket_id 3,4,200,1,x" + key + "\n" +
+		"4,success,Updated.,5,200,1,x" + key + "\n" +
+		"5,success,,6,200,1,x" + key + "\n"
+	var got []string
+	if err := ReadRows(strings.NewReader(file), "r.csv", func(r Row) error { got = append(got, r.Message); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Updated.", "Updated.", "No ticket found for ticket_id 3", "Updated.", ""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("messages %q, want %q", got, want)
 	}
 }
 

@@ -39,7 +39,9 @@ const (
 	entryFixed      = 4 + 8 + 8 + 4 + 1
 	maxJournalID    = 64
 	maxEntry        = entryFixed + maxJournalID
-	maxJournalBytes = 256 << 20 // refuse a layout that would need more
+	maxJournalBytes = 64 << 20 // refuse a layout that would need more
+	maxSlotBytes    = 1 << 20  // a slot of more rows than the largest batch
+	maxSlots        = 1 << 12  // more senders than any run has
 )
 
 // InFlight is a row whose request had left and whose result was not
@@ -83,7 +85,13 @@ func openJournal(path string, slots, rows int) (*journal, error) {
 	if int64(size)*int64(slots) > maxJournalBytes {
 		return nil, fmt.Errorf("in-flight journal: %d senders of %d rows would need %d MiB", slots, rows, int64(size)*int64(slots)>>20)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Whatever stands at path goes first, and the journal is created
+	// anew, exclusively: a link there must never make the run write
+	// into the file it points at.
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("in-flight journal: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("in-flight journal: %w", err)
 	}
@@ -184,33 +192,60 @@ var errJournal = errors.New("not an in-flight journal")
 // readJournal returns the rows a journal file lists as in flight. A
 // missing file lists none.
 func readJournal(path string) ([]InFlight, error) {
-	f, err := os.Open(path)
+	f, size, err := openRegular(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("in-flight journal: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	hdr := make([]byte, journalHeader)
 	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:len(journalMagic)]) != journalMagic {
 		return nil, fmt.Errorf("%s: %w", path, errJournal)
 	}
-	size := int(binary.LittleEndian.Uint32(hdr[48:]))
+	slotSize := int(binary.LittleEndian.Uint32(hdr[48:]))
 	slots := int(binary.LittleEndian.Uint32(hdr[52:]))
-	if size < slotHeader || int64(size)*int64(slots) > maxJournalBytes {
+	if slotSize < slotHeader || slotSize > maxSlotBytes || slots > maxSlots {
 		return nil, fmt.Errorf("%s: %w", path, errJournal)
 	}
 	var out []InFlight
-	buf := make([]byte, size)
+	buf := make([]byte, slotSize)
 	for s := 0; s < slots; s++ {
-		n, err := f.ReadAt(buf, int64(journalHeader)+int64(s)*int64(size))
+		off := int64(journalHeader) + int64(s)*int64(slotSize)
+		if off >= size {
+			break // slots never written: nothing in flight there
+		}
+		n, err := f.ReadAt(buf, off)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("in-flight journal: %w", err)
 		}
 		out = append(out, parseSlot(buf[:n])...)
 	}
 	return out, nil
+}
+
+// openRegular opens path for reading if it is a regular file (not a link,
+// a FIFO or a device, which a run must not follow or block on) and returns
+// its size. Anything else is an errJournal.
+func openRegular(path string) (*os.File, int64, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: %w (a %s, not a file)", path, errJournal, fi.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("in-flight journal: %w", err)
+	}
+	// The path may have been swapped between Lstat and Open.
+	if got, err := f.Stat(); err != nil || !os.SameFile(fi, got) {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %w (it changed while opened)", path, errJournal)
+	}
+	return f, fi.Size(), nil
 }
 
 // parseSlot returns the entries of one slot, none when it is short, torn
@@ -228,7 +263,7 @@ func parseSlot(b []byte) []InFlight {
 			return nil
 		}
 		idLen := int(p[entryFixed-1])
-		out = append(out, InFlight{
+		r := InFlight{
 			Line: int(binary.LittleEndian.Uint32(p)),
 			Key: rowkey.Key{
 				Content:    binary.LittleEndian.Uint64(p[4:]),
@@ -237,7 +272,13 @@ func parseSlot(b []byte) []InFlight {
 			},
 			TicketID: string(p[entryFixed : entryFixed+idLen]),
 			Since:    since,
-		})
+		}
+		// What a run writes has a line, a ticket hash and a count of
+		// results rows below 2^31: a slot with anything else is not ours.
+		if r.Line < 1 || r.Line > maxLine || r.Key.Ticket == 0 || since < 0 || since > maxLine {
+			return nil
+		}
+		out = append(out, r)
 		p = p[entryFixed+idLen:]
 	}
 	return out

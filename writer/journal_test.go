@@ -1,8 +1,11 @@
 package writer
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
@@ -132,6 +135,18 @@ func TestCreateRemovesStaleJournal(t *testing.T) {
 	}
 }
 
+func TestResumeOfAMissingFileRemovesStaleJournal(t *testing.T) {
+	path := tempPath(t)
+	writeFile(t, journalPath(path), "stale")
+	w := mustOpen(t, path, Resume)
+	if got, err := w.InFlight(); err != nil || len(got) != 0 {
+		t.Errorf("InFlight of a new results file = %v, %v; want nothing", got, err)
+	}
+	if _, err := os.Stat(journalPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a resume of a missing results file left the stale journal: %v", err)
+	}
+}
+
 func TestJournalBounds(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
@@ -146,5 +161,84 @@ func TestJournalBounds(t *testing.T) {
 	}
 	if err := w.Sending(0, []InFlight{inflight(2, "71"), inflight(3, "72")}); err == nil {
 		t.Error("two rows in a slot for one: no error")
+	}
+}
+
+// TestJournalNeverFollowsALink: a link (or anything) where the journal
+// goes is replaced, never written through: a run must not clobber the
+// file it points at.
+func TestJournalNeverFollowsALink(t *testing.T) {
+	path := tempPath(t)
+	w := mustOpen(t, path, Create)
+	mustWrite(t, w, result(inflight(2, "71")))
+	mustClose(t, w)
+	victim := filepath.Join(t.TempDir(), "precious.txt")
+	writeFile(t, victim, "keep me")
+	if err := os.Symlink(victim, journalPath(path)); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	w = mustOpen(t, path, Resume)
+	readBack(t, w)
+	if _, err := w.InFlight(); !IsUnreadableJournal(err) {
+		t.Errorf("InFlight through a link: %v, want it ignored as not a journal", err)
+	}
+	if err := w.StartJournal(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, victim); got != "keep me" {
+		t.Errorf("the link's target became %q", got)
+	}
+	if fi, err := os.Lstat(journalPath(path)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("journal is %v, %v; want a regular file", fi, err)
+	}
+}
+
+// TestJournalForged: a journal a run did not write is ignored, quickly and
+// in little memory, whatever its header claims; a slot with entries no run
+// writes is ignored whole.
+func TestJournalForged(t *testing.T) {
+	header := func(slotSize, slots uint32) []byte {
+		h := make([]byte, journalHeader)
+		copy(h, journalMagic)
+		binary.LittleEndian.PutUint32(h[48:], slotSize)
+		binary.LittleEndian.PutUint32(h[52:], slots)
+		return h
+	}
+	slot := func(since uint64, r InFlight) []byte {
+		b := make([]byte, slotHeader)
+		b = appendEntry(b, r)
+		binary.LittleEndian.PutUint64(b[4:], since)
+		binary.LittleEndian.PutUint32(b[12:], 1)
+		binary.LittleEndian.PutUint32(b[0:], crc32.ChecksumIEEE(b[4:]))
+		return b
+	}
+	good := inflight(2, "71")
+	for _, tt := range []struct {
+		name   string
+		body   []byte
+		want   int
+		refuse bool
+	}{
+		{"a slot of 256 MiB", header(256<<20, 1), 0, true},
+		{"16 million slots", header(64, 1<<24), 0, true},
+		{"slots past the end of the file", header(64, 4000), 0, false},
+		{"a good entry", append(header(128, 1), slot(0, good)...), 1, false},
+		{"line 0", append(header(128, 1), slot(0, InFlight{Line: 0, Key: good.Key})...), 0, false},
+		{"no ticket hash", append(header(128, 1), slot(0, InFlight{Line: 2, Key: rowkey.Key{Content: 1}})...), 0, false},
+		{"a negative count of rows", append(header(128, 1), slot(1<<63+5, good)...), 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempPath(t)
+			if err := os.WriteFile(journalPath(path), tt.body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadInFlight(path)
+			if refused := IsUnreadableJournal(err); refused != tt.refuse || (err != nil && !refused) {
+				t.Fatalf("ReadInFlight: %v, want refused %v", err, tt.refuse)
+			}
+			if len(got) != tt.want {
+				t.Errorf("%d rows in flight, want %d: %+v", len(got), tt.want, got)
+			}
+		})
 	}
 }

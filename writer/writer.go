@@ -119,9 +119,9 @@ type Writer struct {
 // The file is opened without O_TRUNC and without O_APPEND: nothing is
 // changed before the lock is held and the mode's checks have passed, and
 // the file can be cut back (a torn line, Overwrite) through the same handle
-// on every OS. In Create and Overwrite mode a journal left beside the file
-// by an earlier run is removed: what it said is about rows this run does
-// not resume.
+// on every OS. A journal left beside the file by an earlier run is
+// removed in Create and Overwrite mode, and in Resume mode when the file is
+// new or empty: what it says is about rows this run does not resume.
 func Open(path string, mode Mode) (*Writer, error) {
 	if mode != Create && mode != Overwrite && mode != Resume {
 		return nil, fmt.Errorf("open results %q: unknown mode %d", path, int(mode))
@@ -200,7 +200,9 @@ func (w *Writer) start(mode Mode) error {
 		}
 		size = keep
 	}
-	if mode != Resume {
+	if mode != Resume || size == 0 {
+		// A journal beside a file that starts afresh (or that a person
+		// deleted) speaks of rows this run does not resume.
 		if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove stale in-flight journal: %w", err)
 		}
@@ -258,6 +260,62 @@ func (w *Writer) ReadBack(fn func(Row) error) error {
 // Size returns the bytes of the file's whole rows, header included: what
 // ReadBack reads.
 func (w *Writer) Size() int64 { return w.off }
+
+// TornRow returns what can still be read of a torn last line of a file
+// opened in Resume mode: its ticket_id and line cells where they are whole
+// (a comma follows them), Damaged saying it is torn. ok is false when the
+// file ended cleanly. A resume takes the line's ticket as one something was
+// recorded for: a crash tore the write of a result.
+func (w *Writer) TornRow() (row Row, ok bool) {
+	if w.torn == 0 {
+		return Row{}, false
+	}
+	return tornRow(w.f, w.off, w.torn), true
+}
+
+// TornRowOf is TornRow for the results file at path, read without locking
+// or changing it. ok is false for a missing file or one that ends cleanly.
+func TornRowOf(path string) (row Row, ok bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Row{}, false, nil
+	}
+	if err != nil {
+		return Row{}, false, fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Row{}, false, fmt.Errorf("results file %q: %w", path, err)
+	}
+	keep, err := lastNewline(f, fi.Size())
+	if err != nil || keep == 0 || keep == fi.Size() {
+		return Row{}, false, err
+	}
+	return tornRow(f, keep, fi.Size()-keep), true, nil
+}
+
+// tornRow reads the whole cells at the start of the torn tail of n bytes
+// at off.
+func tornRow(f io.ReaderAt, off, n int64) Row {
+	b := make([]byte, min(n, 4<<10))
+	got, _ := f.ReadAt(b, off)
+	b = b[:got]
+	row := Row{Damaged: "torn last line"}
+	var cells [columns][]byte
+	// Only cells a comma closes are whole: drop what follows the last one.
+	if i := bytes.LastIndexByte(b, ','); i >= 0 {
+		if n, ok := splitCells(b[:i], cells[:]); ok {
+			if n >= 1 {
+				row.TicketID = string(cells[0])
+			}
+			if n >= 4 {
+				row.Line, _ = parseLine(cells[3])
+			}
+		}
+	}
+	return row
+}
 
 // TornBytes returns how many bytes of a torn last line (a crash mid-write)
 // a resume found; the first Write cuts them off. 0 when the file ended

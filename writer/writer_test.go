@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("read back %d rows, Rows() = %d, TornBytes() = %d; want 4, 4, 0", len(back), w.Rows(), w.TornBytes())
 	}
 	for i, r := range back {
-		want := Row{Status: rows[i].Status, Line: rows[i].Line, TicketID: rows[i].TicketID, FileLine: i + 2}
+		want := Row{Status: rows[i].Status, Line: rows[i].Line, TicketID: rows[i].TicketID, Message: rows[i].Message, FileLine: i + 2}
 		if rows[i].Fingerprint != "" {
 			want.Key, want.KeyOK = mustKey(t, rows[i].Fingerprint), true
 		}

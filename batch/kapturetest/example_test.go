@@ -20,7 +20,7 @@ func ExampleNewHandler() {
 
 	body := `[{"ticket_id":"713516551148","sub_status":"PS","queue":"","comment":"","callback_time":"","disposition":""}]`
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+h.Path(), strings.NewReader(body))
-	req.Header.Set("Authorization", "Basic "+h.Token())
+	req.Header.Set("Authorization", "Basic "+kapturetest.DefaultToken)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "kapture-bulk/dev")
 	resp, err := http.DefaultClient.Do(req)

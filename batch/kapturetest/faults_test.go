@@ -16,17 +16,22 @@ import (
 
 // TestScriptedFaults serves each fault to the first request, then checks
 // the second request is served normally.
-func TestScriptedFaults(t *testing.T) {
-	tests := []struct {
-		name        string
-		fault       *kapturetest.Fault
-		stallFor    time.Duration
-		wantErr     bool // the client sees no answer
-		wantStatus  int
-		wantType    string // Content-Type prefix
-		wantApplied bool
-		check       func(t *testing.T, r reply)
-	}{
+// faultCase is a fault scripted for the first request, and what the
+// client sees of it.
+type faultCase struct {
+	name        string
+	fault       *kapturetest.Fault
+	stallFor    time.Duration
+	wantErr     bool // the client sees no answer
+	wantStatus  int
+	wantType    string // Content-Type prefix
+	wantApplied bool
+	check       func(t *testing.T, r reply)
+}
+
+// scriptedFaultCases are each kind of fault, with its options.
+func scriptedFaultCases() []faultCase {
+	return []faultCase{
 		{name: "error page", fault: &kapturetest.Fault{Kind: kapturetest.FaultErrorPage},
 			wantStatus: 500, wantType: "text/html"},
 		{name: "error page 503", fault: &kapturetest.Fault{Kind: kapturetest.FaultErrorPage, Status: 503},
@@ -70,6 +75,10 @@ func TestScriptedFaults(t *testing.T) {
 				}
 			}},
 	}
+}
+
+func TestScriptedFaults(t *testing.T) {
+	tests := scriptedFaultCases()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := kapturetest.NewServer(t, kapturetest.Options{Fail: kapturetest.Script(tt.fault), StallFor: tt.stallFor})

@@ -54,8 +54,8 @@ const (
 	MsgTooLarge = "Request body too large"
 )
 
-// CallbackLayout is the documented callback_time format, yyyy-MM-dd HH:mm:ss.
-const CallbackLayout = "2006-01-02 15:04:05"
+// callbackLayout is the documented callback_time format, yyyy-MM-dd HH:mm:ss.
+const callbackLayout = "2006-01-02 15:04:05"
 
 // MaxBodyBytes bounds a request body; the client's payloads are far smaller.
 const MaxBodyBytes = 32 << 20
@@ -297,9 +297,6 @@ func cleanPrefix(p string) string {
 // Path returns the endpoint's full path: Options.Prefix + Path.
 func (h *Handler) Path() string { return h.path }
 
-// Token returns the token the Handler accepts.
-func (h *Handler) Token() string { return h.token }
-
 // Close ends every wait, now and later: a request held by a stall or by
 // Latency has its connection closed unanswered; one that waits for
 // nothing is still served. http.Server.Shutdown and httptest.Server.Close
@@ -394,7 +391,9 @@ func (h *Handler) countOther(status int) {
 // rateLimited reports whether the request is over Options.RateLimit and,
 // if so, how long until it would have been served. A token bucket with a
 // burst of 1 is a single "next" time; a refused request takes no token.
-// (Hand-written rather than x/time/rate: go.mod lists that as indirect.)
+// (Hand-written rather than with x/time/rate, which the client paces
+// itself with: the fake judges the client's pacing by an implementation
+// of its own.)
 func (h *Handler) rateLimited() (time.Duration, bool) {
 	if h.interval == 0 {
 		return 0, false
@@ -620,7 +619,7 @@ func (h *Handler) check(it Item) string {
 }
 
 func validCallback(s string) bool {
-	_, err := time.Parse(CallbackLayout, s)
+	_, err := time.Parse(callbackLayout, s)
 	return err == nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,17 +129,29 @@ const (
 	unknown = "999999999999"
 )
 
-func TestReplies(t *testing.T) {
-	mixed := []map[string]string{item(good1, "CL"), item(unknown, "CL"), item(good2, "P", "comment", "done")}
-	allGood := []map[string]string{item(good1, "CL"), item(good2, "PS")}
-	tests := []struct {
-		name        string
-		opts        kapturetest.Options
-		payload     any
-		wantStatus  int
-		want        []string
-		wantApplied []string // tickets with a state afterwards
-	}{
+// replyCase is a payload posted to a fake with opts, and the reply and
+// state it must leave.
+type replyCase struct {
+	name        string
+	opts        kapturetest.Options
+	payload     any
+	wantStatus  int
+	want        []string
+	wantApplied []string // tickets with a state afterwards
+}
+
+// testPayloads are a payload with good and unknown tickets (mixed), and
+// one of good tickets only (allGood).
+func testPayloads() (mixed, allGood []map[string]string) {
+	mixed = []map[string]string{item(good1, "CL"), item(unknown, "CL"), item(good2, "P", "comment", "done")}
+	allGood = []map[string]string{item(good1, "CL"), item(good2, "PS")}
+	return mixed, allGood
+}
+
+// arrayReplyCases are fakes answering in the array form.
+func arrayReplyCases() []replyCase {
+	mixed, allGood := testPayloads()
+	return []replyCase{
 		{
 			name:        "array, all good",
 			payload:     allGood,
@@ -168,6 +181,14 @@ func TestReplies(t *testing.T) {
 			wantStatus: 400,
 			want:       []string{"failed:" + kapturetest.MsgUnknownTicket + unknown},
 		},
+	}
+}
+
+// objectReplyCases are fakes answering with one object, about the
+// payload or about its last item, and a fake with its own known tickets.
+func objectReplyCases() []replyCase {
+	mixed, allGood := testPayloads()
+	return []replyCase{
 		{
 			name:        "object, all good",
 			opts:        kapturetest.Options{Reply: kapturetest.ReplyObject},
@@ -223,6 +244,10 @@ func TestReplies(t *testing.T) {
 			wantApplied: []string{"42"},
 		},
 	}
+}
+
+func TestReplies(t *testing.T) {
+	tests := slices.Concat(arrayReplyCases(), objectReplyCases())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := kapturetest.NewServer(t, tt.opts)

@@ -4,7 +4,8 @@
 // 100k and 1M rows, latency hiding against a 20, 100 and 300 ms API and a
 // sequential one-request-per-row baseline, a fixed --rate against a strict
 // rate limit, --rate auto against an unknown one, validate against a bare
-// encoding/csv read, and --resume of a finished 1M-row run.
+// encoding/csv read, --resume of a finished 1M-row run, and a nightly
+// --sync-state run of 1M rows of which 1% changed.
 //
 // The fake runs in this process; the client is a child process, so its
 // rusage (user+sys CPU, peak RSS) is the client's alone. Every figure is
@@ -30,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +62,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "work directory for generated files (default: a temporary one, removed at the end)")
 	flag.IntVar(&c.runs, "runs", 3, "runs per measurement; the median is reported")
 	flag.BoolVar(&c.quick, "quick", false, "smaller inputs and one run each: a smoke test of the harness, not numbers to quote")
-	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume (default all)")
+	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume,sync (default all)")
 	flag.StringVar(&c.python, "python", "bench/e2e/py_bulk.py", "the Python baseline script (cpu scenario)")
 	flag.StringVar(&c.perf, "perf", "", "also record a CPU profile of one 200k-row run with perf into this file")
 	flag.Parse()
@@ -140,6 +142,11 @@ func run(c config) error {
 	if c.want("auto") {
 		if err := autoRate(c, genFile(c, mid), &rep); err != nil {
 			return fmt.Errorf("auto: %w", err)
+		}
+	}
+	if c.want("sync") {
+		if err := syncNights(c, genFile(c, big), &rep); err != nil {
+			return fmt.Errorf("sync: %w", err)
 		}
 	}
 	if c.want("validate") {
@@ -282,7 +289,11 @@ type child struct {
 	wall   time.Duration
 	cpu    time.Duration // user + sys of the child alone
 	maxRSS int64         // bytes
-	code   int
+	// hwm is the child's own peak RSS (Linux's VmHWM, polled), free of
+	// what rusage charges it for this process's pages at fork; 0 where
+	// there is no /proc.
+	hwm  int64
+	code int
 	// first and last are when the fake saw the first and the last
 	// request, from start (sendAll only).
 	first, last time.Duration
@@ -299,7 +310,19 @@ func runBin(c config, prefix []string, args ...string) (child, error) {
 	cmd.Stderr = &errBuf
 	cmd.Stdout = io.Discard
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var hwm int64
+	if err == nil {
+		done := make(chan struct{})
+		polled := make(chan struct{})
+		go func() { // polls the child's VmHWM until it has exited
+			defer close(polled)
+			hwm = pollHWM(cmd.Process.Pid, done)
+		}()
+		err = cmd.Wait()
+		close(done)
+		<-polled
+	}
 	wall := time.Since(start)
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
@@ -311,6 +334,7 @@ func runBin(c config, prefix []string, args ...string) (child, error) {
 		wall:   wall,
 		cpu:    ps.UserTime() + ps.SystemTime(),
 		maxRSS: maxRSS(ps),
+		hwm:    hwm,
 		code:   ps.ExitCode(),
 		stderr: errBuf.String(),
 	}, nil
@@ -788,5 +812,123 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, n := range r.notes {
 		fmt.Fprintf(w, "- %s\n", n)
+	}
+}
+
+// changedCopy writes a copy of in where every 100th data row has another
+// disposition: 1% of the rows changed.
+func changedCopy(in input) (input, error) {
+	out := input{path: strings.TrimSuffix(in.path, ".csv") + "-changed.csv", rows: in.rows}
+	b, err := os.ReadFile(in.path)
+	if err != nil {
+		return out, err
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	for i := 1; i < len(lines); i += 100 {
+		lines[i] = bytes.Replace(lines[i], []byte(",Resolved"), []byte(",Reopened"), 1)
+	}
+	return out, os.WriteFile(out.path, bytes.Join(lines, nil), 0o644)
+}
+
+// syncNights runs a nightly job: a first night sends every
+// row into a new sync state; each later night's export differs from the
+// night before in 1% of its rows (the two files take turns), so only those
+// are sent and the rest are checked against the state.
+func syncNights(c config, in input, rep *report) error {
+	changed, err := changedCopy(in)
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(c.dir, "sync", "job.state")
+	if err := os.RemoveAll(filepath.Dir(state)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(state), 0o755); err != nil {
+		return err
+	}
+	night := func(in input, want int) (child, error) {
+		f, err := startFake(kapturetest.Options{})
+		if err != nil {
+			return child{}, err
+		}
+		defer f.stop()
+		// On Linux a child's rusage peak RSS starts from this process's
+		// RSS when it forks (before exec), and this process held a fake
+		// of a million tickets: the child's own VmHWM (reset by exec) is
+		// its peak; see peak.
+		debug.FreeOSMemory()
+		ch, err := runBin(c, nil, "run", "--base-url", f.url, "--batch-size", strconv.Itoa(c.batch),
+			"--workers", strconv.Itoa(c.workers), "--rate", "0", "--quiet", "--sync-state", state, in.path)
+		if err != nil {
+			return ch, err
+		}
+		if st := f.h.Stats(); ch.code != 0 || st.Applied != want {
+			return ch, fmt.Errorf("sync night: exit %d, %d applied, want %d; stderr:\n%s", ch.code, st.Applied, want, ch.stderr)
+		}
+		return ch, nil
+	}
+	first, err := night(in, in.rows)
+	if err != nil {
+		return err
+	}
+	logf("sync night 1, %d rows all sent: %.2f s, peak RSS %.1f MiB", in.rows, first.wall.Seconds(), mib(first.peak()))
+	var rates, rss, walls, cpus []float64
+	sent := (in.rows + 99) / 100
+	for i := 0; i < c.runs; i++ {
+		export := changed
+		if i%2 == 1 {
+			export = in
+		}
+		ch, err := night(export, sent)
+		if err != nil {
+			return err
+		}
+		rates = append(rates, float64(in.rows)/ch.wall.Seconds())
+		rss = append(rss, mib(ch.peak()))
+		walls = append(walls, ch.wall.Seconds())
+		cpus = append(cpus, ch.cpu.Seconds())
+		logf("sync night %d, %d rows, %d changed: %.2f s = %.0f rows/s, client CPU %.2f s, peak RSS %.1f MiB", i+2, in.rows, sent, ch.wall.Seconds(), rates[i], cpus[i], rss[i])
+	}
+	st, err := os.Stat(state)
+	if err != nil {
+		return err
+	}
+	n := fmt.Sprintf("%dk rows", in.rows/1000)
+	rep.add("--sync-state, "+n+", 1% changed: rows/s (only the 1% sent)", "≥ 200000 rows/s", median(rates), "rows/s", median(rates) >= 200_000)
+	rep.add("--sync-state, "+n+", 1% changed: peak RSS", "≤ 160 MiB", median(rss), "MiB", median(rss) <= 160)
+	rep.note("sync: night 1 (%s, every row sent into a new state): %.2f s, peak RSS %.1f MiB; later nights %.2f s, client CPU (user+sys) %.2f s; state file %.1f MiB",
+		n, first.wall.Seconds(), mib(first.peak()), median(walls), median(cpus), mib(st.Size()))
+	return nil
+}
+
+// peak is the child's peak RSS: its VmHWM where polled, else rusage's.
+func (ch child) peak() int64 {
+	if ch.hwm > 0 {
+		return ch.hwm
+	}
+	return ch.maxRSS
+}
+
+// pollHWM reads the VmHWM of process pid every few milliseconds until done
+// is closed, and returns the last value read (bytes; 0 without /proc).
+func pollHWM(pid int, done <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var hwm int64
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					hwm = max(hwm, kb<<10)
+				}
+			}
+		}
+		select {
+		case <-done:
+			return hwm
+		case <-tick.C:
+		}
 	}
 }

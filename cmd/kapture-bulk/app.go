@@ -32,7 +32,8 @@ type env struct {
 	isTerminal     func() bool
 }
 
-// Exit codes: a contract (DESIGN.md).
+// Exit codes: a contract with the scripts and schedulers that run the
+// command (README, Exit codes); a code never changes meaning.
 const (
 	exitOK          = 0
 	exitRowsFailed  = 1
@@ -40,6 +41,12 @@ const (
 	exitAborted     = 3
 	exitInterrupted = 130
 )
+
+// exitInputStopped: the input turned out unreadable (a CSV syntax error in
+// stdin) after rows had been sent. Not 2, which says nothing was sent; not
+// 3, which says try later: a person must fix the input, and --resume then
+// sends the rest.
+const exitInputStopped = 4
 
 // exitError carries an exit code chosen where the failure is understood.
 type exitError struct {
@@ -74,13 +81,16 @@ func cli(ctx context.Context, args []string, e *env) int {
 		err = cmdValidate(args[1:], e, nil)
 	case "mock":
 		err = cmdMock(ctx, args[1:], e, nil)
+	case "report":
+		err = cmdReport(args[1:], e, nil)
+	case "state":
+		err = cmdState(args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
 	case "help", "-h", "--help", "-help":
 		printUsage(e.stdout)
 	default:
-		err = usagef("unknown command %q", args[0])
-		printUsage(e.stderr)
+		err = unknownCommand(args[0])
 	}
 	return report(err, e.stderr)
 }
@@ -116,8 +126,8 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, batch.ErrAuth), errors.Is(err, batch.ErrAPIDown), errors.Is(err, writer.ErrLocked):
 		return exitAborted
-	case errors.Is(err, run.ErrRefused), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
-		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults):
+	case errors.Is(err, run.ErrRefused), errors.Is(err, run.ErrNoRows), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
+		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults), errors.Is(err, batch.ErrConfig):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
@@ -133,27 +143,42 @@ kapture-bulk applies a CSV of ticket updates to Kapture CRM.
 Usage:
   kapture-bulk run [flags] INPUT        apply INPUT (a CSV path, or - for stdin)
   kapture-bulk validate [flags] INPUT   check INPUT only: no token, no network
+  kapture-bulk report [flags] RESULTS   what a results CSV says: every row's final
+                                        state, the failure reasons, the rows to fix
   kapture-bulk mock [flags]             serve a local fake Kapture API
+  kapture-bulk state show|export|stats --sync-state PATH [TICKET...]
+                                        what a sync state holds
   kapture-bulk version
 
 Run "kapture-bulk COMMAND --help" for the flags of a command.
 Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
-2 usage, configuration or input error (nothing sent); 3 aborted
-(authentication rejected, API down, results file locked); 130 interrupted.
+2 usage, configuration or input error (nothing applied); 3 aborted
+(authentication rejected, API down, results file locked): try later;
+4 the input broke off (a CSV syntax error in stdin) after rows were
+sent: fix it and --resume; 130 interrupted by a signal: --resume.
 `, "\n"))
 }
 
 // parseArgs parses flags that come before or after the positional
 // arguments (the flag package stops at the first positional one). A bad
-// flag is a usage error; -h gives flag.ErrHelp (exit 0).
+// flag is a usage error, explained (explainFlagError) without the usage;
+// -h gives flag.ErrHelp (exit 0) once fs.Usage has printed the help.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	// The flag package prints an error and the whole usage itself; the
+	// error is reported once, by report, and the usage only when asked.
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, err
 			}
-			return nil, withCode(exitUsage, err)
+			return nil, withCode(exitUsage, explainFlagError(fs, err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

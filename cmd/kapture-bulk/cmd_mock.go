@@ -14,6 +14,13 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
 
+// The ranges of mock's numeric flags, as for run's: beyond them a value
+// is a typo.
+const (
+	maxMockLatency = 10 * time.Minute // a stall outlasts a client's timeout anyway
+	maxMockRate    = 100000           // requests per second served
+)
+
 // mockOptions is the mock command as parsed.
 type mockOptions struct {
 	env                  *env
@@ -41,15 +48,15 @@ func cmdMock(ctx context.Context, args []string, e *env, runF func(context.Conte
 // parseMock parses the mock command's flags.
 func parseMock(args []string, e *env) (*mockOptions, error) {
 	fs := flag.NewFlagSet("kapture-bulk mock", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &mockOptions{env: e}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0: a free port)")
 	fs.StringVar(&o.reply, "reply", "array", "reply form for a payload: array (one result per item), object (one for all: the success of the last item, or the first failure) or last (one object about the last item; the others applied or refused without a word)")
 	fs.BoolVar(&o.atomic, "atomic", false, "when an item of a payload fails, apply none of it")
-	fs.DurationVar(&o.latency, "latency", 0, "added to every request")
-	fs.Float64Var(&o.failRate, "fail-rate", 0, "share of requests (0..1) that get a fault: 500 page, 429, dropped connection, non-JSON 200 or a stall")
-	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second served; over it 429 with Retry-After (0 = unlimited)")
-	fs.IntVar(&o.rateBurst, "rate-burst", 1, "requests the rate limit lets through back to back (1: strict spacing)")
+	fs.DurationVar(&o.latency, "latency", 0, "added to every request, 0 to 10m")
+	fs.Float64Var(&o.failRate, "fail-rate", 0, "share of requests (0 to 1) that get a fault: 500 page, 429, dropped connection, non-JSON 200 or a stall")
+	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second served, 0 to 100000; over it 429 with Retry-After (0 = unlimited)")
+	fs.IntVar(&o.rateBurst, "rate-burst", 1, "requests the rate limit lets through back to back, 1 to 1000 (1: strict spacing)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the fault draws")
 	fs.StringVar(&o.urlFile, "url-file", "", "write the API root URL to this file once listening (for scripts)")
 	fs.Usage = func() {
@@ -61,7 +68,7 @@ func parseMock(args []string, e *env) (*mockOptions, error) {
 		return nil, err
 	}
 	if len(pos) > 0 {
-		return nil, usagef("mock takes no arguments, got %q", pos)
+		return nil, usagef("mock takes no arguments, got %q %s", pos, helpHint(fs.Name()))
 	}
 	return o, nil
 }
@@ -72,8 +79,15 @@ func (o *mockOptions) options() (kapturetest.Options, error) {
 	if err != nil {
 		return kapturetest.Options{}, usagef("--reply: %w", err)
 	}
-	if o.failRate < 0 || o.failRate > 1 {
-		return kapturetest.Options{}, usagef("--fail-rate %v: want 0..1", o.failRate)
+	switch {
+	case !(o.failRate >= 0 && o.failRate <= 1): // NaN too
+		return kapturetest.Options{}, usagef("--fail-rate %v: want 0 to 1", o.failRate)
+	case o.latency < 0 || o.latency > maxMockLatency:
+		return kapturetest.Options{}, usagef("--latency %v: want 0 to %v", o.latency, maxMockLatency)
+	case !(o.rateLimit >= 0 && o.rateLimit <= maxMockRate):
+		return kapturetest.Options{}, usagef("--rate-limit %v: want 0 (unlimited) to %d", o.rateLimit, maxMockRate)
+	case o.rateBurst < 1 || o.rateBurst > maxBurst:
+		return kapturetest.Options{}, usagef("--rate-burst %d: want 1 to %d", o.rateBurst, maxBurst)
 	}
 	opts := kapturetest.Options{
 		Token:     strings.TrimSpace(o.env.getenv("KAPTURE_API_TOKEN")),

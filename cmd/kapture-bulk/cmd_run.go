@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -20,6 +23,7 @@ type runFlags struct {
 	baseURL           string
 	subdomain         string
 	tokenFile         string
+	caCert            string
 	batchSize         int
 	objectReplies     string
 	workers           int
@@ -37,6 +41,10 @@ type runFlags struct {
 	logLevel          string
 	quiet             bool
 	progressInterval  time.Duration
+	syncState         string
+	full              bool
+	allowEmpty        bool
+	rowsFailedExit    int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -47,14 +55,15 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", withEnv("API root (default: https://SUBDOMAIN.kapturecrm.com)", "KAPTURE_BASE_URL"))
 	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
-	fs.IntVar(&f.batchSize, "batch-size", 50, "items per payload")
+	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of certificate authorities to trust besides the system's (an API behind a private CA or a TLS-inspecting proxy)")
+	fs.IntVar(&f.batchSize, "batch-size", batch.DefaultBatchSize, "items per payload, 1 to 1000 (a payload also stops at 1 MiB)")
 	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
-	fs.IntVar(&f.workers, "workers", 4, "payloads in flight")
+	fs.IntVar(&f.workers, "workers", batch.DefaultWorkers, "payloads in flight, 1 to 64")
 	f.rate = 5
-	fs.Var(rateValue{&f.rate, &f.rateAuto}, "rate", "payloads (requests) per second, `R` (0 = unlimited), or auto: find the API's limit and hold just under it")
-	fs.IntVar(&f.burst, "burst", 1, "requests that may go out at once after a quiet spell")
-	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "per request")
+	fs.Var(rateValue{&f.rate, &f.rateAuto}, "rate", "payloads (requests) per second, `R` from 0 to 1000 (0 = unlimited), or auto: find the API's limit and hold just under it")
+	fs.IntVar(&f.burst, "burst", batch.DefaultBurst, "requests that may go out at once after a quiet spell, 1 to 1000")
+	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx, 0 to 100")
+	fs.DurationVar(&f.timeout, "timeout", batch.DefaultTimeout, "per request, 100ms to 10m")
 	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
 	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")
@@ -63,7 +72,10 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
-	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged")
+	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged; 100ms or more")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2: a broken export must not pass for success)")
+	fs.IntVar(&f.rowsFailedExit, "rows-failed-exit-code", exitRowsFailed, "exit code when the run finished but some rows failed or were invalid; 0 lets a scheduler (a Kubernetes Job) count the run a success, while the summary and its JSON still count those rows")
+	f.registerSync(fs)
 }
 
 // runOptions is the run command as parsed: its flags, its positional
@@ -72,7 +84,6 @@ type runOptions struct {
 	env   *env
 	flags runFlags
 	args  []string // INPUT, if the user gave exactly one
-	usage func()   // prints the command's help
 }
 
 // cmdRun is the run command. It parses args, then hands the options to
@@ -91,18 +102,20 @@ func cmdRun(ctx context.Context, args []string, e *env, runF func(context.Contex
 // parseRun parses the run command's flags; it checks nothing else.
 func parseRun(args []string, e *env) (*runOptions, error) {
 	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &runOptions{env: e}
 	o.flags.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\n"+
+			"A number outside its flag's range is refused at once (exit 2): the ranges are far beyond\n"+
+			"what the API takes, so such a value is a typo, and they keep the run's memory bounded.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
 	}
-	o.args, o.usage = pos, fs.Usage
+	o.args = pos
 	return o, nil
 }
 
@@ -124,7 +137,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 	err := o.execute(ctx, st)
 	s := st.summary()
 	s.finish(err)
-	if st.stats.Snapshot().Sending {
+	switch {
+	case !st.stats.Snapshot().Sending:
+	case strings.EqualFold(f.logFormat, "json"):
+		_ = s.logJSON(e.stderr)
+	default:
 		s.print(e.stderr)
 	}
 	if f.summaryJSON != "" {
@@ -141,8 +158,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	f, e := &o.flags, o.env
 	if len(o.args) != 1 {
-		o.usage()
-		return usagef("run takes exactly one INPUT (a CSV path, or - for stdin), got %d", len(o.args))
+		return errWrongArgs("kapture-bulk run", "one INPUT (a CSV path, or - for stdin)", len(o.args))
 	}
 	var lines *termLines // the terminal's stderr, shared by the bar and the logs
 	var logOut io.Writer = e.stderr
@@ -176,7 +192,7 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	if stopProgress != nil {
 		stopProgress()
 	}
-	return exitStatus(err, st.stats.Snapshot())
+	return exitStatus(err, st.stats.Snapshot(), f.rowsFailedExit)
 }
 
 // progressTotal is what the run knows in advance about its size.
@@ -191,25 +207,33 @@ func (o *runOptions) progressTotal() progressTotal {
 }
 
 // exitStatus turns how the run ended into the command's error: rows that
-// failed or were invalid, or a stop after sending began, are said by the
-// summary (the error is silent); the run's own errors get the flags that
-// fix them.
-func exitStatus(err error, c run.Snapshot) error {
+// failed or were invalid (exit rowsFailed), a dry run that found invalid
+// rows (exit 1, as validate), or a stop after sending began, are said by
+// the summary (the error is silent); the run's own errors get the flags
+// that fix them.
+func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
 	switch {
 	case err == nil && c.Sending && c.Failed+c.Invalid > 0:
+		return withCode(rowsFailed, errSilent)
+	case err == nil && c.DryRun && c.Invalid > 0:
 		return withCode(exitRowsFailed, errSilent)
 	case errors.Is(err, run.ErrInterrupted) && c.Sending:
 		return withCode(exitInterrupted, errSilent)
 	}
 	var foreign *run.ForeignResultsError
 	var invalid *run.InvalidRowsError
+	var input *reader.FileError
 	switch {
+	case errors.As(err, &input) && c.Requests > 0:
+		return withCode(exitInputStopped, fmt.Errorf("%w; the rows before it were sent and their results recorded: fix the input and run again with --resume to send the rest", err))
 	case errors.As(err, &foreign):
 		return fmt.Errorf("--resume: %w; give another --results, or --overwrite to start afresh", err)
 	case errors.As(err, &invalid):
 		return fmt.Errorf("--strict: %w", err)
 	case errors.Is(err, writer.ErrExists):
 		return fmt.Errorf("%w: use --resume to continue that run or --overwrite to start afresh", err)
+	case errors.Is(err, run.ErrNoRows):
+		return fmt.Errorf("%w: a broken export? Nothing was sent; --allow-empty accepts an input without rows", err)
 	}
 	return err
 }

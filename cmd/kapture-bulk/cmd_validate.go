@@ -9,11 +9,11 @@ import (
 
 // validateOptions is the validate command as parsed.
 type validateOptions struct {
-	env   *env
-	input inputFlags
-	limit int
-	args  []string // INPUT, if the user gave exactly one
-	usage func()   // prints the command's help
+	env        *env
+	input      inputFlags
+	limit      int
+	allowEmpty bool
+	args       []string // INPUT, if the user gave exactly one
 }
 
 // cmdValidate is the validate command. It parses args, then hands the
@@ -32,10 +32,11 @@ func cmdValidate(args []string, e *env, runF func(*validateOptions) error) error
 // parseValidate parses the validate command's flags; it checks nothing else.
 func parseValidate(args []string, e *env) (*validateOptions, error) {
 	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &validateOptions{env: e}
 	o.input.register(fs)
 	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
+	fs.BoolVar(&o.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
@@ -44,7 +45,7 @@ func parseValidate(args []string, e *env) (*validateOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.args, o.usage = pos, fs.Usage
+	o.args = pos
 	return o, nil
 }
 
@@ -53,8 +54,7 @@ func parseValidate(args []string, e *env) (*validateOptions, error) {
 func validateRun(o *validateOptions) error {
 	e := o.env
 	if len(o.args) != 1 {
-		o.usage()
-		return usagef("validate takes exactly one INPUT, got %d", len(o.args))
+		return errWrongArgs("kapture-bulk validate", "one INPUT", len(o.args))
 	}
 	name := o.args[0]
 	if name == "-" {
@@ -76,6 +76,9 @@ func validateRun(o *validateOptions) error {
 		fmt.Fprintf(e.stdout, "; columns not sent: %v", st.LeftOut)
 	}
 	fmt.Fprintln(e.stdout)
+	if st.Rows == 0 && !o.allowEmpty {
+		return withCode(exitUsage, fmt.Errorf("%s: %w under its header: a broken export? --allow-empty accepts an input without rows", name, run.ErrNoRows))
+	}
 	if st.Invalid > 0 {
 		return withCode(exitRowsFailed, errSilent)
 	}

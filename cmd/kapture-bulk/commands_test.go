@@ -165,7 +165,10 @@ func TestRunEndsExitCodes(t *testing.T) {
 	}{
 		{"every row succeeded", nil, run.Snapshot{Sending: true, Success: 3}, exitOK, ""},
 		{"rows failed", nil, run.Snapshot{Sending: true, Success: 2, Failed: 1}, exitRowsFailed, ""},
-		{"a dry run found invalid rows", nil, run.Snapshot{DryRun: true, Invalid: 2}, exitOK, ""},
+		{"a dry run found invalid rows", nil, run.Snapshot{DryRun: true, Invalid: 2}, exitRowsFailed, ""},
+		{"a dry run found none", nil, run.Snapshot{DryRun: true, Read: 2}, exitOK, ""},
+		{"no data rows", fmt.Errorf("in.csv: %w under its header", run.ErrNoRows), run.Snapshot{},
+			exitUsage, "in.csv: no data rows under its header: a broken export? Nothing was sent; --allow-empty accepts an input without rows"},
 		{"interrupted while sending", run.ErrInterrupted, sending, exitInterrupted, ""},
 		{"interrupted before sending", fmt.Errorf("%w before anything was sent", run.ErrInterrupted), run.Snapshot{},
 			exitInterrupted, "interrupted before anything was sent"},
@@ -181,7 +184,7 @@ func TestRunEndsExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := report(exitStatus(tt.err, tt.snap), &stderr)
+			code := report(exitStatus(tt.err, tt.snap, exitRowsFailed), &stderr)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d", code, tt.code)
 			}

@@ -12,13 +12,16 @@ import (
 
 func main() {
 	// Only the commands that stop cleanly take the signals over; validate
-	// and version keep the default (a signal ends them at once).
+	// and version keep the default (a signal ends them at once). SIGHUP
+	// (an SSH session dropped) stops a run as SIGTERM does; a closed
+	// stdout or stderr must not kill it (see droppingWriter).
 	sigs := make(chan os.Signal, 2)
 	if len(os.Args) > 1 && (os.Args[1] == "run" || os.Args[1] == "mock") {
-		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		signal.Ignore(syscall.SIGPIPE)
 	}
 	os.Exit(cli(context.Background(), os.Args[1:], &env{
-		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		stdin: os.Stdin, stdout: &droppingWriter{w: os.Stdout}, stderr: &droppingWriter{w: os.Stderr},
 		getenv: os.Getenv, signals: sigs, isTerminal: stderrIsTerminal,
 	}))
 }

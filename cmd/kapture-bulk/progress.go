@@ -9,6 +9,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
@@ -19,7 +20,8 @@ type progressSnap struct {
 	run.Snapshot
 	at         time.Time
 	elapsed    time.Duration
-	rowsPerSec float64 // rows finished per second, over the last few seconds
+	rowsPerSec float64       // rows finished per second, over the last few seconds
+	idle       time.Duration // since a row last finished (or the run started)
 }
 
 // done is rows finished: written to the results, or skipped as already done.
@@ -86,6 +88,7 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 	var win rateWindow
 	lastWarn := time.Now()
 	var warnedRetries int64
+	lastDone, lastChange := int64(0), lastWarn
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,6 +97,10 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 		}
 		s := sample()
 		s.rowsPerSec = win.add(s.at, s.done())
+		if s.done() != lastDone {
+			lastDone, lastChange = s.done(), s.at
+		}
+		s.idle = s.at.Sub(lastChange)
 		if sink != nil {
 			sink.show(s)
 		}
@@ -101,7 +108,7 @@ func monitor(ctx context.Context, sample func() progressSnap, sink progressSink,
 			if n := s.Retries - warnedRetries; n > 0 {
 				log.Warn("retrying requests (network errors, timeouts, 429 or 5xx)",
 					"retries", n, "since", s.at.Sub(lastWarn).Round(time.Second).String(),
-					"retries_total", s.Retries, "rate", round2(s.Rate))
+					"retries_total", s.Retries, "rate", batch.RoundRate(s.Rate))
 			}
 			warnedRetries = s.Retries
 			lastWarn = s.at
@@ -138,8 +145,6 @@ func (w *rateWindow) add(at time.Time, done int64) float64 {
 	return float64(done-w.done[0]) / d
 }
 
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
-
 // logSink writes a plain log line per show: for cron, CI and pipes, where
 // a bar would be a stream of carriage returns (and progressbar fsyncs
 // every redraw).
@@ -160,9 +165,15 @@ func (l *logSink) show(s progressSnap) {
 		l.shown = max(l.shown, f)
 		attrs = append(attrs, "percent", float64(int64(l.shown*1000))/10)
 	}
-	attrs = append(attrs, "rows_per_s", round2(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
+	attrs = append(attrs, "rows_per_s", batch.RoundRate(s.rowsPerSec), "requests", s.Requests, "retries", s.Retries)
+	switch e := eta(s, l.total); {
+	case s.idle >= stallAfter:
+		attrs = append(attrs, "stalled", s.idle.Round(time.Second).String())
+	case e > 0:
+		attrs = append(attrs, "eta", e.String())
+	}
 	if s.Rate > 0 {
-		attrs = append(attrs, "rate", round2(s.Rate))
+		attrs = append(attrs, "rate", batch.RoundRate(s.Rate))
 	}
 	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
 	l.log.Info("progress", attrs...)
@@ -186,6 +197,23 @@ func fraction(s progressSnap, t progressTotal) (float64, bool) {
 		return min(1, float64(s.InputBytes)/float64(t.size)*min(1, float64(s.done())/float64(s.Read))), true
 	}
 	return 0, false
+}
+
+// stallAfter is how long without a row finishing makes progress say the
+// run is stalled (the API is slow, a Retry-After pause, retries) rather
+// than show an ETA: payloads finish every second or so at any sane rate.
+const stallAfter = 10 * time.Second
+
+// eta estimates the time left at the recent pace (rows per second over
+// the last few seconds) from how far the run is; 0 when it cannot say:
+// no total (stdin), nothing done yet, or no recent pace (a stall).
+func eta(s progressSnap, t progressTotal) time.Duration {
+	f, ok := fraction(s, t)
+	if !ok || f <= 0 || f >= 1 || s.rowsPerSec <= 0 || s.done() == 0 {
+		return 0
+	}
+	left := float64(s.done()) * (1 - f) / f // rows
+	return max(time.Duration(left/s.rowsPerSec*float64(time.Second)).Round(time.Second), time.Second)
 }
 
 // barSink is a progressbar/v3 bar on a terminal. It never sees --quiet or
@@ -213,7 +241,9 @@ func newBarSink(out *termLines, total progressTotal) *barSink {
 		progressbar.OptionSetWriter(out.barWriter()),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionSetWidth(24),
-		progressbar.OptionSetPredictTime(max > 0), // ETA
+		// Its own ETA divides by a rate that is 0 in a stall and shows 0s
+		// then: show computes one that says "stalled" instead.
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionSpinnerType(14),
@@ -232,6 +262,12 @@ func (b *barSink) show(s progressSnap) {
 	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
 	if s.Retries > 0 {
 		fmt.Fprintf(&d, " | %d retries", s.Retries)
+	}
+	switch e := eta(s, b.total); {
+	case s.idle >= stallAfter:
+		fmt.Fprintf(&d, " | stalled: no row finished for %s", s.idle.Round(time.Second))
+	case e > 0:
+		fmt.Fprintf(&d, " | ETA %s", e)
 	}
 	b.bar.Describe(d.String())
 	pos := s.done() // stdin: a count

@@ -1,13 +1,32 @@
 package main
 
 import (
+	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// The ranges of run's numeric flags: far beyond what a run against the
+// API needs (its rate limit is a few requests a second), so a value
+// outside them is a typo; and small enough that no combination of them
+// can exhaust memory or stall a run for hours.
+const (
+	maxBatchSize        = 1000 // items a payload may carry
+	maxWorkers          = 64   // payloads in flight
+	maxRate             = 1000 // requests per second
+	maxBurst            = 1000
+	maxMaxRetries       = 100
+	minTimeout          = 100 * time.Millisecond
+	maxTimeout          = 10 * time.Minute
+	minProgressInterval = 100 * time.Millisecond
 )
 
 // check refuses flag values no run can use.
@@ -15,22 +34,24 @@ func (f *runFlags) check() error {
 	switch {
 	case f.resume && f.overwrite:
 		return usagef("--resume and --overwrite contradict each other: choose one")
-	case f.batchSize < 1:
-		return usagef("--batch-size %d: want 1 or more", f.batchSize)
-	case f.workers < 1:
-		return usagef("--workers %d: want 1 or more", f.workers)
-	case f.rate < 0 && !f.rateAuto:
-		return usagef("--rate %v: want 0 (unlimited) or more", f.rate)
-	case f.burst < 1:
-		return usagef("--burst %d: want 1 or more", f.burst)
-	case f.maxRetries < 0:
-		return usagef("--max-retries %d: want 0 or more", f.maxRetries)
-	case f.timeout <= 0:
-		return usagef("--timeout %v: want more than 0", f.timeout)
+	case f.batchSize < 1 || f.batchSize > maxBatchSize:
+		return usagef("--batch-size %d: want 1 to %d", f.batchSize, maxBatchSize)
+	case f.workers < 1 || f.workers > maxWorkers:
+		return usagef("--workers %d: want 1 to %d", f.workers, maxWorkers)
+	case !f.rateAuto && !(f.rate >= 0 && f.rate <= maxRate): // NaN too
+		return usagef("--rate %v: want 0 (unlimited) to %d", f.rate, maxRate)
+	case f.burst < 1 || f.burst > maxBurst:
+		return usagef("--burst %d: want 1 to %d", f.burst, maxBurst)
+	case f.maxRetries < 0 || f.maxRetries > maxMaxRetries:
+		return usagef("--max-retries %d: want 0 to %d", f.maxRetries, maxMaxRetries)
+	case f.timeout < minTimeout || f.timeout > maxTimeout:
+		return usagef("--timeout %v: want %v to %v", f.timeout, minTimeout, maxTimeout)
 	case f.limit < 0:
 		return usagef("--limit %d: want 0 (all) or more", f.limit)
-	case f.progressInterval <= 0:
-		return usagef("--progress-interval %v: want more than 0", f.progressInterval)
+	case f.progressInterval < minProgressInterval:
+		return usagef("--progress-interval %v: want %v or more", f.progressInterval, minProgressInterval)
+	case f.rowsFailedExit < 0 || f.rowsFailedExit > 125 || f.rowsFailedExit == exitUsage || f.rowsFailedExit == exitAborted || f.rowsFailedExit == exitInputStopped:
+		return usagef("--rows-failed-exit-code %d: want 0 to 125, but not 2, 3 or 4 (they mean other things)", f.rowsFailedExit)
 	}
 	if _, err := batch.ParseObjectReplies(f.objectReplies); err != nil {
 		return usagef("--object-replies %q: want auto, whole or single", f.objectReplies)
@@ -57,9 +78,16 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 	if f.strict && fromStdin {
 		return run.Config{}, usagef("--strict reads the whole input before sending anything, and stdin cannot be read twice: save it to a file first")
 	}
+	if err := f.checkSync(input); err != nil {
+		return run.Config{}, err
+	}
 	resultsPath := f.results
 	switch {
 	case resultsPath != "":
+	case f.syncState != "":
+		if resultsPath, err = syncResults(f.syncState, time.Now()); err != nil {
+			return run.Config{}, err
+		}
 	case !fromStdin:
 		resultsPath = defaultResults(input)
 	case !f.dryRun || f.resume:
@@ -76,11 +104,16 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		DryRun: f.dryRun, DryRunOut: e.stdout,
 		Engine: batch.Config{BatchSize: f.batchSize}, // all a dry run needs
 		Log:    log,
+		Sync:   run.Sync{State: f.syncState, Full: f.full},
 	}
+	cfg.AllowEmpty = f.allowEmpty
 	if !f.dryRun {
 		if cfg.Engine, err = f.engineConfig(e.getenv, log); err != nil {
 			return run.Config{}, err
 		}
+	} else if base, err := f.apiRoot(e.getenv); err == nil {
+		// Only to say where a run would send: a dry run needs no address.
+		cfg.Engine.BaseURL, cfg.Engine.AllowInsecureHTTP = base, f.allowInsecure
 	}
 	return cfg, nil
 }
@@ -131,6 +164,9 @@ func (f *runFlags) apiRoot(getenv func(string) string) (string, error) {
 		return base, nil
 	}
 	sub = strings.TrimSpace(sub)
+	if strings.Contains(sub, "@") { // a user name or password: not printed
+		return "", usagef("--subdomain: give the name only, e.g. acme for https://acme.kapturecrm.com, without a user name or password")
+	}
 	if sub == "" {
 		return "", usagef("no API address: give --base-url or --subdomain (or set KAPTURE_BASE_URL or KAPTURE_SUBDOMAIN)")
 	}
@@ -149,8 +185,14 @@ func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (b
 	if err != nil {
 		return batch.Config{}, err
 	}
+	warnTokenFile(f.tokenFile, log)
+	roots, err := loadCACert(f.caCert)
+	if err != nil {
+		return batch.Config{}, err
+	}
 	objects, _ := batch.ParseObjectReplies(f.objectReplies) // checked by check
 	return batch.Config{
+		RootCAs:           roots,
 		ObjectReplies:     objects,
 		BaseURL:           base,
 		Token:             token,
@@ -185,4 +227,40 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 		return t, nil
 	}
 	return "", usagef("no API token: set KAPTURE_API_TOKEN or give --token-file")
+}
+
+// warnTokenFile warns when the token file can be read by users other than
+// its owner. Not on Windows, whose files have no such permission bits.
+func warnTokenFile(path string, log *slog.Logger) {
+	if path == "" || runtime.GOOS == "windows" {
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return // it was just read; a stat that fails now says nothing
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		log.Warn("the token file can be read by other users: make it readable by its owner only (chmod 600)",
+			"token_file", path, "mode", fmt.Sprintf("%04o", perm))
+	}
+}
+
+// loadCACert is the system's certificate pool plus the certificates of
+// the PEM file path ("" : nil, the system's pool alone).
+func loadCACert(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("read --ca-cert: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool() // no system pool here: the file's alone
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, usagef("--ca-cert %s: no PEM certificate in it (want a -----BEGIN CERTIFICATE----- block)", path)
+	}
+	return pool, nil
 }

@@ -1,45 +1,52 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
 // summary is what a run did, for people (print) and schedulers (JSON).
 type summary struct {
-	Input          string  `json:"input"`
-	Results        string  `json:"results"` // empty when none was opened (refused early, dry run)
-	Outcome        string  `json:"outcome"` // finished, interrupted, aborted or dry_run
-	ExitCode       int     `json:"exit_code"`
-	Error          string  `json:"error,omitempty"`
-	DryRun         bool    `json:"dry_run,omitempty"`
-	RowsRead       int64   `json:"rows_read"`
-	Success        int64   `json:"success"`
-	Failed         int64   `json:"failed"`
-	Invalid        int64   `json:"invalid"`
-	SkippedResume  int64   `json:"skipped_resume"`
-	ResentOrder    int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
-	NotSent        int64   `json:"not_sent"`
-	BlankSkipped   int     `json:"blank_rows_skipped"`
-	DuplicateRows  int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
-	WouldSend      int64   `json:"would_send,omitempty"`
-	Payloads       int64   `json:"payloads,omitempty"` // at least, for a dry run
-	Requests       int64   `json:"requests"`
-	Retries        int64   `json:"retries"`
-	Splits         int64   `json:"splits"`
-	FinalRate      float64 `json:"final_rate"`
-	SettledRate    float64 `json:"settled_rate"`         // --rate auto: the rate it settled at; 0 if it did not
-	ReplyForm      string  `json:"reply_form,omitempty"` // array, object or mixed: how the API answered
-	BatchSize      int     `json:"batch_size,omitempty"` // items per payload at the end (1 after a switch)
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	RowsPerSecond  float64 `json:"rows_per_second"`
+	Input         string  `json:"input"`
+	Results       string  `json:"results"` // empty when none was opened (refused early, dry run)
+	Outcome       string  `json:"outcome"` // finished, interrupted, aborted or dry_run
+	ExitCode      int     `json:"exit_code"`
+	Error         string  `json:"error,omitempty"`
+	DryRun        bool    `json:"dry_run,omitempty"`
+	RowsRead      int64   `json:"rows_read"`
+	Success       int64   `json:"success"`
+	Failed        int64   `json:"failed"`
+	Invalid       int64   `json:"invalid"`
+	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
+	SkippedResume int64   `json:"skipped_resume"`
+	ResentOrder   int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
+	NotSent       int64   `json:"not_sent"`
+	BlankSkipped  int     `json:"blank_rows_skipped"`
+	DuplicateRows int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
+	WouldSend     int64   `json:"would_send,omitempty"`
+	Payloads      int64   `json:"payloads,omitempty"` // at least, for a dry run
+	Requests      int64   `json:"requests"`
+	Retries       int64   `json:"retries"`
+	Splits        int64   `json:"splits"`
+	FinalRate     float64 `json:"final_rate"`
+	SettledRate   float64 `json:"settled_rate"`         // --rate auto: the rate it settled at; 0 if it did not
+	ReplyForm     string  `json:"reply_form,omitempty"` // array, object or mixed: how the API answered
+	BatchSize     int     `json:"batch_size,omitempty"` // items per payload at the end (1 after a switch)
+	// FailureReasons are the most frequent reasons of this run's failed
+	// and invalid results, in report --json's shape.
+	FailureReasons []reason.Group `json:"failure_reasons"`
+	ElapsedSeconds float64        `json:"elapsed_seconds"`
+	RowsPerSecond  float64        `json:"rows_per_second"`
 }
 
 // runState is what a run got as far as, for its summary.
@@ -54,7 +61,7 @@ type runState struct {
 // before it sent anything (all counts zero) and for a dry run.
 func (st *runState) summary() *summary {
 	elapsed := time.Since(st.start)
-	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds()}
+	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}}
 	c := st.stats.Snapshot()
 	if c.ResultsOpen {
 		s.Results = st.resultsPath
@@ -73,15 +80,19 @@ func (st *runState) summary() *summary {
 	s.Success = c.Success
 	s.Failed = c.Failed
 	s.Invalid = c.Invalid
+	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
 	s.ResentOrder = c.Resent
 	s.BlankSkipped = int(c.BlankSkipped)
 	s.DuplicateRows = c.Duplicates
-	done := s.Success + s.Failed + s.Invalid
+	done := s.Success + s.Failed + s.Invalid + s.Unchanged
 	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	s.SettledRate = c.SettledRate
+	if r := st.stats.FailureReasons(summaryReasons); r != nil {
+		s.FailureReasons = r
+	}
 	if elapsed > 0 {
 		s.RowsPerSecond = float64(done) / elapsed.Seconds()
 	}
@@ -99,15 +110,20 @@ func (s *summary) finish(err error) {
 		return
 	}
 	s.ExitCode = exitCode(err)
-	switch s.ExitCode {
-	case exitInterrupted:
+	switch {
+	case s.ExitCode == exitInterrupted:
 		s.Outcome = "interrupted"
-	case exitRowsFailed:
+	case s.ExitCode == exitRowsFailed, errors.Is(err, errSilent):
+		// Finished with rows failed, under whatever exit code
+		// --rows-failed-exit-code gives them.
 	default:
 		s.Outcome = "aborted"
 	}
-	if !errors.Is(err, errSilent) {
+	switch {
+	case !errors.Is(err, errSilent):
 		s.Error = err.Error()
+	case s.Outcome == "interrupted":
+		s.Error = "interrupted by a signal: the requests in flight finished and were recorded; rows not sent have no result (--resume sends them)"
 	}
 }
 
@@ -115,6 +131,9 @@ func (s *summary) print(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %d rows read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), s.RowsRead)
 	fmt.Fprintf(&b, ": %d success, %d failed, %d invalid", s.Success, s.Failed, s.Invalid)
+	if s.Unchanged > 0 {
+		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds them)", s.Unchanged)
+	}
 	if s.SkippedResume > 0 {
 		fmt.Fprintf(&b, ", %d skipped (done in the run resumed)", s.SkippedResume)
 	}
@@ -142,7 +161,49 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
 	}
 	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
+	s.printReasons(&b)
 	io.WriteString(w, b.String())
+}
+
+// summaryReasons is how many failure reasons the summary JSON lists, and
+// summaryReasonsShown how many its text shows: the rest are for report.
+const (
+	summaryReasons      = 20
+	summaryReasonsShown = 5
+)
+
+// printReasons ends the summary with its most frequent failure reasons.
+func (s *summary) printReasons(b *strings.Builder) {
+	if len(s.FailureReasons) == 0 {
+		return
+	}
+	b.WriteString("  failure reasons (most rows first):\n")
+	for i, g := range s.FailureReasons {
+		if i == summaryReasonsShown {
+			fmt.Fprintf(b, "    … and more: kapture-bulk report %s lists them all\n", s.Results)
+			break
+		}
+		fmt.Fprintf(b, "    %6d  %-7s  %s (e.g. line %d)\n", g.Count, g.Status, g.Reason, g.ExampleLine)
+	}
+}
+
+// logJSON writes the summary as one JSON log record, for --log-format
+// json: a log shipper then reads every line on stderr as JSON. Its level
+// follows the exit code: INFO for 0, WARN for 1, ERROR otherwise.
+func (s *summary) logJSON(w io.Writer) error {
+	b, err := marshalJSON(s, "")
+	if err != nil {
+		return err
+	}
+	level := slog.LevelError
+	switch s.ExitCode {
+	case exitOK:
+		level = slog.LevelInfo
+	case exitRowsFailed:
+		level = slog.LevelWarn
+	}
+	slog.New(slog.NewJSONHandler(w, nil)).Log(context.Background(), level, "summary", "summary", json.RawMessage(b))
+	return nil
 }
 
 // checkWritable creates path (the temporary name writeJSON uses) and
@@ -157,12 +218,12 @@ func checkWritable(path string) error {
 }
 
 func (s *summary) writeJSON(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := marshalJSON(s, "  ")
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

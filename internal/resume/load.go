@@ -45,6 +45,9 @@ func Load(w *writer.Writer) (*State, Report, error) {
 		return nil, rep, err
 	}
 	rep.Torn = w.TornBytes()
+	if row, ok := w.TornRow(); ok {
+		b.Add(row)
+	}
 	st := b.finish(b.unfinished(inflight), &rep)
 	return st, rep, nil
 }
@@ -74,6 +77,13 @@ func Peek(path string) (*State, Report, error) {
 	b := NewBuilder(inflight)
 	if err := writer.ReadFile(path, b.Add); err != nil {
 		return nil, rep, err
+	}
+	row, torn, err := writer.TornRowOf(path)
+	if err != nil {
+		return nil, rep, err
+	}
+	if torn {
+		b.Add(row)
 	}
 	st := b.finish(b.unfinished(inflight), &rep)
 	return st, rep, nil

@@ -1,6 +1,7 @@
 package resume
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -82,5 +83,58 @@ func TestLoadRecordsRowsLeftInFlight(t *testing.T) {
 	defer w.Close()
 	if st, rep, err := Load(w); err != nil || rep.Unknown != 0 || rep.Rows != 3 || st.Record(w) != nil || w.Rows() != 3 {
 		t.Errorf("second Load: %+v, %v; want nothing more recorded", rep, err)
+	}
+}
+
+// TestLoadTornLineOfATicket: a torn last line whose ticket can be read
+// counts as something recorded for that ticket (a crash tore the write of
+// its result): the ticket's last row is sent again. Here a canary resume
+// had re-sent A after B when the write of A's result was torn, and the
+// journal is gone.
+func TestLoadTornLineOfATicket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.results.csv")
+	a, b := key("71", "A", 0), key("71", "B", 0)
+	w, err := writer.Open(path, writer.Create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Write([]writer.Result{
+		{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Fingerprint: a.String()},
+		{TicketID: "71", Status: ok, Line: 3, Attempts: 1, Fingerprint: b.String()},
+	})
+	if err != nil || w.Close() != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("71,success,Status and Comment have been upd")
+	f.Close()
+
+	for name, load := range map[string]func() (*State, Report, error){
+		"Load": func() (*State, Report, error) {
+			w, err := writer.Open(path, writer.Resume)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { w.Close() })
+			return Load(w)
+		},
+		"Peek": func() (*State, Report, error) { return Peek(path) },
+	} {
+		st, rep, err := load()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if rep.Unreadable != 0 {
+			t.Errorf("%s: %d unreadable rows, want the torn line reported apart", name, rep.Unreadable)
+		}
+		p := NewPlan[string](st, 0)
+		p.Decide(a, 2, "A")
+		p.Decide(b, 3, "B")
+		if got := p.Flush(); len(got) != 1 || got[0] != "B" {
+			t.Errorf("%s: Flush = %v, want the ticket's last row B sent again", name, got)
+		}
 	}
 }

@@ -117,6 +117,3 @@ func (p *Plan[T]) Flush() []T {
 	clear(p.held)
 	return out
 }
-
-// Held returns the number of rows held now.
-func (p *Plan[T]) Held() int { return len(p.held) }

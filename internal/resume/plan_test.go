@@ -36,6 +36,7 @@ func build(t *testing.T, recs []rec) *State {
 const (
 	ok   = writer.StatusSuccess
 	fail = writer.StatusFailed
+	same = writer.StatusUnchanged
 )
 
 func TestPlan(t *testing.T) {
@@ -47,6 +48,8 @@ func TestPlan(t *testing.T) {
 		want  string // one letter per row: s send, a send again, k skip, h hold; then F and the rows Flush returns
 	}{
 		{"nothing recorded", nil, []in{{"1", "A"}, {"1", "B"}}, "ss F"},
+		{"a sync run's unchanged rows are done", []rec{{"1", "A", same}, {"1", "B", same}, {"2", "C", same}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
+		{"unchanged, then a row failed", []rec{{"1", "A", same}, {"2", "C", fail}}, []in{{"1", "A"}, {"2", "C"}}, "ks F"},
 		{"all done in order", []rec{{"1", "A", ok}, {"1", "B", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
 		{"failed first row forces the later one", []rec{{"1", "A", fail}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, "sa F"},
 		{"retried first row after the later one", []rec{{"1", "A", fail}, {"1", "B", ok}, {"1", "A", ok}}, []in{{"1", "A"}, {"1", "B"}}, "ka F"},
@@ -123,6 +126,29 @@ func TestPlanDamagedLine(t *testing.T) {
 	p := NewPlan[int](b.Build(), 0)
 	if d, _ := p.Decide(key("1", "A", 0), 3, 0); d != Send {
 		t.Errorf("row on a line whose result is unreadable: %v, want Send", d)
+	}
+}
+
+// TestPlanDamagedResultOfATicket: a damaged results row whose ticket can
+// still be read counts as something recorded for that ticket, which no
+// row of the input matches: the ticket's last row is sent again. (A canary
+// resume re-sent A after B; that newest result of A is the damaged one.)
+func TestPlanDamagedResultOfATicket(t *testing.T) {
+	b := NewBuilder(nil)
+	b.Add(writer.Row{Status: ok, Key: key("1", "A", 0), KeyOK: true, Line: 2, TicketID: "1"})
+	b.Add(writer.Row{Status: ok, Key: key("1", "B", 0), KeyOK: true, Line: 3, TicketID: "1"})
+	b.Add(writer.Row{Status: ok, Line: 9, TicketID: "1", Damaged: `fingerprint "K-edited"`})
+	p := NewPlan[string](b.Build(), 0)
+	var got []Decision
+	for _, c := range []string{"A", "B"} {
+		d, _ := p.Decide(key("1", c, 0), 0, c)
+		got = append(got, d)
+	}
+	if want := []Decision{Hold, Hold}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("decisions %v, want %v", got, want)
+	}
+	if flushed := p.Flush(); len(flushed) != 1 || flushed[0] != "B" {
+		t.Errorf("Flush = %v, want the ticket's last row B sent again", flushed)
 	}
 }
 

@@ -54,9 +54,6 @@ type State struct {
 // Rows returns the number of results rows the State was built from.
 func (s *State) Rows() int { return s.rows }
 
-// Successes returns the number of keys whose latest result is success.
-func (s *State) Successes() int { return s.successes }
-
 // Keyed returns the number of keys with a result: rows that were sent.
 func (s *State) Keyed() int { return s.successes + s.failures }
 
@@ -107,15 +104,25 @@ func NewBuilder(inflight []writer.InFlight) *Builder {
 func (b *Builder) Add(r writer.Row) error {
 	pos := uint32(min(b.rows, maxPosition))
 	b.rows++
-	if r.Damaged != "" {
+	if r.Damaged != "" && r.FileLine > 0 { // a torn last line is reported apart
 		if b.unreadable == 0 {
 			b.example = fmt.Sprintf("line %d: %s", r.FileLine, r.Damaged)
 		}
 		b.unreadable++
 	}
 	if !r.KeyOK {
-		if r.Status != writer.StatusInvalid && r.Line > 0 {
+		if r.Status == writer.StatusInvalid {
+			return nil // never sent
+		}
+		if r.Line > 0 {
 			b.damaged[r.Line] = true
+		}
+		if r.Damaged != "" && r.TicketID != "" {
+			// Something was recorded for this ticket here, no one can
+			// tell what: its last row must not pass for what was applied
+			// last (it is sent again), as when a result of a row since
+			// deleted came after it.
+			b.recs = append(b.recs, entry{tag: rowkey.TicketHash(r.TicketID), id: unknownID(pos), ps: pos << 1})
 		}
 		return nil
 	}
@@ -124,7 +131,10 @@ func (b *Builder) Add(r writer.Row) error {
 		tag = rowkey.TicketHash(r.TicketID) // older files: trust the cell
 	}
 	ps := pos << 1
-	if r.Status == writer.StatusSuccess {
+	if r.Status == writer.StatusSuccess || r.Status == writer.StatusUnchanged {
+		// An unchanged row (a sync run's) was not sent because its ticket
+		// held the row already: it is as done as a success, and recorded
+		// in file order with its ticket's other rows, all unchanged.
 		ps |= 1
 	}
 	id := r.Key.ID()
@@ -141,6 +151,13 @@ func (b *Builder) ended(r writer.InFlight) bool {
 	return b.inflight[r.Key.ID()] > uint32(r.Since)
 }
 
+// unknownID is the id of the entry of a damaged results row at pos: one no
+// key has (key ids are SHA-256 based; these are 2^32 values out of 2^64).
+func unknownID(pos uint32) uint64 { return 0x7ffffffe_00000000 | uint64(pos) }
+
+// unknown reports whether e stands for a damaged results row.
+func (e entry) unknown() bool { return e.id>>32 == 0x7ffffffe }
+
 // Grow makes room for n more rows, so that a results file of known size
 // is read without growing the Builder's memory by doubling.
 func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
@@ -150,6 +167,9 @@ func (b *Builder) Build() *State {
 	s := &State{t: newTable(b.recs), damaged: b.damaged, rows: b.rows}
 	b.recs = nil
 	for _, e := range s.t.entries {
+		if e.unknown() {
+			continue // not a key: it says nothing of which input this is
+		}
 		if e.success() {
 			s.successes++
 		} else {

@@ -31,34 +31,46 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 		}
 	}
 	r.stats.dryRun.Store(true)
-	first, err := r.dryRead(ctx, rd, newResumer(st, r.stats), size)
-	if err != nil {
-		return err
-	}
 	out := r.cfg.DryRunOut
 	if out == nil {
 		out = io.Discard
 	}
+	fmt.Fprintf(out, "dry run: a run would call %s\n", dryRunURL(r.cfg.Engine))
+	first, err := r.dryRead(ctx, rd, newResumer(st, r.stats), size, out)
+	if err != nil {
+		return err
+	}
 	return printDryRun(out, r.stats.Snapshot(), first, size, resuming)
 }
 
+// dryRunURL says where a run would send: the request URL, or why a run
+// would be refused it. A dry run needs no address, so it never fails on
+// one.
+func dryRunURL(cfg batch.Config) string {
+	if cfg.BaseURL == "" {
+		return "(no API address given yet: a run needs one)"
+	}
+	u, err := batch.RequestURL(cfg)
+	if err != nil {
+		return fmt.Sprintf("(nothing: %v)", err)
+	}
+	return "POST " + u
+}
+
 // dryRead counts the rows a run would send, skip and record as invalid,
-// and returns the first payload's rows: it ends at the batch size or at a
-// repeated ticket, as the engine's does.
-func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int) ([]batch.Row, error) {
-	var first []batch.Row
+// lists the invalid ones on out as NAME:LINE: message (as Validate does),
+// and returns the first payload's rows, cut by the engine's rule
+// (batch.Chunker) from the rows sent, in the order they go to the engine.
+func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int, out io.Writer) ([]batch.Row, error) {
+	first := batch.NewChunker(size)
 	var valid int64
 	closed := false
 	keys := newKeyer()
-	take := func(rows []batch.Row, repeated bool) {
+	take := func(rows ...batch.Row) {
 		for _, row := range rows {
 			valid++
 			r.stats.wouldSend.Store(valid)
-			if closed || len(first) == size || repeated {
-				closed = true
-				continue
-			}
-			first = append(first, row)
+			closed = closed || !first.Add(row)
 		}
 	}
 	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
@@ -81,6 +93,7 @@ func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, s
 		r.stats.read.Add(1)
 		if rec.Invalid != "" {
 			r.stats.invalid.Add(1)
+			fmt.Fprintf(out, "%s:%d: %s\n", r.cfg.Reader.Name, rec.Line, rec.Invalid)
 			continue
 		}
 		k, repeat := keys.key(rec)
@@ -88,20 +101,22 @@ func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, s
 			r.stats.duplicates.Add(1)
 		}
 		if res.send(rec, k) {
-			take([]batch.Row{keys.row(rec, k)}, repeat)
+			take(keys.row(rec, k))
 		}
 	}
-	take(res.end(), true)
+	take(res.end()...)
 	if valid > 0 {
 		r.stats.payloads.Store((valid + int64(size) - 1) / int64(size))
 	}
 	r.stats.blank.Store(int64(rd.Skipped()))
-	return first, nil
+	return first.Rows(), nil
 }
 
-// printDryRun says what the dry run found and shows the first payload.
+// printDryRun says what the dry run found and shows the first item of the
+// first payload: one is enough to check the columns and values, where a
+// whole payload would be hundreds of lines.
 func printDryRun(out io.Writer, c Snapshot, first []batch.Row, size int, resume bool) error {
-	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (recorded, never sent)", c.Read, c.WouldSend, c.Invalid)
+	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (would be recorded as invalid, never sent)", c.Read, c.WouldSend, c.Invalid)
 	if resume {
 		fmt.Fprintf(out, ", %d skipped (done in the run resumed)", c.Skipped)
 	}
@@ -113,10 +128,11 @@ func printDryRun(out io.Writer, c Snapshot, first []batch.Row, size int, resume 
 		fmt.Fprintln(out, "nothing to send")
 		return nil
 	}
-	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first one:\n", c.Payloads, size)
+	fmt.Fprintf(out, "at least %d payloads of up to %d rows; the first item of the first payload (of %d items), from line %d:\n",
+		c.Payloads, size, len(first), first[0].Line)
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, batch.Payload(first), "", "  "); err != nil {
-		return fmt.Errorf("indent payload: %w", err)
+	if err := json.Indent(&buf, first[0].Object, "", "  "); err != nil {
+		return fmt.Errorf("indent payload item: %w", err)
 	}
 	buf.WriteByte('\n')
 	_, err := buf.WriteTo(out)

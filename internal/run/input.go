@@ -11,10 +11,12 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
-// The input is read up to four times, each a separate step: the syntax
-// check (a file, before anything is sent), --strict's listing of invalid
-// rows, a resume's check that the results file records this input, and
-// the main read. Only the main read goes through input.
+// An input file is read up to three times, each a separate step: one pass
+// before anything is sent (the syntax check, or for Strict the listing of
+// invalid rows, which checks the syntax as it goes), a resume's check that
+// the results file records this input (up to the first row that shows
+// it), and the main read. Stdin is read once. Only the main read goes
+// through input.
 
 // input is the input opened for the main read.
 type input struct {

@@ -7,13 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,26 +89,17 @@ type history struct {
 	rows    []mrow
 	tickets []string // 7... tickets the fake knows, 9... ones it refuses
 	next    int      // for unique comments
-	fake    *kapturetest.Handler
-	url     string
+	api     *fakeAPI
 	log     []string // what happened, for a failure message
 	crashed bool     // the last run died with requests in flight
 	// repeated holds the comments of rows that were ever repeated: a
 	// ticket with such rows may have had another row's application of
 	// the very same content, which the order check cannot tell apart.
 	repeated map[string]bool
-
-	swallow atomic.Bool // crash mode: apply, never answer
-	faulty  atomic.Bool // this run meets faults
-	faultMu sync.Mutex
-	faultR  *rand.Rand
 }
 
 func newHistory(t *testing.T, seed uint64) *history {
-	h := &history{
-		t: t, rng: rand.New(rand.NewPCG(seed, 1)), faultR: rand.New(rand.NewPCG(seed, 2)),
-		dir: t.TempDir(), repeated: map[string]bool{},
-	}
+	h := &history{t: t, rng: rand.New(rand.NewPCG(seed, 1)), dir: t.TempDir(), repeated: map[string]bool{}}
 	h.input = filepath.Join(h.dir, "in.csv")
 	h.results = filepath.Join(h.dir, "in.results.csv")
 	for i := range 3 + h.rng.IntN(8) {
@@ -124,41 +111,11 @@ func newHistory(t *testing.T, seed uint64) *history {
 		reply = kapturetest.ReplyLast
 	}
 	h.log = append(h.log, "replies "+reply.String())
-	h.fake = kapturetest.NewHandler(kapturetest.Options{Reply: reply, Fail: h.fault})
-	srv := httptest.NewServer(http.HandlerFunc(h.serve))
-	t.Cleanup(func() { h.fake.Close(); srv.Close() })
-	h.url = srv.URL
+	h.api = newFakeAPI(t, seed, reply, 0.03)
 	for range 15 + h.rng.IntN(25) {
 		h.rows = append(h.rows, h.newRow())
 	}
 	return h
-}
-
-// fault draws a fault for a request while the run meets faults.
-func (h *history) fault(int, []kapturetest.Item) *kapturetest.Fault {
-	if !h.faulty.Load() {
-		return nil
-	}
-	h.faultMu.Lock()
-	x := h.faultR.Float64()
-	h.faultMu.Unlock()
-	kinds := []kapturetest.FaultKind{kapturetest.FaultErrorPage, kapturetest.FaultDropBefore,
-		kapturetest.FaultDropAfter, kapturetest.FaultNotJSON, kapturetest.FaultStall}
-	if i := int(x / 0.03); i < len(kinds) {
-		return &kapturetest.Fault{Kind: kinds[i]}
-	}
-	return nil
-}
-
-// serve is the fake, or in crash mode the fake applying a request whose
-// answer never comes: the client dies while it waits.
-func (h *history) serve(w http.ResponseWriter, r *http.Request) {
-	if !h.swallow.Load() {
-		h.fake.ServeHTTP(w, r)
-		return
-	}
-	h.fake.ServeHTTP(httptest.NewRecorder(), r)
-	<-r.Context().Done()
 }
 
 func (h *history) newRow() mrow {
@@ -196,7 +153,7 @@ func (h *history) play() {
 		deleted := h.change(finished)
 		finished = h.run(writer.Resume, !deleted)
 	}
-	h.faulty.Store(false)
+	h.api.faulty.Store(false)
 	h.run(writer.Resume, false)
 	h.check()
 }
@@ -210,9 +167,9 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 		Input: h.input, Reader: reader.Options{Name: h.input},
 		Results: h.results, Mode: mode,
 		Engine: batch.Config{
-			BaseURL: h.url, Token: kapturetest.DefaultToken,
+			BaseURL: h.api.URL, Token: kapturetest.DefaultToken,
 			Workers: 1 + h.rng.IntN(3), BatchSize: 1 + h.rng.IntN(5), MaxRetries: 6,
-			Timeout: 50 * time.Millisecond, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+			Timeout: modelTimeout, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 		},
 	}
 	stop := make(chan struct{})
@@ -220,7 +177,7 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 	what := "run"
 	interrupt := 0 // 0 none, 1 soft stop, 2 abrupt stop, 3 crash
 	if trouble {
-		h.faulty.Store(h.rng.IntN(2) == 0)
+		h.api.faulty.Store(h.rng.IntN(2) == 0)
 		if h.rng.IntN(5) == 0 {
 			cfg.Limit = 1 + h.rng.IntN(len(h.rows))
 		}
@@ -236,8 +193,10 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 			interrupt = 1 + h.rng.IntN(3)
 		}
 	}
-	what = fmt.Sprintf("%s(faults %v, limit %d, %s, interrupt %d, workers %d, batch %d)", what, h.faulty.Load(), cfg.Limit,
+	what = fmt.Sprintf("%s(faults %v, limit %d, %s, interrupt %d, workers %d, batch %d)", what, h.api.faulty.Load(), cfg.Limit,
 		cfg.Reader.Name[len(cfg.Reader.Name)-min(5, len(cfg.Reader.Name)):], interrupt, cfg.Engine.Workers, cfg.Engine.BatchSize)
+	after := int64(h.rng.IntN(len(h.rows)))
+	pause := time.Duration(h.rng.IntN(5)) * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stats Stats
@@ -245,12 +204,12 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 	watched := make(chan struct{})
 	go func() { // the interruption; ends when the run has returned (quit)
 		defer close(watched)
-		h.interrupt(interrupt, &stats, stop, cancel, quit)
+		h.api.interrupt(interrupt, after, pause, &stats, stop, cancel, quit)
 	}()
 	err := Run(ctx, cfg, &stats)
 	close(quit)
 	<-watched
-	h.swallow.Store(false)
+	h.api.settle(h.t)
 	snap := stats.Snapshot()
 	h.log = append(h.log, fmt.Sprintf("%s: err %v, read %d skipped %d resent %d success %d failed %d invalid %d",
 		what, err, snap.Read, snap.Skipped, snap.Resent, snap.Success, snap.Failed, snap.Invalid))
@@ -270,42 +229,6 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 		h.tear()
 	}
 	return err == nil && cfg.Limit == 0
-}
-
-// interrupt stops the run the chosen way once it has written a random
-// number of results, unless it ends first.
-func (h *history) interrupt(how int, stats *Stats, stop chan struct{}, cancel context.CancelFunc, quit <-chan struct{}) {
-	if how == 0 {
-		return
-	}
-	after := int64(h.rng.IntN(len(h.rows)))
-	tick := time.NewTicker(200 * time.Microsecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-quit:
-			return
-		case <-tick.C:
-		}
-		if s := stats.Snapshot(); s.Success+s.Failed+s.Invalid >= after {
-			break
-		}
-	}
-	switch how {
-	case 1:
-		close(stop)
-	case 2:
-		cancel()
-	case 3:
-		// Requests from now on are applied but never answered; then the
-		// run dies with them in flight.
-		h.swallow.Store(true)
-		select {
-		case <-quit:
-		case <-time.After(time.Duration(h.rng.IntN(5)) * time.Millisecond):
-		}
-		cancel()
-	}
 }
 
 // tear leaves the results file ending in a torn line, as a write cut short
@@ -485,7 +408,7 @@ func (h *history) check() {
 		}
 	}
 	for id, r := range last {
-		st, ok := h.fake.State(id)
+		st, ok := h.api.State(id)
 		if !strings.HasPrefix(id, "7") {
 			continue // refused: never applied
 		}
@@ -495,7 +418,7 @@ func (h *history) check() {
 			t.Errorf("ticket %s: its rows were last applied out of file order\n%s", id, h.ticketStory(id))
 		}
 	}
-	if st := h.fake.Stats(); st.OrderViolations > 0 {
+	if st := h.api.Stats(); st.OrderViolations > 0 {
 		t.Errorf("%d order violations: %v", st.OrderViolations, st.ViolationExamples)
 	}
 	h.checkResults()
@@ -519,7 +442,7 @@ func (h *history) appliedInOrder(id string) bool {
 		}
 	}
 	lastApplied := map[content]int{}
-	for i, u := range h.fake.History(id) {
+	for i, u := range h.api.History(id) {
 		lastApplied[content{u.Item["sub_status"], u.Item["queue"], u.Item["comment"]}] = i + 1
 	}
 	prev := 0
@@ -556,7 +479,7 @@ func (h *history) ticketStory(id string) string {
 			fmt.Fprintf(&b, "  result %d: %s\n", i, l)
 		}
 	}
-	for _, u := range h.fake.History(id) {
+	for _, u := range h.api.History(id) {
 		fmt.Fprintf(&b, "  applied by request %d: %s %s\n", u.Request, u.Item["sub_status"], u.Item["comment"])
 	}
 	return b.String()

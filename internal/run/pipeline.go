@@ -34,6 +34,7 @@ type pipeline struct {
 	resultsPath string
 	stop        <-chan struct{} // the soft stop
 	stats       *Stats
+	sync        *syncRun // nil unless a sync run
 
 	readErr error // set by the producer before it closes rows
 }
@@ -149,11 +150,19 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 			err = failed
 		case req.done != nil:
 			err = p.w.Sending(req.sender, req.sending)
+			if err == nil {
+				err = p.sync.sending(req.sending)
+			}
 		default:
 			err = p.w.Write(req.results)
 			if err == nil {
 				for _, r := range req.results {
 					p.stats.count(r.Status)
+					p.stats.tallyReason(&r)
+				}
+				p.sync.written(req.results)
+				if len(reqs) == 0 {
+					err = p.sync.idle()
 				}
 			}
 		}
@@ -161,7 +170,10 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 			req.done <- err
 		}
 		if err != nil && failed == nil {
-			failed = fmt.Errorf("write results %s: %w", p.resultsPath, err)
+			failed = err
+			if !errors.Is(err, errSyncWrite) {
+				failed = fmt.Errorf("write results %s: %w", p.resultsPath, err)
+			}
 			cancel(failed)
 		}
 	}
@@ -173,6 +185,7 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 // (by a resume) counted and skipped, the rest to the engine.
 func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func([]writer.Result) error) error {
 	keys, res := newKeyer(), newResumer(p.state, p.stats)
+	defer p.sync.flush(send) // rows recorded unchanged so far get their results
 	forward := func(out []batch.Row) bool {
 		for _, row := range out {
 			select {
@@ -208,7 +221,11 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
 				"ticket_id", rec.TicketID, "line", rec.Line)
 		}
-		if res.send(rec, k) && !forward([]batch.Row{keys.row(rec, k)}) {
+		keep, err := p.sync.keep(rec, k, send)
+		if err != nil {
+			return nil // the run is ending; its cause is reported elsewhere
+		}
+		if keep && res.send(rec, k) && !forward([]batch.Row{keys.row(rec, k)}) {
 			return nil
 		}
 	}

@@ -85,7 +85,13 @@ func guardResume(cfg Config, rd *reader.Reader, st *resume.State, rep resume.Rep
 	case st.Keyed() == 0:
 		return nil, refuse(&ForeignResultsError{Results: cfg.Results, Input: cfg.Reader.Name, Rows: st.Rows(), Unreadable: true})
 	case cfg.Input == "-":
-		return &gatedReader{rd: rd, st: st, results: cfg.Results, keys: newKeyer()}, nil
+		// Decided now, before the run writes anything: a refused resume
+		// leaves the results file and its journal as they were.
+		g := &gatedReader{rd: rd, st: st, results: cfg.Results, keys: newKeyer()}
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
 	if err := checkResumeMatches(cfg, st); err != nil {
 		return nil, err
@@ -142,26 +148,29 @@ type gatedReader struct {
 	results string
 	keys    *keyer
 	held    []reader.Record
-	checked bool
 }
 
-func (g *gatedReader) Next() (reader.Record, error) {
-	if !g.checked {
-		g.checked = true
-		for {
-			rec, err := g.rd.Next()
-			if err == io.EOF || len(g.held) == stdinGateRows {
-				return reader.Record{}, refuse(&ForeignResultsError{Results: g.results, Input: "stdin (its first rows)", Rows: g.st.Rows()})
-			}
-			if err != nil {
-				return reader.Record{}, err
-			}
-			g.held = append(g.held, rec)
-			if belongs(g.st, g.keys, rec) {
-				break
-			}
+// check holds rows of stdin back until one shows that the results file is
+// the record of this input, and refuses the input if none of the first
+// stdinGateRows does.
+func (g *gatedReader) check() error {
+	for {
+		rec, err := g.rd.Next()
+		if err == io.EOF || len(g.held) == stdinGateRows {
+			return refuse(&ForeignResultsError{Results: g.results, Input: "stdin (its first rows)", Rows: g.st.Rows()})
+		}
+		if err != nil {
+			return err
+		}
+		g.held = append(g.held, rec)
+		if belongs(g.st, g.keys, rec) {
+			return nil
 		}
 	}
+}
+
+// Next returns the rows check held back, then the rest of stdin.
+func (g *gatedReader) Next() (reader.Record, error) {
 	if len(g.held) > 0 {
 		rec := g.held[0]
 		g.held = g.held[1:]
@@ -232,7 +241,7 @@ func (r *resumer) end() []batch.Row {
 // should know.
 func warnLoad(rep resume.Report, results string, log *slog.Logger) {
 	if rep.Torn > 0 {
-		log.Warn("the results file ends in a torn line (a crash in mid-write): it is cut off, and its row is sent again", "results", results, "bytes", rep.Torn)
+		log.Warn("the results file ends in a torn line (a crash in mid-write): it is cut off, and its row (with its ticket's later rows) is sent again", "results", results, "bytes", rep.Torn)
 	}
 	if rep.Unknown > 0 {
 		log.Warn("the run before was stopped with requests in flight: their rows are recorded as failed (outcome unknown) and sent again", "results", results, "rows", rep.Unknown)

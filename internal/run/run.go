@@ -42,6 +42,11 @@ type Config struct {
 	// Limit is how many data rows to take from the input, invalid ones
 	// and those skipped as done included; 0 takes them all.
 	Limit int
+	// AllowEmpty accepts an input with no data rows (a header only, or
+	// blank rows); otherwise Run refuses it with ErrNoRows before
+	// opening the results file: a broken export must not pass for a run
+	// with nothing to do.
+	AllowEmpty bool
 	// Strict refuses the run, before anything is sent, if any row of the
 	// input is invalid; it lists them on InvalidOut (nil: nowhere). The
 	// input must be a file: the whole of it is read before sending.
@@ -70,6 +75,10 @@ type Config struct {
 	// checks have passed and the first rows are about to be sent (never
 	// for a dry run): from then on the counters of Stats move.
 	OnStart func()
+
+	// Sync, with a State, makes the run a sync run (see sync.go): only the
+	// tickets whose last row the sync state does not hold are sent.
+	Sync Sync
 }
 
 var (
@@ -82,6 +91,9 @@ var (
 	// before it finished: rows not sent have no result, and a resume
 	// sends them.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrNoRows refuses (with ErrRefused) an input that has a header and
+	// no data rows, unless Config.AllowEmpty.
+	ErrNoRows = errors.New("no data rows")
 )
 
 // refusedError is an error that refused the run.
@@ -115,8 +127,8 @@ func (e *InvalidRowsError) Error() string {
 // nothing. Run returns nil when every row taken got its result (failed and
 // invalid rows included: Stats counts them); ErrInterrupted after a soft
 // stop; the context's cause when ctx ended first; batch.ErrAuth,
-// batch.ErrAPIDown or a results write error (wrapped) when the run had to
-// stop; writer.ErrLocked when another run holds the results file; a
+// batch.ErrConfig, batch.ErrAPIDown or a results write error (wrapped)
+// when the run had to stop; writer.ErrLocked when another run holds the results file; a
 // *reader.FileError when stdin turned out not to be CSV part-way; and an
 // *InvalidRowsError or a *ForeignResultsError for a strict run or a resume
 // it refused.
@@ -128,12 +140,8 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{cfg: cfg, stats: stats, log: cfg.Log, fromStdin: cfg.Input == "-"}
-	if err := r.checkSyntax(); err != nil {
-		return err
-	}
-	if err := r.early(ctx); err != nil {
-		return err
-	}
+	// The engine first: its configuration (the address, the token) is
+	// refused at once, not after a long file's syntax check.
 	var eng *batch.Engine
 	hook := &sendHook{}
 	if !cfg.DryRun {
@@ -143,6 +151,12 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
 		}
+	}
+	if err := r.checkSyntax(); err != nil {
+		return err
+	}
+	if err := r.early(ctx); err != nil {
+		return err
 	}
 	in, err := r.openInput()
 	if err != nil {
@@ -162,15 +176,23 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	if err != nil {
 		return err
 	}
+	if err := r.requireRows(ctx, rd); err != nil {
+		return err
+	}
 	if cfg.Strict {
 		if err := r.strictScan(ctx); err != nil {
 			return err
 		}
 	}
+	sy, err := r.openSync(ctx)
+	if err != nil {
+		return err
+	}
+	defer sy.close()
 	if cfg.DryRun {
 		return r.dryRun(ctx, rd)
 	}
-	return r.send(ctx, rd, eng, hook, in)
+	return r.send(ctx, rd, eng, hook, in, sy)
 }
 
 // runner is one Run's steps.
@@ -208,6 +230,22 @@ func (r *runner) openReader(ctx context.Context, in *input) (*reader.Reader, err
 	return rd, nil
 }
 
+// requireRows refuses an input without data rows, unless the run allows
+// it. It only looks at the first row: the main read gets it again.
+func (r *runner) requireRows(ctx context.Context, rd *reader.Reader) error {
+	if r.cfg.AllowEmpty {
+		return nil
+	}
+	_, err := rd.Peek()
+	if eerr := r.early(ctx); eerr != nil {
+		return eerr // the read of stdin was abandoned for the stop
+	}
+	if err == io.EOF {
+		return refuse(fmt.Errorf("%s: %w under its header", r.cfg.Reader.Name, ErrNoRows))
+	}
+	return nil // a row, or an error the main read meets again
+}
+
 // strictScan refuses the run if any row of the input is invalid.
 func (r *runner) strictScan(ctx context.Context) error {
 	n, err := listInvalid(r.cfg.Input, r.cfg.Reader, r.cfg.Limit, r.cfg.InvalidOut)
@@ -234,7 +272,7 @@ func (r *runner) openResults() (*writer.Writer, error) {
 
 // send opens the results file, makes sure a resume is of this input, and
 // sends the input's rows.
-func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, hook *sendHook, in *input) error {
+func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine, hook *sendHook, in *input, sy *syncRun) error {
 	w, err := r.openResults()
 	if err != nil {
 		return err
@@ -243,6 +281,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	r.stats.resultsOpen.Store(true)
 	records, st, err := r.prepareResults(ctx, w, rd, eng)
 	if err != nil {
+		return err
+	}
+	if err := sy.start(r.cfg.Results); err != nil {
 		return err
 	}
 	r.stats.startSending(eng)
@@ -254,7 +295,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	p := &pipeline{
 		records: records, w: w, state: st, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
-		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats,
+		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats, sync: sy,
 	}
 	err = p.run(ctx, in.abort)
 	r.stats.blank.Store(int64(rd.Skipped()))
@@ -263,6 +304,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	if err == nil && stopped(r.cfg.Stop) {
 		err = ErrInterrupted
+	}
+	if serr := sy.end(err == nil, r.cfg.Limit > 0); serr != nil && err == nil {
+		err = serr
 	}
 	return err
 }
@@ -282,6 +326,9 @@ func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, rd *reade
 		}
 	}
 	records, err := guardResume(r.cfg, rd, st, rep)
+	if eerr := r.early(ctx); eerr != nil {
+		return nil, nil, eerr // a stop abandoned the read of stdin
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -248,10 +249,16 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if !got.DryRun || got.Sending || got.Read != 4 || got.WouldSend != 3 || got.Invalid != 1 || got.Payloads != 2 {
 		t.Errorf("stats %+v, want a dry run of 4 rows: 3 would be sent in 2 payloads, 1 invalid", got)
 	}
-	for _, want := range []string{"3 would be sent", "at least 2 payloads of up to 2 rows", `"ticket_id": "713516551149"`} {
+	for _, want := range []string{
+		"a run would call (no API address given yet", in + ":4: ticket_id \"abc\"", "3 would be sent, 1 invalid (would be recorded as invalid",
+		"at least 2 payloads of up to 2 rows; the first item of the first payload (of 2 items), from line 2:\n{\n  \"ticket_id\": \"713516551148\"",
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output does not say %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "713516551149") {
+		t.Errorf("output shows more than the first item:\n%s", out.String())
 	}
 	if _, err := os.Stat(cfg.Results); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a dry run created the results file (stat: %v)", err)
@@ -270,5 +277,114 @@ func TestValidateListsInvalidRows(t *testing.T) {
 	}
 	if _, err := Validate(filepath.Join(t.TempDir(), "nope.csv"), nil, reader.Options{}, 0, &out); !errors.Is(err, ErrRefused) {
 		t.Errorf("Validate of a missing file = %v, want ErrRefused", err)
+	}
+}
+
+// A dry run of a resume shows as the first payload the rows the engine
+// would be given first, cut by the engine's rule: a row done in the run
+// resumed is skipped, and does not end the payload although a later row
+// of its ticket is sent.
+func TestDryRunResumeFirstPayload(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	results := filepath.Join(dir, "r.csv")
+	done := config(writeFile(t, dir, "done.csv", "ticket_id,sub_status\n713516551148,CL\n"), results, srv.URL)
+	if err := Run(context.Background(), done, nil); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	in := writeFile(t, dir, "in.csv", "ticket_id,sub_status\n713516551148,CL\n713516551148,PS\n713516551149,CL\n")
+	var out bytes.Buffer
+	cfg := Config{
+		Input: in, Reader: reader.Options{Name: in}, Results: results, Mode: writer.Resume,
+		DryRun: true, DryRunOut: &out, Engine: batch.Config{BatchSize: 5},
+	}
+	var stats Stats
+	if err := Run(context.Background(), cfg, &stats); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if got := stats.Snapshot(); got.WouldSend != 2 || got.Skipped != 1 {
+		t.Errorf("stats %+v, want 2 rows would be sent and 1 skipped", got)
+	}
+	// The dry run shows the first item of the first payload and how many
+	// items that payload holds.
+	head, body, _ := strings.Cut(out.String(), ", from line 3:\n")
+	if !strings.HasSuffix(head, "(of 2 items)") {
+		t.Errorf("first payload not said to hold 2 items, from line 3:\n%s", out.String())
+	}
+	var first map[string]string
+	if err := json.Unmarshal([]byte(body), &first); err != nil {
+		t.Fatalf("no first item (%v) in:\n%s", err, out.String())
+	}
+	if got, want := first["ticket_id"]+" "+first["sub_status"], "713516551148 PS"; got != want {
+		t.Errorf("first item %q, want %q", got, want)
+	}
+}
+
+// An input with a header and no data rows is refused before the results
+// file is opened, a file and stdin alike, unless AllowEmpty.
+func TestRunRefusesAnInputWithoutRows(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	const empty = "ticket_id,sub_status\n\n,\n"
+	for _, tt := range []struct {
+		name       string
+		stdin      bool
+		allowEmpty bool
+		dryRun     bool
+	}{
+		{"file", false, false, false},
+		{"stdin", true, false, false},
+		{"dry run", false, false, true},
+		{"file, allowed", false, true, false},
+		{"stdin, allowed", true, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := writeFile(t, dir, "in.csv", empty)
+			cfg := config(in, filepath.Join(dir, "r.csv"), srv.URL)
+			if tt.stdin {
+				cfg = config("-", cfg.Results, srv.URL)
+				cfg.Stdin = strings.NewReader(empty)
+			}
+			cfg.AllowEmpty, cfg.DryRun = tt.allowEmpty, tt.dryRun
+			err := Run(context.Background(), cfg, nil)
+			_, statErr := os.Stat(cfg.Results)
+			if tt.allowEmpty {
+				if err != nil || statErr != nil {
+					t.Errorf("Run = %v, results file: %v; want a run with nothing to do", err, statErr)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoRows) || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), cfg.Reader.Name+": no data rows") {
+				t.Errorf("Run = %v, want ErrNoRows (refused) naming %s", err, cfg.Reader.Name)
+			}
+			if !errors.Is(statErr, os.ErrNotExist) {
+				t.Errorf("the results file was created (stat: %v)", statErr)
+			}
+		})
+	}
+}
+
+// The run tallies the reasons of its failed and invalid results as it
+// writes them: masked, grouped and counted.
+func TestRunTalliesFailureReasons(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.csv", "ticket_id,sub_status\n713516551148,CL\n999999999991,CL\nabc,CL\n999999999992,CL\nxyz,CL\n999999999993,CL\n")
+	var stats Stats
+	if err := Run(context.Background(), config(in, filepath.Join(dir, "r.csv"), srv.URL), &stats); err != nil {
+		t.Fatal(err)
+	}
+	got := stats.FailureReasons(5)
+	if len(got) != 2 {
+		t.Fatalf("reasons %+v, want 2", got)
+	}
+	if g := got[0]; g.Status != "failed" || g.Count != 3 || !strings.Contains(g.Reason, "<id>") || strings.Contains(g.Reason, "99999999999") || g.ExampleLine < 3 {
+		t.Errorf("first reason %+v, want the 3 unknown tickets, masked", g)
+	}
+	if g := got[1]; g.Status != "invalid" || g.Count != 2 || !strings.Contains(g.Reason, "<value>") || g.ExampleLine != 4 {
+		t.Errorf("second reason %+v, want the 2 invalid ticket ids from line 4, masked", g)
+	}
+	if got := stats.FailureReasons(1); len(got) != 1 {
+		t.Errorf("FailureReasons(1) gave %d", len(got))
 	}
 }

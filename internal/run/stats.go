@@ -14,8 +14,10 @@ type Stats struct {
 	success, failed, invalid     atomic.Int64
 	duplicates, blank, bytes     atomic.Int64
 	wouldSend, payloads          atomic.Int64
+	unchanged                    atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
+	reasons                      reasonTally
 }
 
 // Snapshot is a Stats read at one moment.
@@ -40,6 +42,9 @@ type Snapshot struct {
 	// InputBytes counts the bytes of the input read so far by the main
 	// read (not by the checks before it).
 	InputBytes int64
+	// Unchanged counts the rows a sync run did not send, their tickets
+	// holding their last row already (results written).
+	Unchanged int64
 	// WouldSend and Payloads are a dry run's: the rows a run would send,
 	// and at least how many payloads that takes.
 	WouldSend, Payloads int64
@@ -71,7 +76,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Read: s.read.Load(), Skipped: s.skipped.Load(), Resent: s.resent.Load(),
 		Success: s.success.Load(), Failed: s.failed.Load(), Invalid: s.invalid.Load(),
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
-		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(),
+		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {
@@ -98,5 +103,7 @@ func (s *Stats) count(st writer.Status) {
 		s.failed.Add(1)
 	case writer.StatusInvalid:
 		s.invalid.Add(1)
+	case writer.StatusUnchanged:
+		s.unchanged.Add(1)
 	}
 }

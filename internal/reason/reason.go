@@ -1,0 +1,330 @@
+// Package reason groups the messages of rows that did not go through into
+// failure reasons. Messages carry the ticket id or the bad value ("No
+// ticket found for ticket_id 999900000123"), so eight problem rows are
+// eight different messages; Mask turns them into one reason ("No ticket
+// found for ticket_id <id>"), and a Tally counts rows by reason in bounded
+// memory. The run's summary and the report command both use them, so
+// that they group alike.
+package reason
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The placeholders Mask puts in place of what varies from row to row.
+const (
+	ID     = "<id>"    // a long number (6 digits or more) or a word mixing letters and digits
+	Number = "<n>"     // any other number
+	Value  = "<value>" // a quoted value
+)
+
+// MaxLen bounds a reason, in bytes: an HTML error page in a message must
+// not make a reason of 32,000 characters.
+const MaxLen = 200
+
+// Mask returns msg with what varies from row to row masked, so that rows
+// that failed for the same reason share one:
+//
+//   - a quoted value ("..." with backslash escapes, or '...' opened and
+//     closed at a word boundary) becomes <value>;
+//   - a number (digits, with . or , groups and an exponent: 12, 0.5,
+//     7.13517E+11, 713,517,204,461, 10.0.0.1) becomes <id> when it is
+//     digits only, 6 of them or more, and <n> otherwise; a unit glued to
+//     it stays (30s → <n>s, 5xx → <n>xx);
+//   - a UUID, or a word that mixes letters and digits otherwise (a hex
+//     request id) becomes <id>;
+//   - runs of white space become one space, and the result is cut to
+//     MaxLen bytes, ending in "…".
+//
+// Everything else is kept as it is. Mask is deterministic: the same
+// message always gives the same reason.
+func Mask(msg string) string {
+	var b strings.Builder
+	b.Grow(min(len(msg), MaxLen+8))
+	space := false
+	for i := 0; i < len(msg) && b.Len() <= MaxLen; {
+		r, size := utf8.DecodeRuneInString(msg[i:])
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			i += size
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if n := quoted(msg, i); n > 0 {
+			b.WriteString(Value)
+			i += n
+			continue
+		}
+		if isWord(r) {
+			n, masked := word(msg[i:])
+			b.WriteString(masked)
+			i += n
+			continue
+		}
+		b.WriteString(msg[i : i+size])
+		i += size
+	}
+	return cut(b.String())
+}
+
+// cut shortens s to MaxLen bytes at a character boundary.
+func cut(s string) string {
+	if len(s) <= MaxLen {
+		return s
+	}
+	n := MaxLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// quoted returns the length of the quoted value that starts at msg[i], or
+// 0 when none does.
+func quoted(msg string, i int) int {
+	switch msg[i] {
+	case '"':
+		for j := i + 1; j < len(msg); j++ {
+			switch msg[j] {
+			case '\\':
+				j++ // an escaped character, as Go's %q writes
+			case '"':
+				return j + 1 - i
+			}
+		}
+	case '\'':
+		// An apostrophe inside a word (can't, the tickets' status) opens
+		// nothing: a quote opens after a non-word character and closes
+		// before one.
+		if i > 0 {
+			if r, _ := utf8.DecodeLastRuneInString(msg[:i]); isWord(r) {
+				return 0
+			}
+		}
+		for j := i + 1; j < len(msg); j++ {
+			if msg[j] == '\n' {
+				return 0
+			}
+			if msg[j] != '\'' || j == i+1 {
+				continue
+			}
+			if r, _ := utf8.DecodeRuneInString(msg[j+1:]); j+1 == len(msg) || !isWord(r) {
+				return j + 1 - i
+			}
+		}
+	}
+	return 0
+}
+
+func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// word masks the word msg starts with and returns its length in bytes and
+// what stands for it.
+func word(msg string) (int, string) {
+	if msg[0] >= '0' && msg[0] <= '9' {
+		if n, digitsOnly, digits := number(msg); n > 0 {
+			mask := Number
+			if digitsOnly && digits >= 6 {
+				mask = ID
+			}
+			// A unit glued to the number (30s, 100ms, 5xx) stays.
+			unit := 0
+			for n+unit < len(msg) && isWordByte(msg[n+unit]) {
+				unit++
+			}
+			if u := msg[n : n+unit]; unit == 0 || units[strings.ToLower(u)] {
+				return n + unit, mask + u
+			}
+		}
+	}
+	if n := uuid(msg); n > 0 {
+		return n, ID
+	}
+	end, letters, digits := 0, false, false
+	for end < len(msg) {
+		r, size := utf8.DecodeRuneInString(msg[end:])
+		if !isWord(r) {
+			break
+		}
+		letters = letters || unicode.IsLetter(r)
+		digits = digits || unicode.IsDigit(r)
+		end += size
+	}
+	if letters && digits {
+		return end, ID
+	}
+	if digits {
+		return end, Number
+	}
+	return end, msg[:end]
+}
+
+// number returns the length of the number msg starts with (0 if none):
+// digit groups joined by single . or , and an optional exponent; whether
+// it is digits only, and how many digits it has.
+func number(msg string) (n int, digitsOnly bool, digits int) {
+	digitsOnly = true
+	for {
+		start := n
+		for n < len(msg) && msg[n] >= '0' && msg[n] <= '9' {
+			n++
+		}
+		digits += n - start
+		if n+1 < len(msg) && (msg[n] == '.' || msg[n] == ',') && msg[n+1] >= '0' && msg[n+1] <= '9' {
+			digitsOnly = false
+			n++
+			continue
+		}
+		break
+	}
+	if e := exponent(msg[n:]); e > 0 {
+		return n + e, false, digits
+	}
+	return n, digitsOnly, digits
+}
+
+// exponent returns the length of an exponent (E+11, e-3, E7) at the start
+// of s that ends at a word boundary, or 0.
+func exponent(s string) int {
+	if len(s) < 2 || (s[0] != 'e' && s[0] != 'E') {
+		return 0
+	}
+	i := 1
+	if s[i] == '+' || s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == start || (i < len(s) && isWordByte(s[i])) {
+		return 0
+	}
+	return i
+}
+
+// units are the suffixes a number keeps: times, sizes, ordinals, and the
+// x of 5xx.
+var units = map[string]bool{
+	"ns": true, "us": true, "ms": true, "s": true, "m": true, "min": true, "h": true, "d": true,
+	"b": true, "kb": true, "mb": true, "gb": true, "kib": true, "mib": true, "gib": true, "k": true,
+	"st": true, "nd": true, "rd": true, "th": true, "x": true, "xx": true,
+}
+
+// uuid returns 36 when s starts with a UUID (8-4-4-4-12 hex digits)
+// that ends at a word boundary, else 0.
+func uuid(s string) int {
+	const n = 36
+	if len(s) < n || (len(s) > n && isWordByte(s[n])) {
+		return 0
+	}
+	for i := range n {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return 0
+			}
+		default:
+			if !(c >= '0' && c <= '9') && !(c|0x20 >= 'a' && c|0x20 <= 'f') {
+				return 0
+			}
+		}
+	}
+	return n
+}
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// isWordByte is isWord for a byte; any byte of a multi-byte character
+// counts as a word byte (it is part of a letter, or of something a word
+// may not end at).
+func isWordByte(c byte) bool {
+	return c == '_' || isASCIILetter(c) || (c >= '0' && c <= '9') || c >= utf8.RuneSelf
+}
+
+// Group is one failure reason: the masked message, the status of its rows
+// (failed or invalid, or another status a caller tallies), how many rows
+// it holds, and the input line of the first of them.
+type Group struct {
+	Reason      string `json:"reason"`
+	Status      string `json:"status"`
+	Count       int64  `json:"count"`
+	ExampleLine int    `json:"example_line"`
+}
+
+// Other is the reason under which a Tally counts rows whose reason came
+// after it stopped keeping new ones.
+const Other = "(other reasons: more distinct reasons than are kept)"
+
+// DefaultKept is how many distinct reasons NewTally keeps by default.
+const DefaultKept = 1000
+
+// Tally counts rows by status and masked reason. Its memory is bounded:
+// it keeps at most kept distinct reasons (each at most MaxLen bytes) and
+// counts the rows of any later new reason under Other, by status. The zero
+// value is not ready: use NewTally. A Tally is not safe for concurrent use.
+type Tally struct {
+	kept   int
+	groups map[groupKey]*Group
+}
+
+type groupKey struct{ status, reason string }
+
+// NewTally returns an empty Tally that keeps up to kept distinct reasons
+// (0 or less: DefaultKept).
+func NewTally(kept int) *Tally {
+	if kept <= 0 {
+		kept = DefaultKept
+	}
+	return &Tally{kept: kept, groups: map[groupKey]*Group{}}
+}
+
+// Add counts one row of the given status whose message is msg (Mask is
+// applied here) and which starts on input line line.
+func (t *Tally) Add(status, msg string, line int) {
+	t.AddMasked(status, Mask(msg), line)
+}
+
+// AddMasked is Add for a message already masked.
+func (t *Tally) AddMasked(status, reason string, line int) {
+	k := groupKey{status, reason}
+	g := t.groups[k]
+	if g == nil {
+		if len(t.groups) >= t.kept {
+			k.reason = Other
+			g = t.groups[k]
+		}
+		if g == nil {
+			g = &Group{Reason: k.reason, Status: status, ExampleLine: line}
+			t.groups[k] = g
+		}
+	}
+	g.Count++
+}
+
+// Len returns the number of groups.
+func (t *Tally) Len() int { return len(t.groups) }
+
+// Top returns the n largest groups (n <= 0: all of them), most rows
+// first; ties go by status, then by reason, so the order is stable.
+func (t *Tally) Top(n int) []Group {
+	out := make([]Group, 0, len(t.groups))
+	for _, g := range t.groups {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b Group) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Reason, b.Reason))
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}

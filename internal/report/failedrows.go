@@ -1,0 +1,99 @@
+package report
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kapture-bulk/kapture-bulk/reader"
+)
+
+// ErrorColumn is the column the failed rows file adds after the input's
+// own: why the row is in the file. A run leaves it out, even with all
+// extra columns sent.
+const ErrorColumn = reader.ReportErrorColumn
+
+// writeFailedRows reads the input again, keeping every row's cells as
+// found, and writes to opts.FailedRows the rows failing lists (by ordinal
+// among the data rows), in input order: the input's own header cells,
+// delimiter and row cells, and a last column error. A run of the file
+// leaves the error column out, as it leaves out any column it does not
+// know. An input that has an error column already (a failed rows file,
+// fixed and run) gets its cells replaced, not a second one. The file is
+// UTF-8 with a BOM, so that a spreadsheet shows its characters right
+// (whatever encoding the input was in; the reader takes the BOM). It
+// returns how many rows it wrote.
+func writeFailedRows(opts Options, failing map[int]string) (int64, error) {
+	fh, err := os.Open(opts.Input)
+	if err != nil {
+		return 0, fmt.Errorf("open input: %w", err)
+	}
+	defer fh.Close()
+	ropts := opts.Reader
+	ropts.KeepRaw = true
+	rd, err := reader.Open(fh, ropts)
+	if err != nil {
+		return 0, err
+	}
+	header := rd.RawHeader()
+	own := len(header) // the input's columns before ours
+	errCol := -1
+	for i, h := range header {
+		if reader.NormalizeName(h) == ErrorColumn {
+			errCol = i
+		}
+	}
+	if errCol < 0 {
+		errCol = len(header)
+		header = append(header, ErrorColumn)
+	}
+	bw := bufio.NewWriter(opts.FailedRows)
+	bw.WriteString("\ufeff")
+	cw := csv.NewWriter(bw)
+	cw.Comma = rd.Delimiter()
+	cw.Write(header)
+	var n int64
+	for ordinal := 0; n < int64(len(failing)); ordinal++ {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return n, fmt.Errorf("%s changed while the report read it: %d of its rows to write are gone", opts.Input, int64(len(failing))-n)
+		}
+		if err != nil {
+			return n, err
+		}
+		msg, ok := failing[ordinal]
+		if !ok {
+			continue
+		}
+		if rec.Raw == nil {
+			return n, fmt.Errorf("%s:%d: the row's cells could not be kept to write them", opts.Input, rec.Line)
+		}
+		cw.Write(failedRow(rec.Raw, own, errCol, msg))
+		n++
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return n, fmt.Errorf("write failed rows: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("write failed rows: %w", err)
+	}
+	return n, nil
+}
+
+// failedRow returns a row's cells for the failed rows file: its own cells,
+// a short row padded to the header's own columns, and msg in the error
+// column. A row longer than the header keeps its extra cells, with msg
+// after them, unless the header has its own error column.
+func failedRow(raw []string, own, errCol int, msg string) []string {
+	cells := make([]string, max(len(raw), own), max(len(raw), own)+1)
+	copy(cells, raw)
+	if errCol < own {
+		cells[errCol] = msg
+		return cells
+	}
+	return append(cells, msg)
+}

@@ -1,0 +1,267 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
+)
+
+// A sync run (Config.Sync) applies a nightly export against a sync state
+// (package syncstate): a ticket whose last valid row in the export is what
+// the state says it holds is not sent, and each of its rows is recorded as
+// unchanged; every other ticket's rows are sent, in file order. The state
+// learns of every request before it leaves (the writer goroutine marks its
+// tickets in flight, after the in-flight journal) and of every outcome as
+// its result is written.
+//
+// Deciding needs each ticket's last row before its first is sent, so the
+// input is read twice: a pre-pass builds the plan, then the main read
+// sends. Stdin cannot be read twice, and holding a whole export in memory
+// is what the run must not do: a sync run refuses stdin. It refuses to
+// resume, too: a sync run is its own unit, and a row that failed is sent
+// again by the next run because the state does not record it as applied.
+
+// Sync makes a run a sync run.
+type Sync struct {
+	// State is the sync state's path; "" for an ordinary run.
+	State string
+	// Full sends every row whatever the state says, and records the
+	// outcomes: the state is refreshed (for drift made inside Kapture).
+	Full bool
+}
+
+// MsgUnchanged is the message of a row a sync run did not send.
+const MsgUnchanged = "not sent: the sync state says the ticket already holds its last row of this input"
+
+// unchangedBatch is how many unchanged results the producer hands the
+// writer at once: a write call per row would cost more than the check.
+const unchangedBatch = 512
+
+// errSyncWrite marks a failure to record in the sync state: the run stops,
+// as for a results write error.
+var errSyncWrite = errors.New("record in the sync state")
+
+// lockedError is a sync state held by another run: it reads as the
+// state's error, and is writer.ErrLocked for whoever maps errors to
+// outcomes (another run has what this one needs: try later).
+type lockedError struct{ err error }
+
+func (e *lockedError) Error() string   { return e.err.Error() }
+func (e *lockedError) Unwrap() []error { return []error{writer.ErrLocked, e.err} }
+
+// syncRun is a sync run's state and plan. The producer uses plan and
+// unchanged; the writer goroutine uses st through sending, written and
+// idle; the nil *syncRun (an ordinary run) sends everything and records
+// nothing.
+type syncRun struct {
+	st   *syncstate.State
+	plan *syncstate.Plan // nil with Full
+	full bool
+	log  *slog.Logger
+
+	batch []writer.Result // unchanged results not yet handed to the writer
+	ids   []string
+	gc    int // the GC percent to restore
+}
+
+// syncGCPercent is the GC's target while a sync run holds its plan. The
+// plan's table (tens of MB for a million tickets) holds no pointers, so a
+// collection costs little however large it is: the heap is kept near the
+// table rather than at twice its size, GOGC's default.
+const syncGCPercent = 25
+
+// openSync opens the sync state (failing at once if another run has it)
+// and, unless Full, reads the input to decide which tickets are sent. It
+// returns nil for an ordinary run.
+func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
+	cfg := r.cfg
+	if cfg.Sync.State == "" {
+		return nil, nil
+	}
+	switch {
+	case r.fromStdin:
+		return nil, refuse(errors.New("a sync run reads its input twice (each ticket's last row first), and stdin cannot be read twice: save it to a file first"))
+	case cfg.Mode == writer.Resume:
+		return nil, refuse(errors.New("a sync run cannot resume: the sync state says what is sent, and the next run sends what did not succeed"))
+	case cfg.DryRun:
+		return nil, refuse(errors.New("a dry run of a sync run is not supported"))
+	}
+	st, err := syncstate.Open(cfg.Sync.State, syncstate.Options{})
+	switch {
+	case errors.Is(err, syncstate.ErrLockedState):
+		return nil, &lockedError{err}
+	case err != nil:
+		return nil, refuse(err)
+	}
+	s := &syncRun{st: st, full: cfg.Sync.Full, log: r.log, gc: debug.SetGCPercent(syncGCPercent)}
+	if st.Recovered > 0 {
+		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
+	}
+	if !s.full {
+		if s.plan, err = r.planSync(ctx, st); err != nil {
+			s.close()
+			return nil, err
+		}
+		r.log.Info("sync state read", "state", cfg.Sync.State, "tickets", s.plan.Tickets(), "unchanged", s.plan.Unchanged())
+	}
+	return s, nil
+}
+
+// planSync reads the input (within the limit) for each ticket's last valid
+// row, and compares them with the state.
+func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.Plan, error) {
+	fh, err := openFile(r.cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	rd, err := reader.Open(fh, r.cfg.Reader)
+	if err != nil {
+		return nil, refuse(err)
+	}
+	p := syncstate.NewPlanner()
+	var buf []byte
+	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+		if n%4096 == 0 {
+			if err := r.early(ctx); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, refuse(err)
+		}
+		if rec.Invalid != "" {
+			continue
+		}
+		buf = batch.AppendObject(buf[:0], rec)
+		p.Add(rec.TicketID, rowkey.New(rec.TicketID, buf))
+	}
+	plan, err := st.Plan(p)
+	if err != nil {
+		return nil, fmt.Errorf("read sync state %s: %w", r.cfg.Sync.State, err)
+	}
+	return plan, r.early(ctx)
+}
+
+// start records in the state that the run begins.
+func (s *syncRun) start(results string) error {
+	if s == nil {
+		return nil
+	}
+	return s.st.StartRun(results, time.Now())
+}
+
+// keep reports whether the valid row rec, whose key is k, is sent. A row
+// not sent is recorded as unchanged, through send in batches; an error
+// means the run is ending.
+func (s *syncRun) keep(rec reader.Record, k rowkey.Key, send func([]writer.Result) error) (bool, error) {
+	if s == nil || s.full || s.plan.Send(rec.TicketID, k) {
+		return true, nil
+	}
+	s.batch = append(s.batch, writer.Result{
+		TicketID: rec.TicketID, Status: writer.StatusUnchanged, Message: MsgUnchanged,
+		Line: rec.Line, Fingerprint: k.String(),
+	})
+	if len(s.batch) < unchangedBatch {
+		return false, nil
+	}
+	return false, s.flush(send)
+}
+
+// flush hands the unchanged results held to the writer.
+func (s *syncRun) flush(send func([]writer.Result) error) error {
+	if s == nil || len(s.batch) == 0 {
+		return nil
+	}
+	b := s.batch
+	s.batch = make([]writer.Result, 0, unchangedBatch) // the writer owns b now
+	return send(b)
+}
+
+// sending marks the tickets of a request's rows in flight in the state,
+// before the request leaves.
+func (s *syncRun) sending(rows []writer.InFlight) error {
+	if s == nil {
+		return nil
+	}
+	s.ids = s.ids[:0]
+	for _, r := range rows {
+		s.ids = append(s.ids, r.TicketID)
+	}
+	if err := s.st.Sending(s.ids); err != nil {
+		return fmt.Errorf("%w: %w", errSyncWrite, err)
+	}
+	return nil
+}
+
+// written records the outcomes of results just written; idle commits them
+// (the writer calls it when it has nothing else to do).
+func (s *syncRun) written(res []writer.Result) {
+	if s == nil {
+		return
+	}
+	for _, r := range res {
+		if r.Status != writer.StatusSuccess && r.Status != writer.StatusFailed {
+			continue // unchanged and invalid rows change nothing
+		}
+		k, err := rowkey.Parse(r.Fingerprint)
+		if err != nil {
+			// Never for a row that was sent; if it were, the ticket's
+			// in-flight mark stays, and the next run sends it again.
+			continue
+		}
+		s.st.Outcome(r.TicketID, k.Content, r.Status == writer.StatusSuccess, r.FinishedAt)
+	}
+}
+
+func (s *syncRun) idle() error {
+	if s == nil {
+		return nil
+	}
+	if err := s.st.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", errSyncWrite, err)
+	}
+	return nil
+}
+
+// end records, for a run that gave every row it took a result, that it
+// finished (a full one, without a limit, refreshed the whole state), then
+// closes the state.
+func (s *syncRun) end(finished bool, limited bool) error {
+	if s == nil {
+		return nil
+	}
+	var err error
+	if finished {
+		err = s.st.Finish(s.full && !limited, time.Now())
+	}
+	err = errors.Join(err, s.st.Close())
+	s.close()
+	return err
+}
+
+// close closes the state, if end did not, and gives the GC its target
+// back.
+func (s *syncRun) close() {
+	if s == nil || s.st == nil {
+		return
+	}
+	s.st.Close()
+	s.st = nil
+	s.plan = nil
+	debug.SetGCPercent(s.gc)
+}
