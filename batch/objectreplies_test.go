@@ -498,3 +498,46 @@ func TestStopLeavesUnknownOutcomesUnrecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestFailuresWith500AreAnswers runs against an API that answers its
+// refusals (unknown tickets, a missing sub_status) with HTTP 500 and its
+// JSON failure reply, as the vendor lists 500 among its failure codes.
+// They are the API's answer about those rows: recorded with its message,
+// not retried, and many in a row do not stop the run as "API down".
+func TestFailuresWith500AreAnswers(t *testing.T) {
+	for _, reply := range []kapturetest.Reply{kapturetest.ReplyArray, kapturetest.ReplyObject, kapturetest.ReplyLast} {
+		t.Run(fmt.Sprint(reply), func(t *testing.T) {
+			recs, _ := mixedRecords(120)
+			unknown := map[string]bool{}
+			for i := range recs[:40] { // 40 rows in a row the API refuses
+				unknown[recs[i].TicketID] = true
+			}
+			s := kapturetest.NewServer(t, kapturetest.Options{
+				Reply: reply, FailStatus: http.StatusInternalServerError,
+				Known: func(id string) bool { return !unknown[id] },
+			})
+			cfg := config(s)
+			cfg.MaxRetries = 3 // BreakerThreshold stays the default
+			eng, err := batch.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := runEngine(context.Background(), eng, recs)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			checkEveryRowAsDecided(t, s, recs, unknown, c)
+			for _, r := range c.res {
+				// (A mixed array reply comes with 200.)
+				if r.Status == batch.Failed && r.HTTPStatus != http.StatusInternalServerError && reply != kapturetest.ReplyArray {
+					t.Errorf("line %d: %+v, want failed with the API's 500", r.Line, r)
+				}
+			}
+			// (A row an object reply said nothing about is sent again on
+			// its own: that is no retry.)
+			if st := eng.Stats(); st.Retries != 0 {
+				t.Errorf("%d retries, want none", st.Retries)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,8 @@ const (
 	// rows and will not change on retry (a 4xx without a JSON body, e.g. a
 	// wrong URL). Recorded as failed; counts towards the breaker.
 	kindFailed
-	// kindRetry: network error, timeout, 429, 5xx, unreadable 2xx body.
+	// kindRetry: network error, timeout, 429, 5xx (unless its body is the
+	// API's failure reply), unreadable 2xx body.
 	kindRetry
 	// kindAuth: 401/403 or "Invalid Auth Key": nothing more may be sent.
 	kindAuth
@@ -76,7 +78,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
 		out.message = "HTTP 429: rate limited"
 		return out
-	case status >= 500:
+	case status >= 500 && !apiFailure(trimmed):
 		out.kind = kindRetry
 		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
 		return out
@@ -115,6 +117,27 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		return arrayOutcome(out, items, rows)
 	}
 	return unreadable(out, status, trimmed)
+}
+
+// apiFailure reports whether body is the API's own statement of failure:
+// an object, or an array of them, each with status "failed" (the vendor
+// lists 500 among the codes its failures come with, in that form). A 5xx
+// with such a body is the API's answer, read as with any other code; a
+// 5xx with anything else (an HTML page, an empty body, a gateway's JSON,
+// any "success") is a server in trouble, and retried.
+func apiFailure(body []byte) bool {
+	isFailed := func(it replyItem) bool { return strings.EqualFold(strings.TrimSpace(it.status), "failed") }
+	switch {
+	case len(body) == 0:
+		return false
+	case body[0] == '{':
+		var it replyItem
+		return decodeReplyObject(body, &it) == nil && isFailed(it)
+	case body[0] == '[':
+		items, err := decodeReplyArray(body, nil)
+		return err == nil && len(items) > 0 && !slices.ContainsFunc(items, func(it replyItem) bool { return !isFailed(it) })
+	}
+	return false
 }
 
 // objectOutcome reads one reply object for rows. The object states the

@@ -119,7 +119,15 @@ func otherReplyCases() []interpretCase {
 		{name: "429 seconds", status: 429, header: http.Header{"Retry-After": {"3"}}, body: "slow down", rows: two, kind: kindRetry, retryAfter: 3 * time.Second},
 		{name: "500 html", status: 500, body: "<html><head><title>Internal Server Error</title></head><body>stack</body></html>", rows: two, kind: kindRetry, msgHas: "HTTP 500: Internal Server Error"},
 		{name: "502 empty", status: 502, body: "", rows: two, kind: kindRetry, msgHas: "empty body"},
-		{name: "500 with a failed object", status: 500, body: failNone, rows: two, kind: kindRetry, msgHas: "HTTP 500"},
+		// A 5xx with the API's own failure reply is its answer; anything
+		// else with a 5xx is retried.
+		{name: "500 with a failed object, single item", status: 500, body: failNone, rows: one, kind: kindRejected, form: formObject, msgHas: "No ticket found"},
+		{name: "500 with a failed object, two items", status: 500, body: failNone, rows: two, kind: kindRows, form: formObject, entries: []string{"unknown", "unknown"}},
+		{name: "500 with a failed array", status: 500, body: `[{"message":"Not updated","status":"failed"},{"message":"No ticket found","status":"failed"}]`,
+			rows: two, kind: kindRejected, form: formArray, msgHas: "Not updated"},
+		{name: "500 with a success object", status: 500, body: `{"message":"ok","status":"success"}`, rows: one, kind: kindRetry, msgHas: "HTTP 500"},
+		{name: "500 with a mixed array", status: 500, body: `[{"status":"failed"},{"status":"success"}]`, rows: two, kind: kindRetry, msgHas: "HTTP 500"},
+		{name: "502 with a gateway's json", status: 502, body: `{"error":"bad gateway"}`, rows: two, kind: kindRetry, msgHas: "HTTP 502"},
 		{name: "200 not json", status: 200, body: "<html>maintenance</html>", rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "200 truncated json", status: 200, body: `[{"status":"succ`, rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "404 html", status: 404, body: "<html><title>Not Found</title></html>", rows: two, kind: kindFailed, msgHas: "HTTP 404: Not Found"},
