@@ -19,7 +19,7 @@ const (
 	// autoMin is the lowest rate the controller goes down to.
 	autoMin = 0.2
 
-	// autoStep is how long the startup holds a rate before doubling it
+	// autoStep is how long the startup holds a rate before raising it
 	// (and at least autoStepRequests departures, and two round trips).
 	autoStep         = 500 * time.Millisecond
 	autoStepRequests = 4
@@ -54,7 +54,8 @@ const (
 type autoPhase int
 
 const (
-	// autoStartup doubles the rate each step until the API first refuses.
+	// autoStartup raises the rate by autoGrowth each step until the API
+	// first refuses.
 	autoStartup autoPhase = iota
 	// autoSearch bisects between the highest rate accepted and the
 	// lowest refused.
@@ -67,8 +68,8 @@ const (
 // accepts. It is a state machine over the events it is given, with the
 // time passed in: no clock, no goroutine, no lock (the pacer holds one).
 //
-// It starts at autoStart and doubles the rate each short step while the
-// API accepts it. At the first refusal it bisects (geometrically) between
+// It starts at autoStart and raises the rate by half each short step
+// while the API accepts it. At the first refusal it bisects (geometrically) between
 // the highest rate accepted and the lowest refused, each probe held for
 // autoProbeHold, until they are within autoBracket; then it holds the
 // higher of the accepted rate and autoSettle of the refused one. A
