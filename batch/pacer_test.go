@@ -2,10 +2,12 @@ package batch
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,6 +80,22 @@ func TestPacerLowersRateOnlyOnRepeated429s(t *testing.T) {
 	if got := p.current(); got != 10 {
 		t.Errorf("two cuts within a second: rate %v, want 10", got)
 	}
+	// Two 429s with many payloads answered between them are two lone
+	// ones (arrival jitter at a rate the API takes), not a repeat.
+	q := newPacer(20, 1, slog.New(slog.DiscardHandler))
+	q.throttled(departure{}, 0)
+	for range lone429Gap {
+		q.succeeded()
+	}
+	q.throttled(departure{}, 0)
+	// (The successes brought it down to 95% of the rate refused.)
+	if got := q.current(); got != 19 {
+		t.Errorf("after two 429s %d payloads apart the rate is %v, want 19, not halved", lone429Gap, got)
+	}
+	q.throttled(departure{}, 0)
+	if got := q.current(); got != 9.5 {
+		t.Errorf("after a 429 right after another the rate is %v, want 9.5", got)
+	}
 	// Recovery is additive, one step a second.
 	p.lastRaise = time.Now().Add(-2 * time.Second)
 	p.succeeded()
@@ -126,10 +144,12 @@ func TestPacerSettlesUnderTheRefusedRate(t *testing.T) {
 	}
 }
 
-// TestDepartureTimedAtConnection: a request's departure is taken when it
-// has its connection, just before it is written, through the trace its
-// context carries; done after the exchange does not move it.
-func TestDepartureTimedAtConnection(t *testing.T) {
+// TestDepartureTimedWhenWritten: a request's departure is taken when it
+// has been written, through the trace its context carries (after a slow
+// dial, then); done after the exchange does not move it. A request on a
+// connection dialled for it pads the next gap; one on a reused connection
+// does not.
+func TestDepartureTimedWhenWritten(t *testing.T) {
 	dialed := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
@@ -138,28 +158,42 @@ func TestDepartureTimedAtConnection(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}
 	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
 	p := newPacer(100, 1, slog.New(slog.DiscardHandler))
-	d, err := p.depart(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	send := func() (before, left time.Time) {
+		t.Helper()
+		d, err := p.depart(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = time.Now()
+		req, err := http.NewRequestWithContext(d.trace(context.Background()), http.MethodPost, srv.URL, strings.NewReader("[]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		left = p.last
+		d.done()
+		if !p.last.Equal(left) {
+			t.Errorf("done moved the departure from %v to %v", left, p.last)
+		}
+		return before, left
 	}
-	before := time.Now()
 	time.AfterFunc(20*time.Millisecond, func() { close(dialed) })
-	req, err := http.NewRequestWithContext(d.trace(context.Background()), http.MethodGet, srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	left := p.last
-	d.done()
+	before, left := send()
 	if got := left.Sub(before); got < 20*time.Millisecond {
 		t.Errorf("departure taken %v after depart returned, want after the 20ms dial", got)
 	}
-	if !p.last.Equal(left) {
-		t.Errorf("done moved the departure from %v to %v", left, p.last)
+	if want := freshPad(100); p.pad != want || want <= 0 {
+		t.Errorf("after a request on a new connection the pad is %v, want %v", p.pad, want)
+	}
+	send()
+	if p.pad != 0 {
+		t.Errorf("after a request on a reused connection the pad is %v, want 0", p.pad)
 	}
 }
