@@ -67,13 +67,9 @@ type journal struct {
 	buf      []byte
 }
 
-// inflightID tells rows apart within a run: two rows share a key only
-// when they send the same object for the same ticket, and their lines
-// differ.
-type inflightID struct {
-	key  rowkey.Key
-	line int
-}
+// inflightID tells rows apart within a run: its input line (a run reads
+// each line once, and a line is one row).
+type inflightID = int
 
 // openJournal creates (or empties) the journal at path for slots senders
 // of at most rows rows each.
@@ -116,7 +112,7 @@ func (j *journal) add(slot int, rows []InFlight, since int) error {
 		return fmt.Errorf("in-flight journal: slot %d of %d", slot, len(j.open))
 	}
 	for _, r := range rows {
-		id := inflightID{r.Key, r.Line}
+		id := r.Line
 		if old, ok := j.owner[id]; ok && old != slot {
 			delete(j.open[old], id)
 		}
@@ -136,11 +132,7 @@ func (j *journal) add(slot int, rows []InFlight, since int) error {
 // Write whose rows are still listed.
 func (j *journal) done(results []Result) {
 	for i := range results {
-		k, err := rowkey.Parse(results[i].Fingerprint)
-		if err != nil {
-			continue // an invalid row: never in flight
-		}
-		id := inflightID{k, results[i].Line}
+		id := results[i].Line // (an invalid row's line was never in flight)
 		if slot, ok := j.owner[id]; ok {
 			delete(j.open[slot], id)
 			delete(j.owner, id)

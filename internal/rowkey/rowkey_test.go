@@ -43,6 +43,10 @@ func TestParseRefuses(t *testing.T) {
 		"k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.", "k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.0",
 		"k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.02", "k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.4294967296",
 		"k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708.x", "x3f9a0c1d2e4b5a6c.71a2b3c4d5e6f708",
+		// Bytes next to the hex digits, and one with the high bit set.
+		"k3f9a0c1d2e4b5a6g.71a2b3c4d5e6f708", "k3f9a0c1d2e4b5a6c.71a2b3c4d5e6f70/",
+		"k:f9a0c1d2e4b5a6c.71a2b3c4d5e6f708", "k`f9a0c1d2e4b5a6c.71a2b3c4d5e6f708",
+		"k\xe3f9a0c1d2e4b5a6.71a2b3c4d5e6f708", "3f9a0c1d2e4b5a6G",
 	} {
 		if k, err := Parse(s); !errors.Is(err, ErrSyntax) {
 			t.Errorf("Parse(%q) = %v, %v; want ErrSyntax", s, k, err)
