@@ -509,8 +509,74 @@ func latency(c config, rep *report) error {
 		share := median(rates) / ideal
 		rep.add(fmt.Sprintf("%v latency, %d workers × %d rows, %dk rows: share of the ideal %.0f rows/s", lc.latency, cc.workers, cc.batch, in.rows/1000, ideal),
 			"≥ 95%", 100*share, "%", share >= 0.95)
+		floor, err := bareConcurrent(lc.latency, cc.workers, cc.batch, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		rep.note("%v latency, %d workers: a bare Go client (one goroutine per worker, each posting %d-item payloads in a loop, nothing else) reaches %.1f%% of the ideal against the same fake; kapture-bulk %.1f%%",
+			lc.latency, cc.workers, cc.batch, 100*floor, 100*share)
 	}
 	return nil
+}
+
+// bareConcurrent is the floor of the latency scenarios: workers goroutines
+// each posting payloads of batch items in a loop for about d, reading and
+// discarding the replies, against a fake with latency. It returns the
+// share of the ideal workers × batch / latency they reach: what the fake
+// and the machine allow, with no reading, checking or results.
+func bareConcurrent(latency time.Duration, workers, batchSize int, d time.Duration) (float64, error) {
+	f, err := startFake(kapturetest.Options{Latency: latency})
+	if err != nil {
+		return 0, err
+	}
+	defer f.stop()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers + 1}}
+	url := f.url + batch.Endpoint
+	start := time.Now()
+	stop := start.Add(d)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		sent   int
+		failed error
+	)
+	for w := range workers {
+		wg.Go(func() {
+			for n := 0; time.Now().Before(stop); n++ {
+				items := make([]map[string]string, batchSize)
+				for i := range items {
+					items[i] = map[string]string{"ticket_id": strconv.Itoa(700000000000 + (w*1_000_000+n)*batchSize + i),
+						"sub_status": "CL", "queue": "", "comment": "bare", "callback_time": "", "disposition": ""}
+				}
+				body, _ := json.Marshal(items)
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err == nil {
+					req.Header.Set("Authorization", "Basic "+kapturetest.DefaultToken)
+					req.Header.Set("Content-Type", "application/json")
+					var resp *http.Response
+					if resp, err = client.Do(req); err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+				mu.Lock()
+				sent++
+				if err != nil && failed == nil {
+					failed = err
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed != nil {
+		return 0, fmt.Errorf("bare client: %w", failed)
+	}
+	ideal := float64(workers) / latency.Seconds() * time.Since(start).Seconds()
+	return float64(sent) / ideal, nil
 }
 
 // sequential is the deliberately simple client a quick script would be:
