@@ -45,14 +45,32 @@ var (
 // A failing history prints its seed: go test -run TestResumeModel
 // -model.seed=N -model.histories=1 plays it again (timing may differ).
 func TestResumeModel(t *testing.T) {
-	n := *modelHistories
+	playSeeded(t, seeded{n: *modelHistories, seed: *modelSeed, all: 200, short: 40}, func(t *testing.T, s uint64) (func(), *[]string) {
+		h := newHistory(t, s)
+		return h.play, &h.log
+	})
+}
+
+// seeded says how many histories a model test plays and from which seed:
+// n (all, or short with -short, when 0) from seed (the clock when 0).
+type seeded struct {
+	n          int
+	seed       uint64
+	all, short int
+}
+
+// playSeeded plays the histories of cfg in parallel subtests named by
+// their seeds. start makes history s and returns how to play it and its
+// log, printed when it fails (or with -v).
+func playSeeded(t *testing.T, cfg seeded, start func(t *testing.T, s uint64) (play func(), log *[]string)) {
+	n := cfg.n
 	if n == 0 {
-		n = 200
+		n = cfg.all
 		if testing.Short() {
-			n = 40
+			n = cfg.short
 		}
 	}
-	seed := *modelSeed
+	seed := cfg.seed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1e9)
 	}
@@ -61,13 +79,13 @@ func TestResumeModel(t *testing.T) {
 		s := seed + uint64(i)
 		t.Run(fmt.Sprint(s), func(t *testing.T) {
 			t.Parallel()
-			h := newHistory(t, s)
+			play, log := start(t, s)
 			t.Cleanup(func() {
 				if t.Failed() || testing.Verbose() {
-					t.Logf("seed %d: %s", s, strings.Join(h.log, "; "))
+					t.Logf("seed %d: %s", s, strings.Join(*log, "; "))
 				}
 			})
-			h.play()
+			play()
 		})
 	}
 }

@@ -44,31 +44,10 @@ var (
 // A failing history prints its seed: go test -run TestSyncModel
 // -sync.seed=N -sync.histories=1 plays it again (timing may differ).
 func TestSyncModel(t *testing.T) {
-	n := *syncHistories
-	if n == 0 {
-		n = 120
-		if testing.Short() {
-			n = 30
-		}
-	}
-	seed := *syncSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano() % 1e9)
-	}
-	t.Logf("seeds %d to %d", seed, seed+uint64(n)-1)
-	for i := range n {
-		s := seed + uint64(i)
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			t.Parallel()
-			j := newJob(t, s)
-			t.Cleanup(func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("seed %d: %s", s, strings.Join(j.log, "; "))
-				}
-			})
-			j.play()
-		})
-	}
+	playSeeded(t, seeded{n: *syncHistories, seed: *syncSeed, all: 120, short: 30}, func(t *testing.T, s uint64) (func(), *[]string) {
+		j := newJob(t, s)
+		return j.play, &j.log
+	})
 }
 
 // job is one series of nights.
