@@ -197,3 +197,58 @@ func TestDepartureTimedWhenWritten(t *testing.T) {
 		t.Errorf("after a request on a reused connection the pad is %v, want 0", p.pad)
 	}
 }
+
+// TestDepartureNotHeldByABody: the next request may leave once the
+// previous one's headers are written, though its body is still being
+// written to a server that does not read it (a slow uplink, a stalled
+// server): spacing by whole bodies would hold every worker.
+func TestDepartureNotHeldByABody(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		<-release // reads nothing until the test is done
+	}))
+	defer srv.Close()
+	defer close(release)
+	p := newPacer(100, 1, slog.New(slog.DiscardHandler))
+	d, err := p.depart(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReader(strings.Repeat("x", 64<<20)) // more than any socket buffers
+	first, stopFirst := context.WithCancel(context.Background())
+	defer stopFirst() // (first of the defers: a failing test ends the write)
+	req, err := http.NewRequestWithContext(d.trace(first), http.MethodPost, srv.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		d.done()
+		sent <- err
+	}()
+	departed := make(chan departure, 1)
+	go func() {
+		next, _ := p.depart(context.Background())
+		departed <- next
+	}()
+	select {
+	case next := <-departed:
+		next.done()
+	case <-time.After(10 * time.Second): // a watchdog, not a synchronisation
+		stopFirst()
+		<-sent
+		(<-departed).done()
+		t.Fatal("the next request could not leave while the previous body was being written")
+	}
+	select {
+	case err := <-sent:
+		t.Fatalf("the first request ended (%v) before the test released the server: the test proved nothing", err)
+	default:
+	}
+	release <- struct{}{}
+	<-sent
+}
