@@ -76,9 +76,9 @@ const (
 // refusal of the rate held cuts it by 10% to 1%, the less the longer the
 // rate was accepted (holdCut). After autoQuiet without a
 // refusal it probes autoReprobe above the held rate, and on up while the
-// probes are accepted; a refused probe sends it back to the higher of the
-// rate held before the probes and autoCut of the refused probe, and
-// doubles the quiet spell before the next.
+// probes are accepted, each accepted probe becoming the rate held; a
+// refused probe sends it back to the higher of the rate held and autoCut
+// of the refused probe, and doubles the quiet spell before the next.
 type rateController struct {
 	rate  float64 // in force
 	phase autoPhase
@@ -92,7 +92,7 @@ type rateController struct {
 	answers    int       // replies other than refusals since then
 	changed    time.Time // the rate last changed
 	changedSeq int64     // seq when it did
-	held       float64   // autoHold: the rate held before any probe
+	held       float64   // autoHold: the rate held (the last one accepted, not a probe in progress)
 	probing    bool      // autoHold: probing above held
 	quiet      time.Duration
 	rtt        time.Duration // smoothed time from a request leaving to its reply
@@ -219,6 +219,9 @@ func (c *rateController) advance(now time.Time) {
 		}
 	case autoHold:
 		if c.probing {
+			// The probe was accepted: it is the rate held now (what
+			// settled reports, and where a refused probe returns).
+			c.held = r
 			c.quiet = autoQuiet
 			c.bad = math.Inf(1) // the limit went up: what was refused may not be now
 		} else {

@@ -309,6 +309,26 @@ func TestRateControllerReprobes(t *testing.T) {
 		if got := r.rateAt(5*time.Minute - time.Second); got < 0.85*60 || got > 60 {
 			t.Errorf("rate %.2f at the end, want between 85%% and 100%% of the new limit 60", got)
 		}
+		// The settled rate follows the accepted probes (not the rate
+		// held before them).
+		if r.settled < 0.8*60 || r.settled > 60 {
+			t.Errorf("settled at %.2f at the end, want near the new limit 60", r.settled)
+		}
+	})
+	t.Run("settled follows accepted probes", func(t *testing.T) {
+		// Half way up to a raised limit, no probe refused yet: the
+		// settled rate is the last probe accepted, not the old hold.
+		api := newSimAPI(30, 1, 50*time.Millisecond)
+		api.change, api.changeTo = simStart.Add(100*time.Second), 60
+		const at = 215 * time.Second // probes climb from about 195 s to 235 s
+		r := simulate(api, 16, at, 1)
+		end := r.rateAt(at - time.Millisecond)
+		if end <= 31.5 || end >= 57 {
+			t.Fatalf("rate %.2f at %v: not half way up to check", end, at)
+		}
+		if r.settled < end/(autoReprobe*autoReprobe) {
+			t.Errorf("settled at %.2f while running at %.2f: not the last probe accepted", r.settled, end)
+		}
 	})
 	t.Run("limit unchanged", func(t *testing.T) {
 		api := newSimAPI(30, 1, 50*time.Millisecond)

@@ -90,6 +90,8 @@ const (
 	// repeat, unless lone429Gap payloads were answered properly between.
 	repeatWindow = 10 * time.Second
 	lone429Gap   = 50
+	// longPause: a Retry-After this long is logged when it begins.
+	longPause = 10 * time.Second
 	// ceilingShare of the lowest refused rate is as far as recovery goes,
 	// a margin for the jitter between our clock and the API's.
 	ceilingShare = 0.95
@@ -290,6 +292,10 @@ func (p *pacer) throttled(d departure, retryAfter time.Duration) {
 	defer p.mu.Unlock()
 	if until := now.Add(retryAfter); until.After(p.until) {
 		p.until = until
+		if retryAfter >= longPause {
+			// Say so: the progress line would only show a stall.
+			p.log.Warn("the API asked to pause: every request waits", "retry_after", retryAfter, "until", until.Format(time.RFC3339))
+		}
 	}
 	if p.auto != nil {
 		p.auto.refused(now, p.until, d)

@@ -33,8 +33,8 @@ const (
 	// rows and will not change on retry (a 4xx without a JSON body, e.g. a
 	// wrong URL). Recorded as failed; counts towards the breaker.
 	kindFailed
-	// kindRetry: network error, timeout, 429, 5xx (unless its body is the
-	// API's failure reply), unreadable 2xx body.
+	// kindRetry: network error, timeout, 429, 5xx (but a 500 whose body
+	// is the API's failure reply), unreadable 2xx body.
 	kindRetry
 	// kindAuth: 401/403 or "Invalid Auth Key": nothing more may be sent.
 	kindAuth
@@ -78,7 +78,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
 		out.message = "HTTP 429: rate limited"
 		return out
-	case status >= 500 && !apiFailure(trimmed):
+	case status >= 500 && !(status == http.StatusInternalServerError && apiFailure(trimmed)):
 		out.kind = kindRetry
 		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
 		return out
@@ -120,13 +120,17 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 }
 
 // apiFailure reports whether body is the API's own statement of failure:
-// an object, or an array of them, each with status "failed" (the vendor
-// lists 500 among the codes its failures come with, in that form). A 5xx
-// with such a body is the API's answer, read as with any other code; a
-// 5xx with anything else (an HTML page, an empty body, a gateway's JSON,
-// any "success") is a server in trouble, and retried.
+// an object, or an array of them, each with status "failed". The vendor
+// lists 500 among the codes its failures come with, in that form: a 500
+// with such a body is the API's answer, read as with any other code. A
+// 500 with anything else (an HTML page, an empty body, any "success"),
+// and any other 5xx (502, 503 and 504 are gateways and maintenance pages,
+// which may well answer in the same shape), is a server in trouble, and
+// retried.
 func apiFailure(body []byte) bool {
-	isFailed := func(it replyItem) bool { return strings.EqualFold(strings.TrimSpace(it.status), "failed") }
+	isFailed := func(it replyItem) bool {
+		return !it.twoStatuses && strings.EqualFold(strings.TrimSpace(it.status), "failed")
+	}
 	switch {
 	case len(body) == 0:
 		return false
@@ -234,6 +238,12 @@ func unreadable(out outcome, status int, body []byte) outcome {
 
 func itemResult(it replyItem) (bool, string) {
 	msg := clean(it.message)
+	if it.twoStatuses {
+		if msg == "" {
+			msg = "no message"
+		}
+		return false, fmt.Sprintf("the reply gives this item two statuses, the last %q: %s", it.status, msg)
+	}
 	switch it.status {
 	case "success": // the common case, without folding
 		return true, msg

@@ -115,11 +115,18 @@ func otherReplyCases() []interpretCase {
 		{name: "array misattributed", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
 		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"failed"}},
+		// An item that states two statuses is taken as neither: failed,
+		// saying so (a resume sends it again).
+		{name: "two statuses, success last", status: 200, body: `[{"status":"failed","status":"success"},{"status":"success"}]`,
+			rows: two, kind: kindRows, form: formArray, entries: []string{"failed", "ok"}},
+		{name: "two statuses, one escaped", status: 200, body: `{"status":"failed","st\u0061tus":"success","ticket":{"ticketId":"711"}}`,
+			rows: one, kind: kindRejected, form: formObject, msgHas: "two statuses"},
+		{name: "the same status twice", status: 200, body: `[{"status":"success","Status":"success"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"ok"}},
 		// No reply read.
 		{name: "429 seconds", status: 429, header: http.Header{"Retry-After": {"3"}}, body: "slow down", rows: two, kind: kindRetry, retryAfter: 3 * time.Second},
 		{name: "500 html", status: 500, body: "<html><head><title>Internal Server Error</title></head><body>stack</body></html>", rows: two, kind: kindRetry, msgHas: "HTTP 500: Internal Server Error"},
 		{name: "502 empty", status: 502, body: "", rows: two, kind: kindRetry, msgHas: "empty body"},
-		// A 5xx with the API's own failure reply is its answer; anything
+		// A 500 with the API's own failure reply is its answer; anything
 		// else with a 5xx is retried.
 		{name: "500 with a failed object, single item", status: 500, body: failNone, rows: one, kind: kindRejected, form: formObject, msgHas: "No ticket found"},
 		{name: "500 with a failed object, two items", status: 500, body: failNone, rows: two, kind: kindRows, form: formObject, entries: []string{"unknown", "unknown"}},
@@ -128,6 +135,8 @@ func otherReplyCases() []interpretCase {
 		{name: "500 with a success object", status: 500, body: `{"message":"ok","status":"success"}`, rows: one, kind: kindRetry, msgHas: "HTTP 500"},
 		{name: "500 with a mixed array", status: 500, body: `[{"status":"failed"},{"status":"success"}]`, rows: two, kind: kindRetry, msgHas: "HTTP 500"},
 		{name: "502 with a gateway's json", status: 502, body: `{"error":"bad gateway"}`, rows: two, kind: kindRetry, msgHas: "HTTP 502"},
+		{name: "503 with a failed object", status: 503, body: `{"status":"failed","message":"Service Unavailable: upstream connect error"}`, rows: one, kind: kindRetry, msgHas: "HTTP 503"},
+		{name: "502 with a failed array", status: 502, body: `[{"status":"failed","message":"Bad gateway"}]`, rows: one, kind: kindRetry, msgHas: "HTTP 502"},
 		{name: "200 not json", status: 200, body: "<html>maintenance</html>", rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "200 truncated json", status: 200, body: `[{"status":"succ`, rows: two, kind: kindRetry, msgHas: "unreadable"},
 		{name: "404 html", status: 404, body: "<html><title>Not Found</title></html>", rows: two, kind: kindFailed, msgHas: "HTTP 404: Not Found"},

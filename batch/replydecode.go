@@ -15,6 +15,11 @@ import (
 type replyItem struct {
 	status  string
 	message string
+	// hasStatus: a "status" key was read (not null). twoStatuses: two
+	// of them with different values; status is the last (as with
+	// encoding/json), but the item contradicts itself, and the client
+	// takes neither.
+	hasStatus, twoStatuses bool
 	// ticket: the object had a "ticket" object (the last "ticket" key
 	// wins, as with encoding/json; a null one clears it).
 	ticket bool
@@ -126,7 +131,13 @@ func (d *replyDecoder) item(it *replyItem) error {
 	return d.object(func(key rawKey) error {
 		switch {
 		case key.is("status"):
-			return d.stringField(&it.status, false)
+			prev, had := it.status, it.hasStatus
+			if err := d.stringField(&it.status, false); err != nil {
+				return err
+			}
+			it.hasStatus = true
+			it.twoStatuses = it.twoStatuses || had && it.status != prev
+			return nil
 		case key.is("message"):
 			return d.stringField(&it.message, true)
 		case key.is("ticket"):
