@@ -34,8 +34,8 @@ type pacer struct {
 	// okSince429 counts payloads answered properly since the last 429.
 	okSince429 int
 
-	// departMu serialises departures; last is when the previous request's
-	// headers were written. Only with a burst of 1 (see depart).
+	// departMu serialises departures; last is when the previous request
+	// was written (or given up on: see depart). Only with a burst of 1 (see depart).
 	departMu sync.Mutex
 	last     time.Time
 	pad      time.Duration // added to the next gap (see freshPad)
@@ -49,8 +49,8 @@ type departure struct {
 	at   time.Time
 	rate float64 // requests/s in force; 0: unlimited
 	seq  int64   // 1, 2, …: the controller's count of departures
-	// leave, when not nil, records when the request's headers were
-	// written and lets the next one go (see depart).
+	// leave, when not nil, records when the request was written and lets
+	// the next one go (see depart).
 	leave *leaving
 }
 
@@ -60,20 +60,26 @@ type leaving struct {
 	once  sync.Once
 	fresh atomic.Bool // the request went on a connection dialled for it
 	left  func(fresh bool)
+	// bodyWait is how long after it has its connection the request may
+	// take to be written before it counts as gone anyway.
+	bodyWait time.Duration
 }
 
 func (l *leaving) end() { l.once.Do(func() { l.left(l.fresh.Load()) }) }
 
 // trace returns ctx with hooks that note whether the request got a new
-// connection and end its departure once its headers are written.
+// connection and end its departure once it is written.
 func (d departure) trace(ctx context.Context) context.Context {
 	l := d.leave
 	if l == nil {
 		return ctx
 	}
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn:      func(i httptrace.GotConnInfo) { l.fresh.Store(!i.Reused) },
-		WroteHeaders: l.end,
+		GotConn: func(i httptrace.GotConnInfo) {
+			l.fresh.Store(!i.Reused)
+			time.AfterFunc(l.bodyWait, l.end) // (a no-op once it is written)
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { l.end() },
 	})
 }
 
@@ -163,19 +169,17 @@ func (p *pacer) waitPause(ctx context.Context) error {
 // depart blocks until the request, prepared, may leave, and returns its
 // departure; the caller sends it at once, with the context d.trace gives,
 // and calls d.done when the exchange is over. With a burst of 1 requests
-// leave at least departGap apart, timed from when the previous one's
-// headers were written, by the connection's own writer, which sends them
-// out with the body's first bytes (not when the whole body was: over a
-// slow uplink that would space requests by the time a body takes): the
-// token bucket schedules admissions 1/rate apart, but what
+// leave at least departGap apart, timed from when the previous one was
+// written: the token bucket schedules admissions 1/rate apart, but what
 // follows admission (filling the payload, the journal, goroutine
 // hand-offs to the connection's writer, a dial) is slower for some
 // requests than others, and a server that counts arrivals strictly (a
 // token bucket of one token) refuses a request that arrives early by a
 // fraction of a millisecond, and every refusal pauses all workers for its
-// Retry-After. No request may leave until the one before it has begun to
-// be written.
-// With a burst above 1 the user allows closer requests: no spacing.
+// Retry-After. A request whose body takes longer than a gap to write
+// once it has its connection (a slow uplink, a server that does not
+// read) holds the next one at most that gap: then it counts as gone. With a burst above 1 the user allows
+// closer requests: no spacing.
 func (p *pacer) depart(ctx context.Context) (departure, error) {
 	if !p.spaced {
 		if err := p.waitPause(ctx); err != nil {
@@ -205,15 +209,19 @@ func (p *pacer) depart(ctx context.Context) (departure, error) {
 		p.follow(now)
 		p.mu.Unlock()
 	}
-	// departMu stays held until the request's headers are written: the
-	// next request is spaced from then.
-	d.leave = &leaving{left: func(fresh bool) {
+	// departMu stays held until the request is written, or one more gap
+	// has passed since it got its connection (a body slow to write: a
+	// slow uplink, a server that does not read): the next request is
+	// spaced from then.
+	l := &leaving{left: func(fresh bool) {
 		p.last, p.pad = time.Now(), 0
 		if fresh {
 			p.pad = freshPad(p.current())
 		}
 		p.departMu.Unlock()
 	}}
+	l.bodyWait = departGap(d.rate)
+	d.leave = l
 	return d, nil
 }
 

@@ -198,10 +198,10 @@ func TestDepartureTimedWhenWritten(t *testing.T) {
 	}
 }
 
-// TestDepartureNotHeldByABody: the next request may leave once the
-// previous one's headers are written, though its body is still being
-// written to a server that does not read it (a slow uplink, a stalled
-// server): spacing by whole bodies would hold every worker.
+// TestDepartureNotHeldByABody: the next request may leave, a gap later,
+// while the previous one's body is still being written to a server that
+// does not read it (a slow uplink, a stalled server): waiting for whole
+// bodies would hold every worker.
 func TestDepartureNotHeldByABody(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
