@@ -35,7 +35,7 @@ type pacer struct {
 	okSince429 int
 
 	// departMu serialises departures; last is when the previous request
-	// was written (or given up on: see depart). Only with a burst of 1 (see depart).
+	// was written. Only with a burst of 1 (see depart).
 	departMu sync.Mutex
 	last     time.Time
 	pad      time.Duration // added to the next gap (see freshPad)
@@ -60,9 +60,6 @@ type leaving struct {
 	once  sync.Once
 	fresh atomic.Bool // the request went on a connection dialled for it
 	left  func(fresh bool)
-	// bodyWait is how long after it has its connection the request may
-	// take to be written before it counts as gone anyway.
-	bodyWait time.Duration
 }
 
 func (l *leaving) end() { l.once.Do(func() { l.left(l.fresh.Load()) }) }
@@ -75,10 +72,7 @@ func (d departure) trace(ctx context.Context) context.Context {
 		return ctx
 	}
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(i httptrace.GotConnInfo) {
-			l.fresh.Store(!i.Reused)
-			time.AfterFunc(l.bodyWait, l.end) // (a no-op once it is written)
-		},
+		GotConn:      func(i httptrace.GotConnInfo) { l.fresh.Store(!i.Reused) },
 		WroteRequest: func(httptrace.WroteRequestInfo) { l.end() },
 	})
 }
@@ -176,10 +170,12 @@ func (p *pacer) waitPause(ctx context.Context) error {
 // requests than others, and a server that counts arrivals strictly (a
 // token bucket of one token) refuses a request that arrives early by a
 // fraction of a millisecond, and every refusal pauses all workers for its
-// Retry-After. A request whose body takes longer than a gap to write
-// once it has its connection (a slow uplink, a server that does not
-// read) holds the next one at most that gap: then it counts as gone. With a burst above 1 the user allows
-// closer requests: no spacing.
+// Retry-After. No request may leave until the one before it was written
+// (handed to the kernel: a body larger than the socket's buffer, over a
+// slow uplink or to a server that does not read, holds the next request
+// until it is, or until its --timeout). Timing from the headers instead
+// refused more often against a strict limit at 50/s.
+// With a burst above 1 the user allows closer requests: no spacing.
 func (p *pacer) depart(ctx context.Context) (departure, error) {
 	if !p.spaced {
 		if err := p.waitPause(ctx); err != nil {
@@ -209,19 +205,15 @@ func (p *pacer) depart(ctx context.Context) (departure, error) {
 		p.follow(now)
 		p.mu.Unlock()
 	}
-	// departMu stays held until the request is written, or one more gap
-	// has passed since it got its connection (a body slow to write: a
-	// slow uplink, a server that does not read): the next request is
-	// spaced from then.
-	l := &leaving{left: func(fresh bool) {
+	// departMu stays held until the request is written: the next request
+	// is spaced from then.
+	d.leave = &leaving{left: func(fresh bool) {
 		p.last, p.pad = time.Now(), 0
 		if fresh {
 			p.pad = freshPad(p.current())
 		}
 		p.departMu.Unlock()
 	}}
-	l.bodyWait = departGap(d.rate)
-	d.leave = l
 	return d, nil
 }
 

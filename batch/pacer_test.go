@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -198,57 +199,24 @@ func TestDepartureTimedWhenWritten(t *testing.T) {
 	}
 }
 
-// TestDepartureNotHeldByABody: the next request may leave, a gap later,
-// while the previous one's body is still being written to a server that
-// does not read it (a slow uplink, a stalled server): waiting for whole
-// bodies would hold every worker.
-func TestDepartureNotHeldByABody(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
-		<-release // reads nothing until the test is done
-	}))
-	defer srv.Close()
-	defer close(release)
-	p := newPacer(100, 1, slog.New(slog.DiscardHandler))
-	d, err := p.depart(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := strings.NewReader(strings.Repeat("x", 64<<20)) // more than any socket buffers
-	first, stopFirst := context.WithCancel(context.Background())
-	defer stopFirst() // (first of the defers: a failing test ends the write)
-	req, err := http.NewRequestWithContext(d.trace(first), http.MethodPost, srv.URL, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
+// TestPacerLogsLongPauses: a Retry-After of 10 s or more is logged when
+// it begins (the run would otherwise only look stalled); a short one is
+// not.
+func TestPacerLogsLongPauses(t *testing.T) {
+	for _, auto := range []bool{false, true} {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		p := newPacer(20, 1, log)
+		if auto {
+			p = newAutoPacer(log)
 		}
-		d.done()
-		sent <- err
-	}()
-	departed := make(chan departure, 1)
-	go func() {
-		next, _ := p.depart(context.Background())
-		departed <- next
-	}()
-	select {
-	case next := <-departed:
-		next.done()
-	case <-time.After(10 * time.Second): // a watchdog, not a synchronisation
-		stopFirst()
-		<-sent
-		(<-departed).done()
-		t.Fatal("the next request could not leave while the previous body was being written")
+		p.throttled(departure{}, time.Second)
+		if strings.Contains(buf.String(), "asked to pause") {
+			t.Errorf("auto %v: a 1s pause was logged: %s", auto, buf.String())
+		}
+		p.throttled(departure{}, time.Minute)
+		if got := buf.String(); !strings.Contains(got, "asked to pause") || !strings.Contains(got, "retry_after=1m0s") {
+			t.Errorf("auto %v: a 1m pause logged as %q", auto, got)
+		}
 	}
-	select {
-	case err := <-sent:
-		t.Fatalf("the first request ended (%v) before the test released the server: the test proved nothing", err)
-	default:
-	}
-	release <- struct{}{}
-	<-sent
 }
