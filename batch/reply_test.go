@@ -122,6 +122,7 @@ func otherReplyCases() []interpretCase {
 		{name: "two statuses, one escaped", status: 200, body: `{"status":"failed","st\u0061tus":"success","ticket":{"ticketId":"711"}}`,
 			rows: one, kind: kindRejected, form: formObject, msgHas: "two statuses"},
 		{name: "the same status twice", status: 200, body: `[{"status":"success","Status":"success"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"ok"}},
+		{name: "a null status, then one", status: 200, body: `[{"status":null,"status":"success"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"ok"}},
 		// No reply read.
 		{name: "429 seconds", status: 429, header: http.Header{"Retry-After": {"3"}}, body: "slow down", rows: two, kind: kindRetry, retryAfter: 3 * time.Second},
 		{name: "500 html", status: 500, body: "<html><head><title>Internal Server Error</title></head><body>stack</body></html>", rows: two, kind: kindRetry, msgHas: "HTTP 500: Internal Server Error"},

@@ -131,12 +131,15 @@ func (d *replyDecoder) item(it *replyItem) error {
 	return d.object(func(key rawKey) error {
 		switch {
 		case key.is("status"):
+			null := d.i < len(d.b) && d.b[d.i] == 'n' // (leaves status as it was)
 			prev, had := it.status, it.hasStatus
 			if err := d.stringField(&it.status, false); err != nil {
 				return err
 			}
-			it.hasStatus = true
-			it.twoStatuses = it.twoStatuses || had && it.status != prev
+			if !null {
+				it.twoStatuses = it.twoStatuses || had && it.status != prev
+				it.hasStatus = true
+			}
 			return nil
 		case key.is("message"):
 			return d.stringField(&it.message, true)
