@@ -168,14 +168,7 @@ func TestLastItemObjectReplies(t *testing.T) {
 			})
 			cfg := config(s)
 			cfg.MaxRetries, cfg.BreakerThreshold = 20, 1000
-			eng, err := batch.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := runEngine(context.Background(), eng, recs)
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
+			eng, c := runToEnd(t, cfg, recs)
 			checkEveryRowAsDecided(t, s, recs, unknown, c)
 			st := eng.Stats()
 			if st.ReplyForm != "object" || st.BatchSize != 1 {
@@ -217,14 +210,7 @@ func TestObjectWholeKeepsPayloadsFull(t *testing.T) {
 	for i := range 95 {
 		recs = append(recs, reader.Record{Line: i + 2, TicketID: fmt.Sprintf("7000000000%02d", i), SubStatus: "CL"})
 	}
-	eng, err := batch.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := runEngine(context.Background(), eng, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, c := runToEnd(t, cfg, recs)
 	for _, r := range c.res {
 		if r.Status != batch.Success {
 			t.Errorf("line %d: %+v, want success", r.Line, r)
@@ -375,14 +361,7 @@ func TestBeforeSend(t *testing.T) {
 				called = append(called, sentRows(rows))
 				return nil
 			}
-			eng, err := batch.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := runEngine(context.Background(), eng, recs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng, c := runToEnd(t, cfg, recs)
 			checkEveryRowAsDecided(t, s, recs, unknown, c)
 			mu.Lock()
 			defer mu.Unlock()
@@ -518,14 +497,7 @@ func TestFailuresWith500AreAnswers(t *testing.T) {
 			})
 			cfg := config(s)
 			cfg.MaxRetries = 3 // BreakerThreshold stays the default
-			eng, err := batch.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := runEngine(context.Background(), eng, recs)
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
+			eng, c := runToEnd(t, cfg, recs)
 			checkEveryRowAsDecided(t, s, recs, unknown, c)
 			for _, r := range c.res {
 				// (A mixed array reply comes with 200.)
@@ -540,4 +512,19 @@ func TestFailuresWith500AreAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runToEnd runs an engine made of cfg over recs to the end, and fails the
+// test if it cannot be made or its run fails.
+func runToEnd(t *testing.T, cfg batch.Config, recs []reader.Record) (*batch.Engine, *collector) {
+	t.Helper()
+	eng, err := batch.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := runEngine(context.Background(), eng, recs)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return eng, c
 }

@@ -7,10 +7,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -111,7 +111,7 @@ func TestResumeSendsOnlyFailedRows(t *testing.T) {
 			wantCode(t, p, 0)
 			got := commentsOf(rec.items())
 			if !maps2Equal(got, wantResent) {
-				t.Errorf("resume sent rows %v, want exactly the failed ones %v", keys(got), keys(wantResent))
+				t.Errorf("resume sent rows %v, want exactly the failed ones %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(wantResent)))
 			}
 			checkEveryLine(t, rows, readResults(t, results))
 			checkFinalState(t, s, rows)
@@ -129,15 +129,6 @@ func maps2Equal(got map[string]int, want map[string]bool) bool {
 		}
 	}
 	return true
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestExistingResultsRefused: an existing results file without --resume

@@ -6,6 +6,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,15 +130,6 @@ func sameSet(a, b map[string]bool) bool {
 	return true
 }
 
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // TestSyncNights: night 1 sends all; night 2, 1% of rows changed and 10
 // new tickets, sends exactly those (and the tickets the API refused,
 // again) and records the rest unchanged; a night killed with SIGKILL (a
@@ -179,7 +171,7 @@ func TestSyncNights(t *testing.T) {
 		t.Errorf("night 2: exit %d, want 1", n2.code)
 	}
 	if !sameSet(n2.sent, want) {
-		t.Errorf("night 2 sent tickets %v,\nwant %v", sortedKeys(n2.sent), sortedKeys(want))
+		t.Errorf("night 2 sent tickets %v,\nwant %v", slices.Sorted(maps.Keys(n2.sent)), slices.Sorted(maps.Keys(want)))
 	}
 	if n2.results == n1.results {
 		t.Errorf("night 2 wrote night 1's results file %s", n1.results)
@@ -244,7 +236,7 @@ func TestSyncNights(t *testing.T) {
 	refused := expect(rows, map[string]bool{})
 	n6 := runNight(t, s, rec, state, in)
 	if !sameSet(n6.sent, refused) || n6.summary.Unchanged != len(rows)-3 {
-		t.Errorf("after --full: sent %v, %d unchanged; want only the 3 refused sent", sortedKeys(n6.sent), n6.summary.Unchanged)
+		t.Errorf("after --full: sent %v, %d unchanged; want only the 3 refused sent", slices.Sorted(maps.Keys(n6.sent)), n6.summary.Unchanged)
 	}
 	checkEveryLine(t, rows, readResults(t, n6.results))
 }
