@@ -34,7 +34,7 @@ func newKeyer() *keyer { return &keyer{occ: rowkey.NewCounter(0)} }
 // the input (within the counter's window: a lower bound on large inputs);
 // until the next call, row can make rec's row.
 func (k *keyer) key(rec reader.Record) (key rowkey.Key, repeat bool) {
-	k.buf = batch.AppendObject(k.buf[:0], rec)
+	k.buf = reader.AppendObject(k.buf[:0], rec)
 	key = rowkey.New(rec.TicketID, k.buf)
 	key.Occurrence, repeat = k.occ.Next(key)
 	return key, repeat

@@ -9,7 +9,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -147,7 +146,7 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.
 		if rec.Invalid != "" {
 			continue
 		}
-		buf = batch.AppendObject(buf[:0], rec)
+		buf = reader.AppendObject(buf[:0], rec)
 		p.Add(rec.TicketID, rowkey.New(rec.TicketID, buf))
 	}
 	plan, err := st.Plan(p)
