@@ -1,15 +1,11 @@
 package report
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
-	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -30,17 +26,10 @@ func msgOutOfOrder(ticket string) string {
 type walker struct {
 	res     *results
 	rep     *Report
-	plan    *resume.Plan[heldRow] // nil when the results hold no row
 	tally   *reason.Tally
 	failing map[int]string // with failed rows to write: the rows not done, by ordinal, and their error
-}
-
-// heldRow is a row the order rules hold back until they know whether it
-// is its ticket's last: done so far, maybe to be sent again.
-type heldRow struct {
-	ordinal int
-	st      state
-	ticket  string
+	matched int            // valid rows with a result
+	valid   int
 }
 
 // walkInput reads the input in order and fills rep with the final state of
@@ -48,11 +37,12 @@ type heldRow struct {
 // done.
 func walkInput(opts Options, res *results, rep *Report) error {
 	w := &walker{res: res, rep: rep, tally: reason.NewTally(0)}
-	if st := res.order.Build(); st.Rows() > 0 {
-		w.plan = resume.NewPlan[heldRow](st, 0)
-	}
 	if opts.FailedRows != nil {
 		w.failing = map[int]string{}
+	}
+	plan, err := orderPlan(opts, res)
+	if err != nil {
+		return err
 	}
 	fh, err := os.Open(opts.Input)
 	if err != nil {
@@ -63,35 +53,10 @@ func walkInput(opts Options, res *results, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	keys := run.NewKeyer()
-	var valid, matched int
-	for ordinal := 0; ; ordinal++ {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		rep.Rows++
-		if rec.Invalid != "" {
-			rep.Invalid++
-			w.tally.Add(string(writer.StatusInvalid), rec.Invalid, rec.Line)
-			w.fail(ordinal, rec.Invalid)
-			continue
-		}
-		valid++
-		k, _ := keys.Key(rec)
-		f, ok := res.byKey[k.ID()]
-		if ok {
-			matched++
-			f.seen = true
-			res.byKey[k.ID()] = f
-		}
-		w.row(ordinal, rec, k, f, ok)
+	if err := resume.Walk(rd, 0, plan, w.row); err != nil {
+		return err
 	}
-	w.end()
-	if valid > 0 && len(res.byKey) > 0 && matched == 0 {
+	if w.valid > 0 && len(res.byKey) > 0 && w.matched == 0 {
 		return foreignError(opts)
 	}
 	for _, f := range res.byKey {
@@ -109,62 +74,75 @@ func walkInput(opts Options, res *results, rep *Report) error {
 	return err
 }
 
-// row settles the state of one valid row of the input (the ordinal-th)
-// whose key is k and whose latest result is f (found: ok).
-func (w *walker) row(ordinal int, rec reader.Record, k rowkey.Key, f final, ok bool) {
-	d := resume.Send
-	if w.plan != nil {
-		d, _ = w.plan.Decide(k, rec.Line, heldRow{ordinal, f.st, rec.TicketID})
+// orderPlan reads the whole input once for the order rules (package
+// resume needs each ticket's last row before it decides about the first),
+// and returns their Plan; nil when the results hold no row.
+func orderPlan(opts Options, res *results) (*resume.Plan, error) {
+	st := res.order.Build()
+	if st.Rows() == 0 {
+		return nil, nil
 	}
+	fh, err := os.Open(opts.Input)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	defer fh.Close()
+	rd, err := reader.Open(fh, opts.Reader)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := resume.IndexInput(st, rd, 0)
+	if err != nil {
+		return nil, err
+	}
+	return ix.Plan(), nil
+}
+
+// row settles the state of one row of the input.
+func (w *walker) row(row *resume.Row) error {
 	rep := w.rep
+	rep.Rows++
+	if row.Invalid != "" {
+		rep.Invalid++
+		w.tally.Add(string(writer.StatusInvalid), row.Invalid, row.Line)
+		w.fail(row.Ordinal, row.Invalid)
+		return nil
+	}
+	w.valid++
+	f, ok := w.res.byKey[row.Key.ID()]
+	if ok {
+		w.matched++
+		f.seen = true
+		w.res.byKey[row.Key.ID()] = f
+	}
 	switch {
 	case !ok:
 		rep.NotSent++
-		w.fail(ordinal, msgNotSent)
+		w.fail(row.Ordinal, msgNotSent)
 	case f.st == stFailed:
 		rep.Failed++
 		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusFailed), msg, rec.Line)
-		w.fail(ordinal, msg)
+		w.tally.Add(string(writer.StatusFailed), msg, row.Line)
+		w.fail(row.Ordinal, msg)
 	case f.st == stInvalid: // recorded so by a version with other rules
 		rep.Invalid++
 		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusInvalid), msg, rec.Line)
-		w.fail(ordinal, msg)
-	case f.st == stUnreadable || d == resume.Send:
+		w.tally.Add(string(writer.StatusInvalid), msg, row.Line)
+		w.fail(row.Ordinal, msg)
+	case f.st == stUnreadable || row.Decision == resume.Send:
 		// Done by its key, yet a resume sends it: a results row on its
 		// line could not be read, and may be a later result of it.
 		rep.Unreadable++
-		w.fail(ordinal, msgUnreadable)
-	case d == resume.SendAgain:
+		w.fail(row.Ordinal, msgUnreadable)
+	case row.Decision == resume.SendAgain:
 		rep.OutOfOrder++
-		w.fail(ordinal, msgOutOfOrder(rec.TicketID))
-	default: // skipped, or held: done so far
-		w.count(f.st, 1)
+		w.fail(row.Ordinal, msgOutOfOrder(row.TicketID))
+	case f.st == stUnchanged:
+		rep.Unchanged++
+	default:
+		rep.Success++
 	}
-}
-
-// end settles the rows the order rules held back to the end: each is its
-// ticket's last row, done, but something was recorded for the ticket after
-// it, so a resume sends it again.
-func (w *walker) end() {
-	if w.plan == nil {
-		return
-	}
-	for _, h := range w.plan.Flush() {
-		w.count(h.st, -1)
-		w.rep.OutOfOrder++
-		w.fail(h.ordinal, msgOutOfOrder(h.ticket))
-	}
-}
-
-// count adds n to the count of done rows in state st.
-func (w *walker) count(st state, n int64) {
-	if st == stUnchanged {
-		w.rep.Unchanged += n
-	} else {
-		w.rep.Success += n
-	}
+	return nil
 }
 
 // fail notes a row that is not done, for the failed rows file.

@@ -118,16 +118,17 @@ func keysOf(t *testing.T, input string) map[int]rowkey.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, out := run.NewKeyer(), map[int]rowkey.Key{}
-	for {
-		rec, err := rd.Next()
-		if err != nil {
-			return out
+	out := map[int]rowkey.Key{}
+	err = resume.Walk(rd, 0, nil, func(row *resume.Row) error {
+		if row.Invalid == "" {
+			out[row.Line] = row.Key
 		}
-		if rec.Invalid == "" {
-			out[rec.Line], _ = keys.Key(rec)
-		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // result is a results row for the row of the input on line, by its key.

@@ -15,10 +15,16 @@
 //     ticket is sent in this run. The first row that is sent (never
 //     recorded, failed, edited, or out of order) makes every later row of
 //     its ticket be sent too, after it.
-//   - A ticket's last row is skipped only if nothing was recorded for the
-//     ticket after it: a result of a row no longer in the input (deleted
-//     or edited since) may have been applied later, so the last row is
-//     sent again to put the ticket back in its state.
+//   - A ticket's last row in the whole input is skipped only if nothing
+//     was recorded for the ticket after it: a result of a row no longer in
+//     the input (deleted or edited since) may have been applied later, so
+//     the last row is sent again to put the ticket back in its state. So a
+//     resume reads the whole input once before it decides (Index): it must
+//     know each ticket's last row when it meets the first.
+//   - A run that takes only the input's first rows (a limit, a canary)
+//     never moves a ticket away from the state a later row of the whole
+//     input put it in: a row it would send whose ticket has a row beyond
+//     the limit with a result is held back (HoldBack).
 //   - A row a killed run had in flight (the in-flight journal) is recorded
 //     as failed with an unknown outcome before anything else happens, so
 //     the rules above see that it may have been applied.
@@ -33,9 +39,9 @@ import (
 )
 
 // maxPosition bounds the rows of a results file a State can take (a
-// position must fit in 31 bits): a file of 2 billion rows is hundreds of
-// gigabytes.
-const maxPosition = 1<<31 - 1
+// position plus one must fit in 30 bits, see entry.chain): a file of a
+// billion rows is a hundred gigabytes.
+const maxPosition = posMask - 1
 
 // State is what a results file says about the rows it recorded: for each
 // key the position and status of its latest result, grouped by ticket. It

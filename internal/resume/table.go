@@ -15,11 +15,16 @@ type entry struct {
 	ps  uint32 // position<<1 | 1 if success
 	// chain is set on a ticket's first entry only: the position of the
 	// latest result of the rows skipped so far plus one (0: none yet), with
-	// sendingBit once a row of the ticket is sent in this run.
+	// sendingBit once a row of the ticket is sent in this run, and
+	// limitBit when a row of it beyond the run's limit has a result.
 	chain uint32
 }
 
-const sendingBit = 1 << 31
+const (
+	sendingBit = 1 << 31
+	limitBit   = 1 << 30
+	posMask    = limitBit - 1
+)
 
 func (e entry) pos() uint32   { return e.ps >> 1 }
 func (e entry) success() bool { return e.ps&1 != 0 }
