@@ -213,7 +213,7 @@ func (o *runOptions) progressTotal() progressTotal {
 // that fix them.
 func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
 	switch {
-	case err == nil && c.Sending && c.Failed+c.Invalid > 0:
+	case err == nil && c.Sending && c.Failed+c.Invalid+c.HeldBack > 0:
 		return withCode(rowsFailed, errSilent)
 	case err == nil && c.DryRun && c.Invalid > 0:
 		return withCode(exitRowsFailed, errSilent)
