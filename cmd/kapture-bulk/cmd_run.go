@@ -185,7 +185,6 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	st.resultsPath = cfg.Results
 	var stopProgress func()
 	cfg.OnStart = func() {
-		tuneGC(e.getenv)
 		stopProgress = startProgress(ctx, st, o.progressTotal(), lines, f, log)
 	}
 	err = run.Run(ctx, cfg, st.stats)

@@ -22,25 +22,59 @@ func msgOutOfOrder(ticket string) string {
 	return fmt.Sprintf("done, but sent again after the rows of ticket %s above it, so that the ticket ends in this row's state", ticket)
 }
 
+// why says why a row is not done, for its error cell: a result (its
+// message read back from the results file when the failed rows are
+// written, so that a report of a million failed rows keeps no message per
+// row), or one of the report's own reasons.
+type why struct {
+	ordinal uint32
+	kind    whyKind
+	at      int64 // for whyResult: resume.Result.At
+}
+
+type whyKind uint8
+
+const (
+	whyResult     whyKind = iota // the latest result's message
+	whyInvalid                   // invalid in the input now: the reader's reason
+	whyNotSent                   // msgNotSent
+	whyUnreadable                // msgUnreadable
+	whyOutOfOrder                // msgOutOfOrder
+)
+
+// message returns the error cell of the row rec whose reason is w.
+func (w why) message(rec reader.Record, msgs *writer.Messages) (string, error) {
+	switch w.kind {
+	case whyInvalid:
+		return rec.Invalid, nil
+	case whyNotSent:
+		return msgNotSent, nil
+	case whyUnreadable:
+		return msgUnreadable, nil
+	case whyOutOfOrder:
+		return msgOutOfOrder(rec.TicketID), nil
+	}
+	return resume.Result{At: w.at}.Message(msgs)
+}
+
 // walker is one read of the input against the results.
 type walker struct {
-	res     *results
+	st      *resume.State
+	msgs    *writer.Messages
 	rep     *Report
 	tally   *reason.Tally
-	failing map[int]string // with failed rows to write: the rows not done, by ordinal, and their error
-	matched int            // valid rows with a result
+	failing []why // with failed rows to write: the rows not done, in input order
+	keep    bool  // failed rows are to be written
 	valid   int
+	matched int // valid rows with a result
 }
 
 // walkInput reads the input in order and fills rep with the final state of
 // each of its rows; with Options.FailedRows it then writes the rows not
 // done.
-func walkInput(opts Options, res *results, rep *Report) error {
-	w := &walker{res: res, rep: rep, tally: reason.NewTally(0)}
-	if opts.FailedRows != nil {
-		w.failing = map[int]string{}
-	}
-	plan, err := orderPlan(opts, res)
+func walkInput(opts Options, st *resume.State, msgs *writer.Messages, rep *Report) error {
+	w := &walker{st: st, msgs: msgs, rep: rep, tally: reason.NewTally(0), keep: opts.FailedRows != nil}
+	plan, err := orderPlan(opts, st)
 	if err != nil {
 		return err
 	}
@@ -56,20 +90,19 @@ func walkInput(opts Options, res *results, rep *Report) error {
 	if err := resume.Walk(rd, 0, plan, w.row); err != nil {
 		return err
 	}
-	if w.valid > 0 && len(res.byKey) > 0 && w.matched == 0 {
+	if w.valid > 0 && st.Keyed() > 0 && w.matched == 0 {
 		return foreignError(opts)
 	}
-	for _, f := range res.byKey {
-		if !f.seen {
+	st.Each(func(_ resume.Result, keyed, seen bool) {
+		if keyed && !seen {
 			rep.NotInInput++
 		}
-	}
-	rep.ResultsRows, rep.Superseded, rep.Unattributed = res.rows, res.superseded, res.unattributed
+	})
 	rep.Reasons = w.tally.Top(0)
-	if opts.FailedRows == nil {
+	if !w.keep {
 		return nil
 	}
-	n, err := writeFailedRows(opts, w.failing)
+	n, err := writeFailedRows(opts, w.failing, msgs)
 	rep.FailedRowsWritten = n
 	return err
 }
@@ -77,8 +110,7 @@ func walkInput(opts Options, res *results, rep *Report) error {
 // orderPlan reads the whole input once for the order rules (package
 // resume needs each ticket's last row before it decides about the first),
 // and returns their Plan; nil when the results hold no row.
-func orderPlan(opts Options, res *results) (*resume.Plan, error) {
-	st := res.order.Build()
+func orderPlan(opts Options, st *resume.State) (*resume.Plan, error) {
 	if st.Rows() == 0 {
 		return nil, nil
 	}
@@ -105,39 +137,40 @@ func (w *walker) row(row *resume.Row) error {
 	if row.Invalid != "" {
 		rep.Invalid++
 		w.tally.Add(string(writer.StatusInvalid), row.Invalid, row.Line)
-		w.fail(row.Ordinal, row.Invalid)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyInvalid})
 		return nil
 	}
 	w.valid++
-	f, ok := w.res.byKey[row.Key.ID()]
+	r, ok := w.st.Latest(row.Key)
 	if ok {
 		w.matched++
-		f.seen = true
-		w.res.byKey[row.Key.ID()] = f
+		w.st.Seen(row.Key)
 	}
 	switch {
 	case !ok:
 		rep.NotSent++
-		w.fail(row.Ordinal, msgNotSent)
-	case f.st == stFailed:
-		rep.Failed++
-		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusFailed), msg, row.Line)
-		w.fail(row.Ordinal, msg)
-	case f.st == stInvalid: // recorded so by a version with other rules
-		rep.Invalid++
-		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusInvalid), msg, row.Line)
-		w.fail(row.Ordinal, msg)
-	case f.st == stUnreadable || row.Decision == resume.Send:
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyNotSent})
+	case r.Status == resume.Failed, r.Status == resume.Invalid: // invalid: recorded so by a version with other rules
+		if r.Status == resume.Failed {
+			rep.Failed++
+		} else {
+			rep.Invalid++
+		}
+		msg, err := r.Message(w.msgs)
+		if err != nil {
+			return err
+		}
+		w.tally.Add(statusName(r.Status), msg, row.Line)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyResult, at: r.At})
+	case r.Status == resume.Unreadable || row.Decision == resume.Send:
 		// Done by its key, yet a resume sends it: a results row on its
 		// line could not be read, and may be a later result of it.
 		rep.Unreadable++
-		w.fail(row.Ordinal, msgUnreadable)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyUnreadable})
 	case row.Decision == resume.SendAgain:
 		rep.OutOfOrder++
-		w.fail(row.Ordinal, msgOutOfOrder(row.TicketID))
-	case f.st == stUnchanged:
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyOutOfOrder})
+	case r.Status == resume.Unchanged:
 		rep.Unchanged++
 	default:
 		rep.Success++
@@ -146,8 +179,8 @@ func (w *walker) row(row *resume.Row) error {
 }
 
 // fail notes a row that is not done, for the failed rows file.
-func (w *walker) fail(ordinal int, msg string) {
-	if w.failing != nil {
-		w.failing[ordinal] = msg
+func (w *walker) fail(y why) {
+	if w.keep {
+		w.failing = append(w.failing, y)
 	}
 }

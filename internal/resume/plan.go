@@ -44,11 +44,15 @@ func NewIndex(st *State) *Index { return &Index{st: st, last: map[uint64]uint64{
 // the results file is the record of this input (see State.BelongsTo).
 func (ix *Index) Add(k rowkey.Key, beyond bool) (belongs bool) {
 	t := &ix.st.t
-	first, _ := t.ticket(k.Ticket)
+	first, end := t.ticket(k.Ticket)
 	if first < 0 {
 		return false // nothing recorded for its ticket
 	}
-	ix.last[k.Ticket] = k.ID()
+	if end-first > 1 {
+		// With one entry, nothing can have been recorded after the row
+		// that has it: only tickets of several need their last row known.
+		ix.last[k.Ticket] = k.ID()
+	}
 	if beyond && t.find(k.ID(), k.Ticket) >= 0 {
 		t.entries[first].chain |= limitBit
 	}
