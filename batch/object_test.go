@@ -3,7 +3,6 @@ package batch
 import (
 	"encoding/json"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
@@ -42,26 +41,6 @@ func TestNewRowEncodesDocumentedKeysAndExtras(t *testing.T) {
 	if string(NewRow(rec).Object) != string(row.Object) {
 		t.Error("the object of a row is not stable")
 	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote\"back\\slash", "\x00\x1f\x7f", "é ü 日本", "\u2028\u2029", "\xff\xfe bad", "<>&"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("appendString(%q) = %s: not JSON: %v", s, b, err)
-		}
-		want := s
-		if !utf8.ValidString(s) {
-			want = string([]rune(s)) // invalid bytes become U+FFFD, as encoding/json does
-		}
-		if got != want {
-			t.Fatalf("round trip of %q gave %q", s, got)
-		}
-	})
 }
 
 func TestPayloadIsAnArrayOfTheObjects(t *testing.T) {

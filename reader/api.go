@@ -32,7 +32,7 @@ type Options struct {
 	KeepRaw bool
 }
 
-// Field is one extra column sent with a row, in header order.
+// Field is one extra column sent with a row.
 type Field struct {
 	Name, Value string
 }
@@ -44,7 +44,8 @@ type Record struct {
 	// The documented columns, trimmed of spaces, tabs and NBSP, except
 	// Comment, which is kept verbatim (newlines included).
 	TicketID, SubStatus, Queue, Comment, CallbackTime, Disposition string
-	// Extra holds the extra columns to send, in header order.
+	// Extra holds the extra columns to send, in the order of their
+	// names (so that the order of the columns changes no row's object).
 	Extra []Field
 	// Raw holds the row's cells as found (decoded, untrimmed, unquoted),
 	// one per column it has, when Options.KeepRaw is set; nil otherwise.

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -63,7 +64,7 @@ type header struct {
 	names   []string // normalised; "" for an unnamed column
 	doc     docIx    // where the documented columns are
 	others  []int    // indexes of the other columns: extra and unnamed
-	sent    []int    // indexes of extra columns to send, in header order
+	sent    []int    // indexes of extra columns to send, by name
 	leftOut []string // extra columns present but not sent
 	unnamed []int    // indexes of unnamed columns
 }
@@ -152,6 +153,9 @@ func analyseHeader(raw []string, line int, opts Options, name string) (*header, 
 			h.leftOut = append(h.leftOut, n)
 		}
 	}
+	// By name, not by place: a row's object (and so its key) must not
+	// change when the export's columns come in another order.
+	slices.SortFunc(h.sent, func(a, b int) int { return strings.Compare(h.names[a], h.names[b]) })
 	return h, nil
 }
 

@@ -269,17 +269,10 @@ func sizeText(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// objectOverhead is the size of a request object whose values are all
-// empty: the documented keys, their quotes, braces and commas.
-const objectOverhead = len(`{"ticket_id":"","sub_status":"","queue":"","comment":"","callback_time":"","disposition":""}`)
-
 // objectBytes returns the size of the request object sent for rec, and
-// the name and size of its largest value, counting escapes as the engine
-// writes them (tab, LF, CR, " and \ in two bytes, any other control byte
-// and U+2028, U+2029 in six). It is exact for a valid row; for a row with
-// invalid UTF-8 (never sent) it may count less. A row small enough that
-// even six bytes for every byte fit is not scanned: its size is then a
-// lower bound.
+// the name and size of its largest value, as AppendObject writes it. A
+// row small enough that even six bytes for every byte fit is not scanned:
+// its size is then a lower bound.
 func objectBytes(rec *Record) (n int, largest string, largestN int) {
 	vals := [...]struct{ name, v string }{
 		{colTicketID, rec.TicketID}, {colSubStatus, rec.SubStatus}, {colQueue, rec.Queue},
@@ -290,7 +283,7 @@ func objectBytes(rec *Record) (n int, largest string, largestN int) {
 		raw += len(v.v)
 	}
 	for _, f := range rec.Extra {
-		raw += len(`,"":""`) + len(f.Name) + len(f.Value)
+		raw += extraOverhead + len(f.Name) + len(f.Value)
 	}
 	if raw*6 <= MaxObjectBytes {
 		return raw, "", 0 // a lower bound, but no escapes could take it over
@@ -305,32 +298,12 @@ func objectBytes(rec *Record) (n int, largest string, largestN int) {
 	}
 	for _, f := range rec.Extra {
 		m := jsonLen(f.Value)
-		n += len(`,"":""`) + jsonLen(f.Name) + m
+		n += extraOverhead + jsonLen(f.Name) + m
 		if m > largestN {
 			largest, largestN = f.Name, m
 		}
 	}
 	return n, largest, largestN
-}
-
-// jsonLen is the length of s as a JSON string's contents (see objectBytes).
-func jsonLen(s string) int {
-	n := len(s)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c != 0xE2 {
-			continue // the common case, first
-		}
-		switch {
-		case c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\\':
-			n++
-		case c < 0x20:
-			n += 5
-		case c == 0xE2 && (strings.HasPrefix(s[i+1:], "\x80\xa8") || strings.HasPrefix(s[i+1:], "\x80\xa9")):
-			n += 3
-		}
-	}
-	return n
 }
 
 // bound enforces MaxObjectBytes on a built record: a row over it becomes

@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
 // TestObjectLimitMatchesTheWire holds the reader's count of a row's
-// request object to the object the engine sends: a row whose object is
+// request object to the object AppendObject writes (what the engine sends): a row whose object is
 // exactly MaxObjectBytes is valid, one byte more is invalid, whatever
 // the text needs escaped.
 func TestObjectLimitMatchesTheWire(t *testing.T) {
@@ -31,11 +30,11 @@ func TestObjectLimitMatchesTheWire(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rec := reader.Record{TicketID: "713517204455", SubStatus: "CL", Comment: text,
 				Extra: []reader.Field{{Name: "region", Value: "north"}}}
-			pad := reader.MaxObjectBytes - len(batch.NewRow(rec).Object)
+			pad := reader.MaxObjectBytes - len(reader.AppendObject(nil, rec))
 			for _, over := range []int{0, 1} {
 				comment := text + strings.Repeat("x", pad+over)
 				got := readOne(t, comment)
-				size := len(batch.NewRow(got).Object)
+				size := len(reader.AppendObject(nil, got))
 				switch {
 				case over == 0 && (got.Invalid != "" || size != reader.MaxObjectBytes):
 					t.Errorf("object of %d bytes: invalid %q", size, got.Invalid)

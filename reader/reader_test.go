@@ -249,7 +249,7 @@ func readerValueCases() []readerCase {
 			}},
 		{file: "extras.csv", opts: Options{AllExtra: true}, leftOut: nil, want: []want{{2, "1701", ""}},
 			check: func(t *testing.T, recs []Record) {
-				w := []Field{{"region", "North"}, {"agent_name", "Ann"}, {"helper_col", "=x"}}
+				w := []Field{{"agent_name", "Ann"}, {"helper_col", "=x"}, {"region", "North"}} // by name
 				if got := recs[0].Extra; len(got) != 3 || got[0] != w[0] || got[1] != w[1] || got[2] != w[2] {
 					t.Errorf("extra = %+v, want %+v", got, w)
 				}
@@ -427,7 +427,7 @@ func TestAllExtraLeavesOutTheReportErrorColumn(t *testing.T) {
 		leftOut []string
 	}{
 		{Options{AllExtra: true}, "priority", []string{"error"}},
-		{Options{ExtraColumns: []string{"priority", "error"}}, "priority,error", nil},
+		{Options{ExtraColumns: []string{"priority", "error"}}, "error,priority", nil},
 	} {
 		recs, rd, err := readAll(strings.NewReader(file), tt.opts)
 		if err != nil {
@@ -440,5 +440,30 @@ func TestAllExtraLeavesOutTheReportErrorColumn(t *testing.T) {
 		if strings.Join(sent, ",") != tt.sent || strings.Join(rd.LeftOut(), ",") != strings.Join(tt.leftOut, ",") {
 			t.Errorf("%+v: sent %v, left out %v; want %s and %v", tt.opts, sent, rd.LeftOut(), tt.sent, tt.leftOut)
 		}
+	}
+}
+
+// TestExtraColumnsByName: the extra columns go into a row's object by
+// name, so that an export whose columns come in another order sends the
+// very same objects (and its rows keep their keys).
+func TestExtraColumnsByName(t *testing.T) {
+	objects := func(csv string) []string {
+		recs, _, err := readAll(strings.NewReader(csv), Options{ExtraColumns: []string{"region", "channel"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range recs {
+			out = append(out, string(AppendObject(nil, r)))
+		}
+		return out
+	}
+	a := objects("ticket_id,sub_status,region,channel\n713516551148,CL,north,web\n")
+	b := objects("channel,sub_status,region,ticket_id\nweb,CL,north,713516551148\n")
+	if len(a) != 1 || len(b) != 1 || a[0] != b[0] {
+		t.Fatalf("same row, columns reordered: %q and %q", a, b)
+	}
+	if !strings.HasSuffix(a[0], `,"channel":"web","region":"north"}`) {
+		t.Errorf("object %s: want the extra columns by name", a[0])
 	}
 }

@@ -160,8 +160,10 @@ type Row struct {
 	// Message is the message cell as found (with the leading ' the
 	// writer puts before a cell a spreadsheet would run as a formula).
 	Message string
-	// FileLine is where the row stands in the results file (header = 1).
+	// FileLine is where the row stands in the results file (header = 1),
+	// and Offset where its line starts, in bytes (see MessageAt).
 	FileLine int
+	Offset   int64
 	// Damaged says what could not be read; empty for a sound row.
 	Damaged string
 }
@@ -175,7 +177,7 @@ type Row struct {
 // fails.
 func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	first, err := readLine(br)
+	first, off, err := readLine(br)
 	switch {
 	case errors.Is(err, io.EOF) && len(first) == 0:
 		return nil // an empty file
@@ -188,17 +190,18 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 	var cells [columns][]byte
 	var msg string // the last message: most rows repeat it, and share it
 	for n := 2; ; n++ {
-		line, err := readLine(br)
+		line, size, err := readLine(br)
 		if len(line) > 0 {
 			row := parseRow(line, cells[:], &msg)
 			if len(line) > maxRowBytes {
 				row = Row{Damaged: fmt.Sprintf("a line of more than %d bytes", maxRowBytes)}
 			}
-			row.FileLine = n
+			row.FileLine, row.Offset = n, off
 			if ferr := fn(row); ferr != nil {
 				return ferr
 			}
 		}
+		off += size
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -213,14 +216,17 @@ func ReadRows(r io.Reader, name string, fn func(Row) error) error {
 // reading it whole could take any amount of memory.
 const maxRowBytes = 8*maxCell + 1024
 
-// readLine returns the next line without its line ending; of a line longer
-// than maxRowBytes, only its first maxRowBytes and a little more.
-func readLine(br *bufio.Reader) ([]byte, error) {
+// readLine returns the next line without its line ending, and the bytes
+// it took, ending included; of a line longer than maxRowBytes, only its
+// first maxRowBytes and a little more.
+func readLine(br *bufio.Reader) ([]byte, int64, error) {
 	line, err := br.ReadSlice('\n')
+	size := int64(len(line))
 	if errors.Is(err, bufio.ErrBufferFull) {
 		long := append([]byte(nil), line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			line, err = br.ReadSlice('\n')
+			size += int64(len(line))
 			if len(long) <= maxRowBytes { // past it, the rest is not kept
 				long = append(long, line...)
 			}
@@ -229,7 +235,38 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
-	return line, err
+	return line, size, err
+}
+
+// Messages reads the message cells of a results file's rows by where
+// their lines start (Row.Offset): a reader of a large results file keeps
+// where each row's message is rather than the message.
+type Messages struct {
+	r   io.ReaderAt
+	buf []byte
+}
+
+// NewMessages reads messages from the results file r.
+func NewMessages(r io.ReaderAt) *Messages { return &Messages{r: r, buf: make([]byte, 1<<10)} }
+
+// At returns the message of the row whose line starts at off.
+func (m *Messages) At(off int64) (string, error) {
+	for {
+		n, err := m.r.ReadAt(m.buf, off)
+		line, _, whole := bytes.Cut(m.buf[:n], []byte("\n"))
+		if whole || errors.Is(err, io.EOF) || len(m.buf) > maxRowBytes {
+			var cells [columns][]byte
+			line = bytes.TrimSuffix(line, []byte("\r"))
+			if got, ok := splitCells(line, cells[:]); !ok || got != columns {
+				return "", fmt.Errorf("results row at byte %d cannot be read", off)
+			}
+			return string(cells[2]), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("read results row at byte %d: %w", off, err)
+		}
+		m.buf = make([]byte, 2*len(m.buf))
+	}
 }
 
 // parseRow reads the cells of one line. *msg is the message of the row

@@ -274,25 +274,26 @@ func (w *Writer) TornRow() (row Row, ok bool) {
 }
 
 // TornRowOf is TornRow for the results file at path, read without locking
-// or changing it. ok is false for a missing file or one that ends cleanly.
-func TornRowOf(path string) (row Row, ok bool, err error) {
+// or changing it, with the bytes of the torn line: 0 for a missing file or
+// one that ends cleanly.
+func TornRowOf(path string) (row Row, torn int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return Row{}, false, nil
+		return Row{}, 0, nil
 	}
 	if err != nil {
-		return Row{}, false, fmt.Errorf("open results: %w", err)
+		return Row{}, 0, fmt.Errorf("open results: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Row{}, false, fmt.Errorf("results file %q: %w", path, err)
+		return Row{}, 0, fmt.Errorf("results file %q: %w", path, err)
 	}
 	keep, err := lastNewline(f, fi.Size())
 	if err != nil || keep == 0 || keep == fi.Size() {
-		return Row{}, false, err
+		return Row{}, 0, err
 	}
-	return tornRow(f, keep, fi.Size()-keep), true, nil
+	return tornRow(f, keep, fi.Size()-keep), fi.Size() - keep, nil
 }
 
 // tornRow reads the whole cells at the start of the torn tail of n bytes

@@ -133,14 +133,25 @@ func TestRoundTrip(t *testing.T) {
 	if len(back) != 4 || w.Rows() != 4 || w.TornBytes() != 0 {
 		t.Errorf("read back %d rows, Rows() = %d, TornBytes() = %d; want 4, 4, 0", len(back), w.Rows(), w.TornBytes())
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msgs := NewMessages(f)
+	offset := int64(len(Header) + 1)
 	for i, r := range back {
-		want := Row{Status: rows[i].Status, Line: rows[i].Line, TicketID: rows[i].TicketID, Message: rows[i].Message, FileLine: i + 2}
+		want := Row{Status: rows[i].Status, Line: rows[i].Line, TicketID: rows[i].TicketID, Message: rows[i].Message, FileLine: i + 2, Offset: offset}
 		if rows[i].Fingerprint != "" {
 			want.Key, want.KeyOK = mustKey(t, rows[i].Fingerprint), true
 		}
 		if r != want {
 			t.Errorf("row %d read back as %+v, want %+v", i, r, want)
 		}
+		if m, err := msgs.At(r.Offset); err != nil || m != rows[i].Message {
+			t.Errorf("row %d: message at %d is %q (%v), want %q", i, r.Offset, m, err, rows[i].Message)
+		}
+		offset += int64(len(strings.SplitAfter(got, "\n")[i+1]))
 	}
 	mustClose(t, w)
 	if got := readFile(t, path); got != want {

@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "work directory for generated files (default: a temporary one, removed at the end)")
 	flag.IntVar(&c.runs, "runs", 3, "runs per measurement; the median is reported")
 	flag.BoolVar(&c.quick, "quick", false, "smaller inputs and one run each: a smoke test of the harness, not numbers to quote")
-	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume,sync (default all)")
+	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume,sync,report (default all)")
 	flag.StringVar(&c.python, "python", "bench/e2e/py_bulk.py", "the Python baseline script (cpu scenario)")
 	flag.StringVar(&c.perf, "perf", "", "also record a CPU profile of one 200k-row run with perf into this file")
 	flag.Parse()
@@ -131,6 +131,11 @@ func run(c config) error {
 	if c.want("sync") {
 		if err := syncNights(c, genFile(c, big), &rep); err != nil {
 			return fmt.Errorf("sync: %w", err)
+		}
+	}
+	if c.want("report") {
+		if err := reportFailed(c, genFile(c, big), &rep); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
 	}
 	if c.want("validate") {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
@@ -91,9 +90,13 @@ func reportRun(o *reportOptions) error {
 		return err
 	}
 	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts}
-	var failed bytes.Buffer
+	var failed *atomicFile
 	if o.failedRows != "" {
-		opts.FailedRows = &failed
+		if failed, err = createAtomic(o.failedRows, 0o644); err != nil {
+			return withCode(exitAborted, fmt.Errorf("--failed-rows: %w", err))
+		}
+		defer failed.abort() // a no-op once committed
+		opts.FailedRows = failed
 	}
 	rep, err := outcome.Build(opts)
 	switch {
@@ -102,8 +105,8 @@ func reportRun(o *reportOptions) error {
 	case err != nil:
 		return withCode(exitUsage, err)
 	}
-	if o.failedRows != "" {
-		if err := writeAtomic(o.failedRows, failed.Bytes()); err != nil {
+	if failed != nil {
+		if err := failed.commit(); err != nil {
 			return withCode(exitAborted, fmt.Errorf("--failed-rows: %w", err))
 		}
 	}
@@ -119,16 +122,6 @@ func reportRun(o *reportOptions) error {
 		return withCode(exitRowsFailed, errSilent)
 	}
 	return nil
-}
-
-// writeAtomic writes b to path.tmp and renames it to path, so that no one
-// finds half a file.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // reportJSON is report --json: a contract for scripts.

@@ -185,7 +185,6 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	st.resultsPath = cfg.Results
 	var stopProgress func()
 	cfg.OnStart = func() {
-		tuneGC(e.getenv)
 		stopProgress = startProgress(ctx, st, o.progressTotal(), lines, f, log)
 	}
 	err = run.Run(ctx, cfg, st.stats)
@@ -213,7 +212,7 @@ func (o *runOptions) progressTotal() progressTotal {
 // that fix them.
 func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
 	switch {
-	case err == nil && c.Sending && c.Failed+c.Invalid > 0:
+	case err == nil && c.Sending && c.Failed+c.Invalid+c.HeldBack > 0:
 		return withCode(rowsFailed, errSilent)
 	case err == nil && c.DryRun && c.Invalid > 0:
 		return withCode(exitRowsFailed, errSilent)

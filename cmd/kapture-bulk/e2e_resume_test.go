@@ -66,9 +66,11 @@ func TestResumeOfAnInterruptedResume(t *testing.T) {
 	}
 }
 
-// TestResumeWithLimitAfterAFix: a failed early row is fixed and a canary
-// resume (--limit) sends it; the full resume then sends the ticket's later
-// rows after it again, so the fix does not end up last.
+// TestResumeWithLimitAfterAFix: a failed early row is fixed; a canary
+// resume (--limit) holds it back, since its ticket's later rows, past the
+// limit, were applied (sending it would move the ticket back); the full
+// resume then sends it and the ticket's later rows after it again, so the
+// fix does not end up last.
 func TestResumeWithLimitAfterAFix(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, kapturetest.Options{})
@@ -80,7 +82,11 @@ func TestResumeWithLimitAfterAFix(t *testing.T) {
 	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 1)
 	rows[2].SubStatus, rows[2].want = "CL", wantSuccess
 	in = writeInput(t, dir, "in.csv", rows)
-	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in, "--resume", "--limit", "10")...), 0)
+	requests := s.Stats().Requests
+	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in, "--resume", "--limit", "10")...), 1)
+	if n := s.Stats().Requests - requests; n != 0 {
+		t.Fatalf("the canary made %d requests, want none: the fixed row is held back", n)
+	}
 	p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))

@@ -15,6 +15,7 @@ func main() {
 	// and version keep the default (a signal ends them at once). SIGHUP
 	// (an SSH session dropped) stops a run as SIGTERM does; a closed
 	// stdout or stderr must not kill it (see droppingWriter).
+	tuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 2)
 	if len(os.Args) > 1 && (os.Args[1] == "run" || os.Args[1] == "mock") {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)

@@ -30,6 +30,7 @@ type summary struct {
 	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume int64   `json:"skipped_resume"`
 	ResentOrder   int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
+	HeldBack      int64   `json:"held_back"`        // --limit: not sent, a row of the ticket past the limit has a result
 	NotSent       int64   `json:"not_sent"`
 	BlankSkipped  int     `json:"blank_rows_skipped"`
 	DuplicateRows int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
@@ -83,10 +84,11 @@ func (st *runState) summary() *summary {
 	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
 	s.ResentOrder = c.Resent
+	s.HeldBack = c.HeldBack
 	s.BlankSkipped = int(c.BlankSkipped)
 	s.DuplicateRows = c.Duplicates
 	done := s.Success + s.Failed + s.Invalid + s.Unchanged
-	s.NotSent = max(0, s.RowsRead-s.SkippedResume-done)
+	s.NotSent = max(0, s.RowsRead-s.SkippedResume-s.HeldBack-done)
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	s.SettledRate = c.SettledRate
@@ -139,6 +141,9 @@ func (s *summary) print(w io.Writer) {
 	}
 	if s.ResentOrder > 0 {
 		fmt.Fprintf(&b, ", %d sent again, though done, to keep their tickets' rows in order", s.ResentOrder)
+	}
+	if s.HeldBack > 0 {
+		fmt.Fprintf(&b, ", %d held back (a row of their ticket past --limit has a result: a resume without --limit sends them in order)", s.HeldBack)
 	}
 	if s.NotSent > 0 {
 		fmt.Fprintf(&b, ", %d not sent (--resume sends them)", s.NotSent)
@@ -222,9 +227,5 @@ func (s *summary) writeJSON(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeAtomic(path, b, 0o644)
 }

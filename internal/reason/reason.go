@@ -252,7 +252,7 @@ func isWordByte(c byte) bool {
 
 // Group is one failure reason: the masked message, the status of its rows
 // (failed or invalid, or another status a caller tallies), how many rows
-// it holds, and the input line of the first of them.
+// it holds, and the input line of the first of them (the lowest).
 type Group struct {
 	Reason      string `json:"reason"`
 	Status      string `json:"status"`
@@ -308,6 +308,9 @@ func (t *Tally) AddMasked(status, reason string, line int) {
 		}
 	}
 	g.Count++
+	if line > 0 && line < g.ExampleLine { // the first in the input, in whatever order rows come
+		g.ExampleLine = line
+	}
 }
 
 // Len returns the number of groups.

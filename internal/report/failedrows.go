@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // ErrorColumn is the column the failed rows file adds after the input's
@@ -26,7 +27,7 @@ const ErrorColumn = reader.ReportErrorColumn
 // UTF-8 with a BOM, so that a spreadsheet shows its characters right
 // (whatever encoding the input was in; the reader takes the BOM). It
 // returns how many rows it wrote.
-func writeFailedRows(opts Options, failing map[int]string) (int64, error) {
+func writeFailedRows(opts Options, failing []why, msgs *writer.Messages) (int64, error) {
 	fh, err := os.Open(opts.Input)
 	if err != nil {
 		return 0, fmt.Errorf("open input: %w", err)
@@ -56,21 +57,25 @@ func writeFailedRows(opts Options, failing map[int]string) (int64, error) {
 	cw.Comma = rd.Delimiter()
 	cw.Write(header)
 	var n int64
-	for ordinal := 0; n < int64(len(failing)); ordinal++ {
+	for ordinal := 0; len(failing) > 0; ordinal++ {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			return n, fmt.Errorf("%s changed while the report read it: %d of its rows to write are gone", opts.Input, int64(len(failing))-n)
+			return n, fmt.Errorf("%s changed while the report read it: %d of its rows to write are gone", opts.Input, len(failing))
 		}
 		if err != nil {
 			return n, err
 		}
-		msg, ok := failing[ordinal]
-		if !ok {
+		if int(failing[0].ordinal) != ordinal {
 			continue
 		}
 		if rec.Raw == nil {
 			return n, fmt.Errorf("%s:%d: the row's cells could not be kept to write them", opts.Input, rec.Line)
 		}
+		msg, err := failing[0].message(rec, msgs)
+		if err != nil {
+			return n, err
+		}
+		failing = failing[1:]
 		cw.Write(failedRow(rec.Raw, own, errCol, msg))
 		n++
 	}

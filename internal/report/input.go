@@ -1,15 +1,11 @@
 package report
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
-	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -26,33 +22,61 @@ func msgOutOfOrder(ticket string) string {
 	return fmt.Sprintf("done, but sent again after the rows of ticket %s above it, so that the ticket ends in this row's state", ticket)
 }
 
-// walker is one read of the input against the results.
-type walker struct {
-	res     *results
-	rep     *Report
-	plan    *resume.Plan[heldRow] // nil when the results hold no row
-	tally   *reason.Tally
-	failing map[int]string // with failed rows to write: the rows not done, by ordinal, and their error
+// why says why a row is not done, for its error cell: a result (its
+// message read back from the results file when the failed rows are
+// written, so that a report of a million failed rows keeps no message per
+// row), or one of the report's own reasons.
+type why struct {
+	ordinal uint32
+	kind    whyKind
+	at      int64 // for whyResult: resume.Result.At
 }
 
-// heldRow is a row the order rules hold back until they know whether it
-// is its ticket's last: done so far, maybe to be sent again.
-type heldRow struct {
-	ordinal int
-	st      state
-	ticket  string
+type whyKind uint8
+
+const (
+	whyResult     whyKind = iota // the latest result's message
+	whyInvalid                   // invalid in the input now: the reader's reason
+	whyNotSent                   // msgNotSent
+	whyUnreadable                // msgUnreadable
+	whyOutOfOrder                // msgOutOfOrder
+)
+
+// message returns the error cell of the row rec whose reason is w.
+func (w why) message(rec reader.Record, msgs *writer.Messages) (string, error) {
+	switch w.kind {
+	case whyInvalid:
+		return rec.Invalid, nil
+	case whyNotSent:
+		return msgNotSent, nil
+	case whyUnreadable:
+		return msgUnreadable, nil
+	case whyOutOfOrder:
+		return msgOutOfOrder(rec.TicketID), nil
+	}
+	return resume.Result{At: w.at}.Message(msgs)
+}
+
+// walker is one read of the input against the results.
+type walker struct {
+	st      *resume.State
+	msgs    *writer.Messages
+	rep     *Report
+	tally   *reason.Tally
+	failing []why // with failed rows to write: the rows not done, in input order
+	keep    bool  // failed rows are to be written
+	valid   int
+	matched int // valid rows with a result
 }
 
 // walkInput reads the input in order and fills rep with the final state of
 // each of its rows; with Options.FailedRows it then writes the rows not
 // done.
-func walkInput(opts Options, res *results, rep *Report) error {
-	w := &walker{res: res, rep: rep, tally: reason.NewTally(0)}
-	if st := res.order.Build(); st.Rows() > 0 {
-		w.plan = resume.NewPlan[heldRow](st, 0)
-	}
-	if opts.FailedRows != nil {
-		w.failing = map[int]string{}
+func walkInput(opts Options, st *resume.State, msgs *writer.Messages, rep *Report) error {
+	w := &walker{st: st, msgs: msgs, rep: rep, tally: reason.NewTally(0), keep: opts.FailedRows != nil}
+	plan, err := orderPlan(opts, st)
+	if err != nil {
+		return err
 	}
 	fh, err := os.Open(opts.Input)
 	if err != nil {
@@ -63,113 +87,100 @@ func walkInput(opts Options, res *results, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	keys := run.NewKeyer()
-	var valid, matched int
-	for ordinal := 0; ; ordinal++ {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		rep.Rows++
-		if rec.Invalid != "" {
-			rep.Invalid++
-			w.tally.Add(string(writer.StatusInvalid), rec.Invalid, rec.Line)
-			w.fail(ordinal, rec.Invalid)
-			continue
-		}
-		valid++
-		k, _ := keys.Key(rec)
-		f, ok := res.byKey[k.ID()]
-		if ok {
-			matched++
-			f.seen = true
-			res.byKey[k.ID()] = f
-		}
-		w.row(ordinal, rec, k, f, ok)
+	if err := resume.Walk(rd, 0, plan, w.row); err != nil {
+		return err
 	}
-	w.end()
-	if valid > 0 && len(res.byKey) > 0 && matched == 0 {
+	if w.valid > 0 && st.Keyed() > 0 && w.matched == 0 {
 		return foreignError(opts)
 	}
-	for _, f := range res.byKey {
-		if !f.seen {
+	st.Each(func(_ resume.Result, keyed, seen bool) {
+		if keyed && !seen {
 			rep.NotInInput++
 		}
-	}
-	rep.ResultsRows, rep.Superseded, rep.Unattributed = res.rows, res.superseded, res.unattributed
+	})
 	rep.Reasons = w.tally.Top(0)
-	if opts.FailedRows == nil {
+	if !w.keep {
 		return nil
 	}
-	n, err := writeFailedRows(opts, w.failing)
+	n, err := writeFailedRows(opts, w.failing, msgs)
 	rep.FailedRowsWritten = n
 	return err
 }
 
-// row settles the state of one valid row of the input (the ordinal-th)
-// whose key is k and whose latest result is f (found: ok).
-func (w *walker) row(ordinal int, rec reader.Record, k rowkey.Key, f final, ok bool) {
-	d := resume.Send
-	if w.plan != nil {
-		d, _ = w.plan.Decide(k, rec.Line, heldRow{ordinal, f.st, rec.TicketID})
+// orderPlan reads the whole input once for the order rules (package
+// resume needs each ticket's last row before it decides about the first),
+// and returns their Plan; nil when the results hold no row.
+func orderPlan(opts Options, st *resume.State) (*resume.Plan, error) {
+	if st.Rows() == 0 {
+		return nil, nil
 	}
+	fh, err := os.Open(opts.Input)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	defer fh.Close()
+	rd, err := reader.Open(fh, opts.Reader)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := resume.IndexInput(st, rd, 0)
+	if err != nil {
+		return nil, err
+	}
+	return ix.Plan(), nil
+}
+
+// row settles the state of one row of the input.
+func (w *walker) row(row *resume.Row) error {
 	rep := w.rep
+	rep.Rows++
+	if row.Invalid != "" {
+		rep.Invalid++
+		w.tally.Add(string(writer.StatusInvalid), row.Invalid, row.Line)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyInvalid})
+		return nil
+	}
+	w.valid++
+	r, ok := w.st.Latest(row.Key)
+	if ok {
+		w.matched++
+		w.st.Seen(row.Key)
+	}
 	switch {
 	case !ok:
 		rep.NotSent++
-		w.fail(ordinal, msgNotSent)
-	case f.st == stFailed:
-		rep.Failed++
-		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusFailed), msg, rec.Line)
-		w.fail(ordinal, msg)
-	case f.st == stInvalid: // recorded so by a version with other rules
-		rep.Invalid++
-		msg := w.res.msgs[f.msg]
-		w.tally.Add(string(writer.StatusInvalid), msg, rec.Line)
-		w.fail(ordinal, msg)
-	case f.st == stUnreadable || d == resume.Send:
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyNotSent})
+	case r.Status == resume.Failed, r.Status == resume.Invalid: // invalid: recorded so by a version with other rules
+		if r.Status == resume.Failed {
+			rep.Failed++
+		} else {
+			rep.Invalid++
+		}
+		msg, err := r.Message(w.msgs)
+		if err != nil {
+			return err
+		}
+		w.tally.Add(statusName(r.Status), msg, row.Line)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyResult, at: r.At})
+	case r.Status == resume.Unreadable || row.Decision == resume.Send:
 		// Done by its key, yet a resume sends it: a results row on its
 		// line could not be read, and may be a later result of it.
 		rep.Unreadable++
-		w.fail(ordinal, msgUnreadable)
-	case d == resume.SendAgain:
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyUnreadable})
+	case row.Decision == resume.SendAgain:
 		rep.OutOfOrder++
-		w.fail(ordinal, msgOutOfOrder(rec.TicketID))
-	default: // skipped, or held: done so far
-		w.count(f.st, 1)
+		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyOutOfOrder})
+	case r.Status == resume.Unchanged:
+		rep.Unchanged++
+	default:
+		rep.Success++
 	}
-}
-
-// end settles the rows the order rules held back to the end: each is its
-// ticket's last row, done, but something was recorded for the ticket after
-// it, so a resume sends it again.
-func (w *walker) end() {
-	if w.plan == nil {
-		return
-	}
-	for _, h := range w.plan.Flush() {
-		w.count(h.st, -1)
-		w.rep.OutOfOrder++
-		w.fail(h.ordinal, msgOutOfOrder(h.ticket))
-	}
-}
-
-// count adds n to the count of done rows in state st.
-func (w *walker) count(st state, n int64) {
-	if st == stUnchanged {
-		w.rep.Unchanged += n
-	} else {
-		w.rep.Success += n
-	}
+	return nil
 }
 
 // fail notes a row that is not done, for the failed rows file.
-func (w *walker) fail(ordinal int, msg string) {
-	if w.failing != nil {
-		w.failing[ordinal] = msg
+func (w *walker) fail(y why) {
+	if w.keep {
+		w.failing = append(w.failing, y)
 	}
 }

@@ -26,9 +26,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // Options say what to report on.
@@ -115,19 +118,26 @@ func Build(opts Options) (*Report, error) {
 	if opts.FailedRows != nil && opts.Input == "" {
 		return nil, errors.New("the failed rows file needs the input")
 	}
-	res, err := readResults(opts.Results, opts.Input != "")
+	f, err := os.Open(opts.Results) // a missing file is an error, not an empty report
+	if err != nil {
+		return nil, fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	st, loaded, err := resume.Peek(opts.Results)
 	if err != nil {
 		return nil, err
 	}
+	c := st.Counts()
 	rep := &Report{
 		Results: opts.Results, Input: opts.Input,
-		ResultsRows: res.rows, Torn: res.torn, JournalIgnored: res.journalIgnored,
+		ResultsRows: int64(c.Rows), Superseded: int64(c.Superseded), Unattributed: int64(c.Unattributed),
+		Torn: loaded.Torn > 0, JournalIgnored: loaded.Journal != nil,
 	}
+	msgs := writer.NewMessages(f)
 	if opts.Input == "" {
-		res.settle(rep)
-		return rep, nil
+		return rep, settle(st, msgs, rep)
 	}
-	if err := walkInput(opts, res, rep); err != nil {
+	if err := walkInput(opts, st, msgs, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -118,16 +118,17 @@ func keysOf(t *testing.T, input string) map[int]rowkey.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, out := run.NewKeyer(), map[int]rowkey.Key{}
-	for {
-		rec, err := rd.Next()
-		if err != nil {
-			return out
+	out := map[int]rowkey.Key{}
+	err = resume.Walk(rd, 0, nil, func(row *resume.Row) error {
+		if row.Invalid == "" {
+			out[row.Line] = row.Key
 		}
-		if rec.Invalid == "" {
-			out[rec.Line], _ = keys.Key(rec)
-		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // result is a results row for the row of the input on line, by its key.
@@ -274,11 +275,14 @@ func TestReportDamage(t *testing.T) {
 		}, counts{Rows: 5, Success: 5}, counts{Rows: 5, Success: 5}, nil},
 		{"a torn last line", func(t *testing.T, path string) {
 			appendTo(t, path, "713516551148,fail")
-		}, counts{Rows: 5, Success: 5}, counts{Rows: 5, Success: 5}, func(t *testing.T, rep *Report) {
-			if !rep.Torn || rep.ResultsRows != 5 {
-				t.Errorf("torn %v, results rows %d; want true, 5", rep.Torn, rep.ResultsRows)
-			}
-		}},
+		}, counts{Rows: 5, Success: 5},
+			// As a resume reads it: something was being recorded for the
+			// ticket when the crash tore it, so its last row goes again.
+			counts{Rows: 5, Success: 4, OutOfOrder: 1}, func(t *testing.T, rep *Report) {
+				if !rep.Torn || rep.ResultsRows != 5 {
+					t.Errorf("torn %v, results rows %d; want true, 5", rep.Torn, rep.ResultsRows)
+				}
+			}},
 		{"a status cell edited", func(t *testing.T, path string) {
 			appendTo(t, path, "713516551148,Done!,ok,4,200,1,x,"+k[4].String()+"\n")
 		}, counts{Rows: 5, Success: 4, Unreadable: 1},

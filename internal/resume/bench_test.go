@@ -33,9 +33,13 @@ func BenchmarkResume1M(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		heap = max(heap, ms.HeapAlloc)
 		b.StartTimer()
-		p := NewPlan[int](st, 0)
+		ix := NewIndex(st)
+		for _, k := range keys {
+			ix.Add(k, false)
+		}
+		p := ix.Plan()
 		for i, k := range keys {
-			if d, _ := p.Decide(k, i+2, i); d != Skip {
+			if d := p.Decide(k, i+2); d != Skip {
 				b.Fatalf("row %d: %v, want Skip", i, d)
 			}
 		}

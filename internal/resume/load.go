@@ -2,6 +2,7 @@ package resume
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -21,7 +22,7 @@ type Report struct {
 	Rows       int    // results rows read (those recorded from the journal included)
 	Unreadable int    // rows with a cell that could not be read: not known done
 	Example    string // the first of them, "line N: what"
-	Torn       int64  // bytes of a torn last line, cut at the first write
+	Torn       int64  // bytes of a torn last line (a crash in mid-write), cut at a run's first write
 	Unknown    int    // rows a killed run had in flight, to record as failed
 	// Journal is set when a journal was found that could not be read; it
 	// is ignored (the run goes on and warns).
@@ -34,21 +35,55 @@ type Report struct {
 // gives are in the State as failed rows after the file's last, and
 // State.Record appends them to the file once the run goes ahead.
 func Load(w *writer.Writer) (*State, Report, error) {
-	var rep Report
 	inflight, err := w.InFlight()
-	if rep.Journal, err = unreadable(err); err != nil {
+	return load(inflight, err, w.Size(), w.ReadBack, func() (writer.Row, int64, error) {
+		row, _ := w.TornRow()
+		return row, w.TornBytes(), nil
+	})
+}
+
+// Peek is Load for a look only (a dry run, a report): it reads the results
+// file at path and its journal without locking or changing them. A missing
+// file records nothing.
+func Peek(path string) (*State, Report, error) {
+	inflight, err := writer.ReadInFlight(path)
+	var size int64
+	if fi, serr := os.Stat(path); serr == nil {
+		size = fi.Size()
+	}
+	return load(inflight, err, size, func(fn func(writer.Row) error) error {
+		return writer.ReadFile(path, fn)
+	}, func() (writer.Row, int64, error) { return writer.TornRowOf(path) })
+}
+
+// load builds the State of the rows read calls back with, the torn last
+// line torn gives, and the journal's rows (inflight, read with jerr).
+func load(inflight []writer.InFlight, jerr error, size int64, read func(func(writer.Row) error) error,
+	torn func() (writer.Row, int64, error)) (*State, Report, error) {
+	var rep Report
+	var err error
+	if rep.Journal, err = unreadable(jerr); err != nil {
 		return nil, rep, err
 	}
 	b := NewBuilder(inflight)
-	b.Grow(int(w.Size() / rowBytes))
-	if err := w.ReadBack(b.Add); err != nil {
+	b.Grow(int(size / rowBytes))
+	if err := read(b.Add); err != nil {
 		return nil, rep, err
 	}
-	rep.Torn = w.TornBytes()
-	if row, ok := w.TornRow(); ok {
+	row, n, err := torn()
+	if err != nil {
+		return nil, rep, err
+	}
+	if rep.Torn = n; n > 0 {
 		b.Add(row)
 	}
-	st := b.finish(b.unfinished(inflight), &rep)
+	unknown := b.unfinished(inflight)
+	for _, u := range unknown {
+		b.Add(writer.Row{Status: writer.StatusFailed, Key: u.Key, KeyOK: true, Line: u.Line, TicketID: u.TicketID, Offset: -1})
+	}
+	rep.Rows, rep.Unreadable, rep.Example, rep.Unknown = b.stats.Rows, b.stats.Unreadable, b.stats.Example, len(unknown)
+	st := b.Build()
+	st.unknown = unknown
 	return st, rep, nil
 }
 
@@ -64,29 +99,6 @@ func (s *State) Record(w *writer.Writer) error {
 	}
 	s.unknown = nil
 	return nil
-}
-
-// Peek is Load for a look only: it reads the results file at path and its
-// journal without locking them.
-func Peek(path string) (*State, Report, error) {
-	var rep Report
-	inflight, err := writer.ReadInFlight(path)
-	if rep.Journal, err = unreadable(err); err != nil {
-		return nil, rep, err
-	}
-	b := NewBuilder(inflight)
-	if err := writer.ReadFile(path, b.Add); err != nil {
-		return nil, rep, err
-	}
-	row, torn, err := writer.TornRowOf(path)
-	if err != nil {
-		return nil, rep, err
-	}
-	if torn {
-		b.Add(row)
-	}
-	st := b.finish(b.unfinished(inflight), &rep)
-	return st, rep, nil
 }
 
 // unreadable sorts an error reading the journal: a file that is not a
@@ -120,16 +132,4 @@ func unknownResults(rows []writer.InFlight) []writer.Result {
 		}
 	}
 	return out
-}
-
-// finish adds the unknown rows where State.Record will append them, and
-// builds the State.
-func (b *Builder) finish(unknown []writer.InFlight, rep *Report) *State {
-	for _, u := range unknown {
-		b.Add(writer.Row{Status: writer.StatusFailed, Key: u.Key, KeyOK: true, Line: u.Line, TicketID: u.TicketID})
-	}
-	rep.Rows, rep.Unreadable, rep.Example, rep.Unknown = b.rows, b.unreadable, b.example, len(unknown)
-	st := b.Build()
-	st.unknown = unknown
-	return st
 }

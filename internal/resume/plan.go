@@ -10,47 +10,79 @@ const (
 	// failed, edited, unreadable).
 	Send Decision = iota
 	// SendAgain: the row was done, but an earlier row of its ticket is
-	// sent in this run, or came after it: it is sent again so that the
-	// ticket ends in the file's last row.
+	// sent in this run, or its result came before an earlier row's, or it
+	// is its ticket's last row and something was recorded for the ticket
+	// after it: it is sent again so that the ticket ends in the input's
+	// last row for it.
 	SendAgain
 	// Skip: the row is done and in order.
 	Skip
-	// Hold: the row is done and in order so far, but something was
-	// recorded for its ticket after it. If a later row of the ticket
-	// follows, this row is skipped (Decide's released count says so); if
-	// not, Flush hands it back to be sent again.
-	Hold
+	// HoldBack: the run takes only the input's first rows (a limit), the
+	// row would be sent, and a row of its ticket beyond the limit has a
+	// result: sending it could move the ticket away from the state that
+	// later row put it in. It is not sent; a run without the limit sends
+	// it in order.
+	HoldBack
 )
 
-// DefaultHeld bounds the rows a Plan holds at once (see NewPlan).
-const DefaultHeld = 1 << 16
+// Index is what a resume must know of the whole input before it decides
+// about its first row: the last row of every ticket the results record,
+// and, when the run takes only the input's first rows, the tickets one of
+// whose rows beyond them has a result. Add every valid row of the input,
+// in file order, then make the Plan.
+type Index struct {
+	st      *State
+	last    map[uint64]uint64 // ticket hash → key id of its last row
+	belongs int
+}
+
+// NewIndex returns an empty Index over st. A State serves one Index.
+func NewIndex(st *State) *Index { return &Index{st: st, last: map[uint64]uint64{}} }
+
+// Add records the input's next valid row, whose key is k; beyond says it
+// lies past the rows the run takes. It reports whether the row shows that
+// the results file is the record of this input (see State.BelongsTo).
+func (ix *Index) Add(k rowkey.Key, beyond bool) (belongs bool) {
+	t := &ix.st.t
+	first, end := t.ticket(k.Ticket)
+	if first < 0 {
+		return false // nothing recorded for its ticket
+	}
+	if end-first > 1 {
+		// With one entry, nothing can have been recorded after the row
+		// that has it: only tickets of several need their last row known.
+		ix.last[k.Ticket] = k.ID()
+	}
+	if beyond && t.find(k.ID(), k.Ticket) >= 0 {
+		t.entries[first].chain |= limitBit
+	}
+	if ix.st.BelongsTo(k) {
+		ix.belongs++
+		return true
+	}
+	return false
+}
+
+// Belongs returns how many rows added show that the results file is the
+// record of this input.
+func (ix *Index) Belongs() int { return ix.belongs }
 
 // Plan applies the resume rules (see the package doc) to an input's rows,
-// in file order, against one State. It changes the State's per-ticket
-// bookkeeping, so a State serves one Plan. It is not safe for concurrent
-// use: one producer asks it about rows in order.
-type Plan[T any] struct {
-	st      *State
-	held    map[int]T // by the ticket's first entry
-	maxHeld int
+// in file order, against one State and the Index of the whole input. It
+// keeps its per-ticket decisions in the State. It is not safe for
+// concurrent use: one reader asks it about rows in order.
+type Plan struct {
+	st   *State
+	last map[uint64]uint64
 }
 
-// NewPlan returns a Plan over st that holds at most maxHeld rows at once
-// (0 means DefaultHeld); past that, a row it would hold is sent again at
-// once, which is correct, only less thrifty. Rows held are kept in memory,
-// so the bound is the Plan's memory.
-func NewPlan[T any](st *State, maxHeld int) *Plan[T] {
-	if maxHeld <= 0 {
-		maxHeld = DefaultHeld
-	}
-	return &Plan[T]{st: st, held: map[int]T{}, maxHeld: maxHeld}
-}
+// Plan returns the Plan of the rows added. The Index is the Plan's from
+// then on.
+func (ix *Index) Plan() *Plan { return &Plan{st: ix.st, last: ix.last} }
 
-// Decide says what to do with the next valid row of the input, whose key
-// is k and which starts on line; item is what Flush hands back if the row
-// is held. released is the number of rows held earlier for the same
-// ticket that this row settles as skipped.
-func (p *Plan[T]) Decide(k rowkey.Key, line int, item T) (d Decision, released int) {
+// Decide says what to do with the next valid row of the input (within
+// the rows the run takes), whose key is k and which starts on line.
+func (p *Plan) Decide(k rowkey.Key, line int) Decision {
 	t := &p.st.t
 	// Most rows of a resume have a result: their key leads to their
 	// ticket's entries at once. A new row's ticket is looked up by hash.
@@ -59,41 +91,42 @@ func (p *Plan[T]) Decide(k rowkey.Key, line int, item T) (d Decision, released i
 	if i >= 0 {
 		first, end = t.group(i)
 	} else if first, end = t.ticket(k.Ticket); first < 0 {
-		return Send, 0 // nothing recorded for this ticket
-	}
-	if _, ok := p.held[first]; ok {
-		// A later row of the ticket follows: the held one is in order
-		// and, whatever this row becomes, not the ticket's last.
-		delete(p.held, first)
-		released = 1
+		return Send // nothing recorded for this ticket
 	}
 	head := &t.entries[first] // carries the ticket's decisions
+	d := p.decide(head, t.entries[first:end], i, k, line)
+	switch {
+	case d == Skip:
+	case head.chain&limitBit != 0:
+		return HoldBack
+	default:
+		head.chain |= sendingBit // the ticket's later rows go after this one
+	}
+	return d
+}
+
+// decide applies the rules to the row with key k, whose entry is i (-1:
+// none) among its ticket's entries es; head is the first of them.
+func (p *Plan) decide(head *entry, es []entry, i int, k rowkey.Key, line int) Decision {
+	t := &p.st.t
 	done := i >= 0 && t.entries[i].success() && !p.st.damaged[line]
 	switch {
 	case head.chain&sendingBit != 0 && done:
-		return SendAgain, released
-	case head.chain&sendingBit != 0:
-		return Send, released
-	case !done:
-		head.chain |= sendingBit
-		return Send, released
+		return SendAgain
+	case head.chain&sendingBit != 0 || !done:
+		return Send
 	}
 	pos := t.entries[i].pos()
-	if pos < head.chain {
-		// Its result came before that of an earlier row of the ticket.
-		head.chain |= sendingBit
-		return SendAgain, released
+	if pos < head.chain&posMask {
+		return SendAgain // its result came before that of an earlier row of the ticket
 	}
-	head.chain = pos + 1
-	if pos == lastOf(t.entries[first:end]) {
-		return Skip, released
+	head.chain = head.chain&^posMask | (pos + 1)
+	if pos != lastOf(es) && p.last[k.Ticket] == k.ID() {
+		// The ticket's last row, and something was recorded for the
+		// ticket after it (a row since deleted or edited, a damaged line).
+		return SendAgain
 	}
-	if len(p.held) >= p.maxHeld {
-		head.chain |= sendingBit
-		return SendAgain, released
-	}
-	p.held[first] = item
-	return Hold, released
+	return Skip
 }
 
 // lastOf returns the latest position among a ticket's entries.
@@ -103,17 +136,4 @@ func lastOf(es []entry) uint32 {
 		last = max(last, e.pos())
 	}
 	return last
-}
-
-// Flush hands back, at the end of the input, the rows still held: each is
-// the last row of its ticket, and something was recorded for the ticket
-// after it, so it is sent again. The Plan holds nothing afterwards.
-func (p *Plan[T]) Flush() []T {
-	out := make([]T, 0, len(p.held))
-	for first, item := range p.held {
-		p.st.t.entries[first].chain |= sendingBit
-		out = append(out, item)
-	}
-	clear(p.held)
-	return out
 }

@@ -39,41 +39,66 @@ const (
 	same = writer.StatusUnchanged
 )
 
+// plan indexes the whole input (rows from limit on, when limit > 0, lie
+// beyond it) and returns the Plan.
+func plan(st *State, input []rowkey.Key, limit int) *Plan {
+	ix := NewIndex(st)
+	for i, k := range input {
+		ix.Add(k, limit > 0 && i >= limit)
+	}
+	return ix.Plan()
+}
+
+// letter spells a decision as the tables below do.
+func letter(d Decision) string {
+	return map[Decision]string{Send: "s", SendAgain: "a", Skip: "k", HoldBack: "h"}[d]
+}
+
 func TestPlan(t *testing.T) {
 	type in struct{ t, c string }
 	tests := []struct {
 		name  string
 		recs  []rec
 		input []in
-		want  string // one letter per row: s send, a send again, k skip, h hold; then F and the rows Flush returns
+		limit int    // 0: the whole input
+		want  string // one letter per row taken: s send, a send again, k skip, h hold back
 	}{
-		{"nothing recorded", nil, []in{{"1", "A"}, {"1", "B"}}, "ss F"},
-		{"a sync run's unchanged rows are done", []rec{{"1", "A", same}, {"1", "B", same}, {"2", "C", same}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
-		{"unchanged, then a row failed", []rec{{"1", "A", same}, {"2", "C", fail}}, []in{{"1", "A"}, {"2", "C"}}, "ks F"},
-		{"all done in order", []rec{{"1", "A", ok}, {"1", "B", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, "hkk F"},
-		{"failed first row forces the later one", []rec{{"1", "A", fail}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, "sa F"},
-		{"retried first row after the later one", []rec{{"1", "A", fail}, {"1", "B", ok}, {"1", "A", ok}}, []in{{"1", "A"}, {"1", "B"}}, "ka F"},
-		{"edited first row", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "A2"}, {"1", "B"}}, "sa F"},
-		{"edited last row", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B2"}}, "hs F"},
-		{"deleted middle row: nothing after it", []rec{{"1", "A", ok}, {"1", "X", ok}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, "hk F"},
-		{"deleted row applied after the last", []rec{{"1", "A", ok}, {"1", "B", ok}, {"1", "X", ok}}, []in{{"1", "A"}, {"1", "B"}}, "hh FB"},
-		{"deleted row failed after the last", []rec{{"1", "B", ok}, {"1", "X", fail}}, []in{{"1", "B"}}, "h FB"},
-		{"other tickets unaffected", []rec{{"1", "A", ok}, {"2", "X", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"2", "C"}}, "kk F"},
-		{"row moved before an earlier one", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "B"}, {"1", "A"}}, "ka F"},
-		{"inserted first row", []rec{{"1", "A", ok}}, []in{{"1", "N"}, {"1", "A"}}, "sa F"},
-		{"new ticket", []rec{{"1", "A", ok}}, []in{{"1", "A"}, {"2", "N"}}, "ks F"},
+		{"nothing recorded", nil, []in{{"1", "A"}, {"1", "B"}}, 0, "ss"},
+		{"a sync run's unchanged rows are done", []rec{{"1", "A", same}, {"1", "B", same}, {"2", "C", same}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, 0, "kkk"},
+		{"unchanged, then a row failed", []rec{{"1", "A", same}, {"2", "C", fail}}, []in{{"1", "A"}, {"2", "C"}}, 0, "ks"},
+		{"all done in order", []rec{{"1", "A", ok}, {"1", "B", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"2", "C"}}, 0, "kkk"},
+		{"failed first row forces the later one", []rec{{"1", "A", fail}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, 0, "sa"},
+		{"retried first row after the later one", []rec{{"1", "A", fail}, {"1", "B", ok}, {"1", "A", ok}}, []in{{"1", "A"}, {"1", "B"}}, 0, "ka"},
+		{"edited first row", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "A2"}, {"1", "B"}}, 0, "sa"},
+		{"edited last row", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B2"}}, 0, "ks"},
+		{"deleted middle row: nothing after it", []rec{{"1", "A", ok}, {"1", "X", ok}, {"1", "B", ok}}, []in{{"1", "A"}, {"1", "B"}}, 0, "kk"},
+		{"deleted row applied after the last", []rec{{"1", "A", ok}, {"1", "B", ok}, {"1", "X", ok}}, []in{{"1", "A"}, {"1", "B"}}, 0, "ka"},
+		{"deleted row failed after the last", []rec{{"1", "B", ok}, {"1", "X", fail}}, []in{{"1", "B"}}, 0, "a"},
+		{"other tickets unaffected", []rec{{"1", "A", ok}, {"2", "X", ok}, {"2", "C", ok}}, []in{{"1", "A"}, {"2", "C"}}, 0, "kk"},
+		{"row moved before an earlier one", []rec{{"1", "A", ok}, {"1", "B", ok}}, []in{{"1", "B"}, {"1", "A"}}, 0, "ka"},
+		{"inserted first row", []rec{{"1", "A", ok}}, []in{{"1", "N"}, {"1", "A"}}, 0, "sa"},
+		{"new ticket", []rec{{"1", "A", ok}}, []in{{"1", "A"}, {"2", "N"}}, 0, "ks"},
+		// A canary (--limit) after a finished run: a row that is not its
+		// ticket's last in the whole input is not sent again.
+		{"limit: a later row beyond the limit was applied", []rec{{"1", "A", ok}, {"2", "B", ok}, {"1", "C", ok}}, []in{{"1", "A"}, {"2", "B"}, {"1", "C"}}, 1, "k"},
+		{"limit: the row failed, a later row beyond was applied", []rec{{"1", "A", fail}, {"1", "C", ok}}, []in{{"1", "A"}, {"1", "C"}}, 1, "h"},
+		{"limit: held back, and the ticket's next row too", []rec{{"1", "A", fail}, {"1", "B", ok}, {"1", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"1", "C"}}, 2, "hk"},
+		{"limit: nothing beyond the limit recorded", []rec{{"1", "A", fail}}, []in{{"1", "A"}, {"1", "C"}}, 1, "s"},
+		{"limit: out of order within, applied beyond", []rec{{"1", "B", ok}, {"1", "A", ok}, {"1", "C", ok}}, []in{{"1", "A"}, {"1", "B"}, {"1", "C"}}, 2, "kh"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewPlan[string](build(t, tt.recs), 0)
-			got := ""
+			var keys []rowkey.Key
 			for _, r := range tt.input {
-				d, _ := p.Decide(key(r.t, r.c, 0), 0, r.c)
-				got += string("saskh"[map[Decision]int{Send: 0, SendAgain: 1, Skip: 3, Hold: 4}[d]])
+				keys = append(keys, key(r.t, r.c, 0))
 			}
-			got += " F"
-			for _, c := range p.Flush() {
-				got += c
+			p := plan(build(t, tt.recs), keys, tt.limit)
+			if tt.limit > 0 {
+				keys = keys[:tt.limit]
+			}
+			got := ""
+			for _, k := range keys {
+				got += letter(p.Decide(k, 0))
 			}
 			if got != tt.want {
 				t.Errorf("decisions %q, want %q", got, tt.want)
@@ -82,40 +107,25 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func TestPlanReleasesHeldRows(t *testing.T) {
-	st := build(t, []rec{{"1", "A", ok}, {"1", "B", ok}})
-	p := NewPlan[string](st, 0)
-	if d, rel := p.Decide(key("1", "A", 0), 0, "A"); d != Hold || rel != 0 {
-		t.Fatalf("A: %v %d, want Hold 0", d, rel)
-	}
-	if d, rel := p.Decide(key("1", "B", 0), 0, "B"); d != Skip || rel != 1 {
-		t.Fatalf("B: %v %d, want Skip 1", d, rel)
-	}
-	if got := p.Flush(); len(got) != 0 {
-		t.Errorf("Flush = %v, want nothing", got)
-	}
-}
-
-func TestPlanHoldsAtMostMaxHeld(t *testing.T) {
+// TestPlanHoldsNothing: a finished run whose tickets' rows lie far apart
+// (more tickets open at once than any table of a fixed size) resumes
+// without sending a row.
+func TestPlanHoldsNothing(t *testing.T) {
+	const tickets = 150_000
 	var recs []rec
-	for i := range 3 {
-		tk := fmt.Sprint(i)
-		recs = append(recs, rec{tk, "A", ok})
+	var input []rowkey.Key
+	for round := range 2 {
+		for i := range tickets {
+			tk, c := fmt.Sprint(713500000000+i), fmt.Sprint("R", round)
+			recs = append(recs, rec{tk, c, ok})
+			input = append(input, key(tk, c, 0))
+		}
 	}
-	for i := range 3 { // recorded after each ticket's A: A is held
-		recs = append(recs, rec{fmt.Sprint(i), "X", ok})
-	}
-	p := NewPlan[int](build(t, recs), 2)
-	var got []Decision
-	for i := range 3 {
-		d, _ := p.Decide(key(fmt.Sprint(i), "A", 0), 0, i)
-		got = append(got, d)
-	}
-	if want := []Decision{Hold, Hold, SendAgain}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("decisions %v, want %v", got, want)
-	}
-	if n := len(p.Flush()); n != 2 {
-		t.Errorf("Flush returned %d rows, want 2", n)
+	p := plan(build(t, recs), input, 0)
+	for i, k := range input {
+		if d := p.Decide(k, 0); d != Skip {
+			t.Fatalf("row %d of a finished run: %s, want skip", i, letter(d))
+		}
 	}
 }
 
@@ -123,8 +133,8 @@ func TestPlanDamagedLine(t *testing.T) {
 	b := NewBuilder(nil)
 	b.Add(writer.Row{Status: ok, Key: key("1", "A", 0), KeyOK: true, Line: 2, TicketID: "1"})
 	b.Add(writer.Row{Status: ok, Line: 3, Damaged: `fingerprint "5.46614E+15"`})
-	p := NewPlan[int](b.Build(), 0)
-	if d, _ := p.Decide(key("1", "A", 0), 3, 0); d != Send {
+	k := key("1", "A", 0)
+	if d := plan(b.Build(), []rowkey.Key{k}, 0).Decide(k, 3); d != Send {
 		t.Errorf("row on a line whose result is unreadable: %v, want Send", d)
 	}
 }
@@ -138,17 +148,14 @@ func TestPlanDamagedResultOfATicket(t *testing.T) {
 	b.Add(writer.Row{Status: ok, Key: key("1", "A", 0), KeyOK: true, Line: 2, TicketID: "1"})
 	b.Add(writer.Row{Status: ok, Key: key("1", "B", 0), KeyOK: true, Line: 3, TicketID: "1"})
 	b.Add(writer.Row{Status: ok, Line: 9, TicketID: "1", Damaged: `fingerprint "K-edited"`})
-	p := NewPlan[string](b.Build(), 0)
-	var got []Decision
-	for _, c := range []string{"A", "B"} {
-		d, _ := p.Decide(key("1", c, 0), 0, c)
-		got = append(got, d)
+	input := []rowkey.Key{key("1", "A", 0), key("1", "B", 0)}
+	p := plan(b.Build(), input, 0)
+	got := ""
+	for _, k := range input {
+		got += letter(p.Decide(k, 0))
 	}
-	if want := []Decision{Hold, Hold}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("decisions %v, want %v", got, want)
-	}
-	if flushed := p.Flush(); len(flushed) != 1 || flushed[0] != "B" {
-		t.Errorf("Flush = %v, want the ticket's last row B sent again", flushed)
+	if got != "ka" {
+		t.Errorf("decisions %q, want the ticket's last row B sent again", got)
 	}
 }
 
@@ -185,8 +192,8 @@ func TestLegacyKeysUseTheTicketCell(t *testing.T) {
 	} {
 		b := NewBuilder(nil)
 		b.Add(writer.Row{Status: ok, Key: legacy, KeyOK: true, Line: 2, TicketID: tt.cell})
-		p := NewPlan[int](b.Build(), 0)
-		if d, _ := p.Decide(k, 2, 0); d != tt.want {
+		p := plan(b.Build(), []rowkey.Key{k}, 0)
+		if d := p.Decide(k, 2); d != tt.want {
 			t.Errorf("legacy row with ticket cell %q: %v, want %v", tt.cell, d, tt.want)
 		}
 	}

@@ -1,5 +1,8 @@
-// Package resume decides which rows of an input a resumed run sends again,
-// from what the results file says earlier runs did.
+// Package resume reads what a results file (and the in-flight journal
+// beside it) says of each row, and decides from it which rows of an input a
+// resumed run sends again. It is the one reader of results for every
+// command: a resume, a dry run and a report load a State (Load, Peek) and
+// walk the input with one loop (Walk) that keys and judges every row alike.
 //
 // The rules, which keep every ticket's final state the file's last row for
 // it, across any number of interrupted runs:
@@ -15,10 +18,16 @@
 //     ticket is sent in this run. The first row that is sent (never
 //     recorded, failed, edited, or out of order) makes every later row of
 //     its ticket be sent too, after it.
-//   - A ticket's last row is skipped only if nothing was recorded for the
-//     ticket after it: a result of a row no longer in the input (deleted
-//     or edited since) may have been applied later, so the last row is
-//     sent again to put the ticket back in its state.
+//   - A ticket's last row in the whole input is skipped only if nothing
+//     was recorded for the ticket after it: a result of a row no longer in
+//     the input (deleted or edited since) may have been applied later, so
+//     the last row is sent again to put the ticket back in its state. So a
+//     resume reads the whole input once before it decides (Index): it must
+//     know each ticket's last row when it meets the first.
+//   - A run that takes only the input's first rows (a limit, a canary)
+//     never moves a ticket away from the state a later row of the whole
+//     input put it in: a row it would send whose ticket has a row beyond
+//     the limit with a result is held back (HoldBack).
 //   - A row a killed run had in flight (the in-flight journal) is recorded
 //     as failed with an unknown outcome before anything else happens, so
 //     the rules above see that it may have been applied.
@@ -33,65 +42,181 @@ import (
 )
 
 // maxPosition bounds the rows of a results file a State can take (a
-// position must fit in 31 bits): a file of 2 billion rows is hundreds of
-// gigabytes.
-const maxPosition = 1<<31 - 1
+// position plus one must fit in 30 bits, see entry.chain): a file of a
+// billion rows is a hundred gigabytes.
+const maxPosition = posMask - 1
 
-// State is what a results file says about the rows it recorded: for each
-// key the position and status of its latest result, grouped by ticket. It
-// is built once by a Builder and then consulted by one Plan, which keeps
-// its per-ticket decisions in it. Its memory is about 33 bytes per
-// distinct key.
+// Status is the state of a row as its latest result says.
+type Status uint8
+
+const (
+	Success Status = iota + 1
+	Unchanged
+	Failed
+	Invalid
+	// Unreadable: the status cell of the latest result cannot be read.
+	Unreadable
+)
+
+func statusOf(s writer.Status) Status {
+	switch s {
+	case writer.StatusSuccess:
+		return Success
+	case writer.StatusUnchanged:
+		return Unchanged
+	case writer.StatusFailed:
+		return Failed
+	case writer.StatusInvalid:
+		return Invalid
+	}
+	return Unreadable
+}
+
+// Done reports whether a row in this status needs nothing more.
+func (s Status) Done() bool { return s == Success || s == Unchanged }
+
+// Result is the latest result of a row, as a State keeps it.
+type Result struct {
+	Status Status
+	Line   int // the input line it was for; 0 when unreadable
+	// At is where the results row starts in the file (writer.MessageAt
+	// reads its message); -1 for a row a killed run left in flight, whose
+	// message is MsgUnknown.
+	At int64
+}
+
+// Message returns the message of r, read from the results file through
+// m when it is there.
+func (r Result) Message(m *writer.Messages) (string, error) {
+	if r.At < 0 {
+		return MsgUnknown, nil
+	}
+	return m.At(r.At)
+}
+
+// State is what a results file and its journal say about the rows they
+// recorded: for each key its latest result, grouped by ticket; the invalid
+// results (which have no key) by line; and the lines whose results cannot
+// be read. A Plan keeps its per-ticket decisions in it, so a State serves
+// one Plan. Its memory is about 48 bytes per distinct key.
 type State struct {
 	t       table
-	damaged map[int]bool // input lines whose results rows could not be read
+	damaged map[int]bool      // input lines whose results rows could not be read
+	invalid map[int]invalid   // the latest invalid result of each line
+	stats   Counts            // what the file holds
+	unknown []writer.InFlight // rows left in flight, for Record
+}
 
-	rows                int               // results rows read
-	successes, failures int               // keys whose latest result is success / failed
-	unknown             []writer.InFlight // rows left in flight, for Record
+// invalid is the latest invalid result of a line.
+type invalid struct {
+	pos uint32
+	at  int64
+}
+
+// Counts say what a results file holds.
+type Counts struct {
+	// Rows counts the results rows read and the journal's rows of
+	// unknown outcome; Superseded those a later result of the same row
+	// replaced.
+	Rows, Superseded int
+	// Successes and Failures count the keys whose latest result is done
+	// (success, unchanged) and not (failed, unreadable status).
+	Successes, Failures int
+	// Unattributed counts the rows that cannot be tied to any row:
+	// neither their key nor (for an invalid row) their line can be read.
+	Unattributed int
+	// Unreadable counts the rows with a cell that could not be read;
+	// Example says where the first is.
+	Unreadable int
+	Example    string
 }
 
 // Rows returns the number of results rows the State was built from.
-func (s *State) Rows() int { return s.rows }
+func (s *State) Rows() int { return s.stats.Rows }
+
+// Counts returns what the results file holds.
+func (s *State) Counts() Counts { return s.stats }
 
 // Keyed returns the number of keys with a result: rows that were sent.
-func (s *State) Keyed() int { return s.successes + s.failures }
+func (s *State) Keyed() int { return s.stats.Successes + s.stats.Failures }
 
-// Recorded reports whether the results hold a result for k (for k's
-// ticket), and whether the latest one is a success.
-func (s *State) Recorded(k rowkey.Key) (found, success bool) {
+// Latest returns the latest result recorded for k (for k's ticket).
+func (s *State) Latest(k rowkey.Key) (Result, bool) {
 	i := s.t.find(k.ID(), k.Ticket)
 	if i < 0 {
-		return false, false
+		return Result{}, false
 	}
-	return true, s.t.entries[i].success()
+	return s.t.entries[i].result(), true
+}
+
+// Recorded reports whether the results hold a result for k (for k's
+// ticket), and whether the latest one is done.
+func (s *State) Recorded(k rowkey.Key) (found, done bool) {
+	r, ok := s.Latest(k)
+	return ok, r.Status.Done()
 }
 
 // BelongsTo reports whether a row with key k shows that the results file
 // is the record of the input k comes from: the file's latest result for k
-// is a success (or, in a file where no row ever succeeded, a failure).
-// A results file none of whose such rows match the input belongs to
-// another input.
+// is done (or, in a file where no row ever succeeded, failed). A results
+// file none of whose such rows match the input belongs to another input.
 func (s *State) BelongsTo(k rowkey.Key) bool {
 	found, ok := s.Recorded(k)
-	return found && (ok || s.successes == 0)
+	return found && (ok || s.stats.Successes == 0)
+}
+
+// Damaged reports whether a results row for the input line could not be
+// read: the row on that line is not known to be done.
+func (s *State) Damaged(line int) bool { return s.damaged[line] }
+
+// Each calls fn with every row's latest result: first by key (keyed;
+// seen says an input row matched it, see Seen), then the invalid results
+// (which have no key) by line. It leaves out, and returns the number of,
+// invalid results a later result on their line replaced: the row was
+// fixed and sent since.
+func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
+	latest := map[int]uint32{} // line → latest keyed position + 1, for lines with an invalid result
+	for i := range s.t.entries {
+		e := &s.t.entries[i]
+		if e.unknown() {
+			continue
+		}
+		fn(e.result(), true, e.st&seenBit != 0)
+		if _, ok := s.invalid[int(e.line)]; ok {
+			latest[int(e.line)] = max(latest[int(e.line)], e.pos()+1)
+		}
+	}
+	for line, inv := range s.invalid {
+		if latest[line] > inv.pos {
+			fixed++
+			continue
+		}
+		fn(Result{Status: Invalid, Line: line, At: inv.at}, false, false)
+	}
+	return fixed
+}
+
+// Seen marks k's result as matched by a row of the input (see Each).
+func (s *State) Seen(k rowkey.Key) {
+	if i := s.t.find(k.ID(), k.Ticket); i >= 0 {
+		s.t.entries[i].st |= seenBit
+	}
 }
 
 // Builder collects the rows of a results file, in append order, into a
 // State.
 type Builder struct {
-	recs       []entry
-	damaged    map[int]bool
-	rows       int
-	inflight   map[uint64]uint32 // key id → latest position + 1, for the journal's keys
-	unreadable int               // rows with a cell that could not be read
-	example    string            // the first of them, for a message
+	recs     []entry
+	damaged  map[int]bool
+	invalid  map[int]invalid
+	stats    Counts
+	inflight map[uint64]uint32 // key id → latest position + 1, for the journal's keys
 }
 
 // NewBuilder returns a Builder; inflight are the rows a killed run's
 // journal lists, whose results it watches for.
 func NewBuilder(inflight []writer.InFlight) *Builder {
-	b := &Builder{damaged: map[int]bool{}, inflight: map[uint64]uint32{}}
+	b := &Builder{damaged: map[int]bool{}, invalid: map[int]invalid{}, inflight: map[uint64]uint32{}}
 	for _, r := range inflight {
 		b.inflight[r.Key.ID()] = 0
 	}
@@ -100,49 +225,66 @@ func NewBuilder(inflight []writer.InFlight) *Builder {
 
 // Add records the next row of the results file. A row whose key cannot
 // be read says nothing about any key; the input row on its line (if that
-// can be read) is then not known to be done.
+// can be read) is then not known to be done. It never fails: its error is
+// for use as writer.ReadRows' fn.
 func (b *Builder) Add(r writer.Row) error {
-	pos := uint32(min(b.rows, maxPosition))
-	b.rows++
-	if r.Damaged != "" && r.FileLine > 0 { // a torn last line is reported apart
-		if b.unreadable == 0 {
-			b.example = fmt.Sprintf("line %d: %s", r.FileLine, r.Damaged)
+	pos := uint32(min(b.stats.Rows, maxPosition))
+	if r.FileLine > 0 || r.Damaged == "" {
+		b.stats.Rows++ // a torn last line (no FileLine) is no row: reported apart
+	}
+	if r.Damaged != "" && r.FileLine > 0 {
+		if b.stats.Unreadable == 0 {
+			b.stats.Example = fmt.Sprintf("line %d: %s", r.FileLine, r.Damaged)
 		}
-		b.unreadable++
+		b.stats.Unreadable++
 	}
 	if !r.KeyOK {
-		if r.Status == writer.StatusInvalid {
-			return nil // never sent
-		}
-		if r.Line > 0 {
-			b.damaged[r.Line] = true
-		}
-		if r.Damaged != "" && r.TicketID != "" {
-			// Something was recorded for this ticket here, no one can
-			// tell what: its last row must not pass for what was applied
-			// last (it is sent again), as when a result of a row since
-			// deleted came after it.
-			b.recs = append(b.recs, entry{tag: rowkey.TicketHash(r.TicketID), id: unknownID(pos), ps: pos << 1})
-		}
+		b.addUnkeyed(r, pos)
 		return nil
 	}
 	tag := r.Key.Ticket
 	if r.Key.Legacy() {
 		tag = rowkey.TicketHash(r.TicketID) // older files: trust the cell
 	}
+	st := statusOf(r.Status)
 	ps := pos << 1
-	if r.Status == writer.StatusSuccess || r.Status == writer.StatusUnchanged {
+	if st.Done() {
 		// An unchanged row (a sync run's) was not sent because its ticket
 		// held the row already: it is as done as a success, and recorded
 		// in file order with its ticket's other rows, all unchanged.
 		ps |= 1
 	}
 	id := r.Key.ID()
-	b.recs = append(b.recs, entry{tag: tag, id: id, ps: ps})
+	b.recs = append(b.recs, entry{tag: tag, id: id, ps: ps, line: uint32(max(r.Line, 0)), st: st, at: r.Offset})
 	if _, ok := b.inflight[id]; ok {
 		b.inflight[id] = pos + 1
 	}
 	return nil
+}
+
+// addUnkeyed records a row without a readable key: an invalid row's
+// result (by its line), or a damaged one.
+func (b *Builder) addUnkeyed(r writer.Row, pos uint32) {
+	switch {
+	case r.Status == writer.StatusInvalid && r.Line > 0:
+		if _, ok := b.invalid[r.Line]; ok {
+			b.stats.Superseded++
+		}
+		b.invalid[r.Line] = invalid{pos: pos, at: r.Offset}
+		return
+	case r.FileLine > 0: // not the torn last line, which is reported apart
+		b.stats.Unattributed++
+	}
+	if r.Line > 0 {
+		b.damaged[r.Line] = true
+	}
+	if r.Damaged != "" && r.TicketID != "" {
+		// Something was recorded for this ticket here, no one can tell
+		// what: its last row must not pass for what was applied last (it
+		// is sent again), as when a result of a row since deleted came
+		// after it.
+		b.recs = append(b.recs, entry{tag: rowkey.TicketHash(r.TicketID), id: unknownID(pos), ps: pos << 1, at: -1})
+	}
 }
 
 // ended reports whether a row the journal listed has a result written
@@ -164,17 +306,19 @@ func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
 
 // Build returns the State of the rows added.
 func (b *Builder) Build() *State {
-	s := &State{t: newTable(b.recs), damaged: b.damaged, rows: b.rows}
+	n := len(b.recs)
+	s := &State{t: newTable(b.recs), damaged: b.damaged, invalid: b.invalid, stats: b.stats}
 	b.recs = nil
 	for _, e := range s.t.entries {
-		if e.unknown() {
-			continue // not a key: it says nothing of which input this is
-		}
-		if e.success() {
-			s.successes++
-		} else {
-			s.failures++
+		switch {
+		case e.unknown():
+			n-- // not a key: it says nothing of which input this is
+		case e.success():
+			s.stats.Successes++
+		default:
+			s.stats.Failures++
 		}
 	}
+	s.stats.Superseded += n - s.stats.Successes - s.stats.Failures
 	return s
 }

@@ -12,14 +12,29 @@ import (
 type entry struct {
 	tag uint64 // the ticket hash (for a legacy key, of the ticket cell)
 	id  uint64 // rowkey.Key.ID()
-	ps  uint32 // position<<1 | 1 if success
+	at  int64  // where its results row starts; -1: none (see Result.At)
+	ps  uint32 // position<<1 | 1 if done
 	// chain is set on a ticket's first entry only: the position of the
 	// latest result of the rows skipped so far plus one (0: none yet), with
-	// sendingBit once a row of the ticket is sent in this run.
+	// sendingBit once a row of the ticket is sent in this run, and
+	// limitBit when a row of it beyond the run's limit has a result.
 	chain uint32
+	line  uint32 // the input line of the result
+	st    Status // its status, with seenBit once an input row matched it
 }
 
-const sendingBit = 1 << 31
+// seenBit marks an entry an input row matched (State.Seen).
+const seenBit Status = 0x80
+
+func (e entry) result() Result {
+	return Result{Status: e.st &^ seenBit, Line: int(e.line), At: e.at}
+}
+
+const (
+	sendingBit = 1 << 31
+	limitBit   = 1 << 30
+	posMask    = limitBit - 1
+)
 
 func (e entry) pos() uint32   { return e.ps >> 1 }
 func (e entry) success() bool { return e.ps&1 != 0 }

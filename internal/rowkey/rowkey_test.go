@@ -83,7 +83,7 @@ func TestIDTellsOccurrencesApart(t *testing.T) {
 func keyOf(t, c uint64) Key { return Key{Content: c*1000 + t, Ticket: t} }
 
 func TestCounter(t *testing.T) {
-	c := NewCounter(0)
+	c := NewCounter()
 	var occ []uint32
 	var rep []bool
 	for _, tc := range [][2]uint64{{1, 1}, {2, 1}, {1, 1}, {1, 2}, {1, 1}, {3, 1}, {2, 1}} {
@@ -98,33 +98,29 @@ func TestCounter(t *testing.T) {
 	}
 }
 
-// TestCounterWindow: a repeat within the window is counted across a change
-// of generation; one further back than the window counts as new; memory
-// stays within the window; and the same sequence numbers alike.
-func TestCounterWindow(t *testing.T) {
-	play := func() ([]uint32, *Counter) {
-		c := NewCounter(4) // generations of 2 tickets
+// TestCounterHasNoWindow: a repeat is numbered as one however many
+// tickets came between, and the same sequence numbers alike.
+func TestCounterHasNoWindow(t *testing.T) {
+	play := func() []uint32 {
+		c := NewCounter()
 		var got []uint32
-		for _, tk := range []uint64{1, 2, 3, 1, 4, 5, 6, 7, 1} {
-			n, _ := c.Next(keyOf(tk, 9))
-			got = append(got, n)
+		n, _ := c.Next(keyOf(1, 9))
+		got = append(got, n)
+		for i := range uint64(200000) {
+			c.Next(keyOf(100+i, 1))
 		}
-		return got, c
+		n, rep := c.Next(keyOf(1, 9))
+		if !rep {
+			t.Error("a ticket 200,000 tickets back is taken for new")
+		}
+		return append(got, n)
 	}
-	got, c := play()
-	if want := []uint32{0, 0, 0, 1, 0, 0, 0, 0, 0}; !slices.Equal(got, want) {
+	got := play()
+	if want := []uint32{0, 1}; !slices.Equal(got, want) {
 		t.Errorf("occurrences %v, want %v", got, want)
 	}
-	again, _ := play()
-	if !slices.Equal(again, got) {
+	if again := play(); !slices.Equal(again, got) {
 		t.Errorf("second read numbered %v, first %v", again, got)
-	}
-	for i := range uint64(10000) {
-		c.Next(keyOf(100+i, 1))
-		c.Next(keyOf(100+i, 2))
-	}
-	if n := len(c.tickets[0]) + len(c.tickets[1]) + len(c.counts[0]) + len(c.counts[1]); n > 12 {
-		t.Errorf("%d entries kept after 20,000 rows with a window of 4 tickets: memory grows with the input", n)
 	}
 }
 

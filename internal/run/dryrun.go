@@ -23,11 +23,14 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 		return refuse(fmt.Errorf("batch size %d: want 1 or more", size))
 	}
 	resuming := r.cfg.Mode == writer.Resume
-	var st *resume.State
+	var plan *resume.Plan
 	if resuming {
-		var err error
-		if st, _, err = resume.Peek(r.cfg.Results); err != nil {
+		st, rep, err := resume.Peek(r.cfg.Results)
+		if err != nil {
 			return refuse(err)
+		}
+		if plan, err = r.resumePlan(st, rep); err != nil {
+			return err
 		}
 	}
 	r.stats.dryRun.Store(true)
@@ -36,7 +39,7 @@ func (r *runner) dryRun(ctx context.Context, rd *reader.Reader) error {
 		out = io.Discard
 	}
 	fmt.Fprintf(out, "dry run: a run would call %s\n", dryRunURL(r.cfg.Engine))
-	first, err := r.dryRead(ctx, rd, newResumer(st, r.stats), size, out)
+	first, err := r.dryRead(ctx, rd, plan, size, out)
 	if err != nil {
 		return err
 	}
@@ -57,54 +60,52 @@ func dryRunURL(cfg batch.Config) string {
 	return "POST " + u
 }
 
-// dryRead counts the rows a run would send, skip and record as invalid,
-// lists the invalid ones on out as NAME:LINE: message (as Validate does),
-// and returns the first payload's rows, cut by the engine's rule
-// (batch.Chunker) from the rows sent, in the order they go to the engine.
-func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, res *resumer, size int, out io.Writer) ([]batch.Row, error) {
+// dryRead counts the rows a run would send, skip, hold back and record as
+// invalid, lists the invalid ones on out as NAME:LINE: message (as
+// Validate does), and returns the first payload's rows, cut by the
+// engine's rule (batch.Chunker) from the rows sent, in the order they go
+// to the engine.
+func (r *runner) dryRead(ctx context.Context, rd *reader.Reader, plan *resume.Plan, size int, out io.Writer) ([]batch.Row, error) {
 	first := batch.NewChunker(size)
 	var valid int64
 	closed := false
-	keys := newKeyer()
-	take := func(rows ...batch.Row) {
-		for _, row := range rows {
-			valid++
-			r.stats.wouldSend.Store(valid)
-			closed = closed || !first.Add(row)
-		}
-	}
-	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+	err := resume.Walk(rd, r.cfg.Limit, plan, func(row *resume.Row) error {
 		if stopped(r.cfg.Stop) {
-			return nil, ErrInterrupted
+			return ErrInterrupted
 		}
 		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		rec, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, errInputAborted) && stopped(r.cfg.Stop) {
-			return nil, ErrInterrupted
-		}
-		if err != nil {
-			return nil, err
+			return context.Cause(ctx)
 		}
 		r.stats.read.Add(1)
-		if rec.Invalid != "" {
+		if row.Invalid != "" {
 			r.stats.invalid.Add(1)
-			fmt.Fprintf(out, "%s:%d: %s\n", r.cfg.Reader.Name, rec.Line, rec.Invalid)
-			continue
+			fmt.Fprintf(out, "%s:%d: %s\n", r.cfg.Reader.Name, row.Line, row.Invalid)
+			return nil
 		}
-		k, repeat := keys.key(rec)
-		if repeat {
+		if row.Repeat {
 			r.stats.duplicates.Add(1)
 		}
-		if res.send(rec, k) {
-			take(keys.row(rec, k))
+		switch row.Decision {
+		case resume.Skip:
+			r.stats.skipped.Add(1)
+			return nil
+		case resume.HoldBack:
+			r.stats.heldBack.Add(1)
+			return nil
 		}
+		valid++
+		r.stats.wouldSend.Store(valid)
+		// The engine sends the first payload as it ends: at the first
+		// row it refuses.
+		closed = closed || !first.Add(rowOf(row))
+		return nil
+	})
+	if errors.Is(err, errInputAborted) && stopped(r.cfg.Stop) {
+		return nil, ErrInterrupted
 	}
-	take(res.end()...)
+	if err != nil {
+		return nil, err
+	}
 	if valid > 0 {
 		r.stats.payloads.Store((valid + int64(size) - 1) / int64(size))
 	}
@@ -119,6 +120,9 @@ func printDryRun(out io.Writer, c Snapshot, first []batch.Row, size int, resume 
 	fmt.Fprintf(out, "dry run: %d rows read: %d would be sent, %d invalid (would be recorded as invalid, never sent)", c.Read, c.WouldSend, c.Invalid)
 	if resume {
 		fmt.Fprintf(out, ", %d skipped (done in the run resumed)", c.Skipped)
+	}
+	if c.HeldBack > 0 {
+		fmt.Fprintf(out, ", %d held back (a later row of their ticket, beyond --limit, has a result)", c.HeldBack)
 	}
 	fmt.Fprintln(out)
 	if c.Duplicates > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -15,18 +14,13 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
-// recordSource yields the input's records.
-type recordSource interface {
-	Next() (reader.Record, error)
-}
-
 // pipeline is the sending part of a run: a producer reading records, the
 // engine sending them, and one writer goroutine owning the results file
 // and its in-flight journal.
 type pipeline struct {
-	records     recordSource // the reader, or a gate in front of it
+	records     resume.Records
 	w           *writer.Writer
-	state       *resume.State // nil unless resuming
+	plan        *resume.Plan // nil unless resuming
 	eng         *batch.Engine
 	sending     *sendHook // the engine's BeforeSend
 	log         *slog.Logger
@@ -180,57 +174,60 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 	return failed
 }
 
+// errStopped ends the producer's walk: the run is stopping, and says why
+// elsewhere.
+var errStopped = errors.New("stopped")
+
 // produce reads records until the end, a stop, or an input error, and
-// hands them on: invalid rows straight to the results, rows already done
-// (by a resume) counted and skipped, the rest to the engine.
+// hands them on: invalid rows straight to the results, rows a resume
+// skips or holds back counted, the rest (unless a sync run finds them
+// unchanged) to the engine.
 func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func([]writer.Result) error) error {
-	keys, res := newKeyer(), newResumer(p.state, p.stats)
 	defer p.sync.flush(send) // rows recorded unchanged so far get their results
-	forward := func(out []batch.Row) bool {
-		for _, row := range out {
-			select {
-			case rows <- row:
-			case <-p.stop:
-				return false
-			case <-ctx.Done():
-				return false
-			}
-		}
-		return true
-	}
-	for n := 0; p.limit == 0 || n < p.limit; n++ {
+	err := resume.Walk(p.records, p.limit, p.plan, func(row *resume.Row) error {
 		if stopped(p.stop) || ctx.Err() != nil {
-			return nil
-		}
-		rec, err := p.records.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
+			return errStopped
 		}
 		p.stats.read.Add(1)
-		if rec.Invalid != "" {
-			if send([]writer.Result{invalidResult(rec)}) != nil {
-				return nil // the run is ending; its cause is reported elsewhere
+		if row.Invalid != "" {
+			if send([]writer.Result{invalidResult(row.Record)}) != nil {
+				return errStopped
 			}
-			continue
-		}
-		k, repeat := keys.key(rec)
-		if repeat && p.stats.duplicates.Add(1) == 1 {
-			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
-				"ticket_id", rec.TicketID, "line", rec.Line)
-		}
-		keep, err := p.sync.keep(rec, k, send)
-		if err != nil {
-			return nil // the run is ending; its cause is reported elsewhere
-		}
-		if keep && res.send(rec, k) && !forward([]batch.Row{keys.row(rec, k)}) {
 			return nil
 		}
+		if row.Repeat && p.stats.duplicates.Add(1) == 1 {
+			p.log.Warn("a ticket_id appears more than once: its rows go out in file order, one at a time (the summary counts them)",
+				"ticket_id", row.TicketID, "line", row.Line)
+		}
+		switch row.Decision {
+		case resume.Skip:
+			p.stats.skipped.Add(1)
+			return nil
+		case resume.HoldBack:
+			p.stats.heldBack.Add(1)
+			return nil
+		case resume.SendAgain:
+			p.stats.resent.Add(1)
+		}
+		keep, err := p.sync.keep(row.Record, row.Key, send)
+		if err != nil {
+			return errStopped
+		}
+		if keep {
+			select {
+			case rows <- rowOf(row):
+			case <-p.stop:
+				return errStopped
+			case <-ctx.Done():
+				return errStopped
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStopped) {
+		return nil
 	}
-	forward(res.end()) // the input (or the limit) is read to its end
-	return nil
+	return err
 }
 
 func invalidResult(rec reader.Record) writer.Result {

@@ -2,55 +2,22 @@ package run
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
-// The run's side of resuming: every valid row gets its key (keyer), the
-// results file must be the record of this input (guardResume: a pre-scan
-// of a file, a gate in front of stdin), and the producer asks a
-// resume.Plan what to do with each row (resumer). The rules themselves are
-// package resume's.
-
-// keyer gives valid records their keys, and makes rows of those sent. One
-// keyer numbers the occurrences of one read of the input. A key needs the
-// row's object encoded, and most rows of a resume are skipped: the object
-// is encoded into a buffer the keyer reuses, and copied out only for a row
-// that is sent.
-type keyer struct {
-	occ *rowkey.Counter
-	buf []byte
-}
-
-func newKeyer() *keyer { return &keyer{occ: rowkey.NewCounter(0)} }
-
-// key returns rec's key, and whether a row of its ticket came earlier in
-// the input (within the counter's window: a lower bound on large inputs);
-// until the next call, row can make rec's row.
-func (k *keyer) key(rec reader.Record) (key rowkey.Key, repeat bool) {
-	k.buf = batch.AppendObject(k.buf[:0], rec)
-	key = rowkey.New(rec.TicketID, k.buf)
-	key.Occurrence, repeat = k.occ.Next(key)
-	return key, repeat
-}
-
-// row returns the row of the record key was last called for.
-func (k *keyer) row(rec reader.Record, key rowkey.Key) batch.Row {
-	return batch.Row{Line: rec.Line, TicketID: rec.TicketID, Object: bytes.Clone(k.buf), Fingerprint: key.String()}
-}
-
-// rowOf returns the row of a record whose key was given earlier.
-func rowOf(h held) batch.Row {
-	row := batch.NewRow(h.rec)
-	row.Fingerprint = h.key.String()
-	return row
-}
+// The run's side of resuming: the results file must be the record of this
+// input, and every row is decided by a resume.Plan, which needs the whole
+// input read once first (each ticket's last row, see resume.Index). A
+// resume from stdin, which can be read only once, first saves stdin to a
+// temporary file (spoolStdin). The rules themselves are package resume's.
 
 // ForeignResultsError refuses a resume whose results file records none of
 // the input's rows as done: it belongs to another input (or every row was
@@ -70,171 +37,70 @@ func (e *ForeignResultsError) Error() string {
 	return fmt.Sprintf("%s records %d rows, but none of those done matches a row of %s (same ticket and values): it belongs to another input (or every row was edited)", e.Results, e.Rows, e.Input)
 }
 
-// guardResume returns where the run takes its records from, having made
-// sure that a results file being resumed is the record of this input: one
-// of the input's rows must match a row the file records as done (in a file
-// where nothing succeeded, as failed). For a file a pre-scan reads up to
-// the first such row; stdin, which cannot be read twice, goes through a
-// gate that holds rows back until one matches.
-func guardResume(cfg Config, rd *reader.Reader, st *resume.State, rep resume.Report) (recordSource, error) {
+// resumePlan reads the whole input once and returns the Plan that decides
+// its rows against st (nil when the results hold nothing a plan would
+// look at), having made sure that the results file is the record of this
+// input: one of the input's rows must match a row the file records as done
+// (in a file where nothing succeeded, as failed).
+func (r *runner) resumePlan(st *resume.State, rep resume.Report) (*resume.Plan, error) {
 	switch {
 	case st == nil || st.Rows() == 0:
-		return rd, nil
+		return nil, nil
 	case st.Keyed() == 0 && rep.Unreadable == 0:
-		return rd, nil // only invalid rows: nothing was ever sent
+		return nil, nil // only invalid rows: nothing was ever sent
 	case st.Keyed() == 0:
-		return nil, refuse(&ForeignResultsError{Results: cfg.Results, Input: cfg.Reader.Name, Rows: st.Rows(), Unreadable: true})
-	case cfg.Input == "-":
-		// Decided now, before the run writes anything: a refused resume
-		// leaves the results file and its journal as they were.
-		g := &gatedReader{rd: rd, st: st, results: cfg.Results, keys: newKeyer()}
-		if err := g.check(); err != nil {
-			return nil, err
-		}
-		return g, nil
+		return nil, refuse(&ForeignResultsError{Results: r.cfg.Results, Input: r.cfg.Reader.Name, Rows: st.Rows(), Unreadable: true})
 	}
-	if err := checkResumeMatches(cfg, st); err != nil {
+	fh, err := openFile(r.cfg.Input)
+	if err != nil {
 		return nil, err
 	}
-	return rd, nil
-}
-
-// checkResumeMatches reads the input file up to its first row that shows
-// the results file records this input.
-func checkResumeMatches(cfg Config, st *resume.State) error {
-	fh, err := openFile(cfg.Input)
-	if err != nil {
-		return err
-	}
 	defer fh.Close()
-	rd, err := reader.Open(fh, cfg.Reader)
+	rd, err := reader.Open(fh, r.cfg.Reader)
 	if err != nil {
-		return refuse(err)
+		return nil, refuse(err)
 	}
-	keys := newKeyer()
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return refuse(&ForeignResultsError{Results: cfg.Results, Input: cfg.Input, Rows: st.Rows()})
-		}
-		if err != nil {
-			return err
-		}
-		if belongs(st, keys, rec) {
-			return nil
-		}
+	ix, err := resume.IndexInput(st, rd, r.cfg.Limit)
+	if err != nil {
+		return nil, refuse(err)
 	}
+	if ix.Belongs() == 0 {
+		return nil, refuse(&ForeignResultsError{Results: r.cfg.Results, Input: r.cfg.Reader.Name, Rows: st.Rows()})
+	}
+	return ix.Plan(), nil
 }
 
-// belongs reports whether rec shows that st is the record of its input.
-func belongs(st *resume.State, keys *keyer, rec reader.Record) bool {
-	if rec.Invalid != "" {
-		return false
+// spoolStdin saves stdin to a temporary file (readable by its owner only)
+// for a resume, which must read its input twice; it returns the file's
+// path and how to remove it. A stop abandons a read blocked on stdin.
+func (r *runner) spoolStdin() (path string, remove func(), err error) {
+	f, err := os.CreateTemp("", "kapture-bulk-stdin-*.csv")
+	if err != nil {
+		return "", nil, refuse(fmt.Errorf("save stdin for the resume: %w", err))
 	}
-	k, _ := keys.key(rec)
-	return st.BelongsTo(k)
+	remove = func() { f.Close(); os.Remove(f.Name()) }
+	in, abort := abortable(r.cfg.Stdin)
+	release := onStop(r.cfg.Stop, abort)
+	_, err = io.Copy(f, &countingReader{r: in, n: &r.stats.bytes})
+	release()
+	r.stats.bytes.Store(0) // the main read counts the bytes again
+	if err == nil {
+		err = f.Close()
+	}
+	switch {
+	case errors.Is(err, errInputAborted):
+		remove()
+		return "", nil, fmt.Errorf("%w before anything was sent", ErrInterrupted)
+	case err != nil:
+		remove()
+		return "", nil, refuse(fmt.Errorf("save stdin for the resume in %s: %w", f.Name(), err))
+	}
+	return f.Name(), remove, nil
 }
 
-// stdinGateRows bounds how many rows of stdin are held back, unsent, until
-// one of them is found in the results file being resumed.
-const stdinGateRows = 10000
-
-// gatedReader is the resume check for stdin, which cannot be read twice:
-// it holds rows back until one matches the results file, and refuses the
-// input, having sent nothing, if none of the first stdinGateRows does.
-type gatedReader struct {
-	rd      *reader.Reader
-	st      *resume.State
-	results string
-	keys    *keyer
-	held    []reader.Record
-}
-
-// check holds rows of stdin back until one shows that the results file is
-// the record of this input, and refuses the input if none of the first
-// stdinGateRows does.
-func (g *gatedReader) check() error {
-	for {
-		rec, err := g.rd.Next()
-		if err == io.EOF || len(g.held) == stdinGateRows {
-			return refuse(&ForeignResultsError{Results: g.results, Input: "stdin (its first rows)", Rows: g.st.Rows()})
-		}
-		if err != nil {
-			return err
-		}
-		g.held = append(g.held, rec)
-		if belongs(g.st, g.keys, rec) {
-			return nil
-		}
-	}
-}
-
-// Next returns the rows check held back, then the rest of stdin.
-func (g *gatedReader) Next() (reader.Record, error) {
-	if len(g.held) > 0 {
-		rec := g.held[0]
-		g.held = g.held[1:]
-		return rec, nil
-	}
-	return g.rd.Next()
-}
-
-// held is a row the resume rules hold back, with its key.
-type held struct {
-	rec reader.Record
-	key rowkey.Key
-}
-
-// resumer is the producer's view of the resume rules: whether each valid
-// row is sent now. Without a results file to resume, every row is sent.
-type resumer struct {
-	plan  *resume.Plan[held]
-	stats *Stats
-}
-
-func newResumer(st *resume.State, stats *Stats) *resumer {
-	r := &resumer{stats: stats}
-	if st != nil && st.Rows() > 0 {
-		r.plan = resume.NewPlan[held](st, 0)
-	}
-	return r
-}
-
-// send reports whether rec, whose key is k, is sent now. It counts the
-// rows it skips and those it sends again, and keeps the rows it holds
-// back for end.
-func (r *resumer) send(rec reader.Record, k rowkey.Key) bool {
-	if r.plan == nil {
-		return true
-	}
-	d, released := r.plan.Decide(k, rec.Line, held{rec, k})
-	r.stats.skipped.Add(int64(released))
-	switch d {
-	case resume.Skip:
-		r.stats.skipped.Add(1)
-		return false
-	case resume.Hold:
-		return false
-	case resume.SendAgain:
-		r.stats.resent.Add(1)
-	}
-	return true
-}
-
-// end returns, once the input (or the limit) has been read to its end, the
-// rows held back: each the last of its ticket, sent again because
-// something was recorded for the ticket after it.
-func (r *resumer) end() []batch.Row {
-	if r.plan == nil {
-		return nil
-	}
-	hs := r.plan.Flush()
-	r.stats.resent.Add(int64(len(hs)))
-	rows := make([]batch.Row, len(hs))
-	for i, h := range hs {
-		rows[i] = rowOf(h)
-	}
-	return rows
+// rowOf returns the wire row of a valid row the walk handed on.
+func rowOf(row *resume.Row) batch.Row {
+	return batch.Row{Line: row.Line, TicketID: row.TicketID, Object: bytes.Clone(row.Object), Fingerprint: row.Key.String()}
 }
 
 // warnLoad says what a resume found in the results file that its user

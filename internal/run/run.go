@@ -152,6 +152,15 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 			return refuse(err)
 		}
 	}
+	if cfg.Mode == writer.Resume && r.fromStdin {
+		// A resume reads its input twice: stdin is saved first.
+		path, remove, err := r.spoolStdin()
+		if err != nil {
+			return err
+		}
+		defer remove()
+		r.cfg.Input, r.fromStdin = path, false
+	}
 	if err := r.checkSyntax(); err != nil {
 		return err
 	}
@@ -179,7 +188,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	if err := r.requireRows(ctx, rd); err != nil {
 		return err
 	}
-	if cfg.Strict {
+	if r.cfg.Strict {
 		if err := r.strictScan(ctx); err != nil {
 			return err
 		}
@@ -189,7 +198,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 		return err
 	}
 	defer sy.close()
-	if cfg.DryRun {
+	if r.cfg.DryRun {
 		return r.dryRun(ctx, rd)
 	}
 	return r.send(ctx, rd, eng, hook, in, sy)
@@ -279,7 +288,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	defer w.Close()
 	r.stats.resultsOpen.Store(true)
-	records, st, err := r.prepareResults(ctx, w, rd, eng)
+	plan, err := r.prepareResults(ctx, w, eng)
 	if err != nil {
 		return err
 	}
@@ -294,7 +303,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 		r.cfg.OnStart()
 	}
 	p := &pipeline{
-		records: records, w: w, state: st, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
+		records: rd, w: w, plan: plan, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
 		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats, sync: sy,
 	}
 	err = p.run(ctx, in.abort)
@@ -312,40 +321,37 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 }
 
 // prepareResults readies the open results file for the run: for a resume
-// it reads what the file records (refusing one that records another
-// input) and appends the rows a killed run left in flight; then it starts
-// the run's in-flight journal. It returns where the records come from and
-// the resume state (nil for a new run).
-func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, rd *reader.Reader, eng *batch.Engine) (recordSource, *resume.State, error) {
+// it reads what the file records, decides the input's rows against it
+// (refusing a file that records another input), and appends the rows a
+// killed run left in flight; then it starts the run's in-flight journal.
+// It returns the resume's Plan (nil for a new run).
+func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, eng *batch.Engine) (*resume.Plan, error) {
 	var st *resume.State
 	var rep resume.Report
 	if r.cfg.Mode == writer.Resume {
 		var err error
 		if st, rep, err = resume.Load(w); err != nil {
-			return nil, nil, refuse(err)
+			return nil, refuse(err)
 		}
 	}
-	records, err := guardResume(r.cfg, rd, st, rep)
-	if eerr := r.early(ctx); eerr != nil {
-		return nil, nil, eerr // a stop abandoned the read of stdin
-	}
+	plan, err := r.resumePlan(st, rep)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	warnLoad(rep, r.cfg.Results, r.log)
 	if err := r.early(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if st != nil {
 		if err := st.Record(w); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	requests, rows := eng.MaxInFlight()
 	if err := w.StartJournal(requests, rows); err != nil {
-		return nil, nil, refuse(err)
+		return nil, refuse(err)
 	}
-	return records, st, nil
+	return plan, nil
 }
 
 // stopped reports whether stop is closed.

@@ -11,6 +11,7 @@ import (
 // called at any time, from any goroutine. The zero value is ready to use.
 type Stats struct {
 	read, skipped, resent        atomic.Int64
+	heldBack                     atomic.Int64
 	success, failed, invalid     atomic.Int64
 	duplicates, blank, bytes     atomic.Int64
 	wouldSend, payloads          atomic.Int64
@@ -30,11 +31,14 @@ type Snapshot struct {
 	// keep a ticket's rows in order (an earlier row of the ticket was sent
 	// again, or something of the ticket was recorded after them).
 	Resent int64
+	// HeldBack counts the rows a resume with a limit did not send: a row
+	// of their ticket beyond the limit has a result, and sending them
+	// could move the ticket away from the state that row put it in.
+	HeldBack int64
 	// Success, Failed and Invalid count the results written. For a dry
 	// run, Invalid counts the invalid rows read (nothing is written).
 	Success, Failed, Invalid int64
-	// Duplicates counts rows whose ticket_id came earlier in the input
-	// (within a bounded window: a lower bound on large files).
+	// Duplicates counts rows whose ticket_id came earlier in the input.
 	Duplicates int64
 	// BlankSkipped counts the blank rows the reader skipped; set when the
 	// run ends.
@@ -73,7 +77,7 @@ type Snapshot struct {
 // Snapshot reads the counters.
 func (s *Stats) Snapshot() Snapshot {
 	c := Snapshot{
-		Read: s.read.Load(), Skipped: s.skipped.Load(), Resent: s.resent.Load(),
+		Read: s.read.Load(), Skipped: s.skipped.Load(), Resent: s.resent.Load(), HeldBack: s.heldBack.Load(),
 		Success: s.success.Load(), Failed: s.failed.Load(), Invalid: s.invalid.Load(),
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),

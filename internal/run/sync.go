@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"time"
 
-	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -71,14 +69,7 @@ type syncRun struct {
 
 	batch []writer.Result // unchanged results not yet handed to the writer
 	ids   []string
-	gc    int // the GC percent to restore
 }
-
-// syncGCPercent is the GC's target while a sync run holds its plan. The
-// plan's table (tens of MB for a million tickets) holds no pointers, so a
-// collection costs little however large it is: the heap is kept near the
-// table rather than at twice its size, GOGC's default.
-const syncGCPercent = 25
 
 // openSync opens the sync state (failing at once if another run has it)
 // and, unless Full, reads the input to decide which tickets are sent. It
@@ -103,7 +94,7 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 	case err != nil:
 		return nil, refuse(err)
 	}
-	s := &syncRun{st: st, full: cfg.Sync.Full, log: r.log, gc: debug.SetGCPercent(syncGCPercent)}
+	s := &syncRun{st: st, full: cfg.Sync.Full, log: r.log}
 	if st.Recovered > 0 {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
@@ -147,7 +138,7 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.
 		if rec.Invalid != "" {
 			continue
 		}
-		buf = batch.AppendObject(buf[:0], rec)
+		buf = reader.AppendObject(buf[:0], rec)
 		p.Add(rec.TicketID, rowkey.New(rec.TicketID, buf))
 	}
 	plan, err := st.Plan(p)
@@ -254,8 +245,7 @@ func (s *syncRun) end(finished bool, limited bool) error {
 	return err
 }
 
-// close closes the state, if end did not, and gives the GC its target
-// back.
+// close closes the state, if end did not.
 func (s *syncRun) close() {
 	if s == nil || s.st == nil {
 		return
@@ -263,5 +253,4 @@ func (s *syncRun) close() {
 	s.st.Close()
 	s.st = nil
 	s.plan = nil
-	debug.SetGCPercent(s.gc)
 }
