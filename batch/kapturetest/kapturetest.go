@@ -1,15 +1,17 @@
 // Package kapturetest is an in-process fake of Kapture CRM's Update Ticket
-// API (POST {prefix}/update-ticket-from-other-source.html/v.2.0). It answers
-// as the vendor page documents, in each reply form the client must handle
-// (see Reply), records what it applied so tests can assert the final state and the order
-// of updates per ticket, and injects the faults a real API and network show
-// (error pages, 429s, dropped connections, non-JSON bodies, stalls, a rate
-// limit). The tests use it through NewServer; `kapture-bulk mock` serves a
-// Handler on an address.
+// API (POST {prefix}/update-ticket-from-other-source.html/v.2.0). It
+// answers as the vendor page documents, in each reply form the client must
+// handle (see Reply), holds each ticket's state in a tenant's catalogue of
+// sub-statuses and queues (see Catalogue and Ticket), records what it
+// applied so tests can assert the final state and the order of updates per
+// ticket, and injects the faults a real API and network show (error pages,
+// 429s, dropped connections, non-JSON bodies, stalls, a rate limit, a
+// workflow that silently keeps a sub-status). The tests use it through
+// NewServer; `kapture-bulk mock` serves a Handler on an address.
 //
 // Where the vendor page is silent (unknown tickets, several items in one
-// payload, a missing sub_status) the fake's behaviour is a documented guess:
-// see the Msg constants and Options.
+// payload, a missing sub_status, a key the tenant lacks) the fake's
+// behaviour is a documented guess: see the Msg constants and Options.
 package kapturetest
 
 import (
@@ -25,7 +27,8 @@ import (
 	"time"
 )
 
-// Path is the endpoint, relative to the API root (and Options.Prefix).
+// Path is the Update Ticket endpoint, relative to the API root (and
+// Options.Prefix).
 const Path = "/update-ticket-from-other-source.html/v.2.0"
 
 // DefaultToken is the token accepted when Options.Token is empty.
@@ -51,6 +54,9 @@ const (
 	MsgBadBody = "Invalid request body: expected a JSON array of objects with string values"
 	// MsgTooLarge answers a body over MaxBodyBytes (HTTP 413).
 	MsgTooLarge = "Request body too large"
+	// MsgUnlisted, formatted with the key and "sub_status" or "queue",
+	// refuses a key the catalogue lacks under Options.RefuseUnlisted.
+	MsgUnlisted = "Invalid value '%s' for %s"
 )
 
 // callbackLayout is the documented callback_time format, yyyy-MM-dd HH:mm:ss.
@@ -63,10 +69,11 @@ const MaxBodyBytes = 32 << 20
 // received. It is safe for concurrent use. Close releases requests held by
 // stalls and latency so a server can shut down.
 type Handler struct {
-	opts  Options
-	path  string
-	token string
-	known func(string) bool
+	opts   Options
+	path   string
+	token  string
+	known  func(string) bool
+	tenant *tenant
 	// interval between served requests under Options.RateLimit, 0 for
 	// unlimited; tolerance is how early a request may come when the
 	// bucket holds more than one token (RateBurst-1 intervals).
@@ -79,9 +86,10 @@ type Handler struct {
 	next     time.Time  // rate limit: the theoretical arrival time of the next request (GCRA)
 	rng      *rand.Rand // fault draws; not safe for concurrent use
 	seq      int
-	inflight map[string]int // ticket id → requests carrying it now
+	inflight map[string]int // ticket id → update requests carrying it now
 	history  map[string][]Update
 	state    map[string]Item
+	tickets  map[string]Holding // tickets changed since their start
 	stats    Stats
 }
 
@@ -100,6 +108,7 @@ func NewHandler(opts Options) *Handler {
 		inflight: make(map[string]int),
 		history:  make(map[string][]Update),
 		state:    make(map[string]Item),
+		tickets:  make(map[string]Holding),
 		stats: Stats{
 			ByStatus: make(map[int]int),
 			Faults:   make(map[FaultKind]int),
@@ -110,6 +119,11 @@ func NewHandler(opts Options) *Handler {
 	}
 	if h.known == nil {
 		h.known = DefaultKnown
+	}
+	if opts.Catalogue != nil {
+		h.tenant = newTenant(*opts.Catalogue)
+	} else {
+		h.tenant = newTenant(DefaultCatalogue())
 	}
 	if opts.RateLimit > 0 {
 		h.interval = time.Duration(float64(time.Second) / opts.RateLimit)
@@ -127,7 +141,7 @@ func cleanPrefix(p string) string {
 	return "/" + p
 }
 
-// Path returns the endpoint's full path: Options.Prefix + Path.
+// Path returns the update endpoint's full path: Options.Prefix + Path.
 func (h *Handler) Path() string { return h.path }
 
 // Close ends every wait, now and later: a request held by a stall or by
@@ -170,23 +184,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.drop(w) // the client went away mid-body
 		return
 	}
-	items, parseErr := parseItems(body)
-	release := h.enter(seq, items)
-	defer release()
+	h.serveUpdate(w, r, seq, body)
+}
 
+// serve waits Options.Latency, then serves the request's fault (hook's
+// or a random one) or answer's reply. release ends the request's tickets'
+// time in flight: before the answer, since the client may send a
+// ticket's next update the moment it reads it, and that is no violation.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, hook func() *Fault, answer func() (int, any), release func()) {
 	if !h.sleep(r, h.opts.Latency) {
 		// The client gave up (and may already be retrying), or Close.
 		release()
 		h.drop(w)
 		return
 	}
-	if f := h.pickFault(seq, items); f != nil {
-		h.serveFault(w, r, f, seq, items, parseErr, release)
+	if f := h.pickFault(hook); f != nil {
+		h.serveFault(w, r, f, answer, release)
 		return
 	}
-	status, reply := h.answer(r, seq, items, parseErr)
-	// Released before answering: the client may send the ticket's next
-	// update the moment it reads this reply, and that is no violation.
+	status, reply := answer()
 	release()
 	h.writeJSON(w, status, reply)
 }

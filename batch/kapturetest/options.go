@@ -70,8 +70,8 @@ func (it Item) clone() Item {
 
 // Options configure a Handler. The zero value is a root-mounted API that
 // accepts DefaultToken, answers in the array form, applies the good items
-// of a payload even when others fail, knows DefaultKnown's tickets, and
-// injects no faults.
+// of a payload even when others fail, knows DefaultKnown's tickets in
+// DefaultCatalogue's tenant, applies every update, and injects no faults.
 type Options struct {
 	// Token is the accepted token ("Authorization: Basic <Token>");
 	// "" means DefaultToken.
@@ -96,6 +96,21 @@ type Options struct {
 	// Known reports whether a ticket exists; nil means DefaultKnown. It is
 	// called concurrently.
 	Known func(ticketID string) bool
+	// Catalogue is the tenant's sub-statuses and queues; nil means
+	// DefaultCatalogue.
+	Catalogue *Catalogue
+	// RefuseUnlisted fails an update whose sub_status, or non-empty
+	// queue, the catalogue lacks (MsgUnlisted). Otherwise the fake
+	// applies it and names the key UnlistedPrefix+key: the vendor page
+	// does not say which a tenant does, and the repository's tests send
+	// keys of their own.
+	RefuseUnlisted bool
+	// KeepSubStatus is the share (0 to 1) of sub-status changes the
+	// tenant's workflow refuses without a word: the reply says success
+	// and its ticket shows the old sub-status, the queue and disposition
+	// are applied. Which ones is drawn from Seed, the ticket and the
+	// transition, so a retry is refused again and concurrent runs agree.
+	KeepSubStatus float64
 
 	// Latency is added to every request to the endpoint, while it counts
 	// as in flight; a request abandoned meanwhile gets no answer.
@@ -125,10 +140,11 @@ type Options struct {
 	StallFor time.Duration
 
 	// NoRecord keeps the counters (Stats) and the order checks but not
-	// what was applied: History, State and States stay empty. Recording
-	// grows with every update; a benchmark of millions of rows turns it
-	// off so the fake spends less of the CPU and memory the client under
-	// test shares.
+	// what was applied: History, State and States stay empty,
+	// and tickets keep their starting state (or last hand edit): a reply
+	// shows it with that one update applied. Recording grows with every
+	// update; a benchmark of millions of rows turns it off so the fake
+	// spends less of the CPU and memory the client under test shares.
 	NoRecord bool
 }
 
@@ -149,6 +165,14 @@ func (o Options) Validate() error {
 	}
 	if err := o.Faults.validate(); err != nil {
 		return err
+	}
+	if !(o.KeepSubStatus >= 0 && o.KeepSubStatus <= 1) { // NaN too
+		return fmt.Errorf("keep sub-status share %v: want 0 to 1", o.KeepSubStatus)
+	}
+	if o.Catalogue != nil {
+		if err := o.Catalogue.validate(); err != nil {
+			return err
+		}
 	}
 	for _, s := range []int{o.AuthStatus, o.FailStatus} {
 		if s != 0 && (s < 200 || s > 599) {

@@ -14,6 +14,9 @@ type Update struct {
 	Request int
 	// Item is the object as received, every key included.
 	Item Item
+	// KeptSubStatus is the sub-status the ticket kept instead of Item's
+	// (Options.KeepSubStatus), "" when Item's was applied.
+	KeptSubStatus string
 }
 
 // Stats counts what the Handler received. ByStatus counts answers by HTTP
@@ -23,10 +26,12 @@ type Stats struct {
 	// Requests counts requests to the endpoint (POST to Path); Other
 	// counts the rest (404, 405).
 	Requests, Other int
-	// Items counts the items of every parsable body, whatever happened to
-	// them; Applied and Failed count items answered success or failed.
-	Items, Applied, Failed int
-	ByStatus               map[int]int
+	// Items counts the items of every parsable body, whatever
+	// happened to them; Applied and Failed count items answered success
+	// or failed. KeptSubStatus counts the applied items whose sub-status
+	// the workflow kept (Options.KeepSubStatus).
+	Items, Applied, Failed, KeptSubStatus int
+	ByStatus                              map[int]int
 	// RateLimited counts requests refused over Options.RateLimit.
 	RateLimited int
 	// Faults counts the faults served, random or from Options.Fail.
@@ -59,15 +64,18 @@ func (h *Handler) History(ticketID string) []Update {
 	defer h.mu.Unlock()
 	out := make([]Update, len(h.history[ticketID]))
 	for i, u := range h.history[ticketID] {
-		out[i] = Update{Request: u.Request, Item: u.Item.clone()}
+		u.Item = u.Item.clone()
+		out[i] = u
 	}
 	return out
 }
 
-// State returns a ticket's current state: the last item applied to it.
-// The fake replaces the whole state with each item, so a ticket's state is
-// exactly the last row sent for it; whether Kapture ignores empty fields
-// instead is not documented. ok is false when nothing was applied.
+// State returns the last item applied to a ticket, with the sub-status
+// the ticket kept when the workflow refused the item's
+// (Options.KeepSubStatus). Each item replaces the whole state, so it is
+// exactly the last row sent for the ticket; what the ticket holds, empty
+// fields and hand edits considered, is Ticket. ok is false when nothing
+// was applied.
 func (h *Handler) State(ticketID string) (state Item, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -99,6 +107,9 @@ func (h *Handler) Summary() string {
 		fmt.Fprintf(&b, ", %d elsewhere", s.Other)
 	}
 	fmt.Fprintf(&b, "\nitems: %d received, %d applied, %d failed\n", s.Items, s.Applied, s.Failed)
+	if s.KeptSubStatus > 0 {
+		fmt.Fprintf(&b, "applied with the old sub-status kept (the reply says success): %d\n", s.KeptSubStatus)
+	}
 	b.WriteString("answers by HTTP status:")
 	for _, code := range slices.Sorted(maps.Keys(s.ByStatus)) {
 		if code == 0 {

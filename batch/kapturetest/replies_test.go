@@ -158,15 +158,18 @@ func TestReplies(t *testing.T) {
 	}
 }
 
+// TestSuccessObjectShape: the success object's ticket shows what the
+// ticket now holds, each coded field as key and name.
 func TestSuccessObjectShape(t *testing.T) {
 	s := kapturetest.NewServer(t, kapturetest.Options{Reply: kapturetest.ReplyObject})
-	r := mustPost(t, s, "", []map[string]string{item(good1, "PS", "queue", "Q1")})
+	r := mustPost(t, s, "", []map[string]string{item(good1, "PS", "queue", "L2-Billing")})
 	var got map[string]any
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"ticket":             map[string]any{"ticketId": good1, "substatus": "PS", "queueKey": "Q1"},
+		"ticket": map[string]any{"ticketId": good1, "status": "P", "statusName": "Pending",
+			"substatus": "PS", "substatusName": "Pending Seller", "queueKey": "L2-Billing", "queueName": "L2 Billing"},
 		"Additional_details": map[string]any{},
 		"message":            "Status and Comment have been updated.\n",
 		"status":             "success",

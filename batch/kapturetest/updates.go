@@ -82,6 +82,18 @@ func (h *Handler) violation(msg string) { // h.mu held
 	}
 }
 
+// serveUpdate serves a request to the update endpoint, body read.
+func (h *Handler) serveUpdate(w http.ResponseWriter, r *http.Request, seq int, body []byte) {
+	items, parseErr := parseItems(body)
+	release := h.enter(seq, items)
+	defer release()
+	var hook func() *Fault
+	if h.opts.Fail != nil {
+		hook = func() *Fault { return h.opts.Fail(seq, items) }
+	}
+	h.serve(w, r, hook, func() (int, any) { return h.answer(r, seq, items, parseErr) }, release)
+}
+
 // answer authenticates and processes a request that drew no fault,
 // applying its updates, and returns the reply.
 func (h *Handler) answer(r *http.Request, seq int, items []Item, parseErr error) (int, any) {
@@ -117,27 +129,27 @@ func (h *Handler) answer(r *http.Request, seq int, items []Item, parseErr error)
 		}
 		allFailed = true
 	}
-	h.apply(seq, items, msgs)
+	held := h.apply(seq, items, msgs)
 
 	switch h.opts.Reply {
 	case ReplyObject:
 		if anyFailed {
 			return h.failStatus(), failed(firstFailure)
 		}
-		return http.StatusOK, success(items[len(items)-1])
+		return http.StatusOK, h.success(items[len(items)-1], held[len(items)-1])
 	case ReplyLast:
 		last := len(items) - 1
 		if msgs[last] != "" {
 			return h.failStatus(), failed(msgs[last])
 		}
-		return http.StatusOK, success(items[last])
+		return http.StatusOK, h.success(items[last], held[last])
 	}
 	out := make([]any, len(items))
 	for i, it := range items {
 		if msgs[i] != "" {
 			out[i] = failed(msgs[i])
 		} else {
-			out[i] = success(it)
+			out[i] = h.success(it, held[i])
 		}
 	}
 	status := http.StatusOK
@@ -161,7 +173,7 @@ func (h *Handler) check(it Item) string {
 	case !h.known(id):
 		return MsgUnknownTicket + id
 	}
-	return ""
+	return h.unlisted(it["sub_status"], it["queue"])
 }
 
 func validCallback(s string) bool {
@@ -169,9 +181,12 @@ func validCallback(s string) bool {
 	return err == nil
 }
 
-// apply records the items whose message is "" as applied, all under one
-// lock so a payload lands as a whole.
-func (h *Handler) apply(seq int, items []Item, msgs []string) {
+// apply applies the items whose message is "" and returns what their
+// tickets hold afterwards, all under one lock so a payload lands as a
+// whole. An item sets the sub-status (unless the workflow keeps the old
+// one), and the queue and disposition when non-empty.
+func (h *Handler) apply(seq int, items []Item, msgs []string) []Holding {
+	held := make([]Holding, len(items))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, it := range items {
@@ -180,30 +195,60 @@ func (h *Handler) apply(seq int, items []Item, msgs []string) {
 			continue
 		}
 		h.stats.Applied++
+		id := it["ticket_id"]
+		hd, kept := h.holding(id), ""
+		if h.keeps(id, hd.SubStatus, it["sub_status"]) {
+			kept = hd.SubStatus
+			h.stats.KeptSubStatus++
+		} else {
+			hd.SubStatus = it["sub_status"]
+		}
+		if q := it["queue"]; q != "" {
+			hd.Queue = q
+		}
+		if d := it["disposition"]; d != "" {
+			hd.Disposition = d
+		}
+		held[i] = hd
 		if h.opts.NoRecord {
 			continue
 		}
-		id := it["ticket_id"]
-		h.history[id] = append(h.history[id], Update{Request: seq, Item: it.clone()})
-		h.state[id] = it.clone()
+		h.tickets[id] = hd
+		h.history[id] = append(h.history[id], Update{Request: seq, Item: it.clone(), KeptSubStatus: kept})
+		state := it.clone()
+		if kept != "" {
+			state["sub_status"] = kept
+		}
+		h.state[id] = state
 	}
+	return held
 }
 
-// ticketJSON is a small part of the documented success example's ticket.
+// ticketJSON is the part of the documented success example's ticket that
+// says what it now holds: each coded field as key and name.
 type ticketJSON struct {
-	TicketID  string `json:"ticketId"`
-	Substatus string `json:"substatus"`
-	QueueKey  string `json:"queueKey"`
+	TicketID      string `json:"ticketId"`
+	Status        string `json:"status"`
+	StatusName    string `json:"statusName"`
+	Substatus     string `json:"substatus"`
+	SubstatusName string `json:"substatusName"`
+	QueueKey      string `json:"queueKey"`
+	QueueName     string `json:"queueName"`
 }
 
-func success(it Item) any {
+// success is the documented success object for an item whose ticket now
+// holds hd.
+func (h *Handler) success(it Item, hd Holding) any {
+	sub, _ := h.tenant.subStatus(hd.SubStatus)
+	q, _ := h.tenant.queue(hd.Queue)
 	return struct {
 		Ticket            ticketJSON     `json:"ticket"`
 		AdditionalDetails map[string]any `json:"Additional_details"`
 		Message           string         `json:"message"`
 		Status            string         `json:"status"`
 	}{
-		Ticket:            ticketJSON{TicketID: it["ticket_id"], Substatus: it["sub_status"], QueueKey: it["queue"]},
+		Ticket: ticketJSON{TicketID: it["ticket_id"], Status: sub.Status.Key, StatusName: sub.Status.Name,
+			Substatus: sub.Key, SubstatusName: sub.Name, QueueKey: q.Key, QueueName: q.Name},
 		AdditionalDetails: map[string]any{},
 		Message:           MsgSuccess,
 		Status:            "success",
