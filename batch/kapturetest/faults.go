@@ -137,10 +137,10 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// pickFault decides a request's fault: hook's (Options.Fail, nil when
-// unset), else a random one. The generator is drawn for every request,
-// even one the hook decided, so a script does not shift the random faults
-// of the requests after it.
+// pickFault decides a request's fault: hook's (Options.Fail or FailRead,
+// nil when unset), else a random one. The generator is drawn for every
+// request, even one the hook decided, so a script does not shift the
+// random faults of the requests after it.
 func (h *Handler) pickFault(hook func() *Fault) *Fault {
 	h.mu.Lock()
 	u := h.rng.Float64()

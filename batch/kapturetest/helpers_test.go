@@ -68,11 +68,22 @@ func post(t *testing.T, client *http.Client, url, token string, body any) (reply
 	return reply{status: resp.StatusCode, body: got, header: resp.Header}, nil
 }
 
+// mustPost posts body to the update endpoint, mustRead to Get Ticket.
 func mustPost(t *testing.T, s *kapturetest.Server, token string, body any) reply {
 	t.Helper()
-	r, err := post(t, http.DefaultClient, s.Endpoint(), token, body)
+	return mustPostTo(t, s.Endpoint(), token, body)
+}
+
+func mustRead(t *testing.T, s *kapturetest.Server, token string, body any) reply {
+	t.Helper()
+	return mustPostTo(t, s.ReadEndpoint(), token, body)
+}
+
+func mustPostTo(t *testing.T, url, token string, body any) reply {
+	t.Helper()
+	r, err := post(t, http.DefaultClient, url, token, body)
 	if err != nil {
-		t.Fatalf("post: %v", err)
+		t.Fatalf("post to %s: %v", url, err)
 	}
 	return r
 }

@@ -1,6 +1,7 @@
 // Package kapturetest is an in-process fake of Kapture CRM's Update Ticket
-// API (POST {prefix}/update-ticket-from-other-source.html/v.2.0). It
-// answers as the vendor page documents, in each reply form the client must
+// API (POST {prefix}/update-ticket-from-other-source.html/v.2.0) and Get
+// Ticket API (POST {prefix}/search-ticket-by-ticket-id.html/v.2.0). It
+// answers as the vendor pages document, in each reply form the client must
 // handle (see Reply), holds each ticket's state in a tenant's catalogue of
 // sub-statuses and queues (see Catalogue and Ticket), records what it
 // applied so tests can assert the final state and the order of updates per
@@ -9,9 +10,10 @@
 // workflow that silently keeps a sub-status). The tests use it through
 // NewServer; `kapture-bulk mock` serves a Handler on an address.
 //
-// Where the vendor page is silent (unknown tickets, several items in one
-// payload, a missing sub_status, a key the tenant lacks) the fake's
-// behaviour is a documented guess: see the Msg constants and Options.
+// Where the vendor pages are silent (unknown tickets, several items in one
+// payload, a missing sub_status, a key the tenant lacks, what a read shows)
+// the fake's behaviour is a documented guess: see the Msg constants and
+// Options.
 package kapturetest
 
 import (
@@ -31,17 +33,23 @@ import (
 // Options.Prefix).
 const Path = "/update-ticket-from-other-source.html/v.2.0"
 
+// ReadPath is the Get Ticket endpoint, relative to the API root (and
+// Options.Prefix).
+const ReadPath = "/search-ticket-by-ticket-id.html/v.2.0"
+
 // DefaultToken is the token accepted when Options.Token is empty.
 const DefaultToken = "kapturetest-token"
 
-// The messages the fake answers with. The first four are the vendor's
-// documented ones, verbatim; the others are ours, since the page does not
-// say what Kapture answers in those cases.
+// The messages the fake answers with. The first six are the vendor's
+// documented ones, verbatim (the last two Get Ticket's); the others are
+// ours, since the pages do not say what Kapture answers in those cases.
 const (
-	MsgSuccess         = "Status and Comment have been updated.\n"
-	MsgInvalidAuth     = "Invalid Auth Key"
-	MsgMissingTicketID = "No Data found/ticket_id is missing"
-	MsgBadCallbackTime = "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss."
+	MsgSuccess          = "Status and Comment have been updated.\n"
+	MsgInvalidAuth      = "Invalid Auth Key"
+	MsgMissingTicketID  = "No Data found/ticket_id is missing"
+	MsgBadCallbackTime  = "Invalid Format.callback_date should be yyyy-MM-dd hh:mm:ss."
+	MsgInvalidJSON      = "Invalid Json."
+	MsgMissingTicketIDs = "ticket_ids are missing."
 
 	MsgMissingSubStatus = "No Data found/sub_status is missing"
 	// MsgUnknownTicket is followed by the ticket id.
@@ -69,11 +77,12 @@ const MaxBodyBytes = 32 << 20
 // received. It is safe for concurrent use. Close releases requests held by
 // stalls and latency so a server can shut down.
 type Handler struct {
-	opts   Options
-	path   string
-	token  string
-	known  func(string) bool
-	tenant *tenant
+	opts     Options
+	path     string
+	readPath string
+	token    string
+	known    func(string) bool
+	tenant   *tenant
 	// interval between served requests under Options.RateLimit, 0 for
 	// unlimited; tolerance is how early a request may come when the
 	// bucket holds more than one token (RateBurst-1 intervals).
@@ -90,6 +99,7 @@ type Handler struct {
 	history  map[string][]Update
 	state    map[string]Item
 	tickets  map[string]Holding // tickets changed since their start
+	reads    map[string][]int   // ticket id → the reads that showed it
 	stats    Stats
 }
 
@@ -101,6 +111,7 @@ func NewHandler(opts Options) *Handler {
 	h := &Handler{
 		opts:     opts,
 		path:     cleanPrefix(opts.Prefix) + Path,
+		readPath: cleanPrefix(opts.Prefix) + ReadPath,
 		token:    opts.Token,
 		known:    opts.Known,
 		done:     make(chan struct{}),
@@ -109,6 +120,7 @@ func NewHandler(opts Options) *Handler {
 		history:  make(map[string][]Update),
 		state:    make(map[string]Item),
 		tickets:  make(map[string]Holding),
+		reads:    make(map[string][]int),
 		stats: Stats{
 			ByStatus: make(map[int]int),
 			Faults:   make(map[FaultKind]int),
@@ -144,6 +156,10 @@ func cleanPrefix(p string) string {
 // Path returns the update endpoint's full path: Options.Prefix + Path.
 func (h *Handler) Path() string { return h.path }
 
+// ReadPath returns the Get Ticket endpoint's full path: Options.Prefix +
+// ReadPath.
+func (h *Handler) ReadPath() string { return h.readPath }
+
 // Close ends every wait, now and later: a request held by a stall or by
 // Latency has its connection closed unanswered; one that waits for
 // nothing is still served. http.Server.Shutdown and httptest.Server.Close
@@ -153,10 +169,13 @@ func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.done) })
 }
 
-// ServeHTTP serves the endpoint; any other path is a 404 and any other
-// method a 405, both with an HTML page, as a Java web server answers.
+// ServeHTTP serves the two endpoints; any other path is a 404 and any
+// other method a 405, both with an HTML page, as a Java web server
+// answers. Updates and reads share the rate limit, the faults and the
+// sequence numbers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != h.path {
+	read := r.URL.Path == h.readPath
+	if !read && r.URL.Path != h.path {
 		h.countOther(http.StatusNotFound)
 		writeHTML(w, http.StatusNotFound)
 		return
@@ -167,7 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTML(w, http.StatusMethodNotAllowed)
 		return
 	}
-	seq := h.arrive(r)
+	seq := h.arrive(r, read)
 
 	if wait, limited := h.rateLimited(); limited {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
@@ -184,7 +203,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.drop(w) // the client went away mid-body
 		return
 	}
-	h.serveUpdate(w, r, seq, body)
+	if read {
+		h.serveRead(w, r, seq, body)
+	} else {
+		h.serveUpdate(w, r, seq, body)
+	}
 }
 
 // serve waits Options.Latency, then serves the request's fault (hook's
@@ -207,15 +230,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, hook func() *Fau
 	h.writeJSON(w, status, reply)
 }
 
-// arrive numbers and counts a request to the endpoint and records its
+// arrive numbers and counts a request to an endpoint and records its
 // headers.
-func (h *Handler) arrive(r *http.Request) int {
+func (h *Handler) arrive(r *http.Request, read bool) int {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
-	h.stats.Requests++
+	if read {
+		h.stats.Reads++
+	} else {
+		h.stats.Requests++
+	}
 	h.stats.UserAgent = r.Header.Get("User-Agent")
 	h.stats.ContentType = ct
 	if err != nil || mt != "application/json" {

@@ -71,7 +71,8 @@ func (it Item) clone() Item {
 // Options configure a Handler. The zero value is a root-mounted API that
 // accepts DefaultToken, answers in the array form, applies the good items
 // of a payload even when others fail, knows DefaultKnown's tickets in
-// DefaultCatalogue's tenant, applies every update, and injects no faults.
+// DefaultCatalogue's tenant, applies every update, reads names, and
+// injects no faults.
 type Options struct {
 	// Token is the accepted token ("Authorization: Basic <Token>");
 	// "" means DefaultToken.
@@ -112,12 +113,18 @@ type Options struct {
 	// transition, so a retry is refused again and concurrent runs agree.
 	KeepSubStatus float64
 
-	// Latency is added to every request to the endpoint, while it counts
-	// as in flight; a request abandoned meanwhile gets no answer.
+	// ReadKeys makes Get Ticket show task_details' status, substatus
+	// (and queue) as keys instead of names, the vendor's examples'
+	// form. ReadQueue adds the ticket's queue, which those examples do
+	// not show.
+	ReadKeys, ReadQueue bool
+
+	// Latency is added to every request to either endpoint, while it
+	// counts as in flight; a request abandoned meanwhile gets no answer.
 	Latency time.Duration
-	// RateLimit is the requests per second served (a token bucket);
-	// over it the answer is 429 with Retry-After in whole seconds.
-	// 0 means unlimited.
+	// RateLimit is the requests per second served, updates and reads
+	// together (a token bucket); over it the answer is 429 with
+	// Retry-After in whole seconds. 0 means unlimited.
 	RateLimit float64
 	// RateBurst is the bucket's size: how many requests may arrive
 	// back to back after a quiet spell. 0 means 1, the strictest: it
@@ -125,22 +132,27 @@ type Options struct {
 	// 1/RateLimit has passed since the previous one.
 	RateBurst int
 
-	// Faults are per-request fault probabilities, drawn from a generator
-	// seeded with Seed, so a run of sequential requests is reproducible.
+	// Faults are per-request fault probabilities, updates and reads
+	// alike, drawn from a generator seeded with Seed, so a run of
+	// sequential requests is reproducible.
 	Faults Faults
 	Seed   uint64
-	// Fail, when set, is asked (concurrently) about every request to the
-	// endpoint that passed the rate limit: n is its sequence number
-	// (1-based, in order of arrival, as in Update.Request) and items its
-	// parsed body (nil when unparsable). A non-nil Fault is served
-	// instead of a random one. See Script and InvalidAuth.
+	// Fail, when set, is asked (concurrently) about every update request
+	// that passed the rate limit: n is its sequence number (1-based, in
+	// order of arrival at either endpoint, as in Update.Request) and
+	// items its parsed body (nil when unparsable). A non-nil Fault is
+	// served instead of a random one. See Script and InvalidAuth.
 	Fail func(n int, items []Item) *Fault
+	// FailRead is Fail for Get Ticket requests: ids are the ticket ids
+	// asked (nil when the body is unparsable). Fail is not asked about
+	// reads, so a test scripting updates by number sees no reads.
+	FailRead func(n int, ids []string) *Fault
 	// StallFor is how long FaultStall holds a request before answering a
 	// 504 page; 0 means until the client gives up or the Handler closes.
 	StallFor time.Duration
 
 	// NoRecord keeps the counters (Stats) and the order checks but not
-	// what was applied: History, State and States stay empty,
+	// what was applied: History, State, States and ReadLog stay empty,
 	// and tickets keep their starting state (or last hand edit): a reply
 	// shows it with that one update applied. Recording grows with every
 	// update; a benchmark of millions of rows turns it off so the fake

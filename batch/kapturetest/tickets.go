@@ -23,7 +23,7 @@ type SubStatus struct {
 type Queue struct{ Key, Name string }
 
 // Catalogue is a tenant's configuration: the sub-statuses and queues an
-// update may name by key, and the names replies show for them.
+// update may name by key, and the names replies and reads show for them.
 type Catalogue struct {
 	SubStatuses []SubStatus
 	Queues      []Queue
@@ -32,8 +32,8 @@ type Catalogue struct {
 // DefaultCatalogue is the tenant of Options.Catalogue nil. Names are
 // free text per tenant, and the vendor's own example shows a sub-status
 // (PS) named "Pending" like its parent status, so names need not be
-// unique: here "Others" is a sub-status of both P and C, and a reader
-// that has only names cannot tell which key a ticket holds.
+// unique: here "Others" is a sub-status of both P and C, and a read that
+// shows only names cannot tell which key a ticket holds.
 func DefaultCatalogue() Catalogue {
 	pending, complete := Status{"P", "Pending"}, Status{"C", "Complete"}
 	return Catalogue{
@@ -133,11 +133,11 @@ func (t *tenant) queue(key string) (q Queue, listed bool) {
 // "" are none.
 type Holding struct{ SubStatus, Queue, Disposition string }
 
-// Customer is a ticket's customer data: made up per ticket, so that tests
-// can check it is stored nowhere.
+// Customer is the customer data a read shows: made up per ticket, so
+// that tests can check it is stored nowhere.
 type Customer struct{ Name, Email, Phone string }
 
-// Ticket is what a ticket holds, as replies show it: keys
+// Ticket is what a ticket holds, as replies and reads show it: keys
 // with their names (an unlisted key with a made-up one).
 type Ticket struct {
 	ID          string
@@ -246,7 +246,7 @@ func (h *Handler) Ticket(id string) (t Ticket, ok bool) {
 }
 
 // SetTicket changes what a ticket holds behind the API's back, as an
-// agent editing it by hand in the CRM does: later replies show
+// agent editing it by hand in the CRM does: later replies and reads show
 // it; History and State, the record of what the API applied, do not. It
 // fails for a ticket that does not exist, an empty sub-status, or (with
 // Options.RefuseUnlisted) a key the catalogue lacks.
