@@ -137,15 +137,16 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// pickFault decides a request's fault: Options.Fail's, else a random one.
-// The generator is drawn for every request, even one Fail decided, so a
-// script does not shift the random faults of the requests after it.
-func (h *Handler) pickFault(seq int, items []Item) *Fault {
+// pickFault decides a request's fault: hook's (Options.Fail or FailRead,
+// nil when unset), else a random one. The generator is drawn for every
+// request, even one the hook decided, so a script does not shift the
+// random faults of the requests after it.
+func (h *Handler) pickFault(hook func() *Fault) *Fault {
 	h.mu.Lock()
 	u := h.rng.Float64()
 	h.mu.Unlock()
-	if h.opts.Fail != nil {
-		if f := h.opts.Fail(seq, items); f != nil {
+	if hook != nil {
+		if f := hook(); f != nil {
 			return f
 		}
 	}
@@ -158,11 +159,11 @@ func (h *Handler) pickFault(seq int, items []Item) *Fault {
 	return nil
 }
 
-// serveFault serves f. It releases the request's tickets before
-// answering, holding or closing: the client may send them again the moment
-// it sees the fault (or gives up on a stall), and that is no order
-// violation.
-func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, seq int, items []Item, parseErr error, release func()) {
+// serveFault serves f. answer does what the request asks (for
+// FaultDropAfter). It releases the request's tickets before answering,
+// holding or closing: the client may send them again the moment it sees
+// the fault (or gives up on a stall), and that is no order violation.
+func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, answer func() (int, any), release func()) {
 	h.mu.Lock()
 	h.stats.Faults[f.Kind]++
 	h.mu.Unlock()
@@ -188,7 +189,7 @@ func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, s
 	case FaultDropBefore:
 		h.drop(w)
 	case FaultDropAfter:
-		h.answer(r, seq, items, parseErr)
+		answer()
 		release()
 		h.drop(w)
 	case FaultNotJSON:

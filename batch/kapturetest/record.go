@@ -14,25 +14,36 @@ type Update struct {
 	Request int
 	// Item is the object as received, every key included.
 	Item Item
+	// KeptSubStatus is the sub-status the ticket kept instead of Item's
+	// (Options.KeepSubStatus), "" when Item's was applied.
+	KeptSubStatus string
 }
 
 // Stats counts what the Handler received. ByStatus counts answers by HTTP
 // status; key 0 counts requests left without an answer (dropped
 // connections, clients that gave up, requests released by Close).
 type Stats struct {
-	// Requests counts requests to the endpoint (POST to Path); Other
-	// counts the rest (404, 405).
-	Requests, Other int
-	// Items counts the items of every parsable body, whatever happened to
-	// them; Applied and Failed count items answered success or failed.
-	Items, Applied, Failed int
+	// Requests counts requests to the update endpoint (POST to Path),
+	// Reads those to Get Ticket (POST to ReadPath); Other counts the
+	// rest (404, 405).
+	Requests, Reads, Other int
+	// Items counts the items of every parsable update body, whatever
+	// happened to them; Applied and Failed count items answered success
+	// or failed. KeptSubStatus counts the applied items whose sub-status
+	// the workflow kept (Options.KeepSubStatus).
+	Items, Applied, Failed, KeptSubStatus int
+	// ReadTickets counts the ticket ids asked by the reads answered,
+	// ReadFound those that exist (and were in the reply).
+	ReadTickets, ReadFound int
 	ByStatus               map[int]int
-	// RateLimited counts requests refused over Options.RateLimit.
+	// RateLimited counts requests refused over Options.RateLimit,
+	// updates and reads.
 	RateLimited int
 	// Faults counts the faults served, random or from Options.Fail.
 	Faults map[FaultKind]int
 	// OrderViolations counts tickets sent while another request for them
-	// was in flight, or twice in one payload: the client promises neither.
+	// was in flight, or twice in one payload, and tickets read while an
+	// update for them was in flight: the client promises none of these.
 	// ViolationExamples keeps the first few, described.
 	OrderViolations   int
 	ViolationExamples []string
@@ -59,15 +70,18 @@ func (h *Handler) History(ticketID string) []Update {
 	defer h.mu.Unlock()
 	out := make([]Update, len(h.history[ticketID]))
 	for i, u := range h.history[ticketID] {
-		out[i] = Update{Request: u.Request, Item: u.Item.clone()}
+		u.Item = u.Item.clone()
+		out[i] = u
 	}
 	return out
 }
 
-// State returns a ticket's current state: the last item applied to it.
-// The fake replaces the whole state with each item, so a ticket's state is
-// exactly the last row sent for it; whether Kapture ignores empty fields
-// instead is not documented. ok is false when nothing was applied.
+// State returns the last item applied to a ticket, with the sub-status
+// the ticket kept when the workflow refused the item's
+// (Options.KeepSubStatus). Each item replaces the whole state, so it is
+// exactly the last row sent for the ticket; what the ticket holds, empty
+// fields and hand edits considered, is Ticket. ok is false when nothing
+// was applied.
 func (h *Handler) State(ticketID string) (state Item, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -89,6 +103,14 @@ func (h *Handler) States() map[string]Item {
 	return out
 }
 
+// ReadLog returns the sequence numbers of the reads whose reply showed
+// the ticket, oldest first, to set against History's Request numbers.
+func (h *Handler) ReadLog(ticketID string) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.reads[ticketID])
+}
+
 // Summary describes what the Handler received, for the mock to print when
 // it stops.
 func (h *Handler) Summary() string {
@@ -99,6 +121,10 @@ func (h *Handler) Summary() string {
 		fmt.Fprintf(&b, ", %d elsewhere", s.Other)
 	}
 	fmt.Fprintf(&b, "\nitems: %d received, %d applied, %d failed\n", s.Items, s.Applied, s.Failed)
+	if s.KeptSubStatus > 0 {
+		fmt.Fprintf(&b, "applied with the old sub-status kept (the reply says success): %d\n", s.KeptSubStatus)
+	}
+	fmt.Fprintf(&b, "reads: %d to %s, %d tickets asked, %d found\n", s.Reads, h.readPath, s.ReadTickets, s.ReadFound)
 	b.WriteString("answers by HTTP status:")
 	for _, code := range slices.Sorted(maps.Keys(s.ByStatus)) {
 		if code == 0 {

@@ -37,8 +37,11 @@ func NewServer(tb TB, opts Options) *Server {
 	return &Server{Handler: h, URL: ts.URL + cleanPrefix(opts.Prefix), HTTP: ts}
 }
 
-// Endpoint returns the full URL of the endpoint.
+// Endpoint returns the full URL of the update endpoint.
 func (s *Server) Endpoint() string { return s.URL + Path }
+
+// ReadEndpoint returns the full URL of the Get Ticket endpoint.
+func (s *Server) ReadEndpoint() string { return s.URL + ReadPath }
 
 // Close releases held requests and closes the server; NewServer's cleanup
 // does this too, so call it only to stop the server early. Calling it

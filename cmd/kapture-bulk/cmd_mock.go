@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
@@ -23,13 +25,14 @@ const (
 
 // mockOptions is the mock command as parsed.
 type mockOptions struct {
-	env                  *env
-	addr, reply, urlFile string
-	atomic               bool
-	latency              time.Duration
-	failRate, rateLimit  float64
-	rateBurst            int
-	seed                 uint64
+	env                         *env
+	addr, reply, urlFile        string
+	atomic, refuseUnlisted      bool
+	readKeys, readQueue         bool
+	latency                     time.Duration
+	failRate, rateLimit, keepSS float64
+	rateBurst                   int
+	seed                        uint64
 }
 
 // cmdMock is the mock command. It parses args, then hands the options to
@@ -55,12 +58,19 @@ func parseMock(args []string, e *env) (*mockOptions, error) {
 	fs.BoolVar(&o.atomic, "atomic", false, "when an item of a payload fails, apply none of it")
 	fs.DurationVar(&o.latency, "latency", 0, "added to every request, 0 to 10m")
 	fs.Float64Var(&o.failRate, "fail-rate", 0, "share of requests (0 to 1) that get a fault: 500 page, 429, dropped connection, non-JSON 200 or a stall")
-	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second served, 0 to 100000; over it 429 with Retry-After (0 = unlimited)")
+	fs.Float64Var(&o.rateLimit, "rate-limit", 0, "requests per second served, updates and reads together, 0 to 100000; over it 429 with Retry-After (0 = unlimited)")
 	fs.IntVar(&o.rateBurst, "rate-burst", 1, "requests the rate limit lets through back to back, 1 to 1000 (1: strict spacing)")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of the fault draws")
+	fs.Float64Var(&o.keepSS, "keep-sub-status", 0, "share of sub-status changes (0 to 1) the tenant's workflow silently refuses: the reply says success and shows the old sub-status")
+	fs.BoolVar(&o.refuseUnlisted, "refuse-unlisted", false, "fail an update whose sub_status or queue key is not in the list above (default: apply it, named \"Unlisted KEY\")")
+	fs.BoolVar(&o.readKeys, "read-keys", false, "Get Ticket shows status, sub-status and queue as keys (default: names, as the vendor's examples)")
+	fs.BoolVar(&o.readQueue, "read-queue", false, "Get Ticket shows the ticket's queue (the vendor's examples show none)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the fault draws and of which sub-status changes --keep-sub-status refuses")
 	fs.StringVar(&o.urlFile, "url-file", "", "write the API root URL to this file once listening (for scripts)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk mock [flags]\n\nServes a local fake of the Update Ticket API for rehearsals and demos.\nIt accepts the token in KAPTURE_API_TOKEN (default %q); tickets exist\nwhen their id is 12 digits starting with 7. It prints what it received\nwhen stopped (Ctrl-C).\n\nFlags:\n", kapturetest.DefaultToken)
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk mock [flags]\n\nServes a local fake of the Update Ticket and Get Ticket APIs for rehearsals\nand demos. It accepts the token in KAPTURE_API_TOKEN (default %q);\ntickets exist when their id is 12 digits starting with 7, and each starts\nin a sub-status, queue and disposition drawn from its id (the same in\nevery run). It prints what it received when stopped (Ctrl-C).\n\n", kapturetest.DefaultToken)
+		fmt.Fprint(fs.Output(), "The tenant's keys and names:\n")
+		printCatalogue(fs.Output(), kapturetest.DefaultCatalogue())
+		fmt.Fprint(fs.Output(), "\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
 	pos, err := parseArgs(fs, args)
@@ -88,6 +98,8 @@ func (o *mockOptions) options() (kapturetest.Options, error) {
 		return kapturetest.Options{}, usagef("--rate-limit %v: want 0 (unlimited) to %d", o.rateLimit, maxMockRate)
 	case o.rateBurst < 1 || o.rateBurst > maxBurst:
 		return kapturetest.Options{}, usagef("--rate-burst %d: want 1 to %d", o.rateBurst, maxBurst)
+	case !(o.keepSS >= 0 && o.keepSS <= 1): // NaN too
+		return kapturetest.Options{}, usagef("--keep-sub-status %v: want 0 to 1", o.keepSS)
 	}
 	opts := kapturetest.Options{
 		Token:     strings.TrimSpace(o.env.getenv("KAPTURE_API_TOKEN")),
@@ -99,12 +111,31 @@ func (o *mockOptions) options() (kapturetest.Options, error) {
 		Faults:    kapturetest.Spread(o.failRate),
 		Seed:      o.seed,
 		// A stall outlasts any sane client timeout, then answers 504.
-		StallFor: 2 * time.Minute,
+		StallFor:       2 * time.Minute,
+		KeepSubStatus:  o.keepSS,
+		RefuseUnlisted: o.refuseUnlisted,
+		ReadKeys:       o.readKeys,
+		ReadQueue:      o.readQueue,
 	}
 	if err := opts.Validate(); err != nil {
 		return kapturetest.Options{}, usagef("mock: %w", err)
 	}
 	return opts, nil
+}
+
+// printCatalogue lists the tenant's keys, for an operator writing a
+// rehearsal input.
+func printCatalogue(w io.Writer, c kapturetest.Catalogue) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  sub_status\tname\tparent status")
+	for _, s := range c.SubStatuses {
+		fmt.Fprintf(tw, "  %s\t%s\t%s (%s)\n", s.Key, s.Name, s.Status.Key, s.Status.Name)
+	}
+	fmt.Fprintln(tw, "  queue\tname")
+	for _, q := range c.Queues {
+		fmt.Fprintf(tw, "  %s\t%s\n", q.Key, q.Name)
+	}
+	_ = tw.Flush() // to the help output: nothing to do about an error
 }
 
 // mockRun serves the fake API until ctx ends or a signal comes, then
@@ -124,7 +155,7 @@ func mockRun(ctx context.Context, o *mockOptions) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }() // ends at Shutdown below
-	fmt.Fprintf(e.stderr, "mock Kapture API listening on %s (reply form %s); stop with Ctrl-C\n", url, opts.Reply)
+	fmt.Fprintf(e.stderr, "mock Kapture API listening on %s (reply form %s; Get Ticket at %s); stop with Ctrl-C\n", url, opts.Reply, h.ReadPath())
 	if o.urlFile != "" {
 		if err := os.WriteFile(o.urlFile, []byte(url+"\n"), 0o644); err != nil {
 			srv.Close()

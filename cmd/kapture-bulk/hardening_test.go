@@ -44,6 +44,7 @@ func TestNumericFlagsHaveRanges(t *testing.T) {
 		{"mock", "fail-rate", []string{"0", "1"}, []string{"-0.1", "1.5", "NaN"}},
 		{"mock", "rate-limit", []string{"0", "100000"}, []string{"-1", "100001", "NaN", "Inf"}},
 		{"mock", "rate-burst", []string{"1", "1000"}, []string{"0", "1001"}},
+		{"mock", "keep-sub-status", []string{"0", "0.03", "1"}, []string{"-0.1", "1.5", "NaN", "Inf"}},
 	}
 	check := func(cmd string, args []string) error {
 		e := testEnv(nil)
