@@ -218,8 +218,10 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	if rep.Unreadable > 0 {
 		parts = append(parts, fmt.Sprintf("%d whose result cannot be read", rep.Unreadable))
 	}
-	b.WriteString(strings.Join(parts, ", "))
-	fmt.Fprintf(&b, "\n  the results file has %d rows; %d of them superseded by a later result of the same row\n", rep.ResultsRows, rep.Superseded)
+	b.WriteString(strings.Join(parts, ", ") + "\n")
+	if rep.ResultsRows > 0 { // else a note says it records none
+		fmt.Fprintf(&b, "  the results file has %d rows; %d of them superseded by a later result of the same row\n", rep.ResultsRows, rep.Superseded)
+	}
 	printReportNotes(&b, rep)
 	if rep.Done() {
 		b.WriteString("every row is done\n")
@@ -243,7 +245,13 @@ func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 		}
 		b.WriteString("\n")
 	}
-	if rep.Torn {
+	switch {
+	case rep.TornHeader:
+		b.WriteString("  the results file holds only part of its header (a crash right after it was created): it records no rows\n")
+	case rep.ResultsRows == 0:
+		b.WriteString("  the results file records no rows (it is empty or holds only its header): no row is known done\n")
+	}
+	if rep.Torn && !rep.TornHeader {
 		b.WriteString("  the results file ends in a torn line (a crash in mid-write): that row is not counted\n")
 	}
 	if rep.JournalIgnored {

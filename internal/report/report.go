@@ -79,8 +79,9 @@ type Report struct {
 	// not in the input now (deleted or edited since).
 	NotInInput int64
 	// Torn is set when the results file ends in a torn line (a crash in
-	// mid-write): that line is not read.
-	Torn bool
+	// mid-write): that line is not read. TornHeader is set when that line
+	// is the header: the file has no whole line.
+	Torn, TornHeader bool
 	// JournalIgnored is set when an in-flight journal was found that
 	// cannot be read: it is left out, as a resume leaves it out.
 	JournalIgnored bool
@@ -93,11 +94,14 @@ type Report struct {
 }
 
 // Done reports whether every row is done (success or unchanged, and in
-// order): what exit code 0 means.
+// order): what exit code 0 means. Without an input, a results file that
+// records no row (empty, or only a header) is not done: nothing says that
+// any row was, and a run stopped before its first result leaves one.
 func (r *Report) Done() bool {
 	// With an input, the order check already counts a row whose line has
 	// an unreadable result as not done.
-	return r.Failed+r.Invalid+r.NotSent+r.Unreadable+r.OutOfOrder == 0 && (r.Input != "" || r.Unattributed == 0)
+	return r.Failed+r.Invalid+r.NotSent+r.Unreadable+r.OutOfOrder == 0 &&
+		(r.Input != "" || (r.Unattributed == 0 && r.Rows > 0))
 }
 
 // ErrForeign refuses a report whose input matches none of the results:
@@ -121,7 +125,7 @@ func Build(opts Options) (*Report, error) {
 	}
 	rep := &Report{
 		Results: opts.Results, Input: opts.Input,
-		ResultsRows: res.rows, Torn: res.torn, JournalIgnored: res.journalIgnored,
+		ResultsRows: res.rows, Torn: res.torn, TornHeader: res.tornHeader, JournalIgnored: res.journalIgnored,
 	}
 	if opts.Input == "" {
 		res.settle(rep)

@@ -1,11 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
@@ -66,6 +66,7 @@ type results struct {
 	superseded   int64
 	unattributed int64 // rows with neither a readable key nor an invalid status and line
 	torn         bool
+	tornHeader   bool // the torn line is the header: the file has no whole line
 	// journalIgnored: a journal was found that cannot be read.
 	journalIgnored bool
 	// order is the resume state, built with an input for the order check.
@@ -76,12 +77,12 @@ type results struct {
 // beside it. With an input it also builds the resume state, so that the
 // input's rows can be checked as a resume would.
 func readResults(path string, withInput bool) (*results, error) {
-	torn, err := endsTorn(path)
+	torn, tornHeader, err := endsTorn(path)
 	if err != nil {
 		return nil, err
 	}
 	inflight, err := writer.ReadInFlight(path)
-	r := &results{byKey: map[uint64]final{}, invalid: map[uint32]final{}, msgs: []string{""}, torn: torn}
+	r := &results{byKey: map[uint64]final{}, invalid: map[uint32]final{}, msgs: []string{""}, torn: torn, tornHeader: tornHeader}
 	switch {
 	case writer.IsUnreadableJournal(err):
 		r.journalIgnored = true
@@ -100,23 +101,32 @@ func readResults(path string, withInput bool) (*results, error) {
 	return r, nil
 }
 
-// endsTorn opens the results file (so that a missing one is an error, not
-// an empty report) and reports whether its last line is torn.
-func endsTorn(path string) (bool, error) {
-	f, err := os.Open(path)
+// endsTorn opens the results file (so that a missing one, or a FIFO, is an
+// error, not an empty report) and reports whether its last line is torn,
+// and whether that line is its header: no line of it is whole.
+func endsTorn(path string) (torn, header bool, err error) {
+	f, fi, err := writer.OpenRead(path)
 	if err != nil {
-		return false, fmt.Errorf("open results: %w", err)
+		return false, false, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return false, err
+	if fi.Size() == 0 {
+		return false, false, nil
 	}
 	var last [1]byte
 	if _, err := f.ReadAt(last[:], fi.Size()-1); err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("read results file %q: %w", path, err)
+		return false, false, fmt.Errorf("read results file %q: %w", path, err)
 	}
-	return last[0] != '\n', nil
+	if last[0] == '\n' {
+		return false, false, nil
+	}
+	// A torn header is short: any other file without a newline in its
+	// first block is no results file, which reading it then says.
+	head := make([]byte, min(fi.Size(), 4096))
+	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false, false, fmt.Errorf("read results file %q: %w", path, err)
+	}
+	return true, bytes.IndexByte(head, '\n') < 0, nil
 }
 
 // add records the next row of the results file.
