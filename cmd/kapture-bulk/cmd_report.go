@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	outcome "github.com/kapture-bulk/kapture-bulk/internal/report" // report is app.go's error reporter
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // reportOptions is the report command as parsed.
@@ -81,9 +83,15 @@ func reportRun(o *reportOptions) error {
 	if o.inputPath == "-" {
 		return usagef("--input: give the input file (it is read twice), not stdin")
 	}
-	for _, other := range []string{o.inputPath, results} {
-		if o.failedRows != "" && (o.failedRows == other || sameFile(o.failedRows, other)) {
-			return usagef("--failed-rows %s would overwrite %s: give another path", o.failedRows, other)
+	if err := checkFiles(o.files()); err != nil {
+		return err
+	}
+	if o.failedRows != "" {
+		if fi, err := os.Stat(o.inputPath); err == nil && !fi.Mode().IsRegular() {
+			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
+		}
+		if err := checkWritable(o.failedRows); err != nil {
+			return usagef("--failed-rows: %w", err)
 		}
 	}
 	ropts, err := o.input.options(o.inputPath)
@@ -121,14 +129,16 @@ func reportRun(o *reportOptions) error {
 	return nil
 }
 
-// writeAtomic writes b to path.tmp and renames it to path, so that no one
-// finds half a file.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+// files lists every file report reads or writes, for checkFiles, once
+// RESULTS is known to be given.
+func (o *reportOptions) files() []file {
+	results := o.args[0]
+	return slices.Concat(
+		input("RESULTS", results),
+		input("the in-flight journal of RESULTS", writer.JournalPath(results)),
+		input("--input", o.inputPath),
+		output("--failed-rows", o.failedRows, tmpFile),
+	)
 }
 
 // reportJSON is report --json: a contract for scripts.
