@@ -47,8 +47,9 @@ type Record struct {
 	// Extra holds the extra columns to send, in the order of their
 	// names (so that the order of the columns changes no row's object).
 	Extra []Field
-	// Raw holds the row's cells as found (decoded, untrimmed, unquoted),
-	// one per column it has, when Options.KeepRaw is set; nil otherwise.
+	// Raw holds the row's cells as found (decoded, untrimmed, unquoted;
+	// in a failed rows file, without the ' of EscapeCell), one per column
+	// it has, when Options.KeepRaw is set; nil otherwise.
 	Raw []string
 	// Invalid is empty for a valid row; otherwise it says what is wrong,
 	// naming the column, and the row must not be sent. A row whose request

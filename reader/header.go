@@ -55,7 +55,8 @@ func NormalizeName(s string) string {
 
 // ReportErrorColumn is the column a report's failed rows file adds to the
 // input's own: the reason a row did not go through. AllExtra does not send
-// it (ExtraColumns still may, by name).
+// it (ExtraColumns still may, by name). An input that has it is read as a
+// failed rows file: its cells lose the ' that EscapeCell added.
 const ReportErrorColumn = "error"
 
 // header is the analysed header line.
@@ -67,6 +68,7 @@ type header struct {
 	sent    []int    // indexes of extra columns to send, by name
 	leftOut []string // extra columns present but not sent
 	unnamed []int    // indexes of unnamed columns
+	escaped bool     // a failed rows file: its cells went through EscapeCell
 }
 
 // docIx holds the index of each documented column in the header, -1 for
@@ -88,6 +90,9 @@ func field(fields []string, i int) string {
 // an --extra-columns name that is not there.
 func analyseHeader(raw []string, line int, opts Options, name string) (*header, error) {
 	h := &header{raw: append([]string(nil), raw...), names: make([]string, len(raw))}
+	h.escaped = slices.ContainsFunc(raw, func(c string) bool { return NormalizeName(c) == ReportErrorColumn })
+	h.unescape(h.raw)
+	raw = h.raw
 	seen := make(map[string]int, len(raw))
 	for i, cell := range raw {
 		if !utf8.ValidString(cell) {

@@ -146,6 +146,7 @@ func (r *Reader) Next() (Record, error) {
 		}
 		line, _ := r.src.csv.FieldPos(0)
 		r.advance(line, raw, off)
+		r.hdr.unescape(fields)
 		rec, ok := r.build(line, fields, off-from)
 		if !ok {
 			r.skipped++
@@ -173,6 +174,7 @@ func (r *Reader) Peek() (Record, error) {
 func (r *Reader) keep(rec *Record, raw []byte, complete bool) {
 	if r.keepRaw && complete {
 		rec.Raw = splitRecord(raw, byte(r.src.comma))
+		r.hdr.unescape(rec.Raw)
 	}
 }
 
@@ -251,6 +253,7 @@ func (r *Reader) ragged(line int, raw []byte, complete bool) (Record, bool) {
 	var fields []string
 	if complete {
 		fields = splitRecord(raw, byte(r.src.comma))
+		r.hdr.unescape(fields)
 	}
 	empty := complete
 	for _, f := range fields {

@@ -55,7 +55,9 @@ type InFlight struct {
 	Since int
 }
 
-func journalPath(results string) string { return results + ".inflight" }
+// JournalPath is where the in-flight journal of the results file at
+// results is kept: beside it, a file a run writes too.
+func JournalPath(results string) string { return results + ".inflight" }
 
 // journal is the open in-flight journal of a Writer.
 type journal struct {

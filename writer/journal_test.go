@@ -86,7 +86,7 @@ func TestJournalRemovedWhenNothingInFlight(t *testing.T) {
 				mustWrite(t, w, result(r))
 			}
 			mustClose(t, w)
-			_, err := os.Stat(journalPath(path))
+			_, err := os.Stat(JournalPath(path))
 			if exists := err == nil; exists != tt.wantExist {
 				t.Errorf("journal exists after Close = %v, want %v", exists, tt.wantExist)
 			}
@@ -104,7 +104,7 @@ func TestJournalTornSlotIsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tear the slot: flip a byte of its second entry.
-	f, err := os.OpenFile(journalPath(path), os.O_RDWR, 0)
+	f, err := os.OpenFile(JournalPath(path), os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestJournalTornSlotIsIgnored(t *testing.T) {
 
 func TestJournalNotAJournal(t *testing.T) {
 	path := tempPath(t)
-	writeFile(t, journalPath(path), "something else entirely, long enough to fill a header of sixty-four bytes")
+	writeFile(t, JournalPath(path), "something else entirely, long enough to fill a header of sixty-four bytes")
 	if _, err := ReadInFlight(path); !IsUnreadableJournal(err) {
 		t.Errorf("err = %v, want an unreadable journal", err)
 	}
@@ -128,21 +128,21 @@ func TestJournalNotAJournal(t *testing.T) {
 
 func TestCreateRemovesStaleJournal(t *testing.T) {
 	path := tempPath(t)
-	writeFile(t, journalPath(path), "stale")
+	writeFile(t, JournalPath(path), "stale")
 	mustClose(t, mustOpen(t, path, Create))
-	if _, err := os.Stat(journalPath(path)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(JournalPath(path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a new run left a stale journal: %v", err)
 	}
 }
 
 func TestResumeOfAMissingFileRemovesStaleJournal(t *testing.T) {
 	path := tempPath(t)
-	writeFile(t, journalPath(path), "stale")
+	writeFile(t, JournalPath(path), "stale")
 	w := mustOpen(t, path, Resume)
 	if got, err := w.InFlight(); err != nil || len(got) != 0 {
 		t.Errorf("InFlight of a new results file = %v, %v; want nothing", got, err)
 	}
-	if _, err := os.Stat(journalPath(path)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(JournalPath(path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a resume of a missing results file left the stale journal: %v", err)
 	}
 }
@@ -174,7 +174,7 @@ func TestJournalNeverFollowsALink(t *testing.T) {
 	mustClose(t, w)
 	victim := filepath.Join(t.TempDir(), "precious.txt")
 	writeFile(t, victim, "keep me")
-	if err := os.Symlink(victim, journalPath(path)); err != nil {
+	if err := os.Symlink(victim, JournalPath(path)); err != nil {
 		t.Skip("no symlinks here:", err)
 	}
 	w = mustOpen(t, path, Resume)
@@ -188,7 +188,7 @@ func TestJournalNeverFollowsALink(t *testing.T) {
 	if got := readFile(t, victim); got != "keep me" {
 		t.Errorf("the link's target became %q", got)
 	}
-	if fi, err := os.Lstat(journalPath(path)); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(JournalPath(path)); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("journal is %v, %v; want a regular file", fi, err)
 	}
 }
@@ -229,7 +229,7 @@ func TestJournalForged(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := tempPath(t)
-			if err := os.WriteFile(journalPath(path), tt.body, 0o644); err != nil {
+			if err := os.WriteFile(JournalPath(path), tt.body, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			got, err := ReadInFlight(path)

@@ -135,7 +135,7 @@ func Open(path string, mode Mode) (*Writer, error) {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = errors.New("not a regular file")
+			err = NotRegular(fi)
 		}
 		return nil, fmt.Errorf("results file %q: %w", path, err)
 	}
@@ -203,7 +203,7 @@ func (w *Writer) start(mode Mode) error {
 	if mode != Resume || size == 0 {
 		// A journal beside a file that starts afresh (or that a person
 		// deleted) speaks of rows this run does not resume.
-		if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(JournalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove stale in-flight journal: %w", err)
 		}
 	}
@@ -277,18 +277,14 @@ func (w *Writer) TornRow() (row Row, ok bool) {
 // or changing it, with the bytes of the torn line: 0 for a missing file or
 // one that ends cleanly.
 func TornRowOf(path string) (row Row, torn int64, err error) {
-	f, err := os.Open(path)
+	f, fi, err := OpenRead(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Row{}, 0, nil
 	}
 	if err != nil {
-		return Row{}, 0, fmt.Errorf("open results: %w", err)
+		return Row{}, 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Row{}, 0, fmt.Errorf("results file %q: %w", path, err)
-	}
 	keep, err := lastNewline(f, fi.Size())
 	if err != nil || keep == 0 || keep == fi.Size() {
 		return Row{}, 0, err
@@ -465,7 +461,7 @@ func (w *Writer) Close() error {
 			errs = append(errs, err)
 		}
 		if empty {
-			if err := os.Remove(journalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(JournalPath(w.path)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("remove in-flight journal: %w", err))
 			}
 		}
@@ -506,7 +502,7 @@ func (w *Writer) StartJournal(senders, rows int) error {
 	if w.jnl != nil {
 		return errors.New("in-flight journal already started")
 	}
-	j, err := openJournal(journalPath(w.path), senders, rows)
+	j, err := openJournal(JournalPath(w.path), senders, rows)
 	if err != nil {
 		return err
 	}
@@ -557,21 +553,14 @@ func lastNewline(f io.ReaderAt, size int64) (int64, error) {
 // without locking or changing it: a dry run's look at what a resume would
 // send. A torn last line is not read; a missing file has no rows.
 func ReadFile(path string, fn func(Row) error) error {
-	f, err := os.Open(path)
+	f, fi, err := OpenRead(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("open results: %w", err)
+		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("results file %q: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("results file %q: not a regular file", path)
-	}
 	if fi.Size() > 0 {
 		if err := checkHeader(f, path, fi.Size()); err != nil {
 			return err
@@ -586,4 +575,4 @@ func ReadFile(path string, fn func(Row) error) error {
 
 // ReadInFlight returns the rows the journal beside the results file at
 // path lists as in flight, without changing it (see InFlight).
-func ReadInFlight(path string) ([]InFlight, error) { return readJournal(journalPath(path)) }
+func ReadInFlight(path string) ([]InFlight, error) { return readJournal(JournalPath(path)) }

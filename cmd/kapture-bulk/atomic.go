@@ -18,7 +18,7 @@ type atomicFile struct {
 
 // createAtomic starts writing the file at path.
 func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
-	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := os.OpenFile(tmpPath(path), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return nil, err
 	}

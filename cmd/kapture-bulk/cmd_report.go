@@ -7,10 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	outcome "github.com/kapture-bulk/kapture-bulk/internal/report" // report is app.go's error reporter
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // reportOptions is the report command as parsed.
@@ -80,9 +83,15 @@ func reportRun(o *reportOptions) error {
 	if o.inputPath == "-" {
 		return usagef("--input: give the input file (it is read twice), not stdin")
 	}
-	for _, other := range []string{o.inputPath, results} {
-		if o.failedRows != "" && (o.failedRows == other || sameFile(o.failedRows, other)) {
-			return usagef("--failed-rows %s would overwrite %s: give another path", o.failedRows, other)
+	if err := checkFiles(o.files()); err != nil {
+		return err
+	}
+	if o.failedRows != "" {
+		if fi, err := os.Stat(o.inputPath); err == nil && !fi.Mode().IsRegular() {
+			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
+		}
+		if err := checkWritable(o.failedRows); err != nil {
+			return usagef("--failed-rows: %w", err)
 		}
 	}
 	ropts, err := o.input.options(o.inputPath)
@@ -122,6 +131,18 @@ func reportRun(o *reportOptions) error {
 		return withCode(exitRowsFailed, errSilent)
 	}
 	return nil
+}
+
+// files lists every file report reads or writes, for checkFiles, once
+// RESULTS is known to be given.
+func (o *reportOptions) files() []file {
+	results := o.args[0]
+	return slices.Concat(
+		input("RESULTS", results),
+		input("the in-flight journal of RESULTS", writer.JournalPath(results)),
+		input("--input", o.inputPath),
+		output("--failed-rows", o.failedRows, tmpFile),
+	)
 }
 
 // reportJSON is report --json: a contract for scripts.
@@ -211,8 +232,10 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	if rep.Unreadable > 0 {
 		parts = append(parts, fmt.Sprintf("%d whose result cannot be read", rep.Unreadable))
 	}
-	b.WriteString(strings.Join(parts, ", "))
-	fmt.Fprintf(&b, "\n  the results file has %d rows; %d of them superseded by a later result of the same row\n", rep.ResultsRows, rep.Superseded)
+	b.WriteString(strings.Join(parts, ", ") + "\n")
+	if rep.ResultsRows > 0 { // else a note says it records none
+		fmt.Fprintf(&b, "  the results file has %d rows; %d of them superseded by a later result of the same row\n", rep.ResultsRows, rep.Superseded)
+	}
 	printReportNotes(&b, rep)
 	if rep.Done() {
 		b.WriteString("every row is done\n")
@@ -236,7 +259,13 @@ func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 		}
 		b.WriteString("\n")
 	}
-	if rep.Torn {
+	switch {
+	case rep.TornHeader:
+		b.WriteString("  the results file holds only part of its header (a crash right after it was created): it records no rows\n")
+	case rep.ResultsRows == 0:
+		b.WriteString("  the results file records no rows (it is empty or holds only its header): no row is known done\n")
+	}
+	if rep.Torn && !rep.TornHeader {
 		b.WriteString("  the results file ends in a torn line (a crash in mid-write): that row is not counted\n")
 	}
 	if rep.JournalIgnored {

@@ -123,10 +123,15 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 // the run got as far as sending, and in --summary-json however it ended.
 func runRun(ctx context.Context, o *runOptions) error {
 	f, e := &o.flags, o.env
+	if err := checkFiles(o.files()); err != nil {
+		// Nothing is written, not even the summary JSON: it may be the
+		// very file at stake.
+		return err
+	}
 	if f.summaryJSON != "" {
 		// A scheduler relies on this file: find out now, not after the
 		// run, that it cannot be written.
-		if err := checkWritable(f.summaryJSON + ".tmp"); err != nil {
+		if err := checkWritable(f.summaryJSON); err != nil {
 			return usagef("--summary-json: %w", err)
 		}
 	}

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -93,9 +95,6 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 	case !f.dryRun || f.resume:
 		return run.Config{}, usagef("reading stdin: give --results PATH for the results CSV")
 	}
-	if !fromStdin && sameFile(input, resultsPath) {
-		return run.Config{}, usagef("--results %s is the input file: give another path", resultsPath)
-	}
 	cfg := run.Config{
 		Input: input, Stdin: e.stdin, Reader: ropts,
 		Results: resultsPath, Mode: f.mode(),
@@ -129,14 +128,28 @@ func (f *runFlags) mode() writer.Mode {
 	return writer.Create
 }
 
-// sameFile reports whether a and b name one existing file.
-func sameFile(a, b string) bool {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false
+// files lists every file the run reads or writes, as its flags name
+// them, for checkFiles. A sync run's own results file, named afresh when
+// the run starts, is none of them.
+func (o *runOptions) files() []file {
+	f := &o.flags
+	in := ""
+	if len(o.args) == 1 {
+		in = o.args[0]
 	}
-	fb, err := os.Stat(b)
-	return err == nil && os.SameFile(fa, fb)
+	results := f.results
+	if results == "" && f.syncState == "" && in != "" && in != "-" {
+		results = defaultResults(in)
+	}
+	return slices.Concat(
+		input("INPUT", in),
+		input("--token-file", f.tokenFile),
+		input("--ca-cert", f.caCert),
+		// In order of their worth: a clash is blamed on the later one.
+		output("--sync-state", f.syncState, sidecar{"compaction copy", syncstate.CompactPath}),
+		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}),
+		output("--summary-json", f.summaryJSON, tmpFile),
+	)
 }
 
 // defaultResults derives the results path from the input path.

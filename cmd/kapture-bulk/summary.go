@@ -13,6 +13,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // summary is what a run did, for people (print) and schedulers (JSON).
@@ -211,15 +212,23 @@ func (s *summary) logJSON(w io.Writer) error {
 	return nil
 }
 
-// checkWritable creates path (the temporary name writeJSON uses) and
-// removes it again.
+// checkWritable makes sure that path can be written as writeAtomic
+// writes it: its temporary file is created and removed again. Neither may
+// be anything but a file: a FIFO would block the write, a folder refuse
+// the rename.
 func checkWritable(path string) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	tmp := tmpPath(path)
+	for _, p := range []string{path, tmp} {
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s: %w", p, writer.NotRegular(fi))
+		}
+	}
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	fh.Close()
-	return os.Remove(path)
+	return os.Remove(tmp)
 }
 
 func (s *summary) writeJSON(path string) error {

@@ -33,10 +33,6 @@ func (f *runFlags) checkSync(input string) error {
 		return usagef("--sync-state reads the input twice (each ticket's last row first), and stdin cannot be read twice: save it to a file first")
 	case f.dryRun:
 		return usagef("--dry-run with --sync-state is not supported: run without --sync-state to see the payloads")
-	case sameFile(input, f.syncState):
-		return usagef("--sync-state %s is the input file: give another path", f.syncState)
-	case f.results != "" && sameFile(f.results, f.syncState):
-		return usagef("--sync-state %s is the results file: give another path", f.syncState)
 	}
 	if fi, err := os.Stat(filepath.Dir(f.syncState)); err != nil || !fi.IsDir() {
 		return usagef("--sync-state %s: its folder does not exist", f.syncState)

@@ -23,7 +23,9 @@ const ErrorColumn = reader.ReportErrorColumn
 // delimiter and row cells, and a last column error. A run of the file
 // leaves the error column out, as it leaves out any column it does not
 // know. An input that has an error column already (a failed rows file,
-// fixed and run) gets its cells replaced, not a second one. The file is
+// fixed and run) gets its cells replaced, not a second one. A cell a
+// spreadsheet would run as a formula gets a leading ' (reader.EscapeCell),
+// which the reader takes off again when the file is run. The file is
 // UTF-8 with a BOM, so that a spreadsheet shows its characters right
 // (whatever encoding the input was in; the reader takes the BOM). It
 // returns how many rows it wrote.
@@ -55,7 +57,7 @@ func writeFailedRows(opts Options, failing []why, msgs *writer.Messages) (int64,
 	bw.WriteString("\ufeff")
 	cw := csv.NewWriter(bw)
 	cw.Comma = rd.Delimiter()
-	cw.Write(header)
+	cw.Write(escaped(header))
 	var n int64
 	for ordinal := 0; len(failing) > 0; ordinal++ {
 		rec, err := rd.Next()
@@ -76,7 +78,7 @@ func writeFailedRows(opts Options, failing []why, msgs *writer.Messages) (int64,
 			return n, err
 		}
 		failing = failing[1:]
-		cw.Write(failedRow(rec.Raw, own, errCol, msg))
+		cw.Write(escaped(failedRow(rec.Raw, own, errCol, msg)))
 		n++
 	}
 	cw.Flush()
@@ -87,6 +89,16 @@ func writeFailedRows(opts Options, failing []why, msgs *writer.Messages) (int64,
 		return n, fmt.Errorf("write failed rows: %w", err)
 	}
 	return n, nil
+}
+
+// escaped returns cells with the ' of reader.EscapeCell where a
+// spreadsheet would run one as a formula: the file is meant to be opened
+// in one, and the reader takes the ' off when the file is run.
+func escaped(cells []string) []string {
+	for i, c := range cells {
+		cells[i] = reader.EscapeCell(c)
+	}
+	return cells
 }
 
 // failedRow returns a row's cells for the failed rows file: its own cells,

@@ -23,10 +23,10 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
@@ -82,8 +82,9 @@ type Report struct {
 	// not in the input now (deleted or edited since).
 	NotInInput int64
 	// Torn is set when the results file ends in a torn line (a crash in
-	// mid-write): that line is not read.
-	Torn bool
+	// mid-write): that line is not read. TornHeader is set when that line
+	// is the header: the file has no whole line.
+	Torn, TornHeader bool
 	// JournalIgnored is set when an in-flight journal was found that
 	// cannot be read: it is left out, as a resume leaves it out.
 	JournalIgnored bool
@@ -96,11 +97,14 @@ type Report struct {
 }
 
 // Done reports whether every row is done (success or unchanged, and in
-// order): what exit code 0 means.
+// order): what exit code 0 means. Without an input, a results file that
+// records no row (empty, or only a header) is not done: nothing says that
+// any row was, and a run stopped before its first result leaves one.
 func (r *Report) Done() bool {
 	// With an input, the order check already counts a row whose line has
 	// an unreadable result as not done.
-	return r.Failed+r.Invalid+r.NotSent+r.Unreadable+r.OutOfOrder == 0 && (r.Input != "" || r.Unattributed == 0)
+	return r.Failed+r.Invalid+r.NotSent+r.Unreadable+r.OutOfOrder == 0 &&
+		(r.Input != "" || (r.Unattributed == 0 && r.Rows > 0))
 }
 
 // ErrForeign refuses a report whose input matches none of the results:
@@ -118,11 +122,17 @@ func Build(opts Options) (*Report, error) {
 	if opts.FailedRows != nil && opts.Input == "" {
 		return nil, errors.New("the failed rows file needs the input")
 	}
-	f, err := os.Open(opts.Results) // a missing file is an error, not an empty report
+	// A missing file (or a FIFO, which could block) is an error, not an
+	// empty report.
+	f, fi, err := writer.OpenRead(opts.Results)
 	if err != nil {
-		return nil, fmt.Errorf("open results: %w", err)
+		return nil, err
 	}
 	defer f.Close()
+	torn, tornHeader, err := endsTorn(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read results file %q: %w", opts.Results, err)
+	}
 	st, loaded, err := resume.Peek(opts.Results)
 	if err != nil {
 		return nil, err
@@ -131,7 +141,7 @@ func Build(opts Options) (*Report, error) {
 	rep := &Report{
 		Results: opts.Results, Input: opts.Input,
 		ResultsRows: int64(c.Rows), Superseded: int64(c.Superseded), Unattributed: int64(c.Unattributed),
-		Torn: loaded.Torn > 0, JournalIgnored: loaded.Journal != nil,
+		Torn: torn, TornHeader: tornHeader, JournalIgnored: loaded.Journal != nil,
 	}
 	msgs := writer.NewMessages(f)
 	if opts.Input == "" {
@@ -141,6 +151,28 @@ func Build(opts Options) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// endsTorn reports whether the results file f (size bytes) ends in a torn
+// line, and whether that line is its header: no line of it is whole.
+func endsTorn(f io.ReaderAt, size int64) (torn, header bool, err error) {
+	if size == 0 {
+		return false, false, nil
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err != nil && !errors.Is(err, io.EOF) {
+		return false, false, err
+	}
+	if last[0] == '\n' {
+		return false, false, nil
+	}
+	// A torn header is short: any other file without a newline in its
+	// first block is no results file, which reading it then says.
+	head := make([]byte, min(size, 4096))
+	if _, err := f.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false, false, err
+	}
+	return true, bytes.IndexByte(head, '\n') < 0, nil
 }
 
 // foreignError says which files do not belong together.

@@ -175,6 +175,10 @@ const (
 	compactTx    = 4 << 20 // bytes per transaction of the copy: bounds its memory
 )
 
+// CompactPath is where the state at path is copied when it is compacted:
+// beside it, a file a run writes too.
+func CompactPath(path string) string { return path + ".compact" }
+
 // compact rewrites a sparse state into a packed copy and puts the copy in
 // its place, while the state is still open and locked (so no other run
 // can have opened the file being replaced). It is best effort: on any
@@ -190,7 +194,7 @@ func (s *State) compact() {
 	if alloc < compactOver || float64(inuse) >= compactBelow*float64(alloc) {
 		return
 	}
-	tmp := s.path + ".compact"
+	tmp := CompactPath(s.path)
 	os.Remove(tmp)
 	dst, err := bolt.Open(tmp, 0o644, &bolt.Options{Timeout: lockWait, NoSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// file is one path a command reads or writes, named as its flag names it.
+type file struct {
+	role string // how messages name it: INPUT, --results, the in-flight journal of --results
+	flag string // the flag that moves it: what to change when it clashes
+	path string
+	out  bool // the command writes it
+}
+
+// input is a file the command only reads; none for an empty path (a flag
+// not given) or stdin.
+func input(role, path string) []file {
+	if path == "" || path == "-" {
+		return nil
+	}
+	return []file{{role: role, flag: role, path: path}}
+}
+
+// output is a file the command writes under flag, then the files it
+// writes beside it (a journal, a temporary file), each with what it is;
+// none for an empty path.
+func output(flag, path string, beside ...sidecar) []file {
+	if path == "" {
+		return nil
+	}
+	files := []file{{role: flag, flag: flag, path: path, out: true}}
+	for _, s := range beside {
+		files = append(files, file{role: "the " + s.what + " of " + flag, flag: flag, path: s.path(path), out: true})
+	}
+	return files
+}
+
+// sidecar is a file a command writes beside one of its outputs.
+type sidecar struct {
+	what string
+	path func(string) string
+}
+
+// tmpFile is the temporary file an atomicFile writes first.
+var tmpFile = sidecar{"temporary file", tmpPath}
+
+// checkFiles refuses (exit 2) a command one of whose outputs is another of
+// its files, inputs or outputs: the same file (a link or a hard link
+// included) when both exist, else the same path once made absolute and
+// its links followed. It reads nothing but the files' metadata, so it can
+// run before anything is read or written.
+func checkFiles(files []file) error {
+	for i, a := range files {
+		for _, b := range files[i+1:] {
+			if (a.out || b.out) && sameFile(a.path, b.path) {
+				if !b.out { // the one written overwrites the other
+					a, b = b, a
+				}
+				return usagef("%s %s would overwrite %s %s: give %s another path", b.role, b.path, a.role, a.path, b.flag)
+			}
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether paths a and b name one file: one that exists
+// (os.SameFile), or one that would be created.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	return resolve(a) == resolve(b)
+}
+
+// maxLinks bounds the links resolve follows, as the OS bounds them.
+const maxLinks = 40
+
+// resolve returns path absolute and clean, with the links among its
+// folders followed, and a link at its end followed even when what it
+// points at does not exist yet (writing through it creates that).
+func resolve(path string) string {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	for range maxLinks {
+		dir, base := filepath.Split(p)
+		if d, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = d
+		}
+		p = filepath.Join(dir, base)
+		target, err := os.Readlink(p)
+		if err != nil {
+			return p
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		p = filepath.Clean(target)
+	}
+	return p
+}
+
+// tmpPath is where an atomicFile writes path's content first.
+func tmpPath(path string) string { return path + ".tmp" }

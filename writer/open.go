@@ -1,0 +1,52 @@
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// ErrNotRegular refuses a path that is a FIFO, a device or a folder where
+// a file is read or written: opening one could block for ever, and it
+// holds no results.
+var ErrNotRegular = errors.New("not a regular file")
+
+// NotRegular is ErrNotRegular saying what fi is: a folder, a FIFO, ….
+func NotRegular(fi os.FileInfo) error {
+	what := "not a file"
+	switch t := fi.Mode().Type(); {
+	case fi.IsDir():
+		what = "a folder"
+	case t&os.ModeNamedPipe != 0:
+		what = "a FIFO (named pipe)"
+	case t&os.ModeSocket != 0:
+		what = "a socket"
+	case t&os.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%w: it is %s", ErrNotRegular, what)
+}
+
+// OpenRead opens the results file at path for reading, with its FileInfo.
+// Anything but a regular file is refused (ErrNotRegular) before it is
+// opened, so that a FIFO cannot block the caller; a missing file is an
+// error wrapping os.ErrNotExist.
+func OpenRead(path string) (*os.File, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open results: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("results file %q: %w", path, NotRegular(fi))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open results: %w", err)
+	}
+	// The path may have been replaced since the Stat.
+	if got, err := f.Stat(); err != nil || !os.SameFile(fi, got) {
+		f.Close()
+		return nil, nil, fmt.Errorf("results file %q: it changed while opened", path)
+	}
+	return f, fi, nil
+}
