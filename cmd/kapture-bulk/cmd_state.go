@@ -49,7 +49,7 @@ func cmdState(args []string, e *env) error {
 	case errors.Is(err, syncstate.ErrLockedState):
 		return withCode(exitAborted, fmt.Errorf("%w: a run is using it; try again when it ends", err))
 	case err != nil:
-		return withCode(exitUsage, err)
+		return withCode(exitUsage, syncAdvice(err))
 	}
 	defer st.Close()
 	out := bufio.NewWriter(e.stdout)
@@ -63,6 +63,9 @@ func cmdState(args []string, e *env) error {
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	if errors.Is(err, syncstate.ErrDamaged) { // met past what Open read
+		err = withCode(exitUsage, syncAdvice(err))
 	}
 	return err
 }
@@ -129,6 +132,11 @@ func stateStats(w io.Writer, st *syncstate.State) error {
 		return err
 	}
 	fmt.Fprintf(w, "sync state %s: %d bytes\n", st.Path(), s.Bytes)
+	if s.API != "" {
+		fmt.Fprintf(w, "API: %s\n", s.API)
+	} else {
+		fmt.Fprintln(w, "API: not recorded yet (the next run records its own)")
+	}
 	fmt.Fprintf(w, "tickets: %d: %d applied, %d failed, %d unknown (sent again by the next run)\n", s.Tickets, s.Applied, s.Failed, s.Unknown)
 	fmt.Fprintf(w, "last run started: %s\n", orNever(s.RunStarted))
 	fmt.Fprintf(w, "last run finished: %s\n", orNever(s.RunFinished))

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 )
 
 // The run command's sync flags: --sync-state makes a run a nightly
@@ -72,4 +74,16 @@ func syncResults(state string, now time.Time) (string, error) {
 			return "", usagef("--sync-state: no free results file name like %s in %s", path, dir)
 		}
 	}
+}
+
+// syncAdvice adds to a run's error about its sync state the way out.
+func syncAdvice(err error) error {
+	var other *syncstate.APIError
+	switch {
+	case errors.As(err, &other):
+		return fmt.Errorf("%w. To sync %s, give a new --sync-state path: its first run sends every row (as --full does) and fills it", err, other.Run)
+	case errors.Is(err, syncstate.ErrDamaged):
+		return fmt.Errorf("%w. Move it aside (keep it to look at) and run with --full into a new state at that path: every row is sent and the new state records what is applied", err)
+	}
+	return err
 }

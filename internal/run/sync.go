@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -80,9 +83,10 @@ type syncRun struct {
 // table rather than at twice its size, GOGC's default.
 const syncGCPercent = 25
 
-// openSync opens the sync state (failing at once if another run has it)
-// and, unless Full, reads the input to decide which tickets are sent. It
-// returns nil for an ordinary run.
+// openSync opens the sync state (failing at once if another run has it,
+// or if it belongs to another API or is damaged), and unless Full reads
+// the input to decide which tickets are sent. It returns nil for an
+// ordinary run.
 func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 	cfg := r.cfg
 	if cfg.Sync.State == "" {
@@ -96,7 +100,11 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 	case cfg.DryRun:
 		return nil, refuse(errors.New("a dry run of a sync run is not supported"))
 	}
-	st, err := syncstate.Open(cfg.Sync.State, syncstate.Options{})
+	api, err := syncAPI(cfg.Engine)
+	if err != nil {
+		return nil, refuse(err)
+	}
+	st, err := syncstate.Open(cfg.Sync.State, syncstate.Options{API: api})
 	switch {
 	case errors.Is(err, syncstate.ErrLockedState):
 		return nil, &lockedError{err}
@@ -104,6 +112,9 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 		return nil, refuse(err)
 	}
 	s := &syncRun{st: st, full: cfg.Sync.Full, log: r.log, gc: debug.SetGCPercent(syncGCPercent)}
+	if st.Adopted {
+		r.log.Info("the sync state now records the API it belongs to: another API's runs are refused", "state", cfg.Sync.State, "api", api)
+	}
 	if st.Recovered > 0 {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
@@ -115,6 +126,28 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 		r.log.Info("sync state read", "state", cfg.Sync.State, "tickets", s.plan.Tickets(), "unchanged", s.plan.Unchanged())
 	}
 	return s, nil
+}
+
+// syncAPI names the API a sync state belongs to: the root the run posts
+// under, with its scheme and host in lower case, without a default port
+// or a trailing slash. The root rather than the request URL: the tenant is
+// what the state speaks of, the endpoint's path is this program's, and
+// the root is what people give (--base-url, --subdomain) and can compare.
+func syncAPI(cfg batch.Config) (string, error) {
+	if _, err := batch.RequestURL(cfg); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil {
+		return "", err
+	}
+	host := strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		host = net.JoinHostPort(host, p)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
 // planSync reads the input (within the limit) for each ticket's last valid
@@ -152,7 +185,7 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.
 	}
 	plan, err := st.Plan(p)
 	if err != nil {
-		return nil, fmt.Errorf("read sync state %s: %w", r.cfg.Sync.State, err)
+		return nil, refuse(fmt.Errorf("read sync state %s: %w", r.cfg.Sync.State, err)) // nothing sent yet
 	}
 	return plan, r.early(ctx)
 }

@@ -76,7 +76,7 @@ func (s *State) Plan(p *Planner) (*Plan, error) {
 	// Keys are read as bytes: no allocation per ticket. A run's Open
 	// settled the in-flight marks, so there are none to look up, as a
 	// rule.
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		in := tx.Bucket(bucketInflight)
 		marks, _ := in.Cursor().First()
 		c := tx.Bucket(bucketTickets).Cursor()
