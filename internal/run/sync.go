@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -29,7 +31,9 @@ import (
 //
 // Deciding needs each ticket's last row before its first is sent, so the
 // input is read twice: a pre-pass builds the plan, then the main read
-// sends. Stdin cannot be read twice, and holding a whole export in memory
+// sends. Both read the one file the run opened (a rename in between
+// changes nothing); a row the plan did not see (the file rewritten in
+// place) is sent, with the rest of its ticket. Stdin cannot be read twice, and holding a whole export in memory
 // is what the run must not do: a sync run refuses stdin. It refuses to
 // resume, too: a sync run is its own unit, and a row that failed is sent
 // again by the next run because the state does not record it as applied.
@@ -45,6 +49,13 @@ type Sync struct {
 
 // MsgUnchanged is the message of a row a sync run did not send.
 const MsgUnchanged = "not sent: the sync state says the ticket already holds its last row of this input"
+
+// ErrInputChanged ends a sync run whose input lost rows of a ticket
+// between the read that planned the run and the read that sent it: rows
+// of that ticket were recorded unchanged though the input no longer ends
+// the ticket with the row the state holds. A run of the input as it is
+// now plans it afresh.
+var ErrInputChanged = errors.New("the input changed while the run read it")
 
 // unchangedBatch is how many unchanged results the producer hands the
 // writer at once: a write call per row would cost more than the check.
@@ -85,9 +96,9 @@ const syncGCPercent = 25
 
 // openSync opens the sync state (failing at once if another run has it,
 // or if it belongs to another API or is damaged), and unless Full reads
-// the input to decide which tickets are sent. It returns nil for an
-// ordinary run.
-func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
+// the input, through in's file, to decide which tickets are sent. It
+// returns nil for an ordinary run.
+func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 	cfg := r.cfg
 	if cfg.Sync.State == "" {
 		return nil, nil
@@ -119,7 +130,7 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
 	if !s.full {
-		if s.plan, err = r.planSync(ctx, st); err != nil {
+		if s.plan, err = r.planSync(ctx, st, in.file); err != nil {
 			s.close()
 			return nil, err
 		}
@@ -150,15 +161,11 @@ func syncAPI(cfg batch.Config) (string, error) {
 	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-// planSync reads the input (within the limit) for each ticket's last valid
-// row, and compares them with the state.
-func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.Plan, error) {
-	fh, err := openFile(r.cfg.Input)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	rd, err := reader.Open(fh, r.cfg.Reader)
+// planSync reads the input (within the limit) through f, the very file
+// the main read opened, for each ticket's last valid row, and compares
+// them with the state.
+func (r *runner) planSync(ctx context.Context, st *syncstate.State, f *os.File) (*syncstate.Plan, error) {
+	rd, err := reader.Open(io.NewSectionReader(f, 0, math.MaxInt64), r.cfg.Reader)
 	if err != nil {
 		return nil, refuse(err)
 	}
@@ -273,7 +280,8 @@ func (s *syncRun) idle() error {
 
 // end records, for a run that gave every row it took a result, that it
 // finished (a full one, without a limit, refreshed the whole state), then
-// closes the state.
+// closes the state. A finished run whose input lost rows of a ticket the
+// plan took as unchanged ends with ErrInputChanged.
 func (s *syncRun) end(finished bool, limited bool) error {
 	if s == nil {
 		return nil
@@ -281,10 +289,22 @@ func (s *syncRun) end(finished bool, limited bool) error {
 	var err error
 	if finished {
 		err = s.st.Finish(s.full && !limited, time.Now())
+		if n := s.unread(); n > 0 {
+			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input no longer ends them with the row the state holds: run it again", ErrInputChanged, n))
+		}
 	}
 	err = errors.Join(err, s.st.Close())
 	s.close()
 	return err
+}
+
+// unread returns the number of tickets planned unchanged of which the main
+// read found fewer rows than the plan's read.
+func (s *syncRun) unread() int {
+	if s.plan == nil {
+		return 0
+	}
+	return s.plan.Unread()
 }
 
 // close closes the state, if end did not, and gives the GC its target

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,3 +302,78 @@ func (j *job) checkState(n int) {
 		j.t.Errorf("night %d: the state was left open", n)
 	}
 }
+
+// TestSyncExportReplacedDuringNight: an export replaced (renamed over)
+// after the run opened it is still the run's input for its plan too. The
+// replacement ends every ticket with the row the state holds, and has
+// tonight's row before it: a plan of it would take every ticket as
+// unchanged and record tonight's rows so; the run must send them.
+func TestSyncExportReplacedDuringNight(t *testing.T) {
+	api := newFakeAPI(t, 1, kapturetest.ReplyArray, 0)
+	dir := t.TempDir()
+	state, in := filepath.Join(dir, "job.state"), filepath.Join(dir, "export.csv")
+	// An export with a column not sent, and each ticket's rows' sub_status.
+	write := func(path string, subs ...string) {
+		b := []byte("ticket_id,sub_status,note\n")
+		for i := range 200 {
+			for _, sub := range subs {
+				b = fmt.Appendf(b, "7135165%05d,%s,x\n", i, sub)
+			}
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := func(results string, log *slog.Logger) Config {
+		return Config{
+			Input: in, Reader: reader.Options{Name: in}, Results: filepath.Join(dir, results), Mode: writer.Create, Log: log,
+			Engine: batch.Config{BaseURL: api.URL, Token: kapturetest.DefaultToken, Workers: 2, BatchSize: 10, Timeout: modelTimeout},
+			Sync:   Sync{State: state},
+		}
+	}
+	write(in, "P")
+	if err := Run(context.Background(), cfg("1.csv", nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	write(in, "CL")
+	write(in+".new", "CL", "P")
+	// The run logs its first line (the column it does not send) once it
+	// has opened the input and before it plans: the export is replaced
+	// then.
+	var first string
+	log := slog.New(&onFirstRecord{fn: func(r slog.Record) {
+		first = r.Message
+		if err := os.Rename(in+".new", in); err != nil {
+			t.Error(err)
+		}
+	}})
+	var stats Stats
+	if err := Run(context.Background(), cfg("2.csv", log), &stats); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(first, "columns not sent") {
+		t.Fatalf("the export was replaced at %q, not before the plan", first)
+	}
+	if s := stats.Snapshot(); s.Unchanged != 0 || s.Success != 200 {
+		t.Errorf("%d unchanged, %d success; want every changed ticket sent", s.Unchanged, s.Success)
+	}
+	for i := range 200 {
+		if got, _ := api.State(fmt.Sprintf("7135165%05d", i)); got["sub_status"] != "CL" {
+			t.Fatalf("ticket %d holds %v, want CL", i, got)
+		}
+	}
+}
+
+// onFirstRecord is a log handler that calls fn with the first record.
+type onFirstRecord struct {
+	once sync.Once
+	fn   func(slog.Record)
+}
+
+func (h *onFirstRecord) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onFirstRecord) Handle(_ context.Context, r slog.Record) error {
+	h.once.Do(func() { h.fn(r) })
+	return nil
+}
+func (h *onFirstRecord) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *onFirstRecord) WithGroup(string) slog.Handler      { return h }

@@ -305,6 +305,53 @@ func fileSize(t *testing.T, path string) int64 {
 	return fi.Size()
 }
 
+// TestPlanInputChanged: the main read is given rows the plan did not see
+// (the file rewritten in place between the reads): such a row is sent,
+// with the rest of its ticket; so is a row past the ticket's planned
+// count, or a last one that is not the state's; and a ticket that ends
+// early is counted by Unread.
+func TestPlanInputChanged(t *testing.T) {
+	key := func(ticket, content string) rowkey.Key { return rowkey.New(ticket, []byte(content)) }
+	s := open(t, filepath.Join(t.TempDir(), "s.db"))
+	held := map[string]string{"1": "a", "2": "b", "3": "c", "4": "d", "5": "e"}
+	for tk, c := range held {
+		s.Sending([]string{tk})
+		s.Outcome(tk, key(tk, c).Content, true, at)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlanner()
+	for _, r := range [][2]string{{"1", "x"}, {"1", "a"}, {"2", "b"}, {"3", "y"}, {"3", "c"}, {"4", "d"}, {"5", "z"}, {"5", "e"}} {
+		p.Add(r[0], key(r[0], r[1]))
+	}
+	pl, err := s.Plan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Unchanged() != 5 {
+		t.Fatalf("%d unchanged, want all 5", pl.Unchanged())
+	}
+	for _, r := range []struct {
+		ticket, content string
+		send            bool
+	}{
+		{"1", "x", false}, {"1", "a", false}, // as planned
+		{"2", "q", true},                    // a row the plan did not see
+		{"3", "c", false}, {"3", "y", true}, // reordered: its last row is not the state's
+		{"3", "c", true},                     // after a row sent
+		{"4", "d", false}, {"4", "d2", true}, // a row past the planned count
+		{"5", "z", false}, // and no more rows of 5
+	} {
+		if got := pl.Send(r.ticket, key(r.ticket, r.content)); got != r.send {
+			t.Errorf("ticket %s row %s: send %v, want %v", r.ticket, r.content, got, r.send)
+		}
+	}
+	if got := pl.Unread(); got != 1 {
+		t.Errorf("unread %d, want 1 (ticket 5)", got)
+	}
+}
+
 // TestAPI: a state belongs to the API of its first run; a run for
 // another is refused, changing nothing; a state of the format before
 // (no API, no digest) is adopted by its next run. A look ignores the API.
