@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -95,7 +96,8 @@ type syncRun struct {
 const syncGCPercent = 25
 
 // openSync opens the sync state (failing at once if another run has it,
-// or if it belongs to another API or is damaged), and unless Full reads
+// or if it belongs to another API or is damaged), records in the last
+// run's results file what that run left in flight, and unless Full reads
 // the input, through in's file, to decide which tickets are sent. It
 // returns nil for an ordinary run.
 func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
@@ -129,6 +131,7 @@ func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 	if st.Recovered > 0 {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
+	r.settleLastRun(st.Results)
 	if !s.full {
 		if s.plan, err = r.planSync(ctx, st, in.file); err != nil {
 			s.close()
@@ -159,6 +162,50 @@ func syncAPI(cfg batch.Config) (string, error) {
 		host = "[" + host + "]"
 	}
 	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// settleLastRun records, in the results file of the last run, the rows
+// its in-flight journal still lists (a kill, or a stop that could not
+// wait) as failed with an unknown outcome, and removes the journal, as a
+// resume would: a sync run is never resumed, and report of that night
+// must still tell the truth without it. It is best effort: on any failure
+// the journal stays, and report reads it as before.
+func (r *runner) settleLastRun(results string) {
+	if results == "" || results == r.cfg.Results {
+		return // none, or this run's own file, which drops the journal itself
+	}
+	rows, err := writer.ReadInFlight(results)
+	if err != nil || len(rows) == 0 {
+		return
+	}
+	if _, err := os.Stat(results); err != nil {
+		return // pruned: not to be made again
+	}
+	n, err := recordInFlight(results)
+	if err != nil {
+		r.log.Warn("could not record the rows the last sync run left in flight in its results file; report reads them from its journal", "results", results, "error", err)
+		return
+	}
+	r.log.Info("the last sync run left requests in flight: their rows are recorded as failed (outcome unknown) in its results file", "results", results, "rows", n)
+}
+
+// recordInFlight appends, to the results file at path, the rows its
+// journal lists whose outcome the file does not give, and removes the
+// journal (a Writer removes its journal when it closes with nothing in
+// flight). It returns how many rows it recorded.
+func recordInFlight(path string) (int, error) {
+	w, err := writer.Open(path, writer.Resume)
+	if err != nil {
+		return 0, err
+	}
+	st, rep, err := resume.Load(w)
+	if err == nil {
+		err = st.Record(w)
+	}
+	if err == nil {
+		err = w.StartJournal(1, 1) // replaces the old one, empty
+	}
+	return rep.Unknown, errors.Join(err, w.Close())
 }
 
 // planSync reads the input (within the limit) through f, the very file

@@ -219,6 +219,7 @@ func (s *State) startRun(tx *bolt.Tx, api string) error {
 		return err
 	}
 	s.Unclean = m.Get(metaDirty) != nil
+	s.Results = string(m.Get(metaResults))
 	w := beginWrite(tx)
 	if s.Recovered, err = settleInflight(w); err != nil {
 		return err

@@ -179,6 +179,9 @@ type State struct {
 	// state having none.
 	API     string
 	Adopted bool
+	// Results is the last run's results file, as it was when Open found
+	// it (StartRun records this run's).
+	Results string
 }
 
 // outcome is the result of one row, for Commit.
