@@ -11,6 +11,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // cmdState is the state command: a look at a sync state (show, export,
@@ -114,12 +115,13 @@ func stateShow(w io.Writer, st *syncstate.State, tickets []string) error {
 }
 
 // stateExport writes the state as CSV, in the order of the ticket ids as
-// bytes.
+// bytes; a ticket id a spreadsheet would run as a formula is neutralised
+// as in the results CSV.
 func stateExport(w io.Writer, st *syncstate.State) error {
 	c := csv.NewWriter(w)
 	c.Write([]string{"ticket_id", "fingerprint", "last_applied", "status"})
 	err := st.Scan(func(t string, e syncstate.Entry) error {
-		return c.Write([]string{t, fingerprint(t, e), applied(e), e.Status.String()})
+		return c.Write([]string{writer.Inert(t), fingerprint(t, e), applied(e), e.Status.String()})
 	})
 	c.Flush()
 	return errors.Join(err, c.Error())

@@ -130,3 +130,28 @@ func TestSyncDamagedStateRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestStateExportNeutralisesFormulas: a ticket id a spreadsheet would run
+// (--ticket-id-pattern lets any through) is exported as the results CSV
+// writes it.
+func TestStateExportNeutralisesFormulas(t *testing.T) {
+	a := newFake(t, kapturetest.Options{})
+	dir := t.TempDir()
+	state, in := filepath.Join(dir, "job.state"), syncInput(t, dir, 1, "=1+1", "@SUM(A1)")
+	args := append(syncRunArgs(a.URL, state, in), "--ticket-id-pattern", ".+")
+	if code, _, stderr := syncCLI(t, false, args...); code != 1 {
+		t.Fatalf("exit %d, want 1 (the API knows no such tickets)\n%s", code, stderr)
+	}
+	code, out, stderr := syncCLI(t, false, "state", "export", "--sync-state", state)
+	if code != 0 {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		if c := line[0]; c == '=' || c == '@' || c == '+' || c == '-' {
+			t.Errorf("exported raw: %q", line)
+		}
+	}
+	if !strings.Contains(out, "'=1+1,") || !strings.Contains(out, "'@SUM(A1),") {
+		t.Errorf("export:\n%s", out)
+	}
+}
