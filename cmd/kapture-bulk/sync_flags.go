@@ -53,13 +53,11 @@ const syncResultsLayout = "2006-01-02T15-04-05Z"
 // syncResults returns a new results path for a sync run with the state at
 // state, starting at now: STATE-FOLDER/results/NAME-TIME.results.csv,
 // NAME being the state's file name without its extension (so that two
-// jobs' states in one folder keep their results apart). It creates the
-// results folder.
+// jobs' states in one folder keep their results apart). The run creates
+// the results folder when it opens the file (run.Sync.MakeResultsDir):
+// a run refused before then leaves nothing behind.
 func syncResults(state string, now time.Time) (string, error) {
 	dir := filepath.Join(filepath.Dir(state), "results")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", usagef("--sync-state: results folder: %w", err)
-	}
 	name := strings.TrimSuffix(filepath.Base(state), filepath.Ext(state))
 	base := filepath.Join(dir, name+"-"+now.UTC().Format(syncResultsLayout))
 	for i := 1; ; i++ {
@@ -68,7 +66,7 @@ func syncResults(state string, now time.Time) (string, error) {
 			path = fmt.Sprintf("%s-%d.results.csv", base, i)
 		}
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return path, nil
+			return path, nil // a missing folder included
 		}
 		if i == 100 {
 			return "", usagef("--sync-state: no free results file name like %s in %s", path, dir)

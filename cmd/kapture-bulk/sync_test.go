@@ -81,6 +81,27 @@ func TestSyncStateOfAnotherAPI(t *testing.T) {
 	}
 }
 
+// TestSyncRefusedRunLeavesNoResultsFolder: a sync run refused before it
+// opens its results file (no token, another API) creates no results
+// folder beside the state.
+func TestSyncRefusedRunLeavesNoResultsFolder(t *testing.T) {
+	a := newFake(t, kapturetest.Options{})
+	dir := t.TempDir()
+	state, in := filepath.Join(dir, "job.state"), syncInput(t, dir, 3)
+	if code, _, stderr := syncCLI(t, true, syncRunArgs(a.URL, state, in)...); code != 2 || !strings.Contains(stderr, "no API token") {
+		t.Errorf("without a token: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results")); !os.IsNotExist(err) {
+		t.Errorf("a refused run made the results folder: %v", err)
+	}
+	if code, _, stderr := syncCLI(t, false, syncRunArgs(a.URL, state, in)...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if es, err := os.ReadDir(filepath.Join(dir, "results")); err != nil || len(es) != 1 {
+		t.Errorf("after a run: %v, %d files; want its results file", err, len(es))
+	}
+}
+
 // TestSyncDamagedStateRefused: a damaged state is refused by a run and by
 // every state command, exit 2, naming the file and the way out; never a
 // crash.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ type Sync struct {
 	// Full sends every row whatever the state says, and records the
 	// outcomes: the state is refreshed (for drift made inside Kapture).
 	Full bool
+	// MakeResultsDir creates the results file's folder (the default one
+	// beside the state) once the run is about to open the file, so that a
+	// run refused before then leaves nothing behind.
+	MakeResultsDir bool
 }
 
 // MsgUnchanged is the message of a row a sync run did not send.
@@ -138,6 +143,12 @@ func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 			return nil, err
 		}
 		r.log.Info("sync state read", "state", cfg.Sync.State, "tickets", s.plan.Tickets(), "unchanged", s.plan.Unchanged())
+	}
+	if cfg.Sync.MakeResultsDir {
+		if err := os.MkdirAll(filepath.Dir(cfg.Results), 0o755); err != nil {
+			s.close()
+			return nil, refuse(fmt.Errorf("results folder: %w", err))
+		}
 	}
 	return s, nil
 }
