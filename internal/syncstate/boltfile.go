@@ -34,7 +34,6 @@ func checkFile(f io.ReaderAt, size int64) error {
 	const (
 		header, metaLen = 16, 64
 		magic           = 0xED0CDAED
-		freelistFlag    = 0x10
 		noFreelist      = ^uint64(0)
 	)
 	ne := binary.NativeEndian
@@ -94,7 +93,8 @@ func checkFreelist(f io.ReaderAt, pageSize int64, id, hwm uint64) error {
 		return fmt.Errorf("%w: free list page %d: %v", ErrDamaged, id, err)
 	}
 	overflow := uint64(ne.Uint32(hdr[12:]))
-	if ne.Uint64(hdr) != id || ne.Uint16(hdr[8:]) != 0x10 || id+overflow >= hwm {
+	const freelistFlag = 0x10
+	if ne.Uint64(hdr) != id || ne.Uint16(hdr[8:]) != freelistFlag || id+overflow >= hwm {
 		return fmt.Errorf("%w: page %d is not its free list", ErrDamaged, id)
 	}
 	first, count := int64(16), uint64(ne.Uint16(hdr[10:]))
