@@ -108,6 +108,10 @@ func check(r *Result) error {
 // anyway, by the spreadsheet, without saying so.
 const maxCell = 32000
 
+// Inert returns s as the results CSV writes a text cell (see inert), for
+// another CSV meant for people and spreadsheets.
+func Inert(s string) string { return inert(s) }
+
 // inert makes a text cell safe to open in a spreadsheet and keeps it on
 // one line:
 //   - CR and LF become spaces: every row stays one physical line, so a

@@ -216,6 +216,7 @@ func (o *runOptions) progressTotal() progressTotal {
 // the summary (the error is silent); the run's own errors get the flags
 // that fix them.
 func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
+	err = syncAdvice(err)
 	switch {
 	case err == nil && c.Sending && c.Failed+c.Invalid+c.HeldBack > 0:
 		return withCode(rowsFailed, errSilent)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // cmdState is the state command: a look at a sync state (show, export,
@@ -49,7 +50,7 @@ func cmdState(args []string, e *env) error {
 	case errors.Is(err, syncstate.ErrLockedState):
 		return withCode(exitAborted, fmt.Errorf("%w: a run is using it; try again when it ends", err))
 	case err != nil:
-		return withCode(exitUsage, err)
+		return withCode(exitUsage, syncAdvice(err))
 	}
 	defer st.Close()
 	out := bufio.NewWriter(e.stdout)
@@ -63,6 +64,9 @@ func cmdState(args []string, e *env) error {
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	if errors.Is(err, syncstate.ErrDamaged) { // met past what Open read
+		err = withCode(exitUsage, syncAdvice(err))
 	}
 	return err
 }
@@ -111,12 +115,13 @@ func stateShow(w io.Writer, st *syncstate.State, tickets []string) error {
 }
 
 // stateExport writes the state as CSV, in the order of the ticket ids as
-// bytes.
+// bytes; a ticket id a spreadsheet would run as a formula is neutralised
+// as in the results CSV.
 func stateExport(w io.Writer, st *syncstate.State) error {
 	c := csv.NewWriter(w)
 	c.Write([]string{"ticket_id", "fingerprint", "last_applied", "status"})
 	err := st.Scan(func(t string, e syncstate.Entry) error {
-		return c.Write([]string{t, fingerprint(t, e), applied(e), e.Status.String()})
+		return c.Write([]string{writer.Inert(t), fingerprint(t, e), applied(e), e.Status.String()})
 	})
 	c.Flush()
 	return errors.Join(err, c.Error())
@@ -129,6 +134,11 @@ func stateStats(w io.Writer, st *syncstate.State) error {
 		return err
 	}
 	fmt.Fprintf(w, "sync state %s: %d bytes\n", st.Path(), s.Bytes)
+	if s.API != "" {
+		fmt.Fprintf(w, "API: %s\n", s.API)
+	} else {
+		fmt.Fprintln(w, "API: not recorded yet (the next run records its own)")
+	}
 	fmt.Fprintf(w, "tickets: %d: %d applied, %d failed, %d unknown (sent again by the next run)\n", s.Tickets, s.Applied, s.Failed, s.Unknown)
 	fmt.Fprintf(w, "last run started: %s\n", orNever(s.RunStarted))
 	fmt.Fprintf(w, "last run finished: %s\n", orNever(s.RunFinished))

@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -207,12 +208,27 @@ func TestSyncNights(t *testing.T) {
 	p.wait(t)
 
 	// Night 4: half the tickets night 3 changed are put back as the state
-	// holds them; those night 3 applied must be sent again.
+	// holds them; those night 3 applied must be sent again. It records in
+	// night 3's results the rows night 3 left in flight, and removes its
+	// journal.
 	for i := 7; i < len(rows)-13; i += 10 {
 		rows[i] = before[i]
 	}
 	in = writeInput(t, dir, "export.csv", rows)
+	// What report says of night 3 (its counts, the journal's rows among
+	// them), before and after night 4.
+	report3 := func() string {
+		out := runBin(t, runOpts{}, "report", night3).stdout.String()
+		return strings.SplitN(out, "\n", 2)[0]
+	}
+	before3 := report3()
 	n4 := runNight(t, s, rec, state, in)
+	if _, err := os.Stat(night3 + ".inflight"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("night 3's in-flight journal is still there after night 4: %v", err)
+	}
+	if after := report3(); after != before3 {
+		t.Errorf("report of night 3 said %q, and after night 4 %q", before3, after)
+	}
 	if n4.code != 1 || n4.summary.Failed != 3 {
 		t.Errorf("night 4: exit %d, %d failed; want 1, the 3 refused", n4.code, n4.summary.Failed)
 	}

@@ -103,7 +103,7 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		DryRun: f.dryRun, DryRunOut: e.stdout,
 		Engine: batch.Config{BatchSize: f.batchSize}, // all a dry run needs
 		Log:    log,
-		Sync:   run.Sync{State: f.syncState, Full: f.full},
+		Sync:   run.Sync{State: f.syncState, Full: f.full, MakeResultsDir: f.syncState != "" && f.results == ""},
 	}
 	cfg.AllowEmpty = f.allowEmpty
 	if !f.dryRun {

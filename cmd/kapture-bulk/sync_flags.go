@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 )
 
 // The run command's sync flags: --sync-state makes a run a nightly
@@ -47,13 +49,11 @@ const syncResultsLayout = "2006-01-02T15-04-05Z"
 // syncResults returns a new results path for a sync run with the state at
 // state, starting at now: STATE-FOLDER/results/NAME-TIME.results.csv,
 // NAME being the state's file name without its extension (so that two
-// jobs' states in one folder keep their results apart). It creates the
-// results folder.
+// jobs' states in one folder keep their results apart). The run creates
+// the results folder when it opens the file (run.Sync.MakeResultsDir):
+// a run refused before then leaves nothing behind.
 func syncResults(state string, now time.Time) (string, error) {
 	dir := filepath.Join(filepath.Dir(state), "results")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", usagef("--sync-state: results folder: %w", err)
-	}
 	name := strings.TrimSuffix(filepath.Base(state), filepath.Ext(state))
 	base := filepath.Join(dir, name+"-"+now.UTC().Format(syncResultsLayout))
 	for i := 1; ; i++ {
@@ -62,10 +62,22 @@ func syncResults(state string, now time.Time) (string, error) {
 			path = fmt.Sprintf("%s-%d.results.csv", base, i)
 		}
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return path, nil
+			return path, nil // a missing folder included
 		}
 		if i == 100 {
 			return "", usagef("--sync-state: no free results file name like %s in %s", path, dir)
 		}
 	}
+}
+
+// syncAdvice adds to a run's error about its sync state the way out.
+func syncAdvice(err error) error {
+	var other *syncstate.APIError
+	switch {
+	case errors.As(err, &other):
+		return fmt.Errorf("%w. To sync %s, give a new --sync-state path: its first run sends every row (as --full does) and fills it", err, other.Run)
+	case errors.Is(err, syncstate.ErrDamaged):
+		return fmt.Errorf("%w. Move it aside (keep it to look at) and run with --full into a new state at that path: every row is sent and the new state records what is applied", err)
+	}
+	return err
 }

@@ -21,6 +21,7 @@ import (
 // input is the input opened for the main read.
 type input struct {
 	r     io.Reader // counts the bytes read into Stats
+	file  *os.File  // the input file, for a sync run's plan; nil for stdin
 	close func()
 	abort func() // abandons a blocked read of stdin; for a file, nothing
 }
@@ -36,7 +37,7 @@ func (r *runner) openInput() (*input, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &input{r: &countingReader{r: fh, n: &r.stats.bytes}, close: func() { fh.Close() }, abort: func() {}}, nil
+	return &input{r: &countingReader{r: fh, n: &r.stats.bytes}, file: fh, close: func() { fh.Close() }, abort: func() {}}, nil
 }
 
 // openFile opens the input file, refusing a directory up front (its read

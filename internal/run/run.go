@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 			return err
 		}
 	}
-	sy, err := r.openSync(ctx)
+	sy, err := r.openSync(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -24,7 +32,9 @@ import (
 //
 // Deciding needs each ticket's last row before its first is sent, so the
 // input is read twice: a pre-pass builds the plan, then the main read
-// sends. Stdin cannot be read twice, and holding a whole export in memory
+// sends. Both read the one file the run opened (a rename in between
+// changes nothing); a row the plan did not see (the file rewritten in
+// place) is sent, with the rest of its ticket. Stdin cannot be read twice, and holding a whole export in memory
 // is what the run must not do: a sync run refuses stdin. It refuses to
 // resume, too: a sync run is its own unit, and a row that failed is sent
 // again by the next run because the state does not record it as applied.
@@ -36,10 +46,21 @@ type Sync struct {
 	// Full sends every row whatever the state says, and records the
 	// outcomes: the state is refreshed (for drift made inside Kapture).
 	Full bool
+	// MakeResultsDir creates the results file's folder (the default one
+	// beside the state) once the run is about to open the file, so that a
+	// run refused before then leaves nothing behind.
+	MakeResultsDir bool
 }
 
 // MsgUnchanged is the message of a row a sync run did not send.
 const MsgUnchanged = "not sent: the sync state says the ticket already holds its last row of this input"
+
+// ErrInputChanged ends a sync run whose input lost rows of a ticket
+// between the read that planned the run and the read that sent it: rows
+// of that ticket were recorded unchanged though the input no longer ends
+// the ticket with the row the state holds. A run of the input as it is
+// now plans it afresh.
+var ErrInputChanged = errors.New("the input changed while the run read it")
 
 // unchangedBatch is how many unchanged results the producer hands the
 // writer at once: a write call per row would cost more than the check.
@@ -71,10 +92,12 @@ type syncRun struct {
 	ids   []string
 }
 
-// openSync opens the sync state (failing at once if another run has it)
-// and, unless Full, reads the input to decide which tickets are sent. It
+// openSync opens the sync state (failing at once if another run has it,
+// or if it belongs to another API or is damaged), records in the last
+// run's results file what that run left in flight, and unless Full reads
+// the input, through in's file, to decide which tickets are sent. It
 // returns nil for an ordinary run.
-func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
+func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 	cfg := r.cfg
 	if cfg.Sync.State == "" {
 		return nil, nil
@@ -87,7 +110,11 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 	case cfg.DryRun:
 		return nil, refuse(errors.New("a dry run of a sync run is not supported"))
 	}
-	st, err := syncstate.Open(cfg.Sync.State, syncstate.Options{})
+	api, err := syncAPI(cfg.Engine)
+	if err != nil {
+		return nil, refuse(err)
+	}
+	st, err := syncstate.Open(cfg.Sync.State, syncstate.Options{API: api})
 	switch {
 	case errors.Is(err, syncstate.ErrLockedState):
 		return nil, &lockedError{err}
@@ -95,28 +122,100 @@ func (r *runner) openSync(ctx context.Context) (*syncRun, error) {
 		return nil, refuse(err)
 	}
 	s := &syncRun{st: st, full: cfg.Sync.Full, log: r.log}
+	if st.Adopted {
+		r.log.Info("the sync state now records the API it belongs to: another API's runs are refused", "state", cfg.Sync.State, "api", api)
+	}
 	if st.Recovered > 0 {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
+	r.settleLastRun(st.Results)
 	if !s.full {
-		if s.plan, err = r.planSync(ctx, st); err != nil {
+		if s.plan, err = r.planSync(ctx, st, in.file); err != nil {
 			s.close()
 			return nil, err
 		}
 		r.log.Info("sync state read", "state", cfg.Sync.State, "tickets", s.plan.Tickets(), "unchanged", s.plan.Unchanged())
 	}
+	if cfg.Sync.MakeResultsDir {
+		if err := os.MkdirAll(filepath.Dir(cfg.Results), 0o755); err != nil {
+			s.close()
+			return nil, refuse(fmt.Errorf("results folder: %w", err))
+		}
+	}
 	return s, nil
 }
 
-// planSync reads the input (within the limit) for each ticket's last valid
-// row, and compares them with the state.
-func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.Plan, error) {
-	fh, err := openFile(r.cfg.Input)
-	if err != nil {
-		return nil, err
+// syncAPI names the API a sync state belongs to: the root the run posts
+// under, with its scheme and host in lower case, without a default port
+// or a trailing slash. The root rather than the request URL: the tenant is
+// what the state speaks of, the endpoint's path is this program's, and
+// the root is what people give (--base-url, --subdomain) and can compare.
+func syncAPI(cfg batch.Config) (string, error) {
+	if _, err := batch.RequestURL(cfg); err != nil {
+		return "", err
 	}
-	defer fh.Close()
-	rd, err := reader.Open(fh, r.cfg.Reader)
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil {
+		return "", err
+	}
+	host := strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		host = net.JoinHostPort(host, p)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// settleLastRun records, in the results file of the last run, the rows
+// its in-flight journal still lists (a kill, or a stop that could not
+// wait) as failed with an unknown outcome, and removes the journal, as a
+// resume would: a sync run is never resumed, and report of that night
+// must still tell the truth without it. It is best effort: on any failure
+// the journal stays, and report reads it as before.
+func (r *runner) settleLastRun(results string) {
+	if results == "" || results == r.cfg.Results {
+		return // none, or this run's own file, which drops the journal itself
+	}
+	rows, err := writer.ReadInFlight(results)
+	if err != nil || len(rows) == 0 {
+		return
+	}
+	if _, err := os.Stat(results); err != nil {
+		return // pruned: not to be made again
+	}
+	n, err := recordInFlight(results)
+	if err != nil {
+		r.log.Warn("could not record the rows the last sync run left in flight in its results file; report reads them from its journal", "results", results, "error", err)
+		return
+	}
+	r.log.Info("the last sync run left requests in flight: their rows are recorded as failed (outcome unknown) in its results file", "results", results, "rows", n)
+}
+
+// recordInFlight appends, to the results file at path, the rows its
+// journal lists whose outcome the file does not give, and removes the
+// journal (a Writer removes its journal when it closes with nothing in
+// flight). It returns how many rows it recorded.
+func recordInFlight(path string) (int, error) {
+	w, err := writer.Open(path, writer.Resume)
+	if err != nil {
+		return 0, err
+	}
+	st, rep, err := resume.Load(w)
+	if err == nil {
+		err = st.Record(w)
+	}
+	if err == nil {
+		err = w.StartJournal(1, 1) // replaces the old one, empty
+	}
+	return rep.Unknown, errors.Join(err, w.Close())
+}
+
+// planSync reads the input (within the limit) through f, the very file
+// the main read opened, for each ticket's last valid row, and compares
+// them with the state.
+func (r *runner) planSync(ctx context.Context, st *syncstate.State, f *os.File) (*syncstate.Plan, error) {
+	rd, err := reader.Open(io.NewSectionReader(f, 0, math.MaxInt64), r.cfg.Reader)
 	if err != nil {
 		return nil, refuse(err)
 	}
@@ -143,7 +242,7 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State) (*syncstate.
 	}
 	plan, err := st.Plan(p)
 	if err != nil {
-		return nil, fmt.Errorf("read sync state %s: %w", r.cfg.Sync.State, err)
+		return nil, refuse(fmt.Errorf("read sync state %s: %w", r.cfg.Sync.State, err)) // nothing sent yet
 	}
 	return plan, r.early(ctx)
 }
@@ -231,7 +330,8 @@ func (s *syncRun) idle() error {
 
 // end records, for a run that gave every row it took a result, that it
 // finished (a full one, without a limit, refreshed the whole state), then
-// closes the state.
+// closes the state. A finished run whose input lost rows of a ticket the
+// plan took as unchanged ends with ErrInputChanged.
 func (s *syncRun) end(finished bool, limited bool) error {
 	if s == nil {
 		return nil
@@ -239,10 +339,22 @@ func (s *syncRun) end(finished bool, limited bool) error {
 	var err error
 	if finished {
 		err = s.st.Finish(s.full && !limited, time.Now())
+		if n := s.unread(); n > 0 {
+			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input no longer ends them with the row the state holds: run it again", ErrInputChanged, n))
+		}
 	}
 	err = errors.Join(err, s.st.Close())
 	s.close()
 	return err
+}
+
+// unread returns the number of tickets planned unchanged of which the main
+// read found fewer rows than the plan's read.
+func (s *syncRun) unread() int {
+	if s.plan == nil {
+		return 0
+	}
+	return s.plan.Unread()
 }
 
 // close closes the state, if end did not.

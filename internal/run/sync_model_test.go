@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +62,11 @@ type job struct {
 	next    int
 	exports [][]mrow // every night's export so far
 	api     *fakeAPI
+	other   *fakeAPI // another tenant's
 	log     []string
+	// damaged: the state was damaged since it was made, on night fresh.
+	damaged bool
+	fresh   int
 	// crashed: the last night died with requests in flight, which the
 	// fake may have applied.
 	crashed bool
@@ -79,6 +85,7 @@ func newJob(t *testing.T, seed uint64) *job {
 	}
 	j.log = append(j.log, "replies "+reply.String())
 	j.api = newFakeAPI(t, seed, reply, 0.04)
+	j.other = newFakeAPI(t, seed, reply, 0)
 	return j
 }
 
@@ -161,23 +168,53 @@ func (j *job) play() {
 }
 
 // night runs one night's export; with trouble it may meet faults, a
-// limit, a --full, or an interruption.
+// limit, a --full, or an interruption, and before it a run for another
+// tenant with the same state (refused, changing nothing) or damage to the
+// state (refused, then run as ops would: with --full into a new state).
 func (j *job) night(n int, rows []mrow, trouble bool) {
 	in := filepath.Join(j.dir, fmt.Sprintf("export-%d.csv", n))
 	j.write(in, rows)
 	results := filepath.Join(j.dir, fmt.Sprintf("night-%d.results.csv", n))
-	cfg := Config{
-		Input: in, Reader: reader.Options{Name: in}, Results: results, Mode: writer.Create,
-		// An export can be empty (every ticket dropped from it tonight);
-		// a nightly job passes --allow-empty for that.
-		AllowEmpty: true,
-		Engine: batch.Config{
-			BaseURL: j.api.URL, Token: kapturetest.DefaultToken,
-			Workers: 1 + j.rng.IntN(3), BatchSize: 1 + j.rng.IntN(5), MaxRetries: 6,
-			Timeout: modelTimeout, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
-		},
-		Sync: Sync{State: j.state, Full: j.rng.IntN(6) == 0},
+	if _, err := os.Stat(j.state); trouble && err == nil {
+		switch j.rng.IntN(8) {
+		case 0:
+			j.otherTenant(n, in, results)
+		case 1:
+			j.damage()
+		}
 	}
+	full := j.rng.IntN(6) == 0
+	cfg, err := j.run(n, rows, in, results, trouble, full)
+	if errors.Is(err, syncstate.ErrDamaged) || errors.Is(err, syncstate.ErrNotState) {
+		if !j.damaged {
+			j.t.Fatalf("night %d: %v, and the state was never damaged", n, err)
+		}
+		// The way out the refusal gives: move it aside, --full into a
+		// new state.
+		if err := os.Rename(j.state, fmt.Sprintf("%s.damaged-%d", j.state, n)); err != nil {
+			j.t.Fatal(err)
+		}
+		j.damaged, j.fresh = false, n
+		cfg, err = j.run(n, rows, in, results, trouble, true)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled), errors.Is(err, batch.ErrAPIDown):
+		return // an unfinished night: the next one must make up for it
+	default:
+		j.t.Fatalf("night %d: %v", n, err)
+	}
+	if cfg.Limit > 0 {
+		rows = limitRows(rows, cfg.Limit)
+	}
+	j.check(n, rows, results, !trouble)
+	j.checkJournals(n)
+}
+
+// run runs a night of rows from in, writing results.
+func (j *job) run(n int, rows []mrow, in, results string, trouble, full bool) (Config, error) {
+	cfg := j.config(in, results, j.api.URL)
+	cfg.Sync.Full = full
 	stop := make(chan struct{})
 	cfg.Stop = stop
 	interrupt := 0
@@ -205,21 +242,102 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 	close(quit)
 	<-watched
 	j.api.settle(j.t)
-	j.crashed = interrupt == 3
+	if !errors.Is(err, ErrRefused) {
+		j.crashed = interrupt == 3
+	}
 	s := stats.Snapshot()
 	j.log = append(j.log, fmt.Sprintf("night %d (%d rows, full %v, faults %v, limit %d, interrupt %d): err %v, success %d failed %d invalid %d unchanged %d",
 		n, len(rows), cfg.Sync.Full, j.api.faulty.Load(), cfg.Limit, interrupt, err, s.Success, s.Failed, s.Invalid, s.Unchanged))
+	return cfg, err
+}
+
+func (j *job) config(in, results, api string) Config {
+	return Config{
+		Input: in, Reader: reader.Options{Name: in}, Results: results, Mode: writer.Create,
+		// An export can be empty (every ticket dropped from it tonight);
+		// a nightly job passes --allow-empty for that.
+		AllowEmpty: true,
+		Engine: batch.Config{
+			BaseURL: api, Token: kapturetest.DefaultToken,
+			Workers: 1 + j.rng.IntN(3), BatchSize: 1 + j.rng.IntN(5), MaxRetries: 6,
+			Timeout: modelTimeout, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+		},
+		Sync: Sync{State: j.state},
+	}
+}
+
+// otherTenant runs the night against another tenant's API with the job's
+// state: it must be refused, send nothing, and leave the state as it was.
+func (j *job) otherTenant(n int, in, results string) {
+	before, err := os.ReadFile(j.state)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	err = Run(context.Background(), j.config(in, results, j.other.URL), nil)
+	j.log = append(j.log, fmt.Sprintf("night %d for another tenant: %v", n, err))
+	var apiErr *syncstate.APIError
 	switch {
-	case err == nil:
-	case errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled), errors.Is(err, batch.ErrAPIDown):
-		return // an unfinished night: the next one must make up for it
+	case j.damaged && errors.Is(err, syncstate.ErrDamaged):
+	case !errors.Is(err, ErrRefused) || !errors.As(err, &apiErr):
+		j.t.Errorf("night %d for another tenant: %v, want it refused", n, err)
+	}
+	if got := j.other.Stats().Requests; got != 0 {
+		j.t.Errorf("night %d: the other tenant got %d requests", n, got)
+	}
+	if after, _ := os.ReadFile(j.state); string(after) != string(before) {
+		j.t.Errorf("night %d: the refused run changed the state", n)
+	}
+	if _, err := os.Stat(results); !errors.Is(err, os.ErrNotExist) {
+		j.t.Errorf("night %d: the refused run wrote %s", n, results)
+	}
+}
+
+// damage damages the state's file: cut short, bytes changed, a page
+// zeroed, or a byte of a meta page changed. The next run refuses it, or,
+// when nothing reads those bytes, runs as before.
+func (j *job) damage() {
+	b, err := os.ReadFile(j.state)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	const page = 4096
+	var what string
+	switch j.rng.IntN(4) {
+	case 0:
+		b = b[:j.rng.IntN(len(b))]
+		what = fmt.Sprintf("cut to %d bytes", len(b))
+	case 1:
+		for range 1 + j.rng.IntN(4) {
+			o := j.rng.IntN(len(b))
+			b[o] ^= byte(1 + j.rng.IntN(255))
+			what += fmt.Sprintf(" byte %d changed", o)
+		}
+	case 2:
+		p := j.rng.IntN(len(b) / page)
+		clear(b[p*page : (p+1)*page])
+		what = fmt.Sprintf("page %d zeroed", p)
 	default:
-		j.t.Fatalf("night %d: %v", n, err)
+		o := j.rng.IntN(2)*page + j.rng.IntN(80)
+		b[o] ^= byte(1 + j.rng.IntN(255))
+		what = fmt.Sprintf("meta byte %d changed", o)
 	}
-	if cfg.Limit > 0 {
-		rows = limitRows(rows, cfg.Limit)
+	if err := os.WriteFile(j.state, b, 0o644); err != nil {
+		j.t.Fatal(err)
 	}
-	j.check(n, rows, results, !trouble)
+	j.damaged = true
+	j.log = append(j.log, "state damaged:"+what)
+}
+
+// checkJournals asserts that no in-flight journal of an earlier night of
+// this state is left: the night settled what the one before left in
+// flight. (A state moved aside takes with it the record of its last
+// night's results.)
+func (j *job) checkJournals(n int) {
+	for i := j.fresh; i < n; i++ {
+		if _, err := os.Stat(filepath.Join(j.dir, fmt.Sprintf("night-%d.results.csv.inflight", i))); err == nil {
+			j.t.Errorf("night %d: night %d's in-flight journal is still there", n, i)
+		}
+	}
 }
 
 // limitRows is the rows a run with --limit takes.
@@ -300,3 +418,78 @@ func (j *job) checkState(n int) {
 		j.t.Errorf("night %d: the state was left open", n)
 	}
 }
+
+// TestSyncExportReplacedDuringNight: an export replaced (renamed over)
+// after the run opened it is still the run's input for its plan too. The
+// replacement ends every ticket with the row the state holds, and has
+// tonight's row before it: a plan of it would take every ticket as
+// unchanged and record tonight's rows so; the run must send them.
+func TestSyncExportReplacedDuringNight(t *testing.T) {
+	api := newFakeAPI(t, 1, kapturetest.ReplyArray, 0)
+	dir := t.TempDir()
+	state, in := filepath.Join(dir, "job.state"), filepath.Join(dir, "export.csv")
+	// An export with a column not sent, and each ticket's rows' sub_status.
+	write := func(path string, subs ...string) {
+		b := []byte("ticket_id,sub_status,note\n")
+		for i := range 200 {
+			for _, sub := range subs {
+				b = fmt.Appendf(b, "7135165%05d,%s,x\n", i, sub)
+			}
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := func(results string, log *slog.Logger) Config {
+		return Config{
+			Input: in, Reader: reader.Options{Name: in}, Results: filepath.Join(dir, results), Mode: writer.Create, Log: log,
+			Engine: batch.Config{BaseURL: api.URL, Token: kapturetest.DefaultToken, Workers: 2, BatchSize: 10, Timeout: modelTimeout},
+			Sync:   Sync{State: state},
+		}
+	}
+	write(in, "P")
+	if err := Run(context.Background(), cfg("1.csv", nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	write(in, "CL")
+	write(in+".new", "CL", "P")
+	// The run logs its first line (the column it does not send) once it
+	// has opened the input and before it plans: the export is replaced
+	// then.
+	var first string
+	log := slog.New(&onFirstRecord{fn: func(r slog.Record) {
+		first = r.Message
+		if err := os.Rename(in+".new", in); err != nil {
+			t.Error(err)
+		}
+	}})
+	var stats Stats
+	if err := Run(context.Background(), cfg("2.csv", log), &stats); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(first, "columns not sent") {
+		t.Fatalf("the export was replaced at %q, not before the plan", first)
+	}
+	if s := stats.Snapshot(); s.Unchanged != 0 || s.Success != 200 {
+		t.Errorf("%d unchanged, %d success; want every changed ticket sent", s.Unchanged, s.Success)
+	}
+	for i := range 200 {
+		if got, _ := api.State(fmt.Sprintf("7135165%05d", i)); got["sub_status"] != "CL" {
+			t.Fatalf("ticket %d holds %v, want CL", i, got)
+		}
+	}
+}
+
+// onFirstRecord is a log handler that calls fn with the first record.
+type onFirstRecord struct {
+	once sync.Once
+	fn   func(slog.Record)
+}
+
+func (h *onFirstRecord) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onFirstRecord) Handle(_ context.Context, r slog.Record) error {
+	h.once.Do(func() { h.fn(r) })
+	return nil
+}
+func (h *onFirstRecord) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *onFirstRecord) WithGroup(string) slog.Handler      { return h }

@@ -3,6 +3,7 @@ package syncstate
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	bolt "go.etcd.io/bbolt"
@@ -15,20 +16,31 @@ import (
 // the last); otherwise all of them are, in file order, so that the ticket
 // ends in its last row as a one-row-at-a-time run would leave it.
 //
-// Its memory is about 30 to 50 bytes a distinct ticket: tickets are kept by
-// the ticket part of their row key (rowkey.TicketHash), with a second,
-// independent hash of the id; two tickets whose first hashes collide are
-// told apart by the second and then both sent.
+// The main read must see what the plan saw: a row of a ticket planned
+// unchanged is sent, with the ticket's later rows, if the plan did not
+// see its content, or if it comes after as many rows as the plan counted
+// for the ticket, or if it is the last of them and not the one the state
+// holds (the file was rewritten in place between the reads).
+//
+// Its memory is about 30 to 50 bytes a distinct ticket and 8 a row:
+// tickets are kept by the ticket part of their row key
+// (rowkey.TicketHash), with a second, independent hash of the id; two
+// tickets whose first hashes collide are told apart by the second and
+// then both sent.
 type Planner struct {
 	seed    maphash.Seed
 	tickets map[uint64]planned
+	rows    []uint64 // every row's content; sorted and made unique by Plan
 }
 
 // planned is one ticket of the export.
 type planned struct {
 	content uint64 // of its last row
 	check   uint32 // the second hash of its id
-	flags   uint8
+	// rows counts the ticket's rows; in the main read, those still to
+	// come. 16 bits keep an entry in 16 bytes.
+	rows  uint16
+	flags uint8
 }
 
 const (
@@ -53,7 +65,11 @@ func (p *Planner) Add(ticket string, k rowkey.Key) {
 		t.flags |= collided
 	}
 	t.content, t.check = k.Content, c
+	if t.rows++; t.rows == 0 { // 65,536 rows: counted no more, sent
+		t.flags |= collided
+	}
 	p.tickets[k.Ticket] = t
+	p.rows = append(p.rows, k.Content)
 }
 
 // Tickets returns the number of distinct tickets added.
@@ -66,6 +82,19 @@ type Plan struct {
 	unchanged int
 }
 
+// Unread returns the number of tickets planned unchanged of which Send
+// was given fewer rows than the plan's read had, all of them seen: after
+// the main read, the input ended them with a row the state may not hold.
+func (pl *Plan) Unread() int {
+	n := 0
+	for _, t := range pl.p.tickets {
+		if t.flags&unchanged != 0 && t.rows > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Plan compares the export's tickets with the state, in one pass over the
 // state, and returns the Plan. The Planner is the Plan's from then on.
 func (s *State) Plan(p *Planner) (*Plan, error) {
@@ -73,10 +102,12 @@ func (s *State) Plan(p *Planner) (*Plan, error) {
 		return nil, fmt.Errorf("sync state %q: a plan needs the state open for a run", s.path)
 	}
 	pl := &Plan{p: p}
+	slices.Sort(p.rows)
+	p.rows = slices.Clone(slices.Compact(p.rows)) // the room to grow, given back
 	// Keys are read as bytes: no allocation per ticket. A run's Open
 	// settled the in-flight marks, so there are none to look up, as a
 	// rule.
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		in := tx.Bucket(bucketInflight)
 		marks, _ := in.Cursor().First()
 		c := tx.Bucket(bucketTickets).Cursor()
@@ -104,11 +135,30 @@ func (s *State) Plan(p *Planner) (*Plan, error) {
 }
 
 // Send reports whether a row of ticket, whose key is k, is sent: false
-// only when the state holds its ticket's last row. A ticket the Planner
-// was not given (the export changed under the run) is sent.
+// only when the state holds its ticket's last row. It is given the rows
+// of the main read in file order. A ticket the Planner was not given, a
+// row it did not see, and the rows after one sent, are sent.
 func (pl *Plan) Send(ticket string, k rowkey.Key) bool {
 	t, ok := pl.p.tickets[k.Ticket]
-	return !ok || t.flags&unchanged == 0 || t.check != pl.p.check(ticket)
+	if !ok || t.flags&unchanged == 0 || t.check != pl.p.check(ticket) {
+		return true
+	}
+	seen := t.rows > 0 && pl.saw(k.Content)
+	if seen {
+		t.rows--
+		seen = t.rows > 0 || k.Content == t.content
+	}
+	if !seen {
+		t.flags &^= unchanged
+	}
+	pl.p.tickets[k.Ticket] = t
+	return !seen
+}
+
+// saw reports whether the plan's read had a row of content c.
+func (pl *Plan) saw(c uint64) bool {
+	_, found := slices.BinarySearch(pl.p.rows, c)
+	return found
 }
 
 // Unchanged returns the number of the export's tickets the state holds in

@@ -12,17 +12,27 @@ import (
 
 // StartRun records that a run begins, writing its results to results.
 func (s *State) StartRun(results string, at time.Time) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if err := m.Put(metaStarted, stamp(at)); err != nil {
 			return err
 		}
 		return m.Put(metaResults, []byte(results))
 	})
-	if err != nil {
-		return fmt.Errorf("sync state %q: %w", s.path, err)
+}
+
+// update runs fn in a read-write transaction under guard.
+func (s *State) update(fn func(tx *bolt.Tx) error) error {
+	err := s.guard(func() error { return s.db.Update(fn) })
+	if err != nil && err != s.broken {
+		err = fmt.Errorf("sync state %q: %w", s.path, err)
 	}
-	return nil
+	return err
+}
+
+// view runs fn in a read-only transaction under guard.
+func (s *State) view(fn func(tx *bolt.Tx) error) error {
+	return s.guard(func() error { return s.db.View(fn) })
 }
 
 // Finish records that the run got every row of its export a result (full:
@@ -32,7 +42,7 @@ func (s *State) Finish(full bool, at time.Time) error {
 	if err := s.Commit(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if full {
 			if err := m.Put(metaFull, stamp(at)); err != nil {
@@ -41,10 +51,6 @@ func (s *State) Finish(full bool, at time.Time) error {
 		}
 		return m.Put(metaFinished, stamp(at))
 	})
-	if err != nil {
-		return fmt.Errorf("sync state %q: %w", s.path, err)
-	}
-	return nil
 }
 
 func stamp(t time.Time) []byte { return []byte(t.UTC().Format(time.RFC3339)) }
@@ -57,17 +63,18 @@ func (s *State) Close() error {
 		return nil
 	}
 	var errs []error
-	if !s.readOnly {
+	if !s.readOnly && s.broken == nil {
 		errs = append(errs, s.Commit())
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			if _, err := settleInflight(tx); err != nil {
+		errs = append(errs, s.update(func(tx *bolt.Tx) error {
+			w := beginWrite(tx)
+			if _, err := settleInflight(w); err != nil {
+				return err
+			}
+			if err := w.end(); err != nil {
 				return err
 			}
 			return tx.Bucket(bucketMeta).Delete(metaDirty)
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("sync state %q: %w", s.path, err))
-		}
+		}))
 		if err := s.db.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("sync state %q: sync: %w", s.path, err))
 		}
@@ -85,7 +92,7 @@ func (s *State) Close() error {
 // Get returns the entry of ticket; found is false when the state has
 // none. A ticket a run that died had in flight is Unknown.
 func (s *State) Get(ticket string) (e Entry, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		e, found = decode(tx.Bucket(bucketTickets).Get([]byte(ticket)))
 		if tx.Bucket(bucketInflight).Get([]byte(ticket)) != nil {
 			e.Status, found = Unknown, true
@@ -99,7 +106,7 @@ func (s *State) Get(ticket string) (e Entry, found bool, err error) {
 // as bytes, until fn returns an error (which Scan returns). A ticket a run
 // that died had in flight is Unknown.
 func (s *State) Scan(fn func(ticket string, e Entry) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		in := tx.Bucket(bucketInflight)
 		c := tx.Bucket(bucketTickets).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -124,6 +131,9 @@ type Stats struct {
 	// the last --full run finished; and the last run's results file.
 	RunStarted, RunFinished, FullFinished time.Time
 	Results                               string
+	// API is the API the state belongs to; "" until a run of this
+	// version records it.
+	API string
 	// Open is set when a run has the state open now, or the last one did
 	// not close it (it was killed).
 	Open bool
@@ -133,7 +143,8 @@ type Stats struct {
 // its runs.
 func (s *State) Stats() (Stats, error) {
 	var st Stats
-	err := s.db.View(func(tx *bolt.Tx) error {
+	st.API = s.API
+	err := s.view(func(tx *bolt.Tx) error {
 		st.Bytes = tx.Size()
 		m := tx.Bucket(bucketMeta)
 		st.RunStarted, st.RunFinished, st.FullFinished = when(m.Get(metaStarted)), when(m.Get(metaFinished)), when(m.Get(metaFull))
@@ -186,7 +197,7 @@ func CompactPath(path string) string { return path + ".compact" }
 // it is, whole.
 func (s *State) compact() {
 	var inuse, alloc int
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		st := tx.Bucket(bucketTickets).Stats()
 		inuse, alloc = st.LeafInuse, st.LeafAlloc
 		return nil
@@ -200,7 +211,7 @@ func (s *State) compact() {
 	if err != nil {
 		return
 	}
-	err = bolt.Compact(dst, s.db, compactTx)
+	err = s.guard(func() error { return bolt.Compact(dst, s.db, compactTx) })
 	if err == nil {
 		err = dst.Sync()
 	}

@@ -23,19 +23,27 @@
 //     then, and the run's engine sends only after Sending returned. A
 //     commit hands its pages to the OS in write calls before it returns, so
 //     a kill -9 of the process after it cannot undo it.
+//
 //  2. A ticket's entry says Applied with a content only once the run has a
 //     success for that very row (Outcome). The entry and the removal of the
 //     ticket's in-flight mark are committed in one transaction: there is no
 //     moment at which the mark is gone and the outcome not recorded. A
 //     later row of the ticket sent before that commit is marked again in
 //     the same transaction, after the removal.
+//
 //  3. A failed row, or one whose outcome is unknown, makes its ticket's
 //     entry Failed (or Unknown): not a content anyone may compare with, so
 //     the ticket is sent again next time though its row is unchanged.
+//
 //  4. Opening the state for a run first turns every in-flight mark left by
 //     a run that died into Unknown, in one transaction, before anything
 //     else reads the state. Closing it cleanly does the same for rows sent
 //     whose outcome never came (a stop in mid-payload).
+//
+//  5. A state that cannot be read whole, or whose content is not what its
+//     last commit wrote (a damaged file), is refused, never believed nor
+//     a crash: see check.go. A run refuses a state of another API than
+//     the one it records: its entries speak of that API's tickets.
 //
 // Hence, after a kill -9 at any instant, a ticket is Applied with content C
 // only if the last request that carried a row of it had C and was answered
@@ -63,17 +71,13 @@
 package syncstate
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Status is what the state knows of a ticket.
@@ -133,10 +137,8 @@ var (
 	metaFull     = []byte("full_finished")
 	metaResults  = []byte("run_results") // the last run's results file
 	metaDirty    = []byte("open")        // set while a run has the state open
+	metaAPI      = []byte("api")         // the API the state belongs to
 )
-
-// format is written into a new state and checked on open.
-const format = "kapture-bulk sync state 1"
 
 // entrySize is the size of an encoded entry: status, content, applied
 // (Unix milliseconds), all big-endian.
@@ -151,14 +153,6 @@ const fillPercent = 0.9
 // reader's bound on a row's object (16 KiB) keeps every valid row under it.
 const maxTicketID = bolt.MaxKeySize
 
-// Errors of Open.
-var (
-	// ErrNotState: the file exists and is not a sync state.
-	ErrNotState = errors.New("not a kapture-bulk sync state")
-	// ErrLockedState: another process has the state open.
-	ErrLockedState = errors.New("in use by another run (locked)")
-)
-
 // State is an open sync state. Its write methods (Sending, Outcome,
 // Commit) are for one goroutine at a time; reads (Get, Scan, Stats) for
 // any, but not while that goroutine commits.
@@ -167,6 +161,7 @@ type State struct {
 	path     string
 	readOnly bool
 	closed   bool
+	broken   error // set by guard: the file is damaged, nothing more is read
 
 	// marked holds the tickets whose in-flight mark is committed and not
 	// yet cleared by a committed outcome.
@@ -179,6 +174,14 @@ type State struct {
 	// state (it was killed, or the machine stopped).
 	Recovered int
 	Unclean   bool
+	// API is the API the state belongs to ("" for a state of an older
+	// version not yet run); Adopted says that this Open recorded it, the
+	// state having none.
+	API     string
+	Adopted bool
+	// Results is the last run's results file, as it was when Open found
+	// it (StartRun records this run's).
+	Results string
 }
 
 // outcome is the result of one row, for Commit.
@@ -187,120 +190,6 @@ type outcome struct {
 	content uint64
 	ok      bool
 	at      time.Time
-}
-
-// Options say how to open a state.
-type Options struct {
-	// ReadOnly opens an existing state for a look: it shares the lock with
-	// other readers, and fails with ErrLockedState while a run has it.
-	ReadOnly bool
-}
-
-// lockWait is how long Open waits for another process's lock: not at all
-// (bbolt's wait is a poll; any positive value under its 50 ms step fails at
-// the first try).
-const lockWait = time.Nanosecond
-
-// Open opens (for a run, creating it if it does not exist) the state at
-// path. It fails at once with an error wrapping ErrLockedState when
-// another process has it open, and with ErrNotState for a file that is not
-// a state. Opened for a run, it first settles what a run that died left in
-// flight (see the package doc): Recovered says how many tickets.
-func Open(path string, opts Options) (*State, error) {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("sync state %q: not a regular file", path)
-	} else if err != nil && opts.ReadOnly {
-		return nil, fmt.Errorf("sync state: %w", err)
-	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{
-		Timeout: lockWait, ReadOnly: opts.ReadOnly, NoSync: true,
-		FreelistType: bolt.FreelistMapType,
-	})
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("sync state %q: %w", path, ErrLockedState)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return nil, fmt.Errorf("sync state %q: %w (%v)", path, ErrNotState, err)
-	case err != nil:
-		return nil, fmt.Errorf("sync state: %w", err)
-	}
-	s := &State{db: db, path: path, readOnly: opts.ReadOnly, marked: map[string]struct{}{}}
-	if err := s.start(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// start checks (and for a new state writes) the format, and for a run
-// turns left-over in-flight marks into Unknown entries.
-func (s *State) start() error {
-	if s.readOnly {
-		return s.db.View(func(tx *bolt.Tx) error {
-			m := tx.Bucket(bucketMeta)
-			if m == nil || string(m.Get(metaFormat)) != format {
-				return fmt.Errorf("sync state %q: %w", s.path, ErrNotState)
-			}
-			return nil
-		})
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		switch {
-		case m == nil && tx.Bucket(bucketTickets) == nil:
-			var err error
-			if m, err = tx.CreateBucket(bucketMeta); err != nil {
-				return err
-			}
-			if err := m.Put(metaFormat, []byte(format)); err != nil {
-				return err
-			}
-		case m == nil || string(m.Get(metaFormat)) != format:
-			return fmt.Errorf("sync state %q: %w", s.path, ErrNotState)
-		}
-		for _, b := range [][]byte{bucketTickets, bucketInflight} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		s.Unclean = m.Get(metaDirty) != nil
-		n, err := settleInflight(tx)
-		s.Recovered = n
-		if err != nil {
-			return err
-		}
-		return m.Put(metaDirty, []byte{1})
-	})
-	if err != nil && !errors.Is(err, ErrNotState) {
-		err = fmt.Errorf("sync state %q: %w", s.path, err)
-	}
-	return err
-}
-
-// settleInflight turns every ticket marked in flight into Unknown and
-// clears the marks; it returns how many there were.
-func settleInflight(tx *bolt.Tx) (int, error) {
-	in, tk := tx.Bucket(bucketInflight), tx.Bucket(bucketTickets)
-	tk.FillPercent = fillPercent
-	var ids [][]byte
-	err := in.ForEach(func(k, _ []byte) error {
-		ids = append(ids, bytes.Clone(k))
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, id := range ids {
-		e, _ := decode(tk.Get(id))
-		e.Status = Unknown
-		if err := tk.Put(id, encode(nil, e)); err != nil {
-			return 0, err
-		}
-		if err := in.Delete(id); err != nil {
-			return 0, err
-		}
-	}
-	return len(ids), nil
 }
 
 // Path returns the state's file.
@@ -320,7 +209,7 @@ func encode(b []byte, e Entry) []byte {
 // decode reads an entry; ok is false for a missing or malformed one (the
 // zero Entry, which is never Unchanged).
 func decode(v []byte) (e Entry, ok bool) {
-	if len(v) != entrySize {
+	if len(v) != entrySize || v[0] < byte(Applied) || v[0] > byte(Unknown) {
 		return Entry{}, false
 	}
 	e.Status = Status(v[0])
@@ -394,26 +283,25 @@ func (s *State) commit(fresh []string) error {
 	// bbolt keeps the values it is given until the commit: one buffer
 	// holds them all, never reused within the transaction.
 	s.buf = slices.Grow(s.buf[:0], len(s.pending)*entrySize)
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		tk, in := tx.Bucket(bucketTickets), tx.Bucket(bucketInflight)
-		tk.FillPercent = fillPercent
+	err := s.update(func(tx *bolt.Tx) error {
+		w := beginWrite(tx)
 		for _, o := range s.pending {
-			if err := s.put(tk, o); err != nil {
+			if err := s.put(w, o); err != nil {
 				return err
 			}
-			if err := in.Delete([]byte(o.ticket)); err != nil {
+			if err := w.unmark([]byte(o.ticket)); err != nil {
 				return err
 			}
 		}
 		for _, t := range fresh {
-			if err := in.Put([]byte(t), nil); err != nil {
+			if err := w.mark([]byte(t)); err != nil {
 				return err
 			}
 		}
-		return nil
+		return w.end()
 	})
 	if err != nil {
-		return fmt.Errorf("sync state %q: %w", s.path, err)
+		return err
 	}
 	for _, t := range fresh {
 		s.marked[t] = struct{}{}
@@ -423,9 +311,10 @@ func (s *State) commit(fresh []string) error {
 }
 
 // put records one outcome in the tickets bucket.
-func (s *State) put(tk *bolt.Bucket, o outcome) error {
+func (s *State) put(w *writeTx, o outcome) error {
 	key := []byte(o.ticket)
-	e, _ := decode(tk.Get(key))
+	old := w.tk.Get(key)
+	e, _ := decode(old)
 	if o.ok {
 		e = Entry{Status: Applied, Content: o.content, Applied: o.at}
 	} else {
@@ -433,5 +322,5 @@ func (s *State) put(tk *bolt.Bucket, o outcome) error {
 	}
 	n := len(s.buf)
 	s.buf = encode(s.buf, e)
-	return tk.Put(key, s.buf[n:len(s.buf):len(s.buf)])
+	return w.put(key, old, s.buf[n:len(s.buf):len(s.buf)])
 }

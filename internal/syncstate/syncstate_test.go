@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	bolt "go.etcd.io/bbolt"
 )
 
 func open(t *testing.T, path string) *State {
@@ -302,4 +303,141 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestPlanInputChanged: the main read is given rows the plan did not see
+// (the file rewritten in place between the reads): such a row is sent,
+// with the rest of its ticket; so is a row past the ticket's planned
+// count, or a last one that is not the state's; and a ticket that ends
+// early is counted by Unread.
+func TestPlanInputChanged(t *testing.T) {
+	key := func(ticket, content string) rowkey.Key { return rowkey.New(ticket, []byte(content)) }
+	s := open(t, filepath.Join(t.TempDir(), "s.db"))
+	held := map[string]string{"1": "a", "2": "b", "3": "c", "4": "d", "5": "e"}
+	for tk, c := range held {
+		s.Sending([]string{tk})
+		s.Outcome(tk, key(tk, c).Content, true, at)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlanner()
+	for _, r := range [][2]string{{"1", "x"}, {"1", "a"}, {"2", "b"}, {"3", "y"}, {"3", "c"}, {"4", "d"}, {"5", "z"}, {"5", "e"}} {
+		p.Add(r[0], key(r[0], r[1]))
+	}
+	pl, err := s.Plan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Unchanged() != 5 {
+		t.Fatalf("%d unchanged, want all 5", pl.Unchanged())
+	}
+	for _, r := range []struct {
+		ticket, content string
+		send            bool
+	}{
+		{"1", "x", false}, {"1", "a", false}, // as planned
+		{"2", "q", true},                    // a row the plan did not see
+		{"3", "c", false}, {"3", "y", true}, // reordered: its last row is not the state's
+		{"3", "c", true},                     // after a row sent
+		{"4", "d", false}, {"4", "d2", true}, // a row past the planned count
+		{"5", "z", false}, // and no more rows of 5
+	} {
+		if got := pl.Send(r.ticket, key(r.ticket, r.content)); got != r.send {
+			t.Errorf("ticket %s row %s: send %v, want %v", r.ticket, r.content, got, r.send)
+		}
+	}
+	if got := pl.Unread(); got != 1 {
+		t.Errorf("unread %d, want 1 (ticket 5)", got)
+	}
+}
+
+// TestAPI: a state belongs to the API of its first run; a run for
+// another is refused, changing nothing; a state of the format before
+// (no API, no digest) is adopted by its next run. A look ignores the API.
+func TestAPI(t *testing.T) {
+	const other = "https://other.kapturecrm.com"
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(path, Options{API: testAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.API != testAPI || s.Adopted {
+		t.Errorf("new state: API %q, adopted %v", s.API, s.Adopted)
+	}
+	s.Sending([]string{"7"})
+	kill(t, s) // leaves 7 in flight
+	before, _ := os.ReadFile(path)
+	_, err = Open(path, Options{API: other})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.State != testAPI || apiErr.Run != other || apiErr.Path != path {
+		t.Fatalf("another API: %v, want an *APIError naming both", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("the refused run changed the state")
+	}
+	r, err := Open(path, Options{ReadOnly: true, API: other})
+	if err != nil || r.API != testAPI {
+		t.Fatalf("a look: %v, API %q", err, r.API)
+	}
+	r.Close()
+	s = open(t, path)
+	if s.Recovered != 1 {
+		t.Errorf("recovered %d, want 1", s.Recovered)
+	}
+	s.Close()
+}
+
+// TestAdoptFormatV1: a state of the format before is read, adopted by its
+// next run (which records its API and digest), and verified from then on.
+func TestAdoptFormatV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := bolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(e Entry) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketTickets).Put([]byte("7"), encode(nil, e))
+		})
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		m, _ := tx.CreateBucket(bucketMeta)
+		tx.CreateBucket(bucketTickets)
+		tx.CreateBucket(bucketInflight)
+		return m.Put(metaFormat, []byte(formatV1))
+	})
+	if err == nil {
+		err = put(Entry{Status: Applied, Content: 1, Applied: at})
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{API: testAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Adopted || s.API != testAPI {
+		t.Errorf("adopted %v, API %q", s.Adopted, s.API)
+	}
+	if e := get(t, s, "7"); !e.Unchanged(1) {
+		t.Errorf("7: %+v, want applied 1", e)
+	}
+	s.Close()
+	if _, err := Open(path, Options{API: "https://other.kapturecrm.com"}); !errors.As(err, new(*APIError)) {
+		t.Errorf("another API after adoption: %v", err)
+	}
+	// Changed behind its back, it is refused now.
+	if db, err = bolt.Open(path, 0o644, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = put(Entry{Status: Applied, Content: 2, Applied: at})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{API: testAPI}); !errors.Is(err, ErrDamaged) {
+		t.Errorf("changed after adoption: %v, want ErrDamaged", err)
+	}
 }
