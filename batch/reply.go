@@ -84,39 +84,25 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		return out
 	}
 
-	var first byte
-	if len(trimmed) > 0 {
-		first = trimmed[0]
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
+		return unreadable(out, status, trimmed)
 	}
-	switch first {
-	case '{':
-		var item replyItem
-		if err := decodeReplyObject(trimmed, &item); err != nil {
-			return unreadable(out, status, trimmed)
-		}
-		if isAuthMessage(item.message) {
+	items, f, err := decodeReply(trimmed, make([]replyItem, 0, len(rows)))
+	if err != nil {
+		return unreadable(out, status, trimmed)
+	}
+	for _, it := range items {
+		if isAuthMessage(it.Message) {
 			out.kind = kindAuth
-			out.message = clean(item.message)
+			out.message = clean(it.Message)
 			return out
 		}
-		out.form = formObject
-		return objectOutcome(out, item, rows, mode)
-	case '[':
-		items, err := decodeReplyArray(trimmed, make([]replyItem, 0, len(rows)))
-		if err != nil {
-			return unreadable(out, status, trimmed)
-		}
-		for _, it := range items {
-			if isAuthMessage(it.message) {
-				out.kind = kindAuth
-				out.message = clean(it.message)
-				return out
-			}
-		}
-		out.form = formArray
-		return arrayOutcome(out, items, rows)
 	}
-	return unreadable(out, status, trimmed)
+	out.form = f
+	if f == formObject {
+		return objectOutcome(out, items[0], rows, mode)
+	}
+	return arrayOutcome(out, items, rows)
 }
 
 // apiFailure reports whether body is the API's own statement of failure:
@@ -128,20 +114,13 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 // which may well answer in the same shape), is a server in trouble, and
 // retried.
 func apiFailure(body []byte) bool {
-	isFailed := func(it replyItem) bool {
-		return !it.twoStatuses && strings.EqualFold(strings.TrimSpace(it.status), "failed")
-	}
-	switch {
-	case len(body) == 0:
+	if len(body) == 0 || (body[0] != '{' && body[0] != '[') {
 		return false
-	case body[0] == '{':
-		var it replyItem
-		return decodeReplyObject(body, &it) == nil && isFailed(it)
-	case body[0] == '[':
-		items, err := decodeReplyArray(body, nil)
-		return err == nil && len(items) > 0 && !slices.ContainsFunc(items, func(it replyItem) bool { return !isFailed(it) })
 	}
-	return false
+	items, _, err := decodeReply(body, nil)
+	return err == nil && len(items) > 0 && !slices.ContainsFunc(items, func(it replyItem) bool {
+		return it.Status.twice || !strings.EqualFold(strings.TrimSpace(it.Status.word), "failed")
+	})
 }
 
 // objectOutcome reads one reply object for rows. The object states the
@@ -237,18 +216,15 @@ func unreadable(out outcome, status int, body []byte) outcome {
 }
 
 func itemResult(it replyItem) (bool, string) {
-	msg := clean(it.message)
-	if it.twoStatuses {
+	msg := clean(it.Message)
+	st := it.Status.word
+	if it.Status.twice {
 		if msg == "" {
 			msg = "no message"
 		}
-		return false, fmt.Sprintf("the reply gives this item two statuses, the last %q: %s", it.status, msg)
+		return false, fmt.Sprintf("the reply gives this item two statuses, the last %q: %s", st, msg)
 	}
-	switch it.status {
-	case "success": // the common case, without folding
-		return true, msg
-	}
-	switch strings.ToLower(strings.TrimSpace(it.status)) {
+	switch strings.ToLower(strings.TrimSpace(st)) {
 	case "success":
 		return true, msg
 	case "failed":
@@ -260,37 +236,22 @@ func itemResult(it replyItem) (bool, string) {
 		if msg == "" {
 			msg = "no message"
 		}
-		return false, fmt.Sprintf("unexpected reply status %q: %s", it.status, msg)
+		return false, fmt.Sprintf("unexpected reply status %q: %s", st, msg)
 	}
 }
 
 // ticketID is the ticket the item names: ticket.ticketId as a string, a
 // number's digits as written, "" when the item names none.
 func ticketID(it replyItem) string {
-	raw := it.ticketID
-	if !it.ticket || len(raw) == 0 {
+	if it.Ticket == nil {
 		return ""
 	}
-	if raw[0] == '"' {
-		return unquote(raw)
-	}
-	return string(raw) // a number: compare its digits
+	return it.Ticket.TicketID.text
 }
 
-// namesTicket reports whether the item names no ticket or names id; it
-// allocates nothing in the common case of a plain string or number.
+// namesTicket reports whether the item names no ticket or names id.
 func namesTicket(it replyItem, id string) bool {
-	raw := it.ticketID
-	switch {
-	case !it.ticket || len(raw) == 0:
-		return true
-	case raw[0] != '"':
-		return string(raw) == id
-	case bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
-		in := raw[1 : len(raw)-1]
-		return len(in) == 0 || string(in) == id
-	}
-	got := unquote(raw)
+	got := ticketID(it)
 	return got == "" || got == id
 }
 
@@ -299,11 +260,14 @@ func isAuthMessage(m string) bool {
 }
 
 func objectMessage(body []byte) string {
-	var it replyItem
-	if len(body) == 0 || body[0] != '{' || decodeReplyObject(body, &it) != nil {
+	if len(body) == 0 || body[0] != '{' {
 		return ""
 	}
-	return clean(it.message)
+	items, _, err := decodeReply(body, nil)
+	if err != nil {
+		return ""
+	}
+	return clean(items[0].Message)
 }
 
 // clean trims a server message for the results CSV.
