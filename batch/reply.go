@@ -175,7 +175,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		return out
 	}
 	out.entries = make([]entry, len(items))
-	failed := 0
+	failed, own := 0, 0
 	for i, it := range items {
 		if !namesTicket(it, rows[i].TicketID) {
 			out.kind = kindRejected
@@ -188,11 +188,17 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		if !ok {
 			failed++
 		}
+		if ticketID(it) != "" || mentions(msg, rows[i].TicketID) {
+			own++
+		}
 	}
-	if failed == len(items) && len(items) > 1 {
-		// Every item failed: an atomic API fails them all for one
-		// bad row, so this says no more than a failed object would.
-		// Split to find the rows that cause it.
+	if failed == len(items) && len(items) > 1 && own < len(items) {
+		// Every item failed, and not every answer is evidently about
+		// its own item: an atomic API fails them all for one bad row
+		// (the others saying only that they were not applied), so this
+		// may say no more than a failed object would. Split to find the
+		// rows that cause it. When each item names its ticket, each
+		// answer stands: splitting would only ask again.
 		out.kind = kindRejected
 		out.message = out.entries[0].message
 		out.entries = nil
@@ -200,6 +206,35 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 	}
 	out.kind = kindRows
 	return out
+}
+
+// mentions reports whether msg names the ticket id as a word of its own
+// (not inside a longer run of letters or digits).
+func mentions(msg, id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(msg[i:], id)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(id)
+		if !wordByte(msg, start-1) && !wordByte(msg, end) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// wordByte reports whether s[i] is an ASCII letter or digit; false
+// outside s.
+func wordByte(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i] | 0x20
+	return '0' <= s[i] && s[i] <= '9' || 'a' <= c && c <= 'z'
 }
 
 // unreadable classifies a body that is not the JSON we expect: retried on
