@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -94,7 +93,7 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 	for _, it := range items {
 		if isAuthMessage(it.Message) {
 			out.kind = kindAuth
-			out.message = clean(it.Message)
+			out.message = it.Message
 			return out
 		}
 	}
@@ -143,10 +142,10 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 		case id != "" && at < 0 && len(rows) == 1:
 			// Unambiguous, and wrong: recorded as a failure, not re-sent.
 			out.kind = kindRejected
-			out.message = fmt.Sprintf("the reply names ticket %s, not the ticket sent (%s): %s", id, rows[0].TicketID, msg)
+			out.message = fmt.Sprintf("the reply names ticket %s, not the ticket sent (%s): %s", serverText(id), rows[0].TicketID, msg)
 		case id != "" && at < 0:
 			out.kind = kindRejected // split: single items get the message above
-			out.message = fmt.Sprintf("the reply names ticket %s, which the payload does not carry: %s", id, msg)
+			out.message = fmt.Sprintf("the reply names ticket %s, which the payload does not carry: %s", serverText(id), msg)
 		case ok:
 			out.kind = kindSuccess
 			out.message = msg
@@ -180,7 +179,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		if !namesTicket(it, rows[i].TicketID) {
 			out.kind = kindRejected
 			out.entries = nil
-			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, ticketID(it), rows[i].TicketID)
+			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, serverText(ticketID(it)), rows[i].TicketID)
 			return out
 		}
 		ok, msg := itemResult(it)
@@ -251,7 +250,7 @@ func unreadable(out outcome, status int, body []byte) outcome {
 }
 
 func itemResult(it replyItem) (bool, string) {
-	msg := clean(it.Message)
+	msg := it.Message
 	st := it.Status.word
 	if it.Status.twice {
 		if msg == "" {
@@ -302,29 +301,27 @@ func objectMessage(body []byte) string {
 	if err != nil {
 		return ""
 	}
-	return clean(items[0].Message)
+	return items[0].Message
 }
 
-// clean trims a server message for the results CSV.
-func clean(m string) string { return strings.TrimSpace(m) }
-
 // snippet gives a short, printable, one-line excerpt of a body for a
-// message: the <title> of an HTML page, else its first characters.
+// message: the <title> of an HTML page, else its first characters, made
+// safe by serverText.
 func snippet(body []byte) string {
 	if len(body) == 0 {
 		return "empty body"
 	}
-	s := string(body)
+	const max = 120
+	s := string(body[:min(len(body), 64<<10)])
 	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
 		rest := s[i+len("<title>"):]
 		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
 			s = rest[:j]
 		}
 	}
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || !unicode.IsPrint(r)
-	}), " ")
-	const max = 120
+	// Cut long before the end (escape sequences may make it shorter),
+	// then to max once made safe.
+	s = strings.Join(strings.Fields(serverText(s[:min(len(s), 16*max)])), " ")
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

@@ -73,6 +73,9 @@ func objectReplyCases() []interpretCase {
 		{name: "auto/single item, failed object", status: 200, body: failNone, rows: one, kind: kindRejected, form: formObject, msgHas: "No ticket found"},
 		{name: "auto/single item, object names another ticket", status: 200, body: okOther, rows: one,
 			kind: kindRejected, form: formObject, msgHas: "names ticket 799, not the ticket sent (711)"},
+		{name: "auto/single item, object names another ticket, escaped", status: 200,
+			body: `{"ticket":{"ticketId":"799\u001b[2J\u202e"},"message":"up\u001b]0;x\u0007dated","status":"success"}`, rows: one,
+			kind: kindRejected, form: formObject, msgHas: "names ticket 799, not the ticket sent (711): updated"},
 		{name: "whole/single item, object names another ticket", mode: ObjectWhole, status: 200, body: okObj, rows: one,
 			kind: kindRejected, form: formObject, msgHas: "names ticket 722, not the ticket sent (711)"},
 		// ObjectWhole: one object covers the payload.

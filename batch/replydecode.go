@@ -14,8 +14,8 @@ import (
 // repeated key wins, and a null leaves a value as it was.
 type replyItem struct {
 	Status  replyStatus  `json:"status"`
-	Message string       `json:"message"`
-	Ticket  *replyTicket `json:"ticket"` // nil: none, or null
+	Message string       `json:"message"` // made safe by serverText
+	Ticket  *replyTicket `json:"ticket"`  // nil: none, or null
 }
 
 // replyTicket is what a reply object says of its ticket: which one it is
@@ -111,15 +111,20 @@ func decodeReply(body []byte, items []replyItem) ([]replyItem, form, error) {
 	items = items[:cap(items)]
 	clear(items)
 	items = items[:0]
+	f := formArray
+	var err error
 	if body[0] == '{' {
+		f = formObject
 		items = append(items, replyItem{})
-		if err := json.Unmarshal(body, &items[0]); err != nil {
-			return nil, formNone, err
-		}
-		return items, formObject, nil
+		err = json.Unmarshal(body, &items[0])
+	} else {
+		err = json.Unmarshal(body, &items)
 	}
-	if err := json.Unmarshal(body, &items); err != nil {
+	if err != nil {
 		return nil, formNone, err
 	}
-	return items, formArray, nil
+	for i := range items {
+		items[i].Message = serverText(items[i].Message)
+	}
+	return items, f, nil
 }

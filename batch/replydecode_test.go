@@ -77,6 +77,7 @@ func refObject(dec *json.Decoder) (replyItem, error) {
 			return it, err
 		}
 	}
+	it.Message = serverText(it.Message)
 	return it, nil
 }
 
