@@ -6,11 +6,17 @@ package batch_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -125,4 +131,164 @@ func jsonQuote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// echoUser and echoPass make a token with '+', '/' and '=' padding, and a
+// secret with bytes that are escape introducers ('%', '&') and non-ASCII.
+const echoUser, echoPass = "ops-user", "P>>>w~%~d&??é42"
+
+// named are HTML character references a server may use for a byte.
+var namedRefs = map[rune]string{'=': "&equals;", '+': "&plus;", '/': "&sol;", '>': "&gt;", '?': "&quest;", ':': "&colon;", '&': "&amp;", '%': "&percnt;"}
+
+// invisibles are what a server may put between two bytes that a reader
+// does not see (or a terminal does not show).
+var invisibles = []string{"\u200b", "\u00ad", "\u202e", "\x1b[0m", "\r\n", "\t", "\u2060", " ", "\u00a0"}
+
+// spelling writes s as a server might: each character as itself or
+// escaped (%XX of each byte in either case, &#D;, &#xH; or &#XH;, a named
+// reference, \uXXXX in either case), now and then something invisible
+// between two of them.
+func spelling(rnd *rand.Rand, s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && rnd.IntN(8) == 0 {
+			b.WriteString(invisibles[rnd.IntN(len(invisibles))])
+		}
+		hexCase := func(h string) string {
+			if rnd.IntN(2) == 0 {
+				return strings.ToUpper(h)
+			}
+			return h
+		}
+		switch rnd.IntN(7) {
+		case 0:
+			for _, c := range []byte(string(r)) {
+				b.WriteString("%" + hexCase(fmt.Sprintf("%02x", c)))
+			}
+		case 1:
+			fmt.Fprintf(&b, "&#%d;", r)
+		case 2:
+			b.WriteString("&#" + []string{"x", "X"}[rnd.IntN(2)] + hexCase(fmt.Sprintf("%x", r)) + ";")
+		case 3:
+			b.WriteString(`\u` + hexCase(fmt.Sprintf("%04x", r)))
+		case 4:
+			if n, ok := namedRefs[r]; ok {
+				b.WriteString(n)
+				break
+			}
+			fallthrough
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// tokenSpelling is the token as base64 in either alphabet, with its
+// padding or without, spelled.
+func tokenSpelling(rnd *rand.Rand, token string) string {
+	if rnd.IntN(2) == 0 {
+		token = strings.TrimRight(token, "=")
+	}
+	if rnd.IntN(2) == 0 {
+		token = strings.NewReplacer("+", "-", "/", "_").Replace(token)
+	}
+	return spelling(rnd, token)
+}
+
+// TestEchoedTokenIsRedactedInAnySpelling: a server echoes the token, the
+// "user:secret" it decodes to and the secret, each in a random spelling,
+// in a message of every reply shape; no result's message holds any of
+// them, once every escape in it is read and what is invisible dropped.
+func TestEchoedTokenIsRedactedInAnySpelling(t *testing.T) {
+	token := base64.StdEncoding.EncodeToString([]byte(echoUser + ":" + echoPass))
+	if !strings.ContainsAny(token, "+/") || !strings.HasSuffix(token, "=") {
+		t.Fatalf("token %s: want '+', '/' and padding in it, or the test proves less", token)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	for _, shape := range replyShapes {
+		t.Run(shape.name, func(t *testing.T) {
+			var mu sync.Mutex
+			rnd := rand.New(rand.NewPCG(seed, uint64(len(shape.name))))
+			var sent []string
+			ts := echoServer(t, shape, func(auth string) string {
+				mu.Lock()
+				defer mu.Unlock()
+				m := fmt.Sprintf("key %s for %s, or %s.", tokenSpelling(rnd, strings.TrimPrefix(auth, "Basic ")),
+					spelling(rnd, echoUser+":"+echoPass), spelling(rnd, echoPass))
+				sent = append(sent, m)
+				if strings.HasPrefix(shape.contentType, "application/json") {
+					return jsonQuote(m)
+				}
+				return m
+			})
+			cfg := hostileConfig(ts, "Basic "+token)
+			cfg.BatchSize, cfg.BreakerThreshold = 1, 1000
+			c, _ := run(t, context.Background(), cfg, knownRecords(150))
+			if len(c.res) != 150 {
+				t.Fatalf("%d results, want 150", len(c.res))
+			}
+			for _, r := range c.res {
+				if !strings.Contains(r.Message, "[redacted]") {
+					t.Fatalf("line %d: nothing redacted in %q: the test proved nothing", r.Line, r.Message)
+				}
+				plain := readAsAPerson(r.Message)
+				for _, s := range []string{token, echoPass} { // the user name is no secret
+					if part, ok := holdsPart(plain, s); ok {
+						t.Fatalf("line %d: %q of a secret is in %q (read as %q); the server sent one of\n%s",
+							r.Line, part, r.Message, plain, strings.Join(sent, "\n"))
+					}
+				}
+			}
+		})
+	}
+}
+
+var (
+	percentEsc = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+	jsonEsc    = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+	termEsc    = regexp.MustCompile("\x1b\\[[0-9;?]*[ -/]*[@-~]|\x1b\\][^\x07]*\x07")
+)
+
+// readAsAPerson reads s the way a person or a decoder could: escapes of
+// every kind read (twice, for escapes of escapes), terminal sequences and
+// what is invisible dropped, the base64 alphabets made one.
+func readAsAPerson(s string) string {
+	for range 2 {
+		s = html.UnescapeString(s)
+		s = percentEsc.ReplaceAllStringFunc(s, func(e string) string {
+			b, _ := strconv.ParseUint(e[1:], 16, 8)
+			return string([]byte{byte(b)})
+		})
+		s = jsonEsc.ReplaceAllStringFunc(s, func(e string) string {
+			r, _ := strconv.ParseUint(e[2:], 16, 32)
+			return string(rune(r))
+		})
+	}
+	s = termEsc.ReplaceAllString(s, "")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return -1
+		case r == '-':
+			return '+'
+		case r == '_':
+			return '/'
+		}
+		return r
+	}, s)
+	return s
+}
+
+// holdsPart reports whether plain holds any 8 characters of secret (in
+// the one base64 alphabet): what an excerpt could keep of it.
+func holdsPart(plain, secret string) (string, bool) {
+	secret = strings.NewReplacer("-", "+", "_", "/").Replace(secret)
+	for i := 0; i+8 <= len(secret); i++ {
+		if strings.Contains(plain, secret[i:i+8]) {
+			return secret[i : i+8], true
+		}
+	}
+	return "", false
 }

@@ -13,8 +13,8 @@ import (
 // reorder what a reader sees, are removed; invalid UTF-8 becomes U+FFFD;
 // surrounding space is trimmed.
 func serverText(s string) string {
-	if plainASCII(s) {
-		return strings.TrimSpace(s)
+	if t := strings.TrimSpace(s); plainASCII(t) {
+		return t // most messages: nothing to do, nothing allocated
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -70,7 +70,7 @@ func isBidiFormat(r rune) bool {
 // sequence broken off is taken up to where it breaks; a control string
 // never terminated is taken as its introducer alone, so the text after it
 // stays (made safe).
-func escapeLen(s string, i int) int {
+func escapeLen[T string | []byte](s T, i int) int {
 	var kind byte // '[': CSI; ']': a control string; 0: a short sequence
 	var j int     // where the sequence's body starts
 	switch {
