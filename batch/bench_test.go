@@ -61,20 +61,12 @@ func BenchmarkPayload(b *testing.B) {
 // 100 rows, every one a success, as the client does for each reply.
 func BenchmarkInterpretArray(b *testing.B) {
 	rows := benchRows(100)
-	h := kapturetest.NewHandler(kapturetest.Options{NoRecord: true})
-	req := httptest.NewRequest(http.MethodPost, Endpoint, strings.NewReader(string(Payload(rows))))
-	req.Header.Set("Authorization", "Basic "+kapturetest.DefaultToken)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	body := rec.Body.Bytes()
-	if rec.Code != http.StatusOK || interpret(rec.Code, rec.Header(), body, rows, ObjectAuto).kind != kindRows {
-		b.Fatalf("fake answered %d: %.200s", rec.Code, body)
-	}
+	body := fakeReply(b, rows)
+	hdr := http.Header{}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		out := interpret(http.StatusOK, rec.Header(), body, rows, ObjectAuto)
+		out := interpret(http.StatusOK, hdr, body, rows, ObjectAuto)
 		if out.kind != kindRows {
 			b.Fatal(out.message)
 		}
