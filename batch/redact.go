@@ -171,6 +171,16 @@ func oddBackslashesBefore[T string | []byte](s T, i int) bool {
 // both are tried.
 func spell[T string | []byte](sec secret, s T, i, k int) (int, bool) {
 	for k < len(sec.text) {
+		if i < len(s) {
+			if c := s[i]; c > ' ' && c < 0x7f && c != '%' && c != '&' && c != '\\' {
+				// Printable ASCII that starts no escape: itself, or no match.
+				if !sec.same(sec.text[k], c) {
+					return 0, false
+				}
+				i, k = i+1, k+1
+				continue
+			}
+		}
 		if k > 0 && i < len(s) {
 			if skip := ignorableLen(s, i); skip > 0 {
 				// A space may stand for a token's '+' or be skipped.
