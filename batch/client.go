@@ -270,7 +270,9 @@ func (c *client) transportOutcome(ctx, reqCtx context.Context, status int, err e
 	if errors.Is(reqCtx.Err(), context.DeadlineExceeded) {
 		msg = fmt.Sprintf("no reply within %s", c.timeout)
 	}
-	return outcome{kind: kindRetry, httpStatus: status, message: "network: " + msg}, nil
+	// A transport error may quote what the server sent (a malformed
+	// status line, say).
+	return outcome{kind: kindRetry, httpStatus: status, message: "network: " + serverText(msg)}, nil
 }
 
 // misconfigured says what a transport error tells about the configuration:

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -84,39 +83,25 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		return out
 	}
 
-	var first byte
-	if len(trimmed) > 0 {
-		first = trimmed[0]
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
+		return unreadable(out, status, trimmed)
 	}
-	switch first {
-	case '{':
-		var item replyItem
-		if err := decodeReplyObject(trimmed, &item); err != nil {
-			return unreadable(out, status, trimmed)
-		}
-		if isAuthMessage(item.message) {
+	items, f, err := decodeReply(trimmed, make([]replyItem, 0, len(rows)))
+	if err != nil {
+		return unreadable(out, status, trimmed)
+	}
+	for _, it := range items {
+		if isAuthMessage(it.Message) {
 			out.kind = kindAuth
-			out.message = clean(item.message)
+			out.message = it.Message
 			return out
 		}
-		out.form = formObject
-		return objectOutcome(out, item, rows, mode)
-	case '[':
-		items, err := decodeReplyArray(trimmed, make([]replyItem, 0, len(rows)))
-		if err != nil {
-			return unreadable(out, status, trimmed)
-		}
-		for _, it := range items {
-			if isAuthMessage(it.message) {
-				out.kind = kindAuth
-				out.message = clean(it.message)
-				return out
-			}
-		}
-		out.form = formArray
-		return arrayOutcome(out, items, rows)
 	}
-	return unreadable(out, status, trimmed)
+	out.form = f
+	if f == formObject {
+		return objectOutcome(out, items[0], rows, mode)
+	}
+	return arrayOutcome(out, items, rows)
 }
 
 // apiFailure reports whether body is the API's own statement of failure:
@@ -128,20 +113,13 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 // which may well answer in the same shape), is a server in trouble, and
 // retried.
 func apiFailure(body []byte) bool {
-	isFailed := func(it replyItem) bool {
-		return !it.twoStatuses && strings.EqualFold(strings.TrimSpace(it.status), "failed")
-	}
-	switch {
-	case len(body) == 0:
+	if len(body) == 0 || (body[0] != '{' && body[0] != '[') {
 		return false
-	case body[0] == '{':
-		var it replyItem
-		return decodeReplyObject(body, &it) == nil && isFailed(it)
-	case body[0] == '[':
-		items, err := decodeReplyArray(body, nil)
-		return err == nil && len(items) > 0 && !slices.ContainsFunc(items, func(it replyItem) bool { return !isFailed(it) })
 	}
-	return false
+	items, _, err := decodeReply(body, nil)
+	return err == nil && len(items) > 0 && !slices.ContainsFunc(items, func(it replyItem) bool {
+		return it.Status.twice || !strings.EqualFold(strings.TrimSpace(it.Status.word), "failed")
+	})
 }
 
 // objectOutcome reads one reply object for rows. The object states the
@@ -164,10 +142,10 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 		case id != "" && at < 0 && len(rows) == 1:
 			// Unambiguous, and wrong: recorded as a failure, not re-sent.
 			out.kind = kindRejected
-			out.message = fmt.Sprintf("the reply names ticket %s, not the ticket sent (%s): %s", id, rows[0].TicketID, msg)
+			out.message = fmt.Sprintf("the reply names ticket %s, not the ticket sent (%s): %s", serverText(id), rows[0].TicketID, msg)
 		case id != "" && at < 0:
 			out.kind = kindRejected // split: single items get the message above
-			out.message = fmt.Sprintf("the reply names ticket %s, which the payload does not carry: %s", id, msg)
+			out.message = fmt.Sprintf("the reply names ticket %s, which the payload does not carry: %s", serverText(id), msg)
 		case ok:
 			out.kind = kindSuccess
 			out.message = msg
@@ -196,12 +174,12 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		return out
 	}
 	out.entries = make([]entry, len(items))
-	failed := 0
+	failed, own := 0, 0
 	for i, it := range items {
 		if !namesTicket(it, rows[i].TicketID) {
 			out.kind = kindRejected
 			out.entries = nil
-			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, ticketID(it), rows[i].TicketID)
+			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, serverText(ticketID(it)), rows[i].TicketID)
 			return out
 		}
 		ok, msg := itemResult(it)
@@ -209,11 +187,17 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		if !ok {
 			failed++
 		}
+		if ticketID(it) != "" || mentions(msg, rows[i].TicketID) {
+			own++
+		}
 	}
-	if failed == len(items) && len(items) > 1 {
-		// Every item failed: an atomic API fails them all for one
-		// bad row, so this says no more than a failed object would.
-		// Split to find the rows that cause it.
+	if failed == len(items) && len(items) > 1 && own < len(items) {
+		// Every item failed, and not every answer is evidently about
+		// its own item: an atomic API fails them all for one bad row
+		// (the others saying only that they were not applied), so this
+		// may say no more than a failed object would. Split to find the
+		// rows that cause it. When each item names its ticket, each
+		// answer stands: splitting would only ask again.
 		out.kind = kindRejected
 		out.message = out.entries[0].message
 		out.entries = nil
@@ -221,6 +205,35 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 	}
 	out.kind = kindRows
 	return out
+}
+
+// mentions reports whether msg names the ticket id as a word of its own
+// (not inside a longer run of letters or digits).
+func mentions(msg, id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(msg[i:], id)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(id)
+		if !wordByte(msg, start-1) && !wordByte(msg, end) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// wordByte reports whether s[i] is an ASCII letter or digit; false
+// outside s.
+func wordByte(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i] | 0x20
+	return '0' <= s[i] && s[i] <= '9' || 'a' <= c && c <= 'z'
 }
 
 // unreadable classifies a body that is not the JSON we expect: retried on
@@ -237,18 +250,15 @@ func unreadable(out outcome, status int, body []byte) outcome {
 }
 
 func itemResult(it replyItem) (bool, string) {
-	msg := clean(it.message)
-	if it.twoStatuses {
+	msg := it.Message
+	st := it.Status.word
+	if it.Status.twice {
 		if msg == "" {
 			msg = "no message"
 		}
-		return false, fmt.Sprintf("the reply gives this item two statuses, the last %q: %s", it.status, msg)
+		return false, fmt.Sprintf("the reply gives this item two statuses, the last %q: %s", st, msg)
 	}
-	switch it.status {
-	case "success": // the common case, without folding
-		return true, msg
-	}
-	switch strings.ToLower(strings.TrimSpace(it.status)) {
+	switch strings.ToLower(strings.TrimSpace(st)) {
 	case "success":
 		return true, msg
 	case "failed":
@@ -260,37 +270,22 @@ func itemResult(it replyItem) (bool, string) {
 		if msg == "" {
 			msg = "no message"
 		}
-		return false, fmt.Sprintf("unexpected reply status %q: %s", it.status, msg)
+		return false, fmt.Sprintf("unexpected reply status %q: %s", st, msg)
 	}
 }
 
 // ticketID is the ticket the item names: ticket.ticketId as a string, a
 // number's digits as written, "" when the item names none.
 func ticketID(it replyItem) string {
-	raw := it.ticketID
-	if !it.ticket || len(raw) == 0 {
+	if it.Ticket == nil {
 		return ""
 	}
-	if raw[0] == '"' {
-		return unquote(raw)
-	}
-	return string(raw) // a number: compare its digits
+	return it.Ticket.TicketID.text
 }
 
-// namesTicket reports whether the item names no ticket or names id; it
-// allocates nothing in the common case of a plain string or number.
+// namesTicket reports whether the item names no ticket or names id.
 func namesTicket(it replyItem, id string) bool {
-	raw := it.ticketID
-	switch {
-	case !it.ticket || len(raw) == 0:
-		return true
-	case raw[0] != '"':
-		return string(raw) == id
-	case bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
-		in := raw[1 : len(raw)-1]
-		return len(in) == 0 || string(in) == id
-	}
-	got := unquote(raw)
+	got := ticketID(it)
 	return got == "" || got == id
 }
 
@@ -299,33 +294,34 @@ func isAuthMessage(m string) bool {
 }
 
 func objectMessage(body []byte) string {
-	var it replyItem
-	if len(body) == 0 || body[0] != '{' || decodeReplyObject(body, &it) != nil {
+	if len(body) == 0 || body[0] != '{' {
 		return ""
 	}
-	return clean(it.message)
+	items, _, err := decodeReply(body, nil)
+	if err != nil {
+		return ""
+	}
+	return items[0].Message
 }
 
-// clean trims a server message for the results CSV.
-func clean(m string) string { return strings.TrimSpace(m) }
-
 // snippet gives a short, printable, one-line excerpt of a body for a
-// message: the <title> of an HTML page, else its first characters.
+// message: the <title> of an HTML page, else its first characters, made
+// safe by serverText.
 func snippet(body []byte) string {
 	if len(body) == 0 {
 		return "empty body"
 	}
-	s := string(body)
+	const max = 120
+	s := string(body[:min(len(body), 64<<10)])
 	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
 		rest := s[i+len("<title>"):]
 		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
 			s = rest[:j]
 		}
 	}
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || !unicode.IsPrint(r)
-	}), " ")
-	const max = 120
+	// Cut long before the end (escape sequences may make it shorter),
+	// then to max once made safe.
+	s = strings.Join(strings.Fields(serverText(s[:min(len(s), 16*max)])), " ")
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

@@ -73,6 +73,9 @@ func objectReplyCases() []interpretCase {
 		{name: "auto/single item, failed object", status: 200, body: failNone, rows: one, kind: kindRejected, form: formObject, msgHas: "No ticket found"},
 		{name: "auto/single item, object names another ticket", status: 200, body: okOther, rows: one,
 			kind: kindRejected, form: formObject, msgHas: "names ticket 799, not the ticket sent (711)"},
+		{name: "auto/single item, object names another ticket, escaped", status: 200,
+			body: `{"ticket":{"ticketId":"799\u001b[2J\u202e"},"message":"up\u001b]0;x\u0007dated","status":"success"}`, rows: one,
+			kind: kindRejected, form: formObject, msgHas: "names ticket 799, not the ticket sent (711): updated"},
 		{name: "whole/single item, object names another ticket", mode: ObjectWhole, status: 200, body: okObj, rows: one,
 			kind: kindRejected, form: formObject, msgHas: "names ticket 722, not the ticket sent (711)"},
 		// ObjectWhole: one object covers the payload.
@@ -111,6 +114,18 @@ func otherReplyCases() []interpretCase {
 			rows: two, kind: kindRows, form: formArray, entries: []string{"ok", "ok"}},
 		{name: "array all failed is a whole-payload failure", status: 200, body: `[{"message":"Not updated","status":"failed"},{"message":"No ticket found","status":"failed"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "Not updated"},
+		// Every item failed, each naming its own ticket: each answer
+		// stands. One that names none (an atomic API's "not applied"),
+		// or another ticket's id inside a longer number, does not.
+		{name: "array all failed, each naming its ticket", status: 200,
+			body: `[{"message":"No ticket found for ticket_id 711","status":"failed"},{"ticket":{"ticketId":"722"},"message":"Invalid sub_status","status":"failed"}]`,
+			rows: two, kind: kindRows, form: formArray, entries: []string{"failed", "failed"}},
+		{name: "array all failed, one naming none", status: 200,
+			body: `[{"message":"Not updated: another item failed","status":"failed"},{"message":"No ticket found for ticket_id 722","status":"failed"}]`,
+			rows: two, kind: kindRejected, form: formArray, msgHas: "Not updated"},
+		{name: "array all failed, an id inside a longer one", status: 200,
+			body: `[{"message":"No ticket found for ticket_id 7110","status":"failed"},{"message":"No ticket found for ticket_id 722","status":"failed"}]`,
+			rows: two, kind: kindRejected, form: formArray, msgHas: "7110"},
 		{name: "array wrong length", status: 200, body: `[{"status":"success"}]`, rows: two, kind: kindRejected, form: formArray, msgHas: "1 results for 2 items"},
 		{name: "array misattributed", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},

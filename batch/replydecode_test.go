@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,101 +13,152 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
 
-// refItem is the reply object as encoding/json reads it: the reference
-// the decoder must agree with.
-type refItem struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-	Ticket  *struct {
-		TicketID json.RawMessage `json:"ticketId"`
-	} `json:"ticket"`
-}
-
-func (r refItem) view() replyItem {
-	it := replyItem{status: r.Status, message: r.Message}
-	if r.Ticket != nil {
-		it.ticket = true
-		it.ticketID = r.Ticket.TicketID
+// refDecode reads body (an object or an array of objects or nulls) by the
+// rules replyItem states, walking its keys with json.Decoder.Token: the
+// reference decodeReply is held to. It reads each value of a key it
+// knows, in order, so it sees every repeated key.
+func refDecode(body []byte) ([]replyItem, error) {
+	if !json.Valid(body) {
+		return nil, errors.New("not JSON")
 	}
-	return it
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, _ := dec.Token(); tok == json.Delim('{') {
+		it, err := refObject(dec)
+		return []replyItem{it}, err
+	}
+	items := []replyItem{}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		switch raw[0] {
+		case 'n':
+			items = append(items, replyItem{})
+		case '{':
+			d := json.NewDecoder(bytes.NewReader(raw))
+			d.Token()
+			it, err := refObject(d)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, it)
+		default:
+			return nil, errors.New("an item that is not an object")
+		}
+	}
+	return items, nil
 }
 
-func sameItem(a, b replyItem) bool {
-	return a.status == b.status && a.message == b.message && a.ticket == b.ticket &&
-		(a.ticketID == nil) == (b.ticketID == nil) && bytes.Equal(a.ticketID, b.ticketID)
+// refObject reads the keys of an object whose '{' dec has read.
+func refObject(dec *json.Decoder) (replyItem, error) {
+	var it replyItem
+	for dec.More() {
+		tok, _ := dec.Token()
+		key := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return it, err
+		}
+		var err error
+		switch {
+		case strings.EqualFold(key, "status"):
+			var w *string
+			if err = json.Unmarshal(raw, &w); err == nil && w != nil {
+				it.Status.twice = it.Status.twice || it.Status.given && *w != it.Status.word
+				it.Status.word, it.Status.given = *w, true
+			}
+		case strings.EqualFold(key, "message"):
+			err = json.Unmarshal(raw, &it.Message)
+		case strings.EqualFold(key, "ticket"):
+			it.Ticket, err = refTicket(raw, it.Ticket)
+		}
+		if err != nil {
+			return it, err
+		}
+	}
+	it.Message = serverText(it.Message)
+	return it, nil
+}
+
+// refTicket reads a ticket's value into t (a repeated "ticket" merges
+// into the one before, as encoding/json decodes into what it has).
+func refTicket(raw json.RawMessage, t *replyTicket) (*replyTicket, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errors.New("a ticket that is not an object")
+	}
+	if t == nil {
+		t = &replyTicket{}
+	}
+	fields := map[string]*ticketText{"ticketId": &t.TicketID, "status": &t.Status, "statusName": &t.StatusName,
+		"substatus": &t.Substatus, "substatusName": &t.SubstatusName, "queueKey": &t.QueueKey, "queueName": &t.QueueName}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.Token()
+	for dec.More() {
+		tok, _ := dec.Token()
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		for name, f := range fields {
+			if !strings.EqualFold(tok.(string), name) || string(v) == "null" {
+				continue
+			}
+			f.text, f.given = string(v), true
+			if v[0] == '"' {
+				if err := json.Unmarshal(v, &f.text); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return t, nil
 }
 
 // checkDecoder decodes body as interpret does (an object or an array, by
-// its first byte) with the decoder and with encoding/json, and fails the
-// test when they disagree about whether it is readable or about any
-// value read.
+// its first byte) with decodeReply and with refDecode, and fails the test
+// when they disagree about whether it is readable or about any value.
 func checkDecoder(t *testing.T, body []byte) {
 	t.Helper()
 	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
 		return
 	}
-	switch trimmed[0] {
-	case '{':
-		var ref refItem
-		refErr := json.Unmarshal(trimmed, &ref)
-		var got replyItem
-		err := decodeReplyObject(trimmed, &got)
-		if (err == nil) != (refErr == nil) {
-			t.Fatalf("object %q: decoder error %v, encoding/json error %v", body, err, refErr)
+	want, refErr := refDecode(trimmed)
+	got, _, err := decodeReply(trimmed, nil)
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("%q: decodeReply error %v, reference error %v", body, err, refErr)
+	}
+	if err != nil {
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%q: decodeReply read %d items, the reference %d", body, len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Status != w.Status || g.Message != w.Message || (g.Ticket == nil) != (w.Ticket == nil) ||
+			(g.Ticket != nil && *g.Ticket != *w.Ticket) {
+			t.Fatalf("%q item %d: decodeReply read %s, the reference %s", body, i, show(g), show(w))
 		}
-		if err == nil && !sameItem(got, ref.view()) {
-			t.Fatalf("object %q: decoder read %+v, encoding/json %+v", body, got, ref.view())
-		}
-		if err == nil {
-			checkTicketID(t, got)
-		}
-	case '[':
-		var ref []refItem
-		refErr := json.Unmarshal(trimmed, &ref)
-		got, err := decodeReplyArray(trimmed, nil)
-		if (err == nil) != (refErr == nil) {
-			t.Fatalf("array %q: decoder error %v, encoding/json error %v", body, err, refErr)
-		}
-		if err != nil {
-			return
-		}
-		if len(got) != len(ref) {
-			t.Fatalf("array %q: decoder read %d items, encoding/json %d", body, len(got), len(ref))
-		}
-		for i := range got {
-			if !sameItem(got[i], ref[i].view()) {
-				t.Fatalf("array %q item %d: decoder read %+v, encoding/json %+v", body, i, got[i], ref[i].view())
+		id := ticketID(g)
+		for _, row := range []string{id, "711"} {
+			if row != "" && namesTicket(g, row) != (id == "" || id == row) {
+				t.Fatalf("%q item %d: namesTicket(%q) = %v with ticketID %q", body, i, row, !(id == "" || id == row), id)
 			}
-			checkTicketID(t, got[i])
 		}
 	}
 }
 
-// checkTicketID holds ticketID and namesTicket to encoding/json's reading
-// of a string ticketId.
-func checkTicketID(t *testing.T, it replyItem) {
-	t.Helper()
-	want := ""
-	if it.ticket && len(it.ticketID) > 0 {
-		want = string(it.ticketID)
-		if it.ticketID[0] == '"' {
-			if err := json.Unmarshal(it.ticketID, &want); err != nil {
-				t.Fatalf("ticketId %q: %v", it.ticketID, err)
-			}
-		}
+func show(it replyItem) string {
+	s := fmt.Sprintf("%+v", it)
+	if it.Ticket != nil {
+		s += fmt.Sprintf(" ticket %+v", *it.Ticket)
 	}
-	if got := ticketID(it); got != want {
-		t.Fatalf("ticketID(%q) = %q, want %q", it.ticketID, got, want)
-	}
-	for _, id := range []string{want, "711"} {
-		if id == "" {
-			continue // a row always has a ticket id
-		}
-		if got, want := namesTicket(it, id), want == "" || want == id; got != want {
-			t.Fatalf("namesTicket(%q, %q) = %v, want %v", it.ticketID, id, got, want)
-		}
-	}
+	return s
 }
 
 // fakeReplies are the bodies the fake API answers, in every reply form,
@@ -160,6 +212,9 @@ func serve(tb testing.TB, h http.Handler, body, token string) []byte {
 	return rec.Body.Bytes()
 }
 
+// jsonMaxDepth is encoding/json's nesting limit.
+const jsonMaxDepth = 10000
+
 // trickyReplies are bodies the fake does not produce but an API or a
 // proxy might, each aimed at a rule encoding/json has.
 var trickyReplies = []string{
@@ -172,6 +227,10 @@ var trickyReplies = []string{
 	`{"ticket":{"ticketId":true},"status":"success"}`,
 	`{"ticket":{"ticketId":""},"status":"success"}`,
 	`{"ticket":{"nested":{"ticketId":"1"},"ticketId":"2"},"status":"success"}`,
+	`{"ticket":{"ticketId":"1","ticketId":null},"status":"success"}`,
+	// What the ticket holds now: strings, absent, null, other types.
+	`{"ticket":{"ticketId":"7","substatus":"PS","SUBSTATUSNAME":"Pend\u0069ng","queueKey":"","queueName":null,"status":3,"statusName":{"a": [1]}},"status":"success"}`,
+	`{"ticket":{"substatus":"PS","substatus":null,"queueKey":"Q1"},"ticket":{"queueKey":"Q2"}}`,
 	// Duplicate keys: the last wins; a ticket object merges into the last.
 	`{"status":"failed","status":"success"}`,
 	`{"status":"success","status":null}`,
@@ -205,16 +264,16 @@ var trickyReplies = []string{
 	"{\"status\":\"success\"}\v",
 	"{\u00a0\"status\":\"success\"}",
 	// Deep nesting, at and past encoding/json's limit.
-	`{"a":` + strings.Repeat("[", maxReplyDepth-1) + strings.Repeat("]", maxReplyDepth-1) + `}`,
-	`{"a":` + strings.Repeat("[", maxReplyDepth) + strings.Repeat("]", maxReplyDepth) + `}`,
-	strings.Repeat("[", maxReplyDepth) + strings.Repeat("]", maxReplyDepth),
-	strings.Repeat("[", maxReplyDepth+1) + strings.Repeat("]", maxReplyDepth+1),
+	`{"a":` + strings.Repeat("[", jsonMaxDepth-1) + strings.Repeat("]", jsonMaxDepth-1) + `}`,
+	`{"a":` + strings.Repeat("[", jsonMaxDepth) + strings.Repeat("]", jsonMaxDepth) + `}`,
+	strings.Repeat("[", jsonMaxDepth) + strings.Repeat("]", jsonMaxDepth),
+	strings.Repeat("[", jsonMaxDepth+1) + strings.Repeat("]", jsonMaxDepth+1),
 }
 
-// FuzzReplyDecoder holds the reply decoder to encoding/json on the fake's
-// replies, their truncations, and bodies aimed at encoding/json's rules.
-// Its seeds run in every go test.
-func FuzzReplyDecoder(f *testing.F) {
+// FuzzReplyDecode holds decodeReply to refDecode on the fake's replies,
+// their truncations, and bodies aimed at encoding/json's rules and at the
+// rule of two statuses. Its seeds run in every go test.
+func FuzzReplyDecode(f *testing.F) {
 	for _, b := range fakeReplies(f) {
 		f.Add(b)
 		for _, cut := range []int{1, len(b) / 3, len(b) / 2, len(b) - 2, len(b) - 1} {
@@ -245,5 +304,33 @@ func TestFakeRepliesAreSeeds(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no seed contains %q", want)
 		}
+	}
+}
+
+// TestReplyTicketHolds: an item keeps what its ticket holds now (the
+// documented success object's six fields), tells a field given empty from
+// one not given, and takes a null for not given.
+func TestReplyTicketHolds(t *testing.T) {
+	items, _, err := decodeReply([]byte(documentedItem("713516551148")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := *items[0].Ticket
+	want := replyTicket{
+		TicketID: ticketText{"713516551148", true},
+		Status:   ticketText{"P", true}, StatusName: ticketText{"Pending", true},
+		Substatus: ticketText{"PS", true}, SubstatusName: ticketText{"Pending", true},
+		QueueKey: ticketText{"", true}, QueueName: ticketText{"", true},
+	}
+	if got != want {
+		t.Errorf("documented item: ticket %+v, want %+v", got, want)
+	}
+	items, _, err = decodeReply([]byte(`[{"ticket":{"ticketId":7,"substatus":null,"queueName":"Tier \"2\""},"status":"success"}]`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = replyTicket{TicketID: ticketText{"7", true}, QueueName: ticketText{`Tier "2"`, true}}
+	if got := *items[0].Ticket; got != want {
+		t.Errorf("ticket %+v, want %+v", got, want)
 	}
 }
