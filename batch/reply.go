@@ -48,6 +48,10 @@ type outcome struct {
 	message    string
 	retryAfter time.Duration // from a 429's Retry-After, 0 if none
 	entries    []entry       // kindRows: one per row, in payload order
+	// refused (kindRejected): the API stated that the payload failed, so
+	// none of it was applied; not a reply that merely names the wrong
+	// tickets or items, which may have been.
+	refused bool
 }
 
 // entry is the reply's word on one item.
@@ -173,6 +177,7 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 			out.message = msg
 		default:
 			out.kind = kindRejected
+			out.refused = true
 			out.message = msg
 		}
 		return out
@@ -215,6 +220,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		// bad row, so this says no more than a failed object would.
 		// Split to find the rows that cause it.
 		out.kind = kindRejected
+		out.refused = true
 		out.message = out.entries[0].message
 		out.entries = nil
 		return out
