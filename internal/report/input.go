@@ -122,8 +122,8 @@ func (w *walker) row(ordinal int, rec reader.Record, k rowkey.Key, f final, ok b
 		rep.NotSent++
 		w.fail(ordinal, msgNotSent)
 	case f.st == stFailed:
-		rep.Failed++
 		msg := w.res.msgs[f.msg]
+		rep.countFailed(msg)
 		w.tally.Add(string(writer.StatusFailed), msg, rec.Line)
 		w.fail(ordinal, msg)
 	case f.st == stInvalid: // recorded so by a version with other rules

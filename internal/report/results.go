@@ -200,7 +200,7 @@ func (r *results) settle(rep *Report) {
 		case stUnchanged:
 			rep.Unchanged++
 		case stFailed:
-			rep.Failed++
+			rep.countFailed(r.msgs[f.msg])
 			tally.Add(string(writer.StatusFailed), r.msgs[f.msg], int(f.line))
 		case stInvalid:
 			rep.Invalid++

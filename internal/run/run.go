@@ -146,7 +146,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	hook := &sendHook{}
 	if !cfg.DryRun {
 		ecfg := cfg.Engine
-		ecfg.BeforeSend = hook.beforeSend
+		ecfg.BeforeSend, ecfg.Unsent = hook.beforeSend, hook.unsent
 		var err error
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
