@@ -147,6 +147,12 @@ func (j *journal) done(results []Result) {
 // for rows of unknown outcome. It returns once the journal no longer lists
 // them.
 func (w *Writer) NotSent(lines []int) error {
+	return w.withJournal(func(j *journal) error { return j.notSent(lines, w.rows) })
+}
+
+// withJournal calls fn with the started journal, w.mu held. A failure of
+// fn makes every later call fail, as a failed write of results does.
+func (w *Writer) withJournal(fn func(*journal) error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
@@ -155,7 +161,7 @@ func (w *Writer) NotSent(lines []int) error {
 	if w.jnl == nil {
 		return errors.New("in-flight journal not started")
 	}
-	if err := w.jnl.notSent(lines, w.rows); err != nil {
+	if err := fn(w.jnl); err != nil {
 		w.err = err
 		return err
 	}

@@ -46,6 +46,21 @@ func TestStopModel(t *testing.T) {
 			n = 10
 		}
 	}
+	playStops(t, n, false)
+}
+
+// TestStopWithShortStallsLeavesNoJournal: against a fake whose requests
+// are refused with 429 or stall for less than the timeout (and are then
+// answered), one stop leaves nothing of unknown outcome, and so no
+// journal.
+func TestStopWithShortStallsLeavesNoJournal(t *testing.T) {
+	playStops(t, 10, true)
+}
+
+// playStops plays n stop model runs in parallel subtests named by their
+// seeds, from -stop.seed (else the clock); short: against a fake whose
+// stalls end before the timeout.
+func playStops(t *testing.T, n int, short bool) {
 	seed := *stopSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1e9)
@@ -55,26 +70,7 @@ func TestStopModel(t *testing.T) {
 		s := seed + uint64(i)
 		t.Run(fmt.Sprint(s), func(t *testing.T) {
 			t.Parallel()
-			stopModelRun(t, s, false)
-		})
-	}
-}
-
-// TestStopWithShortStallsLeavesNoJournal: against a fake whose requests
-// are refused with 429 or stall for less than the timeout (and are then
-// answered), one stop leaves nothing of unknown outcome, and so no
-// journal.
-func TestStopWithShortStallsLeavesNoJournal(t *testing.T) {
-	seed := *stopSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano() % 1e9)
-	}
-	t.Logf("seeds %d to %d", seed, seed+9)
-	for i := range 10 {
-		s := seed + uint64(i)
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			t.Parallel()
-			stopModelRun(t, s, true)
+			stopModelRun(t, s, short)
 		})
 	}
 }
