@@ -97,6 +97,14 @@ type Config struct {
 	// BeforeSend again. BeforeSend must neither modify rows nor keep the
 	// slice after it returns.
 	BeforeSend func(ctx context.Context, worker int, rows []Row) error
+	// Unsent, when not nil, is called when a stop (Stop, or the run
+	// ending) leaves without a result rows that BeforeSend saw but that
+	// the API cannot have applied: every request that carried them was
+	// refused (429, or the API's failure reply for the whole payload), or
+	// never left. They count as never sent. It is called by the worker
+	// that held them (whose BeforeSend saw them), in order with its other
+	// calls, even after ctx ended. An error is fatal.
+	Unsent func(worker int, rows []Row) error
 
 	// HTTPClient, when not nil, sends the requests (a copy of it that
 	// follows no redirect). nil: a client sized to the pool, which
@@ -146,6 +154,12 @@ type Stats struct {
 	// SettledRate is the rate Config.AutoRate settled at, just under the
 	// API's limit as found; 0 before it settled, or without AutoRate.
 	SettledRate float64
+	// Delivering counts the payloads the workers are delivering (at most
+	// one each): after Stop, those the stop waits for.
+	Delivering int64
+	// StopDeadline is when a stop waits no longer: Timeout after Stop.
+	// Zero before Stop.
+	StopDeadline time.Time
 }
 
 // Engine sends rows. Create it with New, run it once with Run.
@@ -158,10 +172,14 @@ type Engine struct {
 
 	mu         sync.Mutex
 	stopped    bool
-	cancelSoft context.CancelFunc // of the running Run's soft context
+	deadline   time.Time               // of the grace time, once stopped
+	cancelSoft context.CancelFunc      // of the running Run's soft context
+	endGrace   context.CancelCauseFunc // of the running Run's grace context
+	graceTimer *time.Timer             // ends the grace time
 
 	requests, retries, splits atomic.Int64
 	failStreak                atomic.Int64
+	delivering                atomic.Int64 // see Stats.Delivering
 
 	size                atomic.Int64 // items per new payload; see batchSize
 	sawArray, sawObject atomic.Bool  // reply forms seen; see replyForm
@@ -227,17 +245,38 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Stop asks a running engine to take no new payloads: requests in flight
-// finish and the results their replies state are emitted; rows not yet
-// sent, and rows whose outcome no reply stated, are dropped without a
-// result (so --resume sends them). Safe to call more than once.
+// Stop asks a running engine to take no new payloads. What its workers
+// hold settles within Timeout (the grace time): a request on the wire gets
+// its answer; a payload the API cannot have applied (refused with 429, or
+// as a whole by the API's failure reply) is not sent again, and its rows
+// go to Config.Unsent; a payload that may have been applied (no answer, a
+// 5xx page, an unreadable reply, one that did not state its rows'
+// outcome) gets one more attempt within the grace time. Rows still
+// without an answer then stay without a result, their outcome unknown;
+// rows not yet sent get none either (so --resume sends them). Safe to
+// call more than once.
 func (e *Engine) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.stopped = true
-	if e.cancelSoft != nil {
-		e.cancelSoft() // at once: a worker checks soft before each request
+	if e.stopped {
+		return
 	}
+	e.stopped = true
+	e.deadline = time.Now().Add(e.cfg.Timeout)
+	if e.cancelSoft != nil {
+		e.beginGrace()
+	}
+}
+
+// errGraceOver ends the grace time of a stop.
+var errGraceOver = errors.New("the stop's grace time is over")
+
+// beginGrace ends soft at once (a worker checks it before each request)
+// and the grace time at the deadline. e.mu is held.
+func (e *Engine) beginGrace() {
+	e.cancelSoft()
+	end := e.endGrace
+	e.graceTimer = time.AfterFunc(time.Until(e.deadline), func() { end(errGraceOver) })
 }
 
 // MaxInFlight returns the most requests the engine has in flight at once
@@ -258,6 +297,10 @@ func (e *Engine) Stats() Stats {
 		BatchSize: e.batchSize(),
 	}
 	s.SettledRate = e.pacer.settled()
+	s.Delivering = e.delivering.Load()
+	e.mu.Lock()
+	s.StopDeadline = e.deadline
+	e.mu.Unlock()
 	return s
 }
 
@@ -265,8 +308,9 @@ func (e *Engine) Stats() Stats {
 // called, or a fatal error happens, and hands results to emit as each
 // payload finishes. No row's result is taken from a reply's word about
 // another row: a row whose outcome no reply stated is sent again on its
-// own, and a row left without a result when the run stops was either
-// never sent or has an outcome no reply stated. emit is called from the
+// own. A row left without a result when the run stops was never sent,
+// was given to Config.Unsent, or has an outcome no reply stated (see
+// Stop). emit is called from the
 // worker goroutines, several at once. It may block (e.g. until the
 // results are durably written); the calling worker waits meanwhile. Each
 // worker calls emit for the results of a request before it calls
@@ -278,21 +322,32 @@ func (e *Engine) Stats() Stats {
 func (e *Engine) Run(ctx context.Context, rows <-chan Row, emit func([]Result) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// soft ends when Stop is called or the group fails: no new payloads.
-	// Requests already made use gctx and finish.
+	// grace ends Timeout after Stop: requests use it, so those on the
+	// wire finish.
 	soft, cancelSoft := context.WithCancel(gctx)
 	defer cancelSoft()
+	grace, endGrace := context.WithCancelCause(gctx)
+	defer endGrace(nil)
 	e.mu.Lock()
-	e.cancelSoft = cancelSoft
+	e.cancelSoft, e.endGrace = cancelSoft, endGrace
 	if e.stopped {
-		cancelSoft()
+		e.beginGrace()
 	}
 	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.graceTimer != nil {
+			e.graceTimer.Stop()
+		}
+	}()
 
+	s := stops{run: gctx, soft: soft, grace: grace}
 	queues := make([]*rowQueue, e.cfg.Workers)
 	for i := range queues {
 		queues[i] = newRowQueue(e.cfg.BatchSize, e.cfg.Workers)
 		w := &worker{e: e, id: i, q: queues[i], emit: emit}
-		g.Go(func() error { return w.loop(gctx, soft) })
+		g.Go(func() error { return w.loop(s) })
 	}
 	g.Go(func() error {
 		defer func() {

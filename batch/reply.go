@@ -47,6 +47,10 @@ type outcome struct {
 	message    string
 	retryAfter time.Duration // from a 429's Retry-After, 0 if none
 	entries    []entry       // kindRows: one per row, in payload order
+	// refused (kindRejected): the API stated that the payload failed, so
+	// none of it was applied; not a reply that merely names the wrong
+	// tickets or items, which may have been.
+	refused bool
 }
 
 // entry is the reply's word on one item.
@@ -151,6 +155,7 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 			out.message = msg
 		default:
 			out.kind = kindRejected
+			out.refused = true
 			out.message = msg
 		}
 		return out
@@ -199,6 +204,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		// rows that cause it. When each item names its ticket, each
 		// answer stands: splitting would only ask again.
 		out.kind = kindRejected
+		out.refused = true
 		out.message = out.entries[0].message
 		out.entries = nil
 		return out

@@ -18,9 +18,32 @@ type worker struct {
 	emit func([]Result) error
 }
 
+// stops are the ends a worker watches. run ends with the run itself (the
+// caller's ctx, a fatal error); soft at Stop (or with run): no new
+// payloads, and no payload the API cannot have applied goes out again;
+// grace a Timeout after Stop (or with run): what a stop waits for (a
+// request on the wire, the last attempt of a payload that may have been
+// applied) is over by then.
+type stops struct{ run, soft, grace context.Context }
+
+// held is rows a worker delivers together, and what earlier requests
+// that carried them told.
+type held struct {
+	rows []Row
+	// prior counts the requests that carried these rows before (in the
+	// payload they were split from, or one whose reply did not state
+	// their outcome).
+	prior int
+	// maybeApplied: one of those requests may have been applied (it got
+	// no answer, a 5xx page, an unreadable one, or one that did not state
+	// these rows' outcome). Only a later answer about the rows settles
+	// them; a 429 does not.
+	maybeApplied bool
+}
+
 // loop runs until in is closed, soft ends (no new payloads) or a fatal
-// error. Requests use ctx, so one in flight when soft ends still finishes.
-func (w *worker) loop(ctx, soft context.Context) error {
+// error.
+func (w *worker) loop(s stops) error {
 	chunk := NewChunker(w.e.cfg.BatchSize)
 	var carry Row
 	hasCarry := false
@@ -31,8 +54,8 @@ func (w *worker) loop(ctx, soft context.Context) error {
 			hasCarry = false
 		} else {
 			select {
-			case <-soft.Done():
-				return stopErr(ctx)
+			case <-s.soft.Done():
+				return stopErr(s.run)
 			case r, ok := <-w.q.rows:
 				if !ok {
 					return nil
@@ -44,8 +67,8 @@ func (w *worker) loop(ctx, soft context.Context) error {
 		// Wait for the right to send before filling the payload: rows that
 		// arrive meanwhile ride in this request instead of a later one,
 		// which matters when the rate limit is the bottleneck.
-		if err := w.e.pacer.wait(soft); err != nil {
-			return stopErr(ctx)
+		if err := w.e.pacer.wait(s.soft); err != nil {
+			return stopErr(s.run)
 		}
 		// Read after the wait, so that a switch to single-item payloads
 		// made meanwhile holds for this payload.
@@ -69,7 +92,10 @@ func (w *worker) loop(ctx, soft context.Context) error {
 				break fill
 			}
 		}
-		if err := w.deliver(ctx, soft, chunk.Rows(), 0, true); err != nil {
+		w.e.delivering.Add(1)
+		err := w.deliver(s, held{rows: chunk.Rows()}, true)
+		w.e.delivering.Add(-1)
+		if err != nil {
 			return err
 		}
 	}
@@ -84,66 +110,95 @@ func stopErr(ctx context.Context) error {
 	return nil
 }
 
-// deliver sends rows as one payload until it has a final answer for each
-// of them, retrying, splitting and sending rows again on their own as
-// needed. prior counts requests that already carried these rows (in the
-// payload they were split from, or in one whose reply did not state their
-// outcome); admitted says the pacer was already waited for. It returns
-// only fatal errors.
-func (w *worker) deliver(ctx, soft context.Context, rows []Row, prior int, admitted bool) error {
+// deliver sends p's rows as one payload until it has a final answer for
+// each of them, retrying, splitting and sending rows again on their own as
+// needed; admitted says the pacer was already waited for. After a stop
+// (soft), a payload the API cannot have applied is not sent again, and one
+// that may have been gets one more attempt within the grace time, so that
+// it ends with an answer if it can. It returns only fatal errors.
+func (w *worker) deliver(s stops, p held, admitted bool) error {
 	// A new buffer per payload, never reused: the HTTP transport may
 	// still be reading a request's body after Do returned (a server that
 	// answers before reading it), so a reused buffer would be overwritten
 	// under it.
-	body := Payload(rows)
+	body := Payload(p.rows)
+	journaled := p.prior > 0 // BeforeSend has seen the rows
+	last := false            // a request left after the stop
 	for attempt := 1; ; attempt++ {
+		if s.soft.Err() != nil && (!p.maybeApplied || last || s.run.Err() != nil) {
+			return w.abandon(s.run, p, journaled)
+		}
+		// A payload that may have been applied waits for the pacer
+		// through a stop, up to the grace time; any other stops waiting.
+		pace := s.soft
+		if p.maybeApplied {
+			pace = s.grace
+		}
 		if !admitted {
-			if err := w.e.pacer.wait(soft); err != nil {
-				return stopErr(ctx)
+			if err := w.e.pacer.wait(pace); err != nil {
+				return w.abandon(s.run, p, journaled)
 			}
 		}
 		admitted = false
-		if soft.Err() != nil {
-			return stopErr(ctx) // stopped while waiting: this request is not sent
-		}
-		if err := w.beforeSend(ctx, rows); err != nil {
+		if err := w.beforeSend(s.run, p.rows); err != nil {
 			return err
 		}
-		dep, err := w.e.pacer.depart(soft)
+		journaled = true
+		dep, err := w.e.pacer.depart(pace)
 		if err != nil {
-			return stopErr(ctx)
+			return w.abandon(s.run, p, journaled) // stopped while waiting: this request is not sent
 		}
+		last = s.soft.Err() != nil
 		w.e.requests.Add(1)
 		if attempt > 1 {
 			w.e.retries.Add(1)
 		}
-		out, err := w.e.client.do(dep.trace(ctx), body, rows)
+		out, err := w.e.client.do(dep.trace(s.grace), body, p.rows)
 		dep.done()
 		if err != nil {
-			return err
+			if s.run.Err() != nil {
+				return err
+			}
+			p.maybeApplied = true // no answer within the grace time
+			return w.abandon(s.run, p, journaled)
 		}
 		if out.httpStatus == http.StatusTooManyRequests {
 			w.e.pacer.throttled(dep, out.retryAfter)
 		} else {
 			w.e.pacer.answered(dep, out.httpStatus)
 		}
-		w.e.noteReply(out.form, len(rows))
-		tries := prior + attempt
+		w.e.noteReply(out.form, len(p.rows))
+		tries := p.prior + attempt
 		if out.kind != kindRetry {
-			return w.settle(ctx, soft, rows, out, tries)
+			return w.settle(s, p, out, tries)
 		}
+		// A 429 refused the request unread; anything else retried may
+		// have been applied.
+		p.maybeApplied = p.maybeApplied || out.httpStatus != http.StatusTooManyRequests
 		if attempt > w.e.cfg.MaxRetries {
 			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, out.message)
-			if err := w.emitAll(rows, Failed, msg, out.httpStatus, tries); err != nil {
+			if err := w.emitAll(p.rows, Failed, msg, out.httpStatus, tries); err != nil {
 				return err
 			}
 			return w.e.unhealthy(msg)
 		}
-		w.e.log.Debug("retrying payload", "rows", len(rows), "attempt", attempt, "reason", out.message)
-		if sleep(soft, w.e.backoff(attempt)) != nil {
-			return stopErr(ctx)
+		w.e.log.Debug("retrying payload", "rows", len(p.rows), "attempt", attempt, "reason", out.message)
+		// A stop ends the backoff: the top of the loop decides whether
+		// the payload goes again.
+		_ = sleep(s.soft, w.e.backoff(attempt))
+	}
+}
+
+// abandon leaves p without a result at a stop, and returns stopErr. Rows
+// that requests carried but cannot have had applied go to Config.Unsent:
+// they count as never sent. The others keep their unknown outcome.
+func (w *worker) abandon(run context.Context, p held, journaled bool) error {
+	if journaled && !p.maybeApplied && w.e.cfg.Unsent != nil {
+		if err := w.e.cfg.Unsent(w.id, p.rows); err != nil {
+			return fmt.Errorf("give back %d rows not sent: %w", len(p.rows), err)
 		}
 	}
+	return stopErr(run)
 }
 
 // beforeSend calls Config.BeforeSend, if any, for the rows of the request
@@ -159,11 +214,12 @@ func (w *worker) beforeSend(ctx context.Context, rows []Row) error {
 }
 
 // settle acts on a reply that is final for its request (anything but
-// kindRetry), made tries requests after rows were first sent: it emits
+// kindRetry), made tries requests after p's rows were first sent: it emits
 // the outcomes the reply states, splits a payload the API rejected as a
 // whole, and sends again on their own the rows whose outcome the reply
 // did not state. It returns only fatal errors.
-func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, tries int) error {
+func (w *worker) settle(s stops, p held, out outcome, tries int) error {
+	rows := p.rows
 	switch out.kind {
 	case kindRows:
 		w.e.healthy()
@@ -171,7 +227,7 @@ func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, trie
 		if err != nil {
 			return err
 		}
-		return w.sendEach(ctx, soft, unknown, tries)
+		return w.sendEach(s, unknown, tries)
 	case kindSuccess:
 		w.e.healthy()
 		return w.emitAll(rows, Success, out.message, out.httpStatus, tries)
@@ -186,10 +242,11 @@ func (w *worker) settle(ctx, soft context.Context, rows []Row, out outcome, trie
 		// later row of these tickets.
 		w.e.splits.Add(1)
 		mid := len(rows) / 2
-		if err := w.deliver(ctx, soft, rows[:mid], tries, false); err != nil {
+		applied := p.maybeApplied || !out.refused
+		if err := w.deliver(s, held{rows: rows[:mid], prior: tries, maybeApplied: applied}, false); err != nil {
 			return err
 		}
-		return w.deliver(ctx, soft, rows[mid:], tries, false)
+		return w.deliver(s, held{rows: rows[mid:], prior: tries, maybeApplied: applied}, false)
 	case kindFailed:
 		if err := w.emitAll(rows, Failed, out.message, out.httpStatus, tries); err != nil {
 			return err
@@ -214,12 +271,13 @@ func (w *worker) fatal(rows []Row, err error, httpStatus, tries int) error {
 }
 
 // sendEach sends each row as a payload of its own, in order, after prior
-// requests carried them without stating their outcome. Sending a row the
-// API may already have applied is safe: an update sets values, and this
-// worker still holds every later row of these tickets.
-func (w *worker) sendEach(ctx, soft context.Context, rows []Row, prior int) error {
+// requests carried them without stating their outcome (so they may have
+// been applied). Sending a row the API may already have applied is safe:
+// an update sets values, and this worker still holds every later row of
+// these tickets.
+func (w *worker) sendEach(s stops, rows []Row, prior int) error {
 	for i := range rows {
-		if err := w.deliver(ctx, soft, rows[i:i+1], prior, false); err != nil {
+		if err := w.deliver(s, held{rows: rows[i : i+1], prior: prior, maybeApplied: true}, false); err != nil {
 			return err
 		}
 	}

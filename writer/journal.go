@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 )
@@ -140,6 +141,84 @@ func (j *journal) done(results []Result) {
 			delete(j.owner, id)
 		}
 	}
+}
+
+// NotSent drops rows (by line) from the in-flight journal: their requests
+// were refused or never left, so the API cannot have applied them. They
+// have no result, and a journal that still listed them would pass them
+// for rows of unknown outcome. It returns once the journal no longer lists
+// them.
+func (w *Writer) NotSent(lines []int) error {
+	return w.withJournal(func(j *journal) error { return j.notSent(lines, w.rows) })
+}
+
+// withJournal calls fn with the started journal, w.mu held. A failure of
+// fn makes every later call fail, as a failed write of results does.
+func (w *Writer) withJournal(fn func(*journal) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.jnl == nil {
+		return errors.New("in-flight journal not started")
+	}
+	if err := fn(w.jnl); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// InFlightRows returns how many rows the in-flight journal lists: sent,
+// without a result yet, and not NotSent.
+func (w *Writer) InFlightRows() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.jnl == nil {
+		return 0
+	}
+	return len(w.jnl.owner)
+}
+
+// Unanswered returns the rows the in-flight journal lists, by line: once
+// the run has stopped, those whose outcome is unknown.
+func (w *Writer) Unanswered() []InFlight {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.jnl == nil {
+		return nil
+	}
+	out := make([]InFlight, 0, len(w.jnl.owner))
+	for id, slot := range w.jnl.owner {
+		out = append(out, w.jnl.open[slot][id])
+	}
+	slices.SortFunc(out, func(a, b InFlight) int { return a.Line - b.Line })
+	return out
+}
+
+// notSent drops from the in-flight set rows whose requests the API cannot
+// have applied, and rewrites their slots at once: no result will tell a
+// reader of the journal that they ended.
+func (j *journal) notSent(lines []int, since int) error {
+	var slots []int
+	for _, id := range lines {
+		slot, ok := j.owner[id]
+		if !ok {
+			continue
+		}
+		delete(j.open[slot], id)
+		delete(j.owner, id)
+		if !slices.Contains(slots, slot) {
+			slots = append(slots, slot)
+		}
+	}
+	for _, slot := range slots {
+		if err := j.write(slot, since); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // empty reports whether no row is in flight.

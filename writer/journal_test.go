@@ -242,3 +242,50 @@ func TestJournalForged(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalNotSent: rows declared not sent leave the journal on disk at
+// once (a killed run's journal no longer lists them), whichever senders'
+// slots held them; the others stay; with none left, Close removes it.
+func TestJournalNotSent(t *testing.T) {
+	path := tempPath(t)
+	w := mustOpen(t, path, Create)
+	if err := w.StartJournal(2, 3); err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := inflight(2, "71"), inflight(3, "72"), inflight(4, "73")
+	if err := w.Sending(0, []InFlight{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sending(1, []InFlight{c}); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, w, result(b))
+	if err := w.NotSent([]int{a.Line, c.Line, 99}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.InFlightRows(); n != 0 {
+		t.Errorf("InFlightRows = %d, want 0", n)
+	}
+	got, err := ReadInFlight(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("the journal on disk lists %+v, want nothing", got)
+	}
+	if err := w.Sending(1, []InFlight{inflight(5, "74")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, got := w.InFlightRows(), w.Unanswered(); n != 1 || len(got) != 1 || got[0].Line != 5 {
+		t.Errorf("InFlightRows = %d, Unanswered = %+v, want line 5", n, got)
+	}
+	if err := w.NotSent([]int{5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(JournalPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal left after a run with nothing in flight: %v", err)
+	}
+}

@@ -514,19 +514,7 @@ func (w *Writer) StartJournal(senders, rows int) error {
 // leaves. It returns once the journal holds them (as far as the OS is
 // concerned), so that a kill afterwards cannot hide the request.
 func (w *Writer) Sending(sender int, rows []InFlight) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.usable(); err != nil {
-		return err
-	}
-	if w.jnl == nil {
-		return errors.New("in-flight journal not started")
-	}
-	if err := w.jnl.add(sender, rows, w.rows); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
+	return w.withJournal(func(j *journal) error { return j.add(sender, rows, w.rows) })
 }
 
 // lastNewline returns the offset just past the last '\n' of f (size bytes

@@ -154,6 +154,7 @@ type reportJSON struct {
 	Success      int64          `json:"success"`
 	Unchanged    int64          `json:"unchanged"`
 	Failed       int64          `json:"failed"`
+	Unknown      int64          `json:"unknown"` // of failed: outcome unknown
 	Invalid      int64          `json:"invalid"`
 	NotSent      *int64         `json:"not_sent,omitempty"`     // with --input
 	OutOfOrder   *int64         `json:"out_of_order,omitempty"` // with --input
@@ -171,7 +172,7 @@ type reportJSON struct {
 func printReportJSON(w io.Writer, rep *outcome.Report, failedRows string) error {
 	j := reportJSON{
 		Results: rep.Results, Input: rep.Input, Done: rep.Done(),
-		Rows: rep.Rows, Success: rep.Success, Unchanged: rep.Unchanged, Failed: rep.Failed, Invalid: rep.Invalid,
+		Rows: rep.Rows, Success: rep.Success, Unchanged: rep.Unchanged, Failed: rep.Failed, Unknown: rep.Unknown, Invalid: rep.Invalid,
 		Unreadable: rep.Unreadable, Unattributed: rep.Unattributed,
 		ResultsRows: rep.ResultsRows, Superseded: rep.Superseded, TornLastLine: rep.Torn,
 		Reasons: rep.Reasons, FailedRows: failedRows,
@@ -222,7 +223,7 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	if rep.Unchanged > 0 {
 		parts = append(parts, fmt.Sprintf("%d unchanged", rep.Unchanged))
 	}
-	parts = append(parts, fmt.Sprintf("%d failed", rep.Failed), fmt.Sprintf("%d invalid", rep.Invalid))
+	parts = append(parts, failedText(rep.Failed, rep.Unknown), fmt.Sprintf("%d invalid", rep.Invalid))
 	if rep.Input != "" {
 		parts = append(parts, fmt.Sprintf("%d not sent", rep.NotSent))
 	}

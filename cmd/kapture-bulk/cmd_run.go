@@ -83,7 +83,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 type runOptions struct {
 	env   *env
 	flags runFlags
-	args  []string // INPUT, if the user gave exactly one
+	set   []setFlag // the flags given, for the advice to resume
+	args  []string  // INPUT, if the user gave exactly one
 }
 
 // cmdRun is the run command. It parses args, then hands the options to
@@ -115,7 +116,7 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.args = pos
+	o.args, o.set = pos, setFlags(fs)
 	return o, nil
 }
 
@@ -138,6 +139,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	st := &runState{start: time.Now(), stats: new(run.Stats)}
 	if len(o.args) == 1 {
 		st.input = o.args[0]
+		st.next = advice{sync: f.syncState != "", command: resumeCommand(o.set, st.input), stdin: st.input == "-"}
 	}
 	err := o.execute(ctx, st)
 	s := st.summary()
@@ -177,7 +179,7 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	ir := watchSignals(e.signals, cancel, log)
+	ir := watchSignals(e.signals, cancel, log, st.stats.Snapshot, f.timeout, f.progressInterval)
 	defer ir.close()
 	if err := f.check(); err != nil {
 		return err

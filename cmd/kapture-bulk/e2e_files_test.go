@@ -81,6 +81,7 @@ type summaryFile struct {
 	RowsRead      int     `json:"rows_read"`
 	Success       int     `json:"success"`
 	Failed        int     `json:"failed"`
+	Unknown       int     `json:"unknown"`
 	Invalid       int     `json:"invalid"`
 	SkippedResume int     `json:"skipped_resume"`
 	NotSent       int     `json:"not_sent"`

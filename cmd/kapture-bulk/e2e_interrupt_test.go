@@ -5,6 +5,7 @@ package main
 // ends.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // TestInterruptThenResume: a run killed (SIGKILL) or interrupted (SIGINT,
@@ -279,4 +281,108 @@ func TestStdinHeldOpen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterruptWaitIsVisible: after one SIGINT during requests that get no
+// answer, the run says how many requests it waits for and for how long at
+// most, and again every --progress-interval while it waits; it waits no
+// longer than --timeout, and the rows left without an answer are counted
+// unknown alike by the summary, report and the journal. A second SIGINT
+// stops at once and says how many rows that leaves unknown.
+func TestInterruptWaitIsVisible(t *testing.T) {
+	const workers, timeout = 2, 3 * time.Second
+	for _, twice := range []bool{false, true} {
+		t.Run(fmt.Sprintf("twice=%v", twice), func(t *testing.T) {
+			t.Parallel()
+			s := newFake(t, kapturetest.Options{Fail: func(int, []kapturetest.Item) *kapturetest.Fault {
+				return &kapturetest.Fault{Kind: kapturetest.FaultStall} // until the client gives up
+			}})
+			dir := t.TempDir()
+			in := writeInput(t, dir, "in.csv", validRows(100))
+			results := filepath.Join(dir, "in.results.csv")
+			summary := filepath.Join(dir, "summary.json")
+			p := start(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", fmt.Sprint(workers),
+				"--batch-size", "5", "--timeout", timeout.String(), "--progress-interval", "500ms",
+				"--summary-json", summary, in)
+			waitFor(t, "requests in flight", 30*time.Second, func() bool { return s.Stats().Requests >= workers })
+			sentAt := time.Now()
+			if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the wait line, twice", 10*time.Second, func() bool {
+				return strings.Count(p.stderr.String(), "stopping: still waiting") >= 2
+			})
+			if twice {
+				if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code := p.wait(t)
+			took := time.Since(sentAt)
+			stderr := p.stderr.String()
+			if code != 130 {
+				t.Fatalf("exit %d, want 130\n%s", code, stderr)
+			}
+			inflight, err := writer.ReadInFlight(results)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := len(inflight) // the rows of the requests in flight
+			first := fmt.Sprintf("requests=%d rows=%d at_most=%s", workers, want, timeout)
+			if want == 0 || !strings.Contains(stderr, "interrupted: sending nothing new, waiting for the answers") || !strings.Contains(stderr, first) {
+				t.Errorf("no first wait line with %q:\n%s", first, stderr)
+			}
+			if twice {
+				if again := fmt.Sprintf("interrupted again: stopping now; the rows in flight keep an unknown outcome\" signal=interrupt rows=%d", want); !strings.Contains(stderr, again) {
+					t.Errorf("no %q:\n%s", again, stderr)
+				}
+				if took > timeout {
+					t.Errorf("exited %v after the first signal, want at once after the second", took)
+				}
+			} else if took < timeout-time.Second || took > timeout+2*time.Second {
+				t.Errorf("exited %v after the signal, want after about --timeout (%v)", took, timeout)
+			}
+			sum := readSummary(t, summary)
+			rep := runBin(t, runOpts{}, "report", "--json", results)
+			var r struct{ Failed, Unknown int }
+			if err := json.Unmarshal(rep.stdout.Bytes(), &r); err != nil {
+				t.Fatalf("report --json: %v\n%s", err, rep.stdout.String())
+			}
+			if sum.Unknown != want || sum.Failed != want || r.Unknown != want || r.Failed != want || len(inflight) != want {
+				t.Errorf("unknown: summary %d (failed %d), report %d (failed %d), journal %d; want %d each",
+					sum.Unknown, sum.Failed, r.Unknown, r.Failed, len(inflight), want)
+			}
+			if !strings.Contains(stderr, fmt.Sprintf("%d failed (%d of them outcome unknown)", want, want)) {
+				t.Errorf("the summary does not count the rows of unknown outcome:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// TestSyncInterruptAdvice: a --sync-state run stopped by SIGINT says the
+// next run sends the rest (--resume is refused with --sync-state), and the
+// same command run again does.
+func TestSyncInterruptAdvice(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, kapturetest.Options{Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	rows := validRows(300)
+	in := writeInput(t, dir, "export.csv", rows)
+	state := filepath.Join(dir, "acme.state")
+	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--workers", "2", "--batch-size", "5", "--sync-state", state, in}
+	p := start(t, runOpts{}, args...)
+	waitFor(t, "requests", 30*time.Second, func() bool { return s.Stats().Requests >= 4 })
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, p.stderr.String())
+	}
+	stderr := p.stderr.String()
+	if !strings.Contains(stderr, "next: the next --sync-state run sends them") || strings.Contains(stderr, "--resume") {
+		t.Fatalf("the summary does not say the next sync run sends the rest (or says --resume):\n%s", stderr)
+	}
+	p2 := runBin(t, runOpts{}, args...)
+	wantCode(t, p2, 0)
+	checkSyncState(t, s, rows)
 }

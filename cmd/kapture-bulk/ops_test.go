@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,9 +60,15 @@ type opsRun struct {
 // runOps calls cli with buffers; token "" leaves KAPTURE_API_TOKEN unset.
 func runOps(t *testing.T, token string, terminal bool, signals <-chan os.Signal, args ...string) opsRun {
 	t.Helper()
+	return runCLI(t, token, strings.NewReader(""), terminal, signals, args...)
+}
+
+// runCLI is runOps reading stdin.
+func runCLI(t *testing.T, token string, stdin io.Reader, terminal bool, signals <-chan os.Signal, args ...string) opsRun {
+	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		stdin: stdin, stdout: &out, stderr: &errb,
 		getenv: func(k string) string {
 			if k == "KAPTURE_API_TOKEN" {
 				return token

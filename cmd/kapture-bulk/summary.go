@@ -26,7 +26,8 @@ type summary struct {
 	DryRun        bool    `json:"dry_run,omitempty"`
 	RowsRead      int64   `json:"rows_read"`
 	Success       int64   `json:"success"`
-	Failed        int64   `json:"failed"`
+	Failed        int64   `json:"failed"`  // written failed, and of unknown outcome
+	Unknown       int64   `json:"unknown"` // of failed: no answer came before the run stopped
 	Invalid       int64   `json:"invalid"`
 	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume int64   `json:"skipped_resume"`
@@ -49,6 +50,11 @@ type summary struct {
 	FailureReasons []reason.Group `json:"failure_reasons"`
 	ElapsedSeconds float64        `json:"elapsed_seconds"`
 	RowsPerSecond  float64        `json:"rows_per_second"`
+	// ResumeCommand sends the rows not sent and those of unknown outcome
+	// (not for a sync run: the next one does).
+	ResumeCommand string `json:"resume_command,omitempty"`
+
+	next advice
 }
 
 // runState is what a run got as far as, for its summary.
@@ -57,13 +63,14 @@ type runState struct {
 	input       string
 	resultsPath string     // shown only once the results file was opened
 	stats       *run.Stats // the run's counters
+	next        advice     // what sends the rest, if the run stops early
 }
 
 // summary is what the run got as far as; it works for a run refused
 // before it sent anything (all counts zero) and for a dry run.
 func (st *runState) summary() *summary {
 	elapsed := time.Since(st.start)
-	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}}
+	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}, next: st.next}
 	c := st.stats.Snapshot()
 	if c.ResultsOpen {
 		s.Results = st.resultsPath
@@ -80,7 +87,9 @@ func (st *runState) summary() *summary {
 	}
 	s.RowsRead = c.Read
 	s.Success = c.Success
-	s.Failed = c.Failed
+	// Rows of unknown outcome count as failed, as report and the next
+	// resume count them.
+	s.Failed, s.Unknown = c.Failed+c.Unknown, c.Unknown
 	s.Invalid = c.Invalid
 	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
@@ -88,8 +97,11 @@ func (st *runState) summary() *summary {
 	s.HeldBack = c.HeldBack
 	s.BlankSkipped = int(c.BlankSkipped)
 	s.DuplicateRows = c.Duplicates
-	done := s.Success + s.Failed + s.Invalid + s.Unchanged
-	s.NotSent = max(0, s.RowsRead-s.SkippedResume-s.HeldBack-done)
+	done := c.Success + c.Failed + c.Invalid + c.Unchanged
+	s.NotSent = c.NotSent()
+	if s.NotSent+s.Unknown > 0 && !st.next.sync {
+		s.ResumeCommand = st.next.command
+	}
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	s.SettledRate = c.SettledRate
@@ -126,14 +138,40 @@ func (s *summary) finish(err error) {
 	case !errors.Is(err, errSilent):
 		s.Error = err.Error()
 	case s.Outcome == "interrupted":
-		s.Error = "interrupted by a signal: the requests in flight finished and were recorded; rows not sent have no result (--resume sends them)"
+		s.Error = "interrupted by a signal: " + s.stopText()
 	}
+}
+
+// stopText says what a run that stopped left behind, and what sends it.
+func (s *summary) stopText() string {
+	var parts []string
+	if s.Unknown > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows' requests got no answer in time, so their outcome is unknown (%s.inflight lists them)", s.Unknown, s.Results))
+	} else {
+		parts = append(parts, "every request that left was answered and its rows recorded")
+	}
+	if s.NotSent > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows not sent have no result", s.NotSent))
+	}
+	if s.NotSent+s.Unknown > 0 {
+		parts = append(parts, s.next.text())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// failedText counts failed rows, and those of them of unknown outcome, as
+// the summary and report say it.
+func failedText(failed, unknown int64) string {
+	if unknown == 0 {
+		return fmt.Sprintf("%d failed", failed)
+	}
+	return fmt.Sprintf("%d failed (%d of them outcome unknown)", failed, unknown)
 }
 
 func (s *summary) print(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %d rows read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), s.RowsRead)
-	fmt.Fprintf(&b, ": %d success, %d failed, %d invalid", s.Success, s.Failed, s.Invalid)
+	fmt.Fprintf(&b, ": %d success, %s, %d invalid", s.Success, failedText(s.Failed, s.Unknown), s.Invalid)
 	if s.Unchanged > 0 {
 		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds them)", s.Unchanged)
 	}
@@ -147,7 +185,7 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, ", %d held back (a row of their ticket past --limit has a result: a resume without --limit sends them in order)", s.HeldBack)
 	}
 	if s.NotSent > 0 {
-		fmt.Fprintf(&b, ", %d not sent (--resume sends them)", s.NotSent)
+		fmt.Fprintf(&b, ", %d not sent", s.NotSent)
 	}
 	if s.BlankSkipped > 0 {
 		fmt.Fprintf(&b, "; %d blank rows skipped", s.BlankSkipped)
@@ -167,6 +205,12 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
 	}
 	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
+	if s.Unknown > 0 {
+		fmt.Fprintf(&b, "  outcome unknown: %d rows' requests got no answer before the run stopped; the API may or may not have applied them (%s.inflight lists them)\n", s.Unknown, s.Results)
+	}
+	if s.NotSent+s.Unknown > 0 {
+		fmt.Fprintf(&b, "  next: %s\n", s.next.text())
+	}
 	s.printReasons(&b)
 	io.WriteString(w, b.String())
 }
@@ -186,7 +230,7 @@ func (s *summary) printReasons(b *strings.Builder) {
 	b.WriteString("  failure reasons (most rows first):\n")
 	for i, g := range s.FailureReasons {
 		if i == summaryReasonsShown {
-			fmt.Fprintf(b, "    … and more: kapture-bulk report %s lists them all\n", s.Results)
+			fmt.Fprintf(b, "    … and more: kapture-bulk report %s lists them all\n", shellQuote(s.Results))
 			break
 		}
 		fmt.Fprintf(b, "    %6d  %-7s  %s (e.g. line %d)\n", g.Count, g.Status, g.Reason, g.ExampleLine)

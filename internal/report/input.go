@@ -151,14 +151,14 @@ func (w *walker) row(row *resume.Row) error {
 		rep.NotSent++
 		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyNotSent})
 	case r.Status == resume.Failed, r.Status == resume.Invalid: // invalid: recorded so by a version with other rules
-		if r.Status == resume.Failed {
-			rep.Failed++
-		} else {
-			rep.Invalid++
-		}
 		msg, err := r.Message(w.msgs)
 		if err != nil {
 			return err
+		}
+		if r.Status == resume.Failed {
+			rep.countFailed(msg)
+		} else {
+			rep.Invalid++
 		}
 		w.tally.Add(statusName(r.Status), msg, row.Line)
 		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyResult, at: r.At})

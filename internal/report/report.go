@@ -67,6 +67,11 @@ type Report struct {
 	// success but which a resume would send again so that their ticket
 	// ends in the state of its last row.
 	OutOfOrder int64
+	// Unknown counts the failed rows of unknown outcome: left in flight
+	// by a run that stopped without their answer (the in-flight journal
+	// lists them, or a resume recorded them so), as the run's summary
+	// counts them.
+	Unknown int64
 
 	// Unattributed counts results rows that cannot be tied to any row:
 	// neither their fingerprint nor (for an invalid row) their line can
@@ -105,6 +110,14 @@ func (r *Report) Done() bool {
 	// an unreadable result as not done.
 	return r.Failed+r.Invalid+r.NotSent+r.Unreadable+r.OutOfOrder == 0 &&
 		(r.Input != "" || (r.Unattributed == 0 && r.Rows > 0))
+}
+
+// countFailed counts a row whose latest result is failed with msg.
+func (r *Report) countFailed(msg string) {
+	r.Failed++
+	if msg == resume.MsgUnknown {
+		r.Unknown++
+	}
 }
 
 // ErrForeign refuses a report whose input matches none of the results:

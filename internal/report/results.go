@@ -22,7 +22,6 @@ func settle(st *resume.State, msgs *writer.Messages, rep *Report) error {
 		case resume.Unchanged:
 			rep.Unchanged++
 		case resume.Failed:
-			rep.Failed++
 			notDone = append(notDone, r)
 		case resume.Invalid:
 			rep.Invalid++
@@ -38,6 +37,9 @@ func settle(st *resume.State, msgs *writer.Messages, rep *Report) error {
 		msg, err := r.Message(msgs)
 		if err != nil {
 			return err
+		}
+		if r.Status == resume.Failed {
+			rep.countFailed(msg)
 		}
 		tally.Add(statusName(r.Status), msg, r.Line)
 	}

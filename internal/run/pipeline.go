@@ -34,12 +34,14 @@ type pipeline struct {
 }
 
 // writeReq is one piece of work for the writer goroutine: results to
-// append, or rows about to be sent to record in the journal, answered on
-// done once they are.
+// append, rows about to be sent to record in the journal, or the lines of
+// rows the engine gave back as not sent to drop from it; the last two are
+// answered on done once they are.
 type writeReq struct {
 	results []writer.Result
 	sender  int
 	sending []writer.InFlight
+	unsent  []int
 	done    chan error
 }
 
@@ -72,6 +74,19 @@ func (h *sendHook) beforeSend(ctx context.Context, worker int, rows []batch.Row)
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// unsent is the engine's Unsent: it drops from the journal rows whose
+// requests the API cannot have applied, so that they count as not sent
+// rather than of unknown outcome. Even after the run was cancelled: the
+// writer goroutine reads requests until the engine has returned.
+func (h *sendHook) unsent(_ int, rows []batch.Row) error {
+	req := writeReq{unsent: make([]int, len(rows)), done: make(chan error, 1)}
+	for i, r := range rows {
+		req.unsent[i] = r.Line
+	}
+	h.reqs <- req
+	return <-req.done
 }
 
 // run sends the input. A soft stop (p.stop) stops it taking new rows and
@@ -117,6 +132,7 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	<-prodDone
 	close(reqs)
 	<-writerDone
+	p.stats.unanswered(p.w.Unanswered())
 
 	interrupted := stopped(p.stop)
 	switch {
@@ -142,6 +158,8 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 		switch {
 		case failed != nil:
 			err = failed
+		case req.unsent != nil:
+			err = p.w.NotSent(req.unsent)
 		case req.done != nil:
 			err = p.w.Sending(req.sender, req.sending)
 			if err == nil {
@@ -160,6 +178,7 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 				}
 			}
 		}
+		p.stats.inflight.Store(int64(p.w.InFlightRows()))
 		if req.done != nil {
 			req.done <- err
 		}

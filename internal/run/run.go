@@ -67,8 +67,10 @@ type Config struct {
 	Log *slog.Logger
 
 	// Stop, once closed, is a soft stop: the run takes no new rows or
-	// payloads, the requests in flight finish and their results are
-	// written, and Run returns ErrInterrupted. A nil Stop never stops.
+	// payloads, what the engine holds settles within Engine.Timeout (see
+	// batch.Engine.Stop), the results are written, and Run returns
+	// ErrInterrupted. Rows that then still have no answer stay in the
+	// in-flight journal (Stats' Unknown). A nil Stop never stops.
 	// Cancelling Run's context stops it at once instead.
 	Stop <-chan struct{}
 	// OnStart, if set, is called once, from Run's goroutine, when the
@@ -88,8 +90,8 @@ var (
 	// *reader.FileError or writer.ErrExists).
 	ErrRefused = errors.New("run refused")
 	// ErrInterrupted is returned when the run was stopped (Config.Stop)
-	// before it finished: rows not sent have no result, and a resume
-	// sends them.
+	// before it finished: rows not sent have no result, rows of unknown
+	// outcome stay in the journal, and a resume sends both.
 	ErrInterrupted = errors.New("interrupted")
 	// ErrNoRows refuses (with ErrRefused) an input that has a header and
 	// no data rows, unless Config.AllowEmpty.
@@ -146,7 +148,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	hook := &sendHook{}
 	if !cfg.DryRun {
 		ecfg := cfg.Engine
-		ecfg.BeforeSend = hook.beforeSend
+		ecfg.BeforeSend, ecfg.Unsent = hook.beforeSend, hook.unsent
 		var err error
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)

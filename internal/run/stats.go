@@ -2,8 +2,10 @@ package run
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -15,7 +17,7 @@ type Stats struct {
 	success, failed, invalid     atomic.Int64
 	duplicates, blank, bytes     atomic.Int64
 	wouldSend, payloads          atomic.Int64
-	unchanged                    atomic.Int64
+	unchanged, inflight, unknown atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
 	reasons                      reasonTally
@@ -52,6 +54,14 @@ type Snapshot struct {
 	// WouldSend and Payloads are a dry run's: the rows a run would send,
 	// and at least how many payloads that takes.
 	WouldSend, Payloads int64
+	// InFlight counts the rows whose requests have left without an
+	// answer yet (those the results file's in-flight journal lists).
+	InFlight int64
+	// Unknown counts, once the run has ended, the rows whose requests got
+	// no answer (the journal keeps them): the API may or may not have
+	// applied them. A report of the results file counts them failed, as
+	// "outcome unknown", and so does a resume before it sends them again.
+	Unknown int64
 
 	// Requests, Retries, Splits and Rate are the engine's (batch.Stats);
 	// zero until sending begins.
@@ -60,6 +70,11 @@ type Snapshot struct {
 	// SettledRate is the rate --rate auto settled at; 0 before, or
 	// without it.
 	SettledRate float64
+	// Delivering counts the payloads being delivered: after a stop,
+	// those it waits for, until StopDeadline at most (zero before a
+	// stop).
+	Delivering   int64
+	StopDeadline time.Time
 	// ReplyForm is the form of the API's replies so far ("", "array",
 	// "object" or "mixed") and BatchSize the items per payload in effect
 	// (1 after a switch to single-item payloads).
@@ -81,6 +96,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Success: s.success.Load(), Failed: s.failed.Load(), Invalid: s.invalid.Load(),
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
+		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {
@@ -88,14 +104,32 @@ func (s *Stats) Snapshot() Snapshot {
 		c.Requests, c.Retries, c.Splits, c.Rate = es.Requests, es.Retries, es.Splits, es.Rate
 		c.SettledRate = es.SettledRate
 		c.ReplyForm, c.BatchSize = es.ReplyForm, es.BatchSize
+		c.Delivering, c.StopDeadline = es.Delivering, es.StopDeadline
 	}
 	return c
+}
+
+// NotSent counts the rows read that have no result and no request of
+// unknown outcome: never sent, or only refused (a --resume, or the next
+// sync run, sends them).
+func (c Snapshot) NotSent() int64 {
+	done := c.Success + c.Failed + c.Invalid + c.Unchanged
+	return max(0, c.Read-c.Skipped-c.HeldBack-done-c.Unknown)
 }
 
 // startSending records that rows go to eng from now on.
 func (s *Stats) startSending(eng *batch.Engine) {
 	s.eng.Store(eng)
 	s.sending.Store(true)
+}
+
+// unanswered counts, when the run has ended, the rows the journal keeps
+// (their outcome is unknown), and their reason as report gives it.
+func (s *Stats) unanswered(rows []writer.InFlight) {
+	s.unknown.Store(int64(len(rows)))
+	for _, r := range rows {
+		s.tallyReason(&writer.Result{Status: writer.StatusFailed, Message: resume.MsgUnknown, Line: r.Line})
+	}
 }
 
 // count adds a written result to the counters.
