@@ -1,4 +1,5 @@
-# kapture-bulk: make demo, make test, make build, make bench, make release.
+# kapture-bulk: make demo, make test, make build, make bench, make release,
+# make check-deploy, make image.
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
@@ -6,7 +7,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN     := bin/kapture-bulk
 
-.PHONY: all build test lint demo bench release clean
+.PHONY: all build test lint demo bench release check-deploy image clean
 
 # staticcheck, pinned; go run fetches it through the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -55,6 +56,17 @@ release:
 		elif command -v shasum >/dev/null 2>&1; then shasum -a 256 kapture-bulk-*; \
 		else openssl dgst -sha256 -r kapture-bulk-* | sed 's/ \*/  /'; fi > SHA256SUMS
 	@cat dist/SHA256SUMS
+
+# check-deploy: deploy/'s files against the real tools (shellcheck,
+# systemd-analyze, mandoc) and the Kubernetes objects against the API
+# types (deploy/k8scheck, a module of its own). .ci/run installs the tools.
+check-deploy: build
+	sh scripts/check-deploy.sh $(BIN)
+
+# image: the container image (Dockerfile at the root), stamped as build is.
+IMAGE ?= kapture-bulk:$(VERSION)
+image:
+	docker build -t $(IMAGE) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) .
 
 clean:
 	rm -rf bin dist
