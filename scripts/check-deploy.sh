@@ -1,7 +1,7 @@
 #!/bin/sh
 # scripts/check-deploy.sh BIN (make check-deploy): deploy/'s files checked
 # by the real tools. Any warning fails.
-#   - shellcheck: the nightly wrapper and scripts/*.sh;
+#   - shellcheck: the nightly wrapper, the package scripts, scripts/*.sh;
 #   - mandoc: the man page generated from BIN's help;
 #   - systemd-analyze verify: each unit, as an instance, in a temporary
 #     root that holds the commands at the paths systemd searches and the
@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "check-deploy: shellcheck"
-shellcheck -s sh deploy/cron/kapture-bulk-nightly scripts/*.sh
+shellcheck -s sh deploy/cron/kapture-bulk-nightly deploy/packaging/*.sh scripts/*.sh
 
 echo "check-deploy: man page"
 mkdir -p "$tmp/man/man1"
