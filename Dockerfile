@@ -12,6 +12,8 @@
 #
 # The build stage runs on the builder's own platform and cross-compiles
 # for the target one (docker buildx build --platform linux/arm64 ...).
+# make image builds it with the Makefile's version stamps; the CronJobs of
+# deploy/kubernetes run it.
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src

@@ -1,4 +1,5 @@
-# kapture-bulk: make demo, make test, make build, make bench, make release.
+# kapture-bulk: make demo, make test, make build, make bench, make release,
+# make check-deploy, make image.
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
@@ -6,7 +7,7 @@ DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN     := bin/kapture-bulk
 
-.PHONY: all build test lint demo bench release clean
+.PHONY: all build test lint demo bench release check-release check-deploy image clean
 
 # staticcheck, pinned; go run fetches it through the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -38,10 +39,15 @@ demo: build
 	@sh scripts/demo.sh $(BIN)
 
 # release: static binaries for every platform into dist/, named
-# kapture-bulk-VERSION-OS-ARCH[.exe], and dist/SHA256SUMS.
+# kapture-bulk-VERSION-OS-ARCH[.exe]; the man page kapture-bulk.1 made
+# from the help; a .deb and an .rpm per Linux binary (binary, man page,
+# deploy/'s nightly wrapper and systemd units), built by nfpm, pinned
+# and run through the module proxy like staticcheck; and SHA256SUMS of
+# every file in dist/. make check-release checks them.
 RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 
-release:
+release: build
 	rm -rf dist
 	mkdir -p dist
 	@set -e; for p in $(RELEASE_PLATFORMS); do \
@@ -51,10 +57,28 @@ release:
 		echo "build $$out"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/kapture-bulk; \
 	done
-	@cd dist && if command -v sha256sum >/dev/null 2>&1; then sha256sum kapture-bulk-*; \
-		elif command -v shasum >/dev/null 2>&1; then shasum -a 256 kapture-bulk-*; \
-		else openssl dgst -sha256 -r kapture-bulk-* | sed 's/ \*/  /'; fi > SHA256SUMS
+	$(GO) run ./scripts/genman -bin $(BIN) -date $(firstword $(subst T, ,$(DATE))) -o dist/kapture-bulk.1
+	NFPM='$(GO) run $(NFPM)' sh scripts/packages.sh '$(VERSION)'
+	@cd dist && files=$$(ls | grep -v '^SHA256SUMS$$') && \
+		if command -v sha256sum >/dev/null 2>&1; then sha256sum $$files; \
+		elif command -v shasum >/dev/null 2>&1; then shasum -a 256 $$files; \
+		else openssl dgst -sha256 -r $$files | sed 's/ \*/  /'; fi > SHA256SUMS
 	@cat dist/SHA256SUMS
+
+# check-release: what make release left in dist/ holds what it should.
+check-release:
+	sh scripts/check-release.sh '$(VERSION)'
+
+# check-deploy: deploy/'s files against the real tools (shellcheck,
+# systemd-analyze, mandoc) and the Kubernetes objects against the API
+# types (deploy/k8scheck, a module of its own). .ci/run installs the tools.
+check-deploy: build
+	sh scripts/check-deploy.sh $(BIN)
+
+# image: the container image (Dockerfile at the root), stamped as build is.
+IMAGE ?= kapture-bulk:$(VERSION)
+image:
+	docker build -t $(IMAGE) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) .
 
 clean:
 	rm -rf bin dist

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	"github.com/kapture-bulk/kapture-bulk/internal/tokenfile/tokenfiletest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
@@ -148,6 +149,39 @@ func TestTokenFileReadableByOthersIsWarned(t *testing.T) {
 		if strings.Contains(logs.String(), "a-token-value") {
 			t.Errorf("the warning shows the token: %q", logs.String())
 		}
+	}
+}
+
+// TestTokenFileOfKubernetesSecretIsNotWarned: a Secret mounted the usual
+// ways (its defaultMode left at 0644, or 0440 through fsGroup) gets no
+// warning: only the pod sees the volume, and no chmod inside could change
+// the mode. The same file outside such a volume still gets one.
+func TestTokenFileOfKubernetesSecretIsNotWarned(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no permission bits on Windows")
+	}
+	for _, mode := range []os.FileMode{0o644, 0o440} {
+		path, err := tokenfiletest.KubeletSecret(t.TempDir(), "token", []byte("a-token-value\n"), mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		warnTokenFile(path, slog.New(slog.NewTextHandler(&logs, nil)))
+		if logs.Len() != 0 {
+			t.Errorf("Secret file of mode %04o: %q, want no warning", mode, logs.String())
+		}
+	}
+	plain := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(plain, []byte("a-token-value\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	warnTokenFile(plain, slog.New(slog.NewTextHandler(&logs, nil)))
+	if !strings.Contains(logs.String(), "can be read by other users") {
+		t.Errorf("0644 outside a Secret volume: %q, want a warning", logs.String())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
+	"github.com/kapture-bulk/kapture-bulk/internal/tokenfile"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -242,19 +242,17 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 	return "", usagef("no API token: set KAPTURE_API_TOKEN or give --token-file")
 }
 
-// warnTokenFile warns when the token file can be read by users other than
-// its owner. Not on Windows, whose files have no such permission bits.
+// warnTokenFile warns when the token file can be read by users the job
+// did not mean to share it with (internal/tokenfile has the rule: a
+// Kubernetes Secret or a file its owner lets the job's group read is
+// fine), saying what whoever can change the file should do.
 func warnTokenFile(path string, log *slog.Logger) {
-	if path == "" || runtime.GOOS == "windows" {
+	if path == "" {
 		return
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return // it was just read; a stat that fails now says nothing
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		log.Warn("the token file can be read by other users: make it readable by its owner only (chmod 600)",
-			"token_file", path, "mode", fmt.Sprintf("%04o", perm))
+	if e, exposed := tokenfile.Check(path); exposed {
+		log.Warn("the token file can be read by other users: "+e.Advice,
+			"token_file", path, "mode", fmt.Sprintf("%04o", e.Mode), "owner", e.UID, "group", e.GID)
 	}
 }
 
