@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 )
@@ -126,14 +127,14 @@ const (
 
 // Result is what happened to one row.
 type Result struct {
-	Line        int
-	TicketID    string
-	Fingerprint string
-	Status      Status
-	Message     string
-	HTTPStatus  int // of the reply that decided the row; 0 if none
-	Attempts    int // HTTP requests that carried the row
-	FinishedAt  time.Time
+	Line       int
+	TicketID   string
+	Key        rowkey.Key
+	Status     Status
+	Message    string
+	HTTPStatus int // of the reply that decided the row; 0 if none
+	Attempts   int // HTTP requests that carried the row
+	FinishedAt time.Time
 }
 
 // Stats are the engine's counters, safe to read while it runs.
@@ -413,7 +414,7 @@ func newRowQueue(batchSize, workers int) *rowQueue {
 // cost is what r takes of the queue's room; never more than all of it, so
 // that any row fits an empty queue.
 func (q *rowQueue) cost(r Row) int64 {
-	return min(int64(len(r.Object)+len(r.TicketID)+len(r.Fingerprint)+rowOverhead), q.size)
+	return min(int64(len(r.Object)+len(r.TicketID)+rowOverhead), q.size)
 }
 
 // put queues r once there is room for it, and reports whether it did:

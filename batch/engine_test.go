@@ -15,6 +15,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // fixture is a list of records like a file would give: tickets repeated
@@ -191,7 +192,7 @@ func TestEngineAppliesEveryRowInOrder(t *testing.T) {
 							t.Errorf("line %d: %+v, want success", r.Line, got)
 						}
 					}
-					if got.Fingerprint != named(r).Fingerprint || got.TicketID != r.TicketID {
+					if got.Key != named(r).Key || got.TicketID != r.TicketID {
 						t.Errorf("line %d misattributed: %+v", r.Line, got)
 					}
 				}
@@ -445,10 +446,10 @@ func TestEarlyAnswerDoesNotRaceTheBody(t *testing.T) {
 	}
 }
 
-// named is the row the engine sends for r, with a fingerprint that names
-// it, as the run gives each row its key: a result must carry its own.
+// named is the row the engine sends for r, with a key that names it, as
+// the run gives each row its key: a result must carry its own.
 func named(r reader.Record) batch.Row {
 	row := batch.NewRow(r)
-	row.Fingerprint = fmt.Sprintf("row-%d-%s", r.Line, r.TicketID)
+	row.Key = rowkey.Key{Content: uint64(r.Line), Ticket: rowkey.TicketHash(r.TicketID)}
 	return row
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // Row is one input row ready for the wire: the JSON object sent for it,
@@ -12,10 +13,9 @@ type Row struct {
 	Line     int
 	TicketID string
 	Object   []byte
-	// Fingerprint is the caller's name for the row (the results file's
-	// key); the engine copies it into the row's Result and reads nothing
-	// else of it.
-	Fingerprint string
+	// Key is the row's key (the results file's name for it); the engine
+	// copies it into the row's Result and reads nothing of it.
+	Key rowkey.Key
 }
 
 // NewRow encodes a valid record as the object the API receives.

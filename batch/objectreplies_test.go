@@ -93,7 +93,7 @@ func checkEveryRowAsDecided(t *testing.T, s *kapturetest.Server, recs []reader.R
 	last := map[string]reader.Record{}
 	for _, r := range recs {
 		got := res[r.Line]
-		if got.TicketID != r.TicketID || got.Fingerprint != named(r).Fingerprint {
+		if got.TicketID != r.TicketID || got.Key != named(r).Key {
 			t.Errorf("line %d misattributed: %+v", r.Line, got)
 		}
 		wantMsg := ""

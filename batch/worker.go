@@ -325,7 +325,7 @@ func (w *worker) emitRows(rows []Row, out outcome, tries int) (unknown []Row, er
 		if en.ok {
 			st = Success
 		}
-		res = append(res, Result{Line: r.Line, TicketID: r.TicketID, Fingerprint: r.Fingerprint,
+		res = append(res, Result{Line: r.Line, TicketID: r.TicketID, Key: r.Key,
 			Status: st, Message: en.message, HTTPStatus: out.httpStatus,
 			Attempts: tries, FinishedAt: now})
 	}
@@ -339,7 +339,7 @@ func (w *worker) emitAll(rows []Row, st Status, msg string, httpStatus, tries in
 	now := time.Now()
 	res := make([]Result, len(rows))
 	for i, r := range rows {
-		res[i] = Result{Line: r.Line, TicketID: r.TicketID, Fingerprint: r.Fingerprint,
+		res[i] = Result{Line: r.Line, TicketID: r.TicketID, Key: r.Key,
 			Status: st, Message: msg, HTTPStatus: httpStatus, Attempts: tries, FinishedAt: now}
 	}
 	return w.emit(res)

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"encoding/csv"
-	"fmt"
 	"io"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -125,7 +125,7 @@ func BenchmarkResultsWrite(b *testing.B) {
 		rows[i] = writer.Result{
 			TicketID: strconv.Itoa(700000000000 + i), Status: writer.StatusSuccess,
 			Message: "Status and Comment have been updated.", Line: i + 2, HTTPStatus: 200,
-			Attempts: 1, FinishedAt: now, Fingerprint: fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15),
+			Attempts: 1, FinishedAt: now, Key: rowkey.Key{Content: uint64(i+1) * 0x9e3779b97f4a7c15, Ticket: uint64(i + 1)},
 		}
 	}
 	before := mallocs()

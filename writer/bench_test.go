@@ -12,14 +12,14 @@ func payload(n, firstLine int) []Result {
 	for i := range rows {
 		line := firstLine + i
 		rows[i] = Result{
-			TicketID:    strconv.FormatInt(713517204455+int64(line), 10),
-			Status:      StatusSuccess,
-			Message:     "Ticket updated successfully",
-			Line:        line,
-			HTTPStatus:  200,
-			Attempts:    1,
-			FinishedAt:  t0,
-			Fingerprint: fp(uint64(line) * 0x9e3779b97f4a7c15),
+			TicketID:   strconv.FormatInt(713517204455+int64(line), 10),
+			Status:     StatusSuccess,
+			Message:    "Ticket updated successfully",
+			Line:       line,
+			HTTPStatus: 200,
+			Attempts:   1,
+			FinishedAt: t0,
+			Key:        fp(uint64(line) * 0x9e3779b97f4a7c15),
 		}
 		if i%10 == 9 {
 			rows[i].Status = StatusFailed

@@ -18,12 +18,12 @@ func TestResumeFromEveryCut(t *testing.T) {
 	w := mustOpen(t, path, Create)
 	mustWrite(t, w, payload(3, 2)...)
 	mustWrite(t, w,
-		Result{TicketID: "=1", Status: StatusFailed, Message: `say "no", twice`, Line: 5, Attempts: 6, FinishedAt: t0, Fingerprint: fp(5)},
+		Result{TicketID: "=1", Status: StatusFailed, Message: `say "no", twice`, Line: 5, Attempts: 6, FinishedAt: t0, Key: fp(5)},
 		Result{TicketID: "x", Status: StatusInvalid, Message: "ticket_id is empty", Line: 6, FinishedAt: t0},
 	)
 	mustClose(t, w)
 	full := readFile(t, path)
-	next := Result{TicketID: "9", Status: StatusSuccess, Message: "ok", Line: 9, FinishedAt: t0, Fingerprint: fp(9)}
+	next := Result{TicketID: "9", Status: StatusSuccess, Message: "ok", Line: 9, FinishedAt: t0, Key: fp(9)}
 
 	for n := 0; n <= len(full); n++ {
 		prefix := full[:n]
@@ -138,8 +138,8 @@ func TestKillMidRunThenResume(t *testing.T) {
 	for i, got := range back {
 		l := i + 2
 		r := payload(100, l-(l-2)%100)[(l-2)%100]
-		if got.Damaged != "" || got.Line != l || got.Status != r.Status || got.Key != mustKey(t, r.Fingerprint) {
-			t.Fatalf("row %d read back as %+v, want line %d %s %s", i, got, l, r.Status, r.Fingerprint)
+		if got.Damaged != "" || got.Line != l || got.Status != r.Status || got.Key != r.Key {
+			t.Fatalf("row %d read back as %+v, want line %d %s %s", i, got, l, r.Status, r.Key)
 		}
 	}
 	t.Logf("killed after %d rows (%d bytes), torn bytes %d", len(back), size, w.TornBytes())

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -26,8 +27,8 @@ func Example() {
 		panic(err)
 	}
 	err = w.Write([]writer.Result{ // one call per finished payload
-		{TicketID: "713517204455", Status: writer.StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "k1f2e3d4c5b6a7988.0a1b2c3d4e5f6071"},
-		{TicketID: "713517204456", Status: writer.StatusFailed, Message: "No Data found", Line: 3, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Fingerprint: "k0a1b2c3d4e5f6071.1f2e3d4c5b6a7988"},
+		{TicketID: "713517204455", Status: writer.StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Key: mustParse("k1f2e3d4c5b6a7988.0a1b2c3d4e5f6071")},
+		{TicketID: "713517204456", Status: writer.StatusFailed, Message: "No Data found", Line: 3, HTTPStatus: 200, Attempts: 1, FinishedAt: at, Key: mustParse("k0a1b2c3d4e5f6071.1f2e3d4c5b6a7988")},
 	})
 	if err != nil {
 		panic(err)
@@ -56,4 +57,12 @@ func Example() {
 	// true
 	// 2 success k1f2e3d4c5b6a7988.0a1b2c3d4e5f6071
 	// 3 failed k0a1b2c3d4e5f6071.1f2e3d4c5b6a7988
+}
+
+func mustParse(s string) rowkey.Key {
+	k, err := rowkey.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }

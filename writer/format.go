@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // Header is the first line of every results CSV, without its newline.
@@ -66,9 +66,9 @@ type Result struct {
 	// FinishedAt is written in UTC with milliseconds; the zero time means
 	// "now", the time of the Write.
 	FinishedAt time.Time
-	// Fingerprint is the row's key (rowkey.Key.String); empty only for
-	// invalid rows, which were never sent.
-	Fingerprint string
+	// Key is the row's key, written in the fingerprint cell; the zero
+	// Key (an empty cell) only for invalid rows, which were never sent.
+	Key rowkey.Key
 }
 
 // noMessage stands in for an empty message on a failed or invalid row: the
@@ -91,14 +91,8 @@ func check(r *Result) error {
 	if r.Attempts < 0 {
 		return fmt.Errorf("attempts %d is negative", r.Attempts)
 	}
-	if r.Fingerprint == "" {
-		if r.Status != StatusInvalid {
-			return fmt.Errorf("a %s row without a fingerprint", r.Status)
-		}
-		return nil
-	}
-	if _, err := rowkey.Parse(r.Fingerprint); err != nil {
-		return fmt.Errorf("fingerprint %q: %w", r.Fingerprint, err)
+	if r.Key.IsZero() && r.Status != StatusInvalid {
+		return fmt.Errorf("a %s row without a key", r.Status)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // TestReadRowsToleratesDamage: a results file a spreadsheet re-saved or a

@@ -9,7 +9,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // The in-flight journal, PATH.inflight beside the results file PATH, lists

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 func inflight(line int, ticket string) InFlight {
@@ -17,7 +17,7 @@ func inflight(line int, ticket string) InFlight {
 }
 
 func result(r InFlight) Result {
-	return Result{TicketID: r.TicketID, Status: StatusSuccess, Message: "ok", Line: r.Line, FinishedAt: t0, Fingerprint: r.Key.String()}
+	return Result{TicketID: r.TicketID, Status: StatusSuccess, Message: "ok", Line: r.Line, FinishedAt: t0, Key: r.Key}
 }
 
 // TestJournalAcrossACrash: rows sent and not recorded are in the journal a

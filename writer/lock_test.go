@@ -15,7 +15,7 @@ func TestLockSameProcess(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := tempPath(t)
 			w := mustOpen(t, path, Create)
-			mustWrite(t, w, Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, FinishedAt: t0, Fingerprint: fp(1)})
+			mustWrite(t, w, Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, FinishedAt: t0, Key: fp(1)})
 			before := readFile(t, path)
 
 			_, err := Open(path, second)
@@ -30,7 +30,7 @@ func TestLockSameProcess(t *testing.T) {
 			}
 
 			// The first Writer is unaffected, and Close frees the file.
-			mustWrite(t, w, Result{TicketID: "2", Status: StatusSuccess, Message: "ok", Line: 3, FinishedAt: t0, Fingerprint: fp(2)})
+			mustWrite(t, w, Result{TicketID: "2", Status: StatusSuccess, Message: "ok", Line: 3, FinishedAt: t0, Key: fp(2)})
 			mustClose(t, w)
 			w2 := mustOpen(t, path, Resume)
 			if got := len(readBack(t, w2)); got != 2 {

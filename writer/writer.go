@@ -399,9 +399,9 @@ func (w *Writer) writeAt(b []byte) error {
 	return nil
 }
 
-// encode fills w.record with the cells of r. The numeric and time cells
-// are formatted into one scratch buffer and turned into a single string,
-// sliced per cell: one allocation per row instead of four.
+// encode fills w.record with the cells of r. The numeric, time and key
+// cells are formatted into one scratch buffer and turned into a single
+// string, sliced per cell: one allocation per row instead of five.
 func (w *Writer) encode(r *Result, now time.Time) {
 	s := w.scratch[:0]
 	s = strconv.AppendInt(s, int64(r.Line), 10)
@@ -421,6 +421,10 @@ func (w *Writer) encode(r *Result, now time.Time) {
 		w.lastTimeText = t.UTC().AppendFormat(w.lastTimeText[:0], timeFormat)
 	}
 	s = append(s, w.lastTimeText...)
+	endTime := len(s)
+	if !r.Key.IsZero() {
+		s = r.Key.Append(s) // the key is formatted here, as it is written, and only here
+	}
 	w.scratch = s
 	cells := string(s)
 
@@ -435,8 +439,8 @@ func (w *Writer) encode(r *Result, now time.Time) {
 		cells[:endLine],
 		cells[endLine:endHTTP],
 		cells[endHTTP:endAttempts],
-		cells[endAttempts:],
-		r.Fingerprint,
+		cells[endAttempts:endTime],
+		cells[endTime:],
 	}
 }
 

@@ -9,20 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589_793_238, time.FixedZone("IST", 5*3600+1800))
 
-// fp returns a valid fingerprint derived from n.
-func fp(n uint64) string {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 16)
-	for i := 15; i >= 0; i-- {
-		b[i] = hex[n&15]
-		n >>= 4
-	}
-	return string(b)
+// fp returns a key derived from n, spelled as older results files did
+// (16 hex digits): a legacy key.
+func fp(n uint64) rowkey.Key {
+	return rowkey.Key{Content: n}
 }
 
 func tempPath(t *testing.T) string {
@@ -64,15 +59,6 @@ func readBack(t *testing.T, w *Writer) []Row {
 	return rows
 }
 
-func mustKey(t *testing.T, s string) rowkey.Key {
-	t.Helper()
-	k, err := rowkey.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -108,10 +94,10 @@ func TestRoundTrip(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
 	rows := []Result{
-		{TicketID: "713517204455", Status: StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Fingerprint: fp(0xdeadbeef)},
-		{TicketID: "713517204456", Status: StatusFailed, Message: `No Data found, "ticket" missing`, Line: 3, HTTPStatus: 404, Attempts: 2, FinishedAt: t0, Fingerprint: fp(1)},
+		{TicketID: "713517204455", Status: StatusSuccess, Message: "Ticket updated", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Key: fp(0xdeadbeef)},
+		{TicketID: "713517204456", Status: StatusFailed, Message: `No Data found, "ticket" missing`, Line: 3, HTTPStatus: 404, Attempts: 2, FinishedAt: t0, Key: fp(1)},
 		{TicketID: "7.13517E+11", Status: StatusInvalid, Message: "ticket_id looks like a number in scientific notation", Line: 5, FinishedAt: t0},
-		{TicketID: "713517204457", Status: StatusFailed, Message: "connection reset", Line: 1_000_000, Attempts: 6, FinishedAt: t0, Fingerprint: fp(^uint64(0))},
+		{TicketID: "713517204457", Status: StatusFailed, Message: "connection reset", Line: 1_000_000, Attempts: 6, FinishedAt: t0, Key: fp(^uint64(0))},
 	}
 	mustWrite(t, w, rows[:1]...)
 	mustWrite(t, w, rows[1:]...)
@@ -142,8 +128,8 @@ func TestRoundTrip(t *testing.T) {
 	offset := int64(len(Header) + 1)
 	for i, r := range back {
 		want := Row{Status: rows[i].Status, Line: rows[i].Line, TicketID: rows[i].TicketID, Message: rows[i].Message, FileLine: i + 2, Offset: offset}
-		if rows[i].Fingerprint != "" {
-			want.Key, want.KeyOK = mustKey(t, rows[i].Fingerprint), true
+		if !rows[i].Key.IsZero() {
+			want.Key, want.KeyOK = rows[i].Key, true
 		}
 		if r != want {
 			t.Errorf("row %d read back as %+v, want %+v", i, r, want)
@@ -196,7 +182,7 @@ func TestCellsAreInertAndOneLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := tempPath(t)
 			w := mustOpen(t, path, Create)
-			mustWrite(t, w, Result{TicketID: tt.in, Status: StatusFailed, Message: tt.in, Line: 2, FinishedAt: t0, Fingerprint: fp(1)})
+			mustWrite(t, w, Result{TicketID: tt.in, Status: StatusFailed, Message: tt.in, Line: 2, FinishedAt: t0, Key: fp(1)})
 			mustClose(t, w)
 			content := readFile(t, path)
 			if n := strings.Count(content, "\n"); n != 2 {
@@ -221,8 +207,8 @@ func TestEmptyMessage(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
 	mustWrite(t, w,
-		Result{TicketID: "1", Status: StatusSuccess, Line: 2, FinishedAt: t0, Fingerprint: fp(1)},
-		Result{TicketID: "2", Status: StatusFailed, Line: 3, FinishedAt: t0, Fingerprint: fp(2)},
+		Result{TicketID: "1", Status: StatusSuccess, Line: 2, FinishedAt: t0, Key: fp(1)},
+		Result{TicketID: "2", Status: StatusFailed, Line: 3, FinishedAt: t0, Key: fp(2)},
 		Result{TicketID: "3", Status: StatusInvalid, Line: 4, FinishedAt: t0},
 	)
 	mustClose(t, w)
@@ -235,7 +221,7 @@ func TestEmptyMessage(t *testing.T) {
 }
 
 func TestWriteRefusesMalformedRows(t *testing.T) {
-	good := Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Fingerprint: fp(1)}
+	good := Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Key: fp(1)}
 	tests := []struct {
 		name string
 		edit func(*Result)
@@ -245,9 +231,7 @@ func TestWriteRefusesMalformedRows(t *testing.T) {
 		{"negative http status", func(r *Result) { r.HTTPStatus = -1 }},
 		{"http status 1000", func(r *Result) { r.HTTPStatus = 1000 }},
 		{"negative attempts", func(r *Result) { r.Attempts = -1 }},
-		{"success without fingerprint", func(r *Result) { r.Fingerprint = "" }},
-		{"uppercase fingerprint", func(r *Result) { r.Fingerprint = "00000000DEADBEEF" }},
-		{"short fingerprint", func(r *Result) { r.Fingerprint = "deadbeef" }},
+		{"success without a key", func(r *Result) { r.Key = rowkey.Key{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,12 +255,12 @@ func TestWriteRefusesMalformedRows(t *testing.T) {
 	}
 }
 
-func TestInvalidMayHaveFingerprint(t *testing.T) {
+func TestInvalidMayHaveKey(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
-	mustWrite(t, w, Result{TicketID: "1", Status: StatusInvalid, Message: "bad", Line: 2, FinishedAt: t0, Fingerprint: fp(9)})
+	mustWrite(t, w, Result{TicketID: "1", Status: StatusInvalid, Message: "bad", Line: 2, FinishedAt: t0, Key: fp(9)})
 	mustClose(t, w)
-	if got := readCSV(t, path)[1][7]; got != fp(9) {
+	if got := readCSV(t, path)[1][7]; got != fp(9).String() {
 		t.Errorf("fingerprint = %q", got)
 	}
 }
@@ -343,11 +327,11 @@ func ptr(s string) *string { return &s }
 func TestResumeAppendsWithoutSecondHeader(t *testing.T) {
 	path := tempPath(t)
 	w := mustOpen(t, path, Create)
-	mustWrite(t, w, Result{TicketID: "1", Status: StatusFailed, Message: "timeout", Line: 2, Attempts: 6, FinishedAt: t0, Fingerprint: fp(1)})
+	mustWrite(t, w, Result{TicketID: "1", Status: StatusFailed, Message: "timeout", Line: 2, Attempts: 6, FinishedAt: t0, Key: fp(1)})
 	mustClose(t, w)
 
 	w = mustOpen(t, path, Resume)
-	mustWrite(t, w, Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Fingerprint: fp(1)})
+	mustWrite(t, w, Result{TicketID: "1", Status: StatusSuccess, Message: "ok", Line: 2, HTTPStatus: 200, Attempts: 1, FinishedAt: t0, Key: fp(1)})
 	mustClose(t, w)
 
 	recs := readCSV(t, path)
@@ -358,7 +342,7 @@ func TestResumeAppendsWithoutSecondHeader(t *testing.T) {
 		t.Error("header written twice")
 	}
 	w = mustOpen(t, path, Resume)
-	if back := readBack(t, w); len(back) != 2 || back[1].Status != StatusSuccess || back[1].Key != mustKey(t, fp(1)) {
+	if back := readBack(t, w); len(back) != 2 || back[1].Status != StatusSuccess || back[1].Key != fp(1) {
 		t.Errorf("after resume: read back %+v, want the failed row then the successful one", back)
 	}
 }

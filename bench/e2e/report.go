@@ -63,7 +63,7 @@ func writeFailedResults(in input, path string) error {
 	}
 	err = resume.Walk(rd, 0, nil, func(r *resume.Row) error {
 		batch = append(batch, writer.Result{TicketID: r.TicketID, Status: writer.StatusFailed, Line: r.Line, Attempts: 1,
-			HTTPStatus: 200, Message: "No ticket found for ticket_id " + r.TicketID, Fingerprint: r.Key.String()})
+			HTTPStatus: 200, Message: "No ticket found for ticket_id " + r.TicketID, Key: r.Key})
 		if len(batch) == cap(batch) {
 			return flush()
 		}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // resumeArgs is a run of in against s with small payloads, so a run has

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // ticket returns a ticket id the fake knows (DefaultKnown).

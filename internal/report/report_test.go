@@ -17,9 +17,9 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -135,7 +135,7 @@ func keysOf(t *testing.T, input string) map[int]rowkey.Key {
 func result(keys map[int]rowkey.Key, line int, st writer.Status, msg string) writer.Result {
 	r := writer.Result{TicketID: "x", Status: st, Message: msg, Line: line, Attempts: 1}
 	if k, ok := keys[line]; ok {
-		r.Fingerprint = k.String()
+		r.Key = k
 	}
 	return r
 }
@@ -185,7 +185,7 @@ func TestReportOrder(t *testing.T) {
 		}, counts{Rows: 5, Success: 4, OutOfOrder: 1}, "6: done, but sent again"},
 		{"a result of a deleted row came after the last row", []writer.Result{
 			result(k, 2, ok, ""), result(k, 3, ok, ""), result(k, 4, ok, ""), result(k, 5, ok, ""), result(k, 6, ok, ""),
-			{TicketID: "713516551149", Status: ok, Line: 7, Attempts: 1, Fingerprint: rowkey.New("713516551149", []byte(`{"deleted":1}`)).String()},
+			{TicketID: "713516551149", Status: ok, Line: 7, Attempts: 1, Key: rowkey.New("713516551149", []byte(`{"deleted":1}`))},
 		}, counts{Rows: 5, Success: 4, OutOfOrder: 1}, "5: done, but sent again after the rows of ticket 713516551149"},
 		{"rows never sent", []writer.Result{result(k, 2, ok, ""), result(k, 3, ok, "")},
 			counts{Rows: 5, Success: 2, NotSent: 3}, "4: not sent; 5: not sent; 6: not sent"},
@@ -459,7 +459,7 @@ func TestFailedRowsRoundTrip(t *testing.T) {
 	// Its own failed rows file replaces the error column's cells.
 	var again bytes.Buffer
 	writeResults(t, filepath.Join(dir, "none.results.csv"), writer.Result{TicketID: "1", Status: writer.StatusSuccess, Line: 2, Attempts: 1,
-		Fingerprint: keysOf(t, fixedPath)[2].String()})
+		Key: keysOf(t, fixedPath)[2]})
 	if _, err := Build(Options{Results: filepath.Join(dir, "none.results.csv"), Input: fixedPath, FailedRows: &again}); err != nil {
 		t.Fatal(err)
 	}

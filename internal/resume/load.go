@@ -128,7 +128,7 @@ func unknownResults(rows []writer.InFlight) []writer.Result {
 	for i, r := range rows {
 		out[i] = writer.Result{
 			TicketID: r.TicketID, Status: writer.StatusFailed, Message: MsgUnknown,
-			Line: r.Line, Attempts: 1, Fingerprint: r.Key.String(),
+			Line: r.Line, Attempts: 1, Key: r.Key,
 		}
 	}
 	return out

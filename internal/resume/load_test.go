@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -29,7 +29,7 @@ func killed(t *testing.T, path string) (a, b, c writer.InFlight) {
 	if err := w.Sending(1, []writer.InFlight{c}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write([]writer.Result{{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Fingerprint: a.Key.String()}}); err != nil {
+	if err := w.Write([]writer.Result{{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Key: a.Key}}); err != nil {
 		t.Fatal(err)
 	}
 	// Close keeps the journal while rows are in flight: what a kill leaves.
@@ -100,8 +100,8 @@ func TestLoadTornLineOfATicket(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = w.Write([]writer.Result{
-		{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Fingerprint: a.String()},
-		{TicketID: "71", Status: ok, Line: 3, Attempts: 1, Fingerprint: b.String()},
+		{TicketID: "71", Status: ok, Line: 2, Attempts: 1, Key: a},
+		{TicketID: "71", Status: ok, Line: 3, Attempts: 1, Key: b},
 	})
 	if err != nil || w.Close() != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 package resume
 
-import "github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+import "github.com/kapture-bulk/kapture-bulk/rowkey"
 
 // Decision is what a resumed run does with one valid input row.
 type Decision int

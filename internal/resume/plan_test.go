@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 

@@ -37,7 +37,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // Records yields an input's records in file order: a *reader.Reader.

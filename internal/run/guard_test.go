@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 

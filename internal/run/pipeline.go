@@ -9,7 +9,6 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -57,11 +56,7 @@ type sendHook struct {
 func (h *sendHook) beforeSend(ctx context.Context, worker int, rows []batch.Row) error {
 	req := writeReq{sender: worker, sending: make([]writer.InFlight, len(rows)), done: make(chan error, 1)}
 	for i, r := range rows {
-		k, err := rowkey.Parse(r.Fingerprint)
-		if err != nil {
-			return fmt.Errorf("row of line %d: %w", r.Line, err)
-		}
-		req.sending[i] = writer.InFlight{Line: r.Line, TicketID: r.TicketID, Key: k}
+		req.sending[i] = writer.InFlight{Line: r.Line, TicketID: r.TicketID, Key: r.Key}
 	}
 	select {
 	case h.reqs <- req:
@@ -266,7 +261,7 @@ func toWriter(res []batch.Result) []writer.Result {
 		out[i] = writer.Result{
 			TicketID: r.TicketID, Status: st, Message: r.Message, Line: r.Line,
 			HTTPStatus: r.HTTPStatus, Attempts: r.Attempts, FinishedAt: r.FinishedAt,
-			Fingerprint: r.Fingerprint,
+			Key: r.Key,
 		}
 	}
 	return out

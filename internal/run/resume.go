@@ -100,7 +100,7 @@ func (r *runner) spoolStdin() (path string, remove func(), err error) {
 
 // rowOf returns the wire row of a valid row the walk handed on.
 func rowOf(row *resume.Row) batch.Row {
-	return batch.Row{Line: row.Line, TicketID: row.TicketID, Object: bytes.Clone(row.Object), Fingerprint: row.Key.String()}
+	return batch.Row{Line: row.Line, TicketID: row.TicketID, Object: bytes.Clone(row.Object), Key: row.Key}
 }
 
 // warnLoad says what a resume found in the results file that its user

@@ -16,9 +16,9 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -264,7 +264,7 @@ func (s *syncRun) keep(rec reader.Record, k rowkey.Key, send func([]writer.Resul
 	}
 	s.batch = append(s.batch, writer.Result{
 		TicketID: rec.TicketID, Status: writer.StatusUnchanged, Message: MsgUnchanged,
-		Line: rec.Line, Fingerprint: k.String(),
+		Line: rec.Line, Key: k,
 	})
 	if len(s.batch) < unchangedBatch {
 		return false, nil
@@ -308,13 +308,7 @@ func (s *syncRun) written(res []writer.Result) {
 		if r.Status != writer.StatusSuccess && r.Status != writer.StatusFailed {
 			continue // unchanged and invalid rows change nothing
 		}
-		k, err := rowkey.Parse(r.Fingerprint)
-		if err != nil {
-			// Never for a row that was sent; if it were, the ticket's
-			// in-flight mark stays, and the next run sends it again.
-			continue
-		}
-		s.st.Outcome(r.TicketID, k.Content, r.Status == writer.StatusSuccess, r.FinishedAt)
+		s.st.Outcome(r.TicketID, r.Key.Content, r.Status == writer.StatusSuccess, r.FinishedAt)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	bolt "go.etcd.io/bbolt"
 )
 

@@ -64,6 +64,10 @@ func hash64(b []byte) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
+// IsZero reports whether k is no key: an invalid row's, which was never
+// sent.
+func (k Key) IsZero() bool { return k == Key{} }
+
 // Legacy reports whether k was read from an older results file: it knows
 // the row's content but not its ticket.
 func (k Key) Legacy() bool { return k.Ticket == 0 }
