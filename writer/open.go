@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -50,3 +51,20 @@ func OpenRead(path string) (*os.File, os.FileInfo, error) {
 	}
 	return f, fi, nil
 }
+
+// Lock takes the lock a results file is held with (exclusive,
+// non-blocking, gone with the descriptor: a killed process leaves none),
+// for another file that must have one writer at a time. It fails at once
+// with an error wrapping ErrLocked when another holder has it.
+func Lock(f *os.File) (unlock func() error, err error) {
+	unlock, err = lockFile(f)
+	if errors.Is(err, errWouldBlock) && errWouldBlock != nil {
+		return nil, fmt.Errorf("%q: %w", f.Name(), ErrLocked)
+	}
+	return unlock, err
+}
+
+// LastNewline returns the offset just past the last '\n' of f (size bytes
+// long), or 0 when there is none: where a file of one row per line whose
+// last line a crash may have torn ends whole.
+func LastNewline(f io.ReaderAt, size int64) (int64, error) { return lastNewline(f, size) }
