@@ -48,16 +48,11 @@ func OpenRaw(path, api string) (*Writer, error) { return open(path, api, true) }
 
 func open(path, api string, raw bool) (*Writer, error) {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("snapshot %q: %w", path, writer.NotRegular(fi))
+		return nil, fmt.Errorf("snapshot file %q: %w", path, writer.NotRegular(fi)) // before an open that may block
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, unlock, err := writer.OpenLocked(path, "snapshot", 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open snapshot: %w", err)
-	}
-	unlock, err := writer.Lock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("snapshot: %w", err)
+		return nil, err
 	}
 	w := &Writer{path: path, api: api, f: f, unlock: unlock, has: ids{}}
 	if err := w.start(raw); err != nil {
@@ -74,9 +69,6 @@ func (w *Writer) start(raw bool) error {
 	fi, err := w.f.Stat()
 	if err != nil {
 		return fmt.Errorf("snapshot %q: %w", w.path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("snapshot %q: %w", w.path, writer.NotRegular(fi))
 	}
 	size := fi.Size()
 	keep, err := writer.LastNewline(w.f, size)
