@@ -1,4 +1,4 @@
-package names
+package names_test
 
 import (
 	"errors"
@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
-	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/names/namestest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
@@ -21,21 +22,6 @@ func tempFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// catalogueBook is a Book that learned the mock tenant's every pair, as a
-// run's update replies show them.
-func catalogueBook() *Book {
-	b := NewBook()
-	cat := kapturetest.DefaultCatalogue()
-	for _, s := range cat.SubStatuses {
-		b.Learn(SubStatus, s.Key, s.Name)
-		b.Learn(Status, s.Status.Key, s.Status.Name)
-	}
-	for _, q := range cat.Queues {
-		b.Learn(Queue, q.Key, q.Name)
-	}
-	return b
 }
 
 func TestLoadRefuses(t *testing.T) {
@@ -60,7 +46,7 @@ func TestLoadRefuses(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := tempFile(t, "names.csv", tt.content)
-			b := NewBook()
+			b := names.NewBook()
 			err := b.Load(path)
 			var fe *reader.FileError
 			if !errors.As(err, &fe) {
@@ -69,7 +55,7 @@ func TestLoadRefuses(t *testing.T) {
 			if fe.Name != path || fe.Line != tt.line || fe.Column != tt.col || !strings.Contains(fe.Msg, tt.msg) {
 				t.Errorf("Load: %v; want %s:%d:%d …%s…", err, path, tt.line, tt.col, tt.msg)
 			}
-			if _, ok := b.Name(SubStatus, "P"); ok {
+			if _, ok := b.Name(names.SubStatus, "P"); ok {
 				t.Error("a refused file added pairs")
 			}
 		})
@@ -80,14 +66,14 @@ func TestLoadReads(t *testing.T) {
 	// A spreadsheet's file: BOM, semicolons, CRLF, a blank row, headers
 	// spelt by a person, a ' before a formula-like name.
 	path := tempFile(t, "names.csv", "\ufeffKind;Key;Name\r\nsub_status; PS ;Pending Seller\r\n;;\r\nqueue;ESC;'-Escalations\r\nStatus;P;Pending\r\n")
-	b := NewBook()
+	b := names.NewBook()
 	if err := b.Load(path); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		k         Kind
+		k         names.Kind
 		key, name string
-	}{{SubStatus, "PS", "Pending Seller"}, {Queue, "ESC", "-Escalations"}, {Status, "P", "Pending"}} {
+	}{{names.SubStatus, "PS", "Pending Seller"}, {names.Queue, "ESC", "-Escalations"}, {names.Status, "P", "Pending"}} {
 		if got, ok := b.Name(tt.k, tt.key); !ok || got != tt.name {
 			t.Errorf("Name(%s, %s) = %q, %v; want %q", tt.k, tt.key, got, ok, tt.name)
 		}
@@ -105,38 +91,38 @@ func TestLoadReads(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	b := catalogueBook()
-	b.Learn(Queue, "Escalations", "Escalations") // a tenant whose key is its name
-	b.Learn(Queue, "VIP", "ESC")                 // a name that is another key
+	b := namestest.Catalogue()
+	b.Learn(names.Queue, "Escalations", "Escalations") // a tenant whose key is its name
+	b.Learn(names.Queue, "VIP", "ESC")                 // a name that is another key
 	for _, tt := range []struct {
 		name    string
-		k       Kind
+		k       names.Kind
 		c       batch.Code
 		want    string
 		unknown bool
 		keys    string // ambiguous: the keys named
 	}{
-		{"the reply's key", SubStatus, batch.Code{Key: "ZZ", Name: "Whatever", Given: true}, "ZZ", false, ""},
-		{"a read's name", SubStatus, batch.Code{Value: "Pending Seller", Given: true}, "PS", false, ""},
-		{"a read's key", SubStatus, batch.Code{Value: "PS", Given: true}, "PS", false, ""},
-		{"spaces around", SubStatus, batch.Code{Value: " Closed ", Given: true}, "CL", false, ""},
-		{"a name two keys share", SubStatus, batch.Code{Value: "Others", Given: true}, "", false, "CO, PO"},
-		{"a key that is another's name", Queue, batch.Code{Value: "ESC", Given: true}, "", false, "ESC, VIP"},
-		{"a key named as itself", Queue, batch.Code{Value: "Escalations", Given: true}, "", false, "ESC, Escalations"},
-		{"a name no pair has", SubStatus, batch.Code{Value: "Pending Review", Given: true}, "", true, ""},
-		{"case differs: no guess", SubStatus, batch.Code{Value: "closed", Given: true}, "", true, ""},
-		{"a name only, that is a key", SubStatus, batch.Code{Name: "CL", Given: true}, "", true, ""},
-		{"a name only", SubStatus, batch.Code{Name: "Closed", Given: true}, "CL", false, ""},
-		{"the kinds apart", Status, batch.Code{Value: "Pending", Given: true}, "P", false, ""},
-		{"no queue", Queue, batch.Code{Given: true}, "", false, ""},
+		{"the reply's key", names.SubStatus, batch.Code{Key: "ZZ", Name: "Whatever", Given: true}, "ZZ", false, ""},
+		{"a read's name", names.SubStatus, batch.Code{Value: "Pending Seller", Given: true}, "PS", false, ""},
+		{"a read's key", names.SubStatus, batch.Code{Value: "PS", Given: true}, "PS", false, ""},
+		{"spaces around", names.SubStatus, batch.Code{Value: " Closed ", Given: true}, "CL", false, ""},
+		{"a name two keys share", names.SubStatus, batch.Code{Value: "Others", Given: true}, "", false, "CO, PO"},
+		{"a key that is another's name", names.Queue, batch.Code{Value: "ESC", Given: true}, "", false, "ESC, VIP"},
+		{"a key named as itself", names.Queue, batch.Code{Value: "Escalations", Given: true}, "", false, "ESC, Escalations"},
+		{"a name no pair has", names.SubStatus, batch.Code{Value: "Pending Review", Given: true}, "", true, ""},
+		{"case differs: no guess", names.SubStatus, batch.Code{Value: "closed", Given: true}, "", true, ""},
+		{"a name only, that is a key", names.SubStatus, batch.Code{Name: "CL", Given: true}, "", true, ""},
+		{"a name only", names.SubStatus, batch.Code{Name: "Closed", Given: true}, "CL", false, ""},
+		{"the kinds apart", names.Status, batch.Code{Value: "Pending", Given: true}, "P", false, ""},
+		{"no queue", names.Queue, batch.Code{Given: true}, "", false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := b.Resolve(tt.k, tt.c)
-			var amb *AmbiguousError
+			var amb *names.AmbiguousError
 			switch {
 			case tt.unknown:
-				if !errors.Is(err, ErrUnknownName) || !strings.Contains(err.Error(), "add the line "+string(tt.k)+",KEY,") {
-					t.Errorf("Resolve = %q, %v; want ErrUnknownName saying the line to add", got, err)
+				if !errors.Is(err, names.ErrUnknownName) || !strings.Contains(err.Error(), "add the line "+string(tt.k)+",KEY,") {
+					t.Errorf("Resolve = %q, %v; want names.ErrUnknownName saying the line to add", got, err)
 				}
 			case tt.keys != "":
 				if !errors.As(err, &amb) || strings.Join(amb.Keys, ", ") != tt.keys {
@@ -150,24 +136,24 @@ func TestResolve(t *testing.T) {
 }
 
 func TestLearn(t *testing.T) {
-	b := NewBook()
-	if b.Learn(SubStatus, "CL", "Closed") || b.Learn(SubStatus, "CL", "Closed") {
+	b := names.NewBook()
+	if b.Learn(names.SubStatus, "CL", "Closed") || b.Learn(names.SubStatus, "CL", "Closed") {
 		t.Error("a new pair, or the same again, is no conflict")
 	}
-	if b.Learn(SubStatus, "", "Closed") || b.Learn("colour", "R", "Red") || b.Learned() != 1 {
+	if b.Learn(names.SubStatus, "", "Closed") || b.Learn("colour", "R", "Red") || b.Learned() != 1 {
 		t.Errorf("an empty key or an unknown kind was learnt: %d pairs", b.Learned())
 	}
-	if !b.Learn(SubStatus, "CL", "Shut") || !b.Learn(SubStatus, "CL", "Closed") {
+	if !b.Learn(names.SubStatus, "CL", "Shut") || !b.Learn(names.SubStatus, "CL", "Closed") {
 		t.Error("a rename is a conflict")
 	}
-	want := []Rename{{SubStatus, "CL", "Closed", "Shut"}}
+	want := []names.Rename{{names.SubStatus, "CL", "Closed", "Shut"}}
 	if got := b.Renamed(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Renamed = %v, want %v (once per key)", got, want)
 	}
-	if got, _ := b.Resolve(SubStatus, batch.Code{Value: "Closed"}); got != "CL" {
+	if got, _ := b.Resolve(names.SubStatus, batch.Code{Value: "Closed"}); got != "CL" {
 		t.Errorf("the newer name resolves to %q", got)
 	}
-	if _, err := b.Resolve(SubStatus, batch.Code{Value: "Shut"}); !errors.Is(err, ErrUnknownName) {
+	if _, err := b.Resolve(names.SubStatus, batch.Code{Value: "Shut"}); !errors.Is(err, names.ErrUnknownName) {
 		t.Errorf("the older name still resolves: %v", err)
 	}
 
@@ -175,7 +161,7 @@ func TestLearn(t *testing.T) {
 	if err := b.Load(tempFile(t, "names.csv", "kind,key,name\nsub_status,CL,Shut\nqueue,ESC,Escalations\n")); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := b.Name(SubStatus, "CL"); got != "Closed" {
+	if got, _ := b.Name(names.SubStatus, "CL"); got != "Closed" {
 		t.Errorf("CL is named %q after a names file, want the reply's Closed", got)
 	}
 
@@ -184,25 +170,25 @@ func TestLearn(t *testing.T) {
 		SubStatus: batch.Code{Key: "PS", Name: "Pending Seller", Given: true},
 		Queue:     batch.Code{Value: "L2 Billing", Given: true}} // a read: no pair
 	b.LearnTicket(tk)
-	if got, _ := b.Name(Status, "P"); got != "Pending" {
+	if got, _ := b.Name(names.Status, "P"); got != "Pending" {
 		t.Errorf("status P: %q", got)
 	}
-	if _, err := b.Resolve(Queue, batch.Code{Value: "L2 Billing"}); !errors.Is(err, ErrUnknownName) {
+	if _, err := b.Resolve(names.Queue, batch.Code{Value: "L2 Billing"}); !errors.Is(err, names.ErrUnknownName) {
 		t.Errorf("a value alone taught a pair: %v", err)
 	}
 }
 
 // TestConcurrent: workers learn while others resolve (run with -race).
 func TestConcurrent(t *testing.T) {
-	b := NewBook()
+	b := names.NewBook()
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 200 {
 				key := fmt.Sprintf("K%d", j%20)
-				b.Learn(SubStatus, key, fmt.Sprintf("Name %d", (j+i)%25))
-				b.Resolve(SubStatus, batch.Code{Value: key})
-				b.Name(SubStatus, key)
+				b.Learn(names.SubStatus, key, fmt.Sprintf("Name %d", (j+i)%25))
+				b.Resolve(names.SubStatus, batch.Code{Value: key})
+				b.Name(names.SubStatus, key)
 			}
 		})
 	}
@@ -211,12 +197,12 @@ func TestConcurrent(t *testing.T) {
 
 func TestSave(t *testing.T) {
 	dir := t.TempDir()
-	path := ResultsPath(filepath.Join(dir, "night.results.csv"))
+	path := names.ResultsPath(filepath.Join(dir, "night.results.csv"))
 	if want := filepath.Join(dir, "night.results.names.csv"); path != want {
-		t.Fatalf("ResultsPath = %s, want %s", path, want)
+		t.Fatalf("names.ResultsPath = %s, want %s", path, want)
 	}
 	const api = "https://acme.kapturecrm.com"
-	b := NewBook()
+	b := names.NewBook()
 	if err := b.Load(tempFile(t, "ops.csv", "kind,key,name\nqueue,VIP,VIP desk\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -227,16 +213,16 @@ func TestSave(t *testing.T) {
 		t.Errorf("nothing learned, yet a file was written: %v", err)
 	}
 
-	b.Learn(SubStatus, "CL", "Closed")
-	b.Learn(SubStatus, "-X", "=cmd") // formula-like: escaped, and read back as they were
-	b.Learn(Queue, "ESC", "Escalations")
+	b.Learn(names.SubStatus, "CL", "Closed")
+	b.Learn(names.SubStatus, "-X", "=cmd") // formula-like: escaped, and read back as they were
+	b.Learn(names.Queue, "ESC", "Escalations")
 	if err := b.Save(path, api); err != nil {
 		t.Fatal(err)
 	}
 	// A second run learns more, and a rename: merged with the file.
-	b2 := NewBook()
-	b2.Learn(SubStatus, "CL", "Shut")
-	b2.Learn(Status, "C", "Complete")
+	b2 := names.NewBook()
+	b2.Learn(names.SubStatus, "CL", "Shut")
+	b2.Learn(names.Status, "C", "Complete")
 	if err := b2.Save(path, api); err != nil {
 		t.Fatal(err)
 	}
@@ -255,14 +241,14 @@ func TestSave(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
-	if got, err := APIOf(path); got != api || err != nil {
-		t.Errorf("APIOf = %q, %v", got, err)
+	if got, err := names.APIOf(path); got != api || err != nil {
+		t.Errorf("names.APIOf = %q, %v", got, err)
 	}
-	back := NewBook()
+	back := names.NewBook()
 	if err := back.Load(path); err != nil {
 		t.Fatal(err)
 	}
-	if name, _ := back.Name(SubStatus, "-X"); name != "=cmd" {
+	if name, _ := back.Name(names.SubStatus, "-X"); name != "=cmd" {
 		t.Errorf("a formula-like pair read back as %q", name)
 	}
 	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
@@ -270,13 +256,13 @@ func TestSave(t *testing.T) {
 	}
 
 	err = b2.Save(path, "https://other.kapturecrm.com")
-	if !errors.Is(err, ErrOtherAPI) {
-		t.Errorf("Save for another API: %v, want ErrOtherAPI", err)
+	if !errors.Is(err, names.ErrOtherAPI) {
+		t.Errorf("Save for another API: %v, want names.ErrOtherAPI", err)
 	}
 	if again, _ := os.ReadFile(path); string(again) != want {
 		t.Error("a refused Save changed the file")
 	}
-	if got, err := APIOf(filepath.Join(dir, "missing.csv")); got != "" || err != nil {
-		t.Errorf("APIOf a missing file = %q, %v", got, err)
+	if got, err := names.APIOf(filepath.Join(dir, "missing.csv")); got != "" || err != nil {
+		t.Errorf("names.APIOf a missing file = %q, %v", got, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/names/namestest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -26,53 +27,13 @@ var t0 = time.Date(2025, 3, 1, 9, 30, 0, 123e6, time.UTC)
 // from their ids.
 var mock = kapturetest.NewHandler(kapturetest.Options{})
 
-// read returns ticket id as a Get Ticket read shows it: names (or keys),
-// no queue unless asked, and the raw element with the customer's data
-// unmasked (the engine masks it; the snapshot must mask it again).
+// read returns ticket id as a Get Ticket read of the fake shows it.
 func read(t *testing.T, id string, keys, queue bool) batch.Ticket {
-	t.Helper()
-	kt, ok := mock.Ticket(id)
-	if !ok {
-		return batch.Ticket{ID: id}
-	}
-	pick := func(key, name string) batch.Code {
-		if keys {
-			return batch.Code{Value: key, Given: true}
-		}
-		return batch.Code{Value: name, Given: true}
-	}
-	bt := batch.Ticket{ID: id, Found: true,
-		Status:      pick(kt.SubStatus.Status.Key, kt.SubStatus.Status.Name),
-		SubStatus:   pick(kt.SubStatus.Key, kt.SubStatus.Name),
-		Disposition: kt.Disposition, DispositionGiven: true}
-	if queue {
-		bt.Queue = pick(kt.Queue.Key, kt.Queue.Name)
-	}
-	raw, err := json.Marshal(map[string]any{
-		"task_details": map[string]any{"ticketId": id, "substatus": bt.SubStatus.Value,
-			"customerName": kt.Customer.Name, "customerEmail": kt.Customer.Email, "customerPhone": kt.Customer.Phone},
-		"history": []any{map[string]any{"comment": "customer wrote from " + kt.Customer.Email, "agentName": "Ravi"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bt.Raw = raw
-	return bt
+	return namestest.Read(mock, id, namestest.Shape{Keys: keys, Queue: queue})
 }
 
-// book is what a run's replies teach about the mock tenant.
-func book() *names.Book {
-	b := names.NewBook()
-	cat := kapturetest.DefaultCatalogue()
-	for _, s := range cat.SubStatuses {
-		b.Learn(names.SubStatus, s.Key, s.Name)
-		b.Learn(names.Status, s.Status.Key, s.Status.Name)
-	}
-	for _, q := range cat.Queues {
-		b.Learn(names.Queue, q.Key, q.Name)
-	}
-	return b
-}
+// book is what a run's replies teach about the fake tenant.
+func book() *names.Book { return namestest.Catalogue() }
 
 func ticketIDs(n int) []string {
 	out := make([]string, n)

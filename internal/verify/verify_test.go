@@ -17,6 +17,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/names/namestest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
@@ -45,18 +46,8 @@ func (tn *tenant) read(_ context.Context, ids []string) ([]batch.Ticket, error) 
 	tn.mu.Unlock()
 	out := make([]batch.Ticket, len(ids))
 	for i, id := range ids {
-		kt, ok := tn.h.Ticket(id)
-		if !ok {
-			out[i] = batch.Ticket{ID: id}
-			continue
-		}
-		t := batch.Ticket{ID: id, Found: true,
-			Status:      batch.Code{Value: kt.SubStatus.Status.Name, Given: true},
-			SubStatus:   batch.Code{Value: kt.SubStatus.Name, Given: true},
-			Disposition: kt.Disposition, DispositionGiven: true}
-		if tn.queue {
-			t.Queue = batch.Code{Value: kt.Queue.Name, Given: true}
-		}
+		t := namestest.Read(tn.h, id, namestest.Shape{Queue: tn.queue})
+		t.Raw = nil
 		for _, f := range tn.drop[call] {
 			switch f {
 			case "queue":
@@ -81,17 +72,7 @@ func (tn *tenant) set(t *testing.T, id, sub, queue, dispo string) {
 }
 
 // book is what a run's replies teach about the fake tenant.
-func book() *names.Book {
-	b := names.NewBook()
-	cat := kapturetest.DefaultCatalogue()
-	for _, s := range cat.SubStatuses {
-		b.Learn(names.SubStatus, s.Key, s.Name)
-	}
-	for _, q := range cat.Queues {
-		b.Learn(names.Queue, q.Key, q.Name)
-	}
-	return b
-}
+func book() *names.Book { return namestest.Catalogue() }
 
 func writeInput(t *testing.T, content string) string {
 	t.Helper()
