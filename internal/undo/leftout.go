@@ -4,30 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
-// field is a column of RESTORE.csv after ticket_id.
-type field uint8
-
-const (
-	fSubStatus field = iota
-	fQueue
-	fDisposition
-	nFields
-)
-
-func (f field) String() string { return [nFields]string{"sub_status", "queue", "disposition"}[f] }
-
-// carries notes whether a found entry has field f.
-func (p *planner) carries(f field, has bool) {
-	if has {
-		p.filled[f]++
-	}
-}
+// columns are RESTORE.csv's columns: ticket_id, then the fields a row
+// restores.
+var columns = strings.Split(Header, ",")
 
 // leaveOut lists a ticket left out of RESTORE.csv.
 func (p *planner) leaveOut(e snapshot.Entry, reason, add string) {
@@ -74,7 +60,7 @@ func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 func formulaLike(row []string) (col, value string) {
 	for i, v := range row[1:] {
 		if reader.EscapeCell(v) != v {
-			return field(i).String(), v
+			return columns[1+i], v
 		}
 	}
 	return "", ""

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -20,6 +19,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // Header is RESTORE.csv's first line: an ordinary input.
@@ -155,27 +155,31 @@ type planner struct {
 	seen    int64               // of them, those the snapshot holds
 	names   map[nameKey]*Name
 	order   []nameKey
-	filled  [nFields]int64 // found entries with the field
-	none    [nFields]int64 // restored tickets without it
+	filled  [4]int64 // by column: found entries with the field
+	none    [4]int64 // by column: restored tickets without it
 	out     *csv.Writer
 	bw      *bufio.Writer
 }
 
 // loadResults reads which tickets the results say the job changed: a
-// success, or an outcome nobody knows (a request in flight at a kill, a
-// results row that cannot be read), and the API of their names file.
+// success, or an outcome nobody knows (a request in flight at a kill,
+// recorded so by a resume or not yet; a results row that cannot be read),
+// and the API of their names file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("results: %w", err)
+	f, _, err := writer.OpenRead(path)
+	if err != nil {
+		return err
 	}
+	defer f.Close()
 	st, _, err := resume.Peek(path)
 	if err != nil {
 		return err
 	}
+	msgs := writer.NewMessages(f)
 	p.changed = map[uint64]*changed{}
 	st.Tickets(func(ticket uint64, r resume.Result) {
-		if r.Status != resume.Success && r.At >= 0 {
+		if err != nil || !p.mayHaveChanged(r, msgs, &err) {
 			return
 		}
 		if c := p.changed[ticket]; c == nil {
@@ -184,9 +188,26 @@ func (p *planner) loadResults() error {
 			c.line = r.Line
 		}
 	})
+	if err != nil {
+		return err
+	}
 	p.res.Changed = int64(len(p.changed))
 	p.api, err = names.APIOf(names.ResultsPath(path))
 	return err
+}
+
+// mayHaveChanged reports whether a row whose latest result is r may have
+// changed its ticket; *err gets an error reading its message.
+func (p *planner) mayHaveChanged(r resume.Result, msgs *writer.Messages, err *error) bool {
+	switch {
+	case r.Status == resume.Success, r.At < 0:
+		return true
+	case r.Status != resume.Failed:
+		return false
+	}
+	msg, merr := r.Message(msgs)
+	*err = merr
+	return msg == resume.MsgUnknown
 }
 
 // settle checks what the whole snapshot showed: its tickets against the
@@ -204,12 +225,12 @@ func (p *planner) settle() error {
 			p.res.UnsnappedLines = append(p.res.UnsnappedLines, c.line)
 		}
 	}
-	for f := range nFields {
+	for i := 1; i < len(columns); i++ {
 		switch {
-		case p.filled[f] == 0:
-			p.res.NotCarried = append(p.res.NotCarried, f.String())
-		case p.none[f] > 0:
-			p.res.NoneBefore[f.String()] = p.none[f]
+		case p.filled[i] == 0:
+			p.res.NotCarried = append(p.res.NotCarried, columns[i])
+		case p.none[i] > 0:
+			p.res.NoneBefore[columns[i]] = p.none[i]
 		}
 	}
 	for _, k := range p.order {
@@ -226,9 +247,11 @@ func (p *planner) entry(e snapshot.Entry) error {
 	p.res.API = e.API
 	t := e.Ticket
 	if t.Found { // what this tenant's reads carry, whatever is restored
-		p.carries(fSubStatus, t.SubStatus.Given)
-		p.carries(fQueue, t.Queue.Given)
-		p.carries(fDisposition, t.Disposition != "")
+		for i, has := range [...]bool{t.SubStatus.Given, t.Queue.Given, t.Disposition != ""} {
+			if has {
+				p.filled[1+i]++
+			}
+		}
 	}
 	if p.changed != nil {
 		c := p.changed[rowkey.TicketHash(e.Ticket.ID)]
@@ -263,9 +286,9 @@ func (p *planner) entry(e snapshot.Entry) error {
 		return nil
 	}
 	p.res.Restored++
-	for i, f := range []field{fQueue, fDisposition} {
-		if row[2+i] == "" {
-			p.none[f]++
+	for i := 2; i < len(row); i++ { // a blank sub-status is left out above
+		if row[i] == "" {
+			p.none[i]++
 		}
 	}
 	if p.out != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/names/namestest"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -48,22 +50,7 @@ func newJob(t *testing.T, n int, queue bool) *job {
 
 // read is ticket id as a Get Ticket read shows it.
 func (j *job) read(id string) batch.Ticket {
-	kt, ok := j.h.Ticket(id)
-	if !ok {
-		return batch.Ticket{ID: id}
-	}
-	pick := func(key, name string) batch.Code {
-		if j.readKeys {
-			return batch.Code{Value: key, Given: true}
-		}
-		return batch.Code{Value: name, Given: true}
-	}
-	t := batch.Ticket{ID: id, Found: true, SubStatus: pick(kt.SubStatus.Key, kt.SubStatus.Name),
-		Disposition: kt.Disposition, DispositionGiven: true}
-	if j.queue {
-		t.Queue = pick(kt.Queue.Key, kt.Queue.Name)
-	}
-	return t
+	return namestest.Read(j.h, id, namestest.Shape{Keys: j.readKeys, Queue: j.queue})
 }
 
 // backup writes the snapshot of ids, keys resolved through b.
@@ -91,6 +78,7 @@ const (
 	succeeded outcome = iota
 	failed            // refused: the ticket is as it was
 	inFlight          // killed while the request was out: applied
+	resumed           // in flight, then recorded so by a resume: applied
 )
 
 // run applies the job's updates to the fake and records them as outcomes
@@ -124,6 +112,8 @@ func (j *job) run(t *testing.T, to kapturetest.Holding, outcomes map[string]outc
 		case failed:
 			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: "refused", Line: line, Attempts: 1, Fingerprint: key.String()})
 			continue
+		case resumed:
+			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: resume.MsgUnknown, Line: line, Attempts: 1, Fingerprint: key.String()})
 		}
 		hd := j.before[id]
 		hd.SubStatus = to.SubStatus
@@ -147,17 +137,7 @@ func (j *job) run(t *testing.T, to kapturetest.Holding, outcomes map[string]outc
 }
 
 // catalogue is what the fake tenant's update replies teach.
-func catalogue() *names.Book {
-	b := names.NewBook()
-	cat := kapturetest.DefaultCatalogue()
-	for _, s := range cat.SubStatuses {
-		b.Learn(names.SubStatus, s.Key, s.Name)
-	}
-	for _, q := range cat.Queues {
-		b.Learn(names.Queue, q.Key, q.Name)
-	}
-	return b
-}
+func catalogue() *names.Book { return namestest.Catalogue() }
 
 // restore runs RESTORE.csv as the API would (an empty cell changes
 // nothing) after checking it is an ordinary input: what validate checks.
@@ -209,7 +189,7 @@ func plan(t *testing.T, opts Options) (*Result, []byte) {
 // but for a field it held none of (an update cannot clear one) and the
 // tickets listed as untranslatable; the others are not in RESTORE.csv.
 func TestRestore(t *testing.T) {
-	j := newJob(t, 9, true)
+	j := newJob(t, 10, true)
 	for i, hd := range []kapturetest.Holding{
 		{SubStatus: "PS", Queue: "L2-Billing", Disposition: "Query|Order Status"},
 		{SubStatus: "P", Queue: "L1-Support"},
@@ -218,27 +198,29 @@ func TestRestore(t *testing.T) {
 		{SubStatus: "PC", Queue: "ESC"},                             // in flight at a kill
 		{SubStatus: "CD", Queue: "L1-Support"},                      // failed: untouched
 		{SubStatus: "P", Queue: "L2-Billing"},                       // not in the job
+		{SubStatus: "RS", Queue: "ESC"},                             // in flight, recorded so by a resume
 	} {
 		if err := j.h.SetTicket(j.ids[i], hd); err != nil {
 			t.Fatal(err)
 		}
 	}
-	j.backup(t, catalogue(), j.ids[:7]...)
+	j.backup(t, catalogue(), j.ids[:8]...)
 	j.run(t, kapturetest.Holding{SubStatus: "CL", Queue: "ESC", Disposition: "Complaint|Late Delivery"}, map[string]outcome{
 		j.ids[0]: succeeded, j.ids[1]: succeeded, j.ids[2]: succeeded, j.ids[3]: succeeded,
-		j.ids[4]: inFlight, j.ids[5]: failed,
-		j.ids[8]: succeeded, // no pre-image: the backup lacks it
+		j.ids[4]: inFlight, j.ids[5]: failed, j.ids[7]: resumed,
+		j.ids[9]: succeeded, // no pre-image: the backup lacks it
 	})
 	res, file := plan(t, Options{Snapshot: j.snap, Results: j.results, Book: catalogue()})
 	want := "ticket_id,sub_status,queue,disposition\n" +
 		j.ids[0] + ",PS,L2-Billing,Query|Order Status\n" +
 		j.ids[1] + ",P,L1-Support,\n" +
 		j.ids[2] + ",RS,,Request|Refund\n" +
-		j.ids[4] + ",PC,ESC,\n"
+		j.ids[4] + ",PC,ESC,\n" +
+		j.ids[7] + ",RS,ESC,\n"
 	if string(file) != want {
 		t.Errorf("RESTORE.csv:\n%s\nwant:\n%s", file, want)
 	}
-	if res.Changed != 6 || res.Restored != 4 || res.Unsnapped != 1 || !slices.Equal(res.UnsnappedLines, []int{8}) || res.Complete() {
+	if res.Changed != 7 || res.Restored != 5 || res.Unsnapped != 1 || !slices.Equal(res.UnsnappedLines, []int{9}) || res.Complete() {
 		t.Errorf("result: %+v", res)
 	}
 	if res.LeftOutTotal != 1 || res.LeftOut[0].TicketID != j.ids[3] || !strings.Contains(res.LeftOut[0].Reason, "several keys (CO, PO)") {
@@ -247,17 +229,17 @@ func TestRestore(t *testing.T) {
 	if len(res.Names) != 1 || res.Names[0].Value != "Others" || res.Names[0].Add != "" || !slices.Equal(res.Names[0].Keys, []string{"CO", "PO"}) {
 		t.Errorf("names: %+v", res.Names)
 	}
-	if res.NoneBefore["queue"] != 1 || res.NoneBefore["disposition"] != 2 || len(res.NotCarried) != 0 || res.API != api {
+	if res.NoneBefore["queue"] != 1 || res.NoneBefore["disposition"] != 3 || len(res.NotCarried) != 0 || res.API != api {
 		t.Errorf("none before: %v; not carried %v; api %q", res.NoneBefore, res.NotCarried, res.API)
 	}
 	j.restore(t, file)
-	for i, id := range j.ids[:7] {
+	for i, id := range j.ids[:8] {
 		kt, _ := j.h.Ticket(id)
 		want := j.before[id]
 		switch i {
 		case 2:
 			want.Queue = "ESC" // it was in none: the job's stays
-		case 1, 4:
+		case 1, 4, 7:
 			want.Disposition = "Complaint|Late Delivery" // it had none
 		case 3:
 			want = kapturetest.Holding{SubStatus: "CL", Queue: "ESC", Disposition: "Complaint|Late Delivery"} // left out
