@@ -1,11 +1,13 @@
 package snapshot
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -393,5 +395,32 @@ func TestConcurrentAdds(t *testing.T) {
 	w.Close()
 	if got := readAll(t, path); len(got) != len(ids) || strings.Count(fileText(t, path), "\n") != len(ids)+1 {
 		t.Errorf("%d entries, %d lines; want %d of each", len(got), strings.Count(fileText(t, path), "\n")-1, len(ids))
+	}
+}
+
+// TestBackup: the engine's hook asks for the tickets with no pre-image,
+// each once, and keeps what it read of them; a ticket read again later
+// keeps its first read.
+func TestBackup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "snap.csv")
+	w := mustOpen(t, path)
+	defer w.Close()
+	b := &Backup{W: w, Book: book(), Now: func() time.Time { return t0 }}
+	ids := ticketIDs(3)
+	if err := b.Keep(context.Background(), []batch.Ticket{read(t, ids[0], false, false)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Need([]string{ids[1], ids[0], ids[1], ids[2]}); !slices.Equal(got, ids[1:]) {
+		t.Errorf("Need = %v, want %v", got, ids[1:])
+	}
+	later := read(t, ids[0], false, false)
+	later.SubStatus = batch.Code{Value: "Later", Given: true}
+	if err := b.Keep(context.Background(), []batch.Ticket{later, read(t, ids[1], false, false)}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	got := readAll(t, path)
+	if len(got) != 2 || got[0].Ticket.SubStatus.Value == "Later" || !got[1].FetchedAt.Equal(t0) {
+		t.Errorf("entries: %+v", got)
 	}
 }
