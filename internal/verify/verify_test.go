@@ -238,9 +238,12 @@ func TestDiffersFile(t *testing.T) {
 		"713516551101;P;\"=HYPERLINK(\"\"x\"\")\";b\n"+
 		"713516551101;CL;\"two\nlines\";c\n"+
 		"713516551102;-P;+1;d\n")
-	res, _, fix := check(t, Options{Input: in, Read: tn.read})
+	res, rows, fix := check(t, Options{Input: in, Read: tn.read})
 	if res.Differs != 2 || res.DiffersWritten != 2 {
 		t.Fatalf("result: %+v", res)
+	}
+	if got := rows["713516551102"][4]; got != "'-P" {
+		t.Errorf("VERIFY.csv's wants cell %q: a formula-like value must be neutralised", got)
 	}
 	rd, err := reader.Open(bytes.NewReader(fix.Bytes()), reader.Options{Name: "FIX.csv", AllExtra: true, KeepRaw: true})
 	if err != nil {
