@@ -88,12 +88,11 @@ type Book struct {
 	tables  map[Kind]*table
 	learned map[Kind]map[string]string // the pairs replies showed, for Save
 	renamed []Rename
-	loaded  map[string]bool // the files Load read, by path
 }
 
 // NewBook returns an empty Book.
 func NewBook() *Book {
-	b := &Book{tables: map[Kind]*table{}, learned: map[Kind]map[string]string{}, loaded: map[string]bool{}}
+	b := &Book{tables: map[Kind]*table{}, learned: map[Kind]map[string]string{}}
 	for _, k := range kinds {
 		b.tables[k] = &table{byKey: map[string]pair{}, byName: map[string][]string{}}
 		b.learned[k] = map[string]string{}
