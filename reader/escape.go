@@ -16,8 +16,9 @@ func EscapeCell(s string) string {
 	return s
 }
 
-// unescapeCell undoes EscapeCell.
-func unescapeCell(s string) string {
+// UnescapeCell undoes EscapeCell, for a reader of another file whose
+// cells went through it.
+func UnescapeCell(s string) string {
 	if len(s) > 1 && s[0] == '\'' && formulaLike(s[1:]) {
 		return s[1:]
 	}
@@ -46,6 +47,6 @@ func (h *header) unescape(cells []string) {
 		return
 	}
 	for i, c := range cells {
-		cells[i] = unescapeCell(c)
+		cells[i] = UnescapeCell(c)
 	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // TestEscapeCell: EscapeCell marks every cell a spreadsheet would run, and
-// unescapeCell gives back every cell as it was, marked or not.
+// UnescapeCell gives back every cell as it was, marked or not.
 func TestEscapeCell(t *testing.T) {
 	for _, tt := range []struct{ cell, escaped string }{
 		{"=SUM(A1)", "'=SUM(A1)"},
@@ -26,8 +26,8 @@ func TestEscapeCell(t *testing.T) {
 		if got := EscapeCell(tt.cell); got != tt.escaped {
 			t.Errorf("EscapeCell(%q) = %q, want %q", tt.cell, got, tt.escaped)
 		}
-		if got := unescapeCell(tt.escaped); got != tt.cell {
-			t.Errorf("unescapeCell(%q) = %q, want %q", tt.escaped, got, tt.cell)
+		if got := UnescapeCell(tt.escaped); got != tt.cell {
+			t.Errorf("UnescapeCell(%q) = %q, want %q", tt.escaped, got, tt.cell)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -50,3 +51,42 @@ func OpenRead(path string) (*os.File, os.FileInfo, error) {
 	}
 	return f, fi, nil
 }
+
+// OpenLocked opens the file at path (what it is, for messages: "results")
+// to read and write, creating it with perm, and locks it: exclusive,
+// non-blocking, gone with the descriptor, so that a killed process leaves
+// no lock. A file another holder has locked fails at once with an error
+// wrapping ErrLocked; anything but a regular file with ErrNotRegular. The
+// file is opened without O_TRUNC and O_APPEND: nothing is changed before
+// the lock is held, and the file can be cut back through the same handle.
+// It is how the results file is opened, for any file of rows that must
+// have one writer at a time.
+func OpenLocked(path, what string, perm os.FileMode) (f *os.File, unlock func() error, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, perm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	// A pipe or device cannot be cut back or resumed, and WriteAt fails on
+	// it anyway: say so plainly rather than with a seek error.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = NotRegular(fi)
+		}
+		return nil, nil, fmt.Errorf("%s file %q: %w", what, path, err)
+	}
+	unlock, err = lockFile(f)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, errWouldBlock) && errWouldBlock != nil {
+			return nil, nil, fmt.Errorf("%s file %q: %w", what, path, ErrLocked)
+		}
+		return nil, nil, fmt.Errorf("lock %s file %q: %w", what, path, err)
+	}
+	return f, unlock, nil
+}
+
+// LastNewline returns the offset just past the last '\n' of f (size bytes
+// long), or 0 when there is none: where a file of one row per line whose
+// last line a crash may have torn ends whole.
+func LastNewline(f io.ReaderAt, size int64) (int64, error) { return lastNewline(f, size) }

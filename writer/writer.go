@@ -126,26 +126,9 @@ func Open(path string, mode Mode) (*Writer, error) {
 	if mode != Create && mode != Overwrite && mode != Resume {
 		return nil, fmt.Errorf("open results %q: unknown mode %d", path, int(mode))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, unlock, err := OpenLocked(path, "results", 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open results: %w", err)
-	}
-	// A pipe or device cannot be cut back or resumed, and WriteAt fails on
-	// it anyway: say so plainly rather than with a seek error.
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = NotRegular(fi)
-		}
-		return nil, fmt.Errorf("results file %q: %w", path, err)
-	}
-	unlock, err := lockFile(f)
-	if err != nil {
-		f.Close()
-		if errors.Is(err, errWouldBlock) {
-			return nil, fmt.Errorf("results file %q: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("lock results file %q: %w", path, err)
+		return nil, err
 	}
 	w := &Writer{path: path, mode: mode, f: f, unlock: unlock, now: time.Now}
 	w.csv = csv.NewWriter(&w.buf)

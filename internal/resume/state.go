@@ -196,6 +196,18 @@ func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
 	return fixed
 }
 
+// Tickets calls fn with the latest result of every row the results
+// record, by key, with the hash of its ticket (rowkey.TicketHash; for an
+// older file's key, of its ticket_id cell), a ticket's rows together. A
+// results row that could not be read but names a ticket comes as a Result
+// of no status with At -1: something was recorded for the ticket there,
+// nobody can tell what.
+func (s *State) Tickets(fn func(ticket uint64, r Result)) {
+	for _, e := range s.t.entries {
+		fn(e.tag, e.result())
+	}
+}
+
 // Seen marks k's result as matched by a row of the input (see Each).
 func (s *State) Seen(k rowkey.Key) {
 	if i := s.t.find(k.ID(), k.Ticket); i >= 0 {

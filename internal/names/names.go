@@ -1,0 +1,230 @@
+// Package names keeps a tenant's key↔name pairs: the keys an update sends
+// (sub-status "CL", queue "ESC") and the names Kapture shows for them
+// ("Closed", "Escalations"). Update replies show both for the ticket they
+// changed, so a run learns pairs as it goes (Learn); an operator gives the
+// rest in a names file (Load). A Get Ticket read shows a name on most
+// tenants, so the read side translates names back to keys with a Book
+// (Resolve), and never guesses: a name no pair has, or that several keys
+// share, is an error that says so.
+package names
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kapture-bulk/kapture-bulk/batch"
+)
+
+// Kind is the field a pair is of, as a names file spells it.
+type Kind string
+
+const (
+	SubStatus Kind = "sub_status"
+	Queue     Kind = "queue"
+	Status    Kind = "status" // the parent status an update reply shows
+)
+
+// kinds are the kinds a names file may hold, in the order Save writes them.
+var kinds = []Kind{Status, SubStatus, Queue}
+
+func (k Kind) valid() bool { return slices.Contains(kinds, k) }
+
+// ErrUnknownName: no pair has the name (errors.Is; the error is an
+// *UnknownError).
+var ErrUnknownName = errors.New("no known key has this name")
+
+// UnknownError says that a value a read showed is no known key, and no
+// known key's name.
+type UnknownError struct {
+	Kind  Kind
+	Value string
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("%s %q is neither a known key nor the name of one: add the line %s to a names file, KEY being the key Kapture uses for it",
+		e.Kind, e.Value, Line(e.Kind, "KEY", e.Value))
+}
+
+func (e *UnknownError) Is(target error) bool { return target == ErrUnknownName }
+
+// AmbiguousError says that a value a read showed stands for several keys:
+// their shared name (or one's key and another's name). Names are free
+// text per tenant, and need not be unique.
+type AmbiguousError struct {
+	Kind  Kind
+	Value string
+	Keys  []string // sorted
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%s %q stands for several keys (%s): a read that shows it cannot say which",
+		e.Kind, e.Value, strings.Join(e.Keys, ", "))
+}
+
+// Rename is a key a reply showed with another name than the Book had: the
+// tenant renamed it, and the newer name is kept.
+type Rename struct {
+	Kind          Kind
+	Key, Old, New string
+}
+
+// pair is a key's name and where it came from, for messages: "FILE:LINE",
+// or "" for a pair a reply showed.
+type pair struct{ name, from string }
+
+// table is one kind's pairs, both ways.
+type table struct {
+	byKey  map[string]pair
+	byName map[string][]string // name → its keys, sorted
+}
+
+// Book holds key↔name pairs by kind. It is safe for concurrent use: a
+// run's workers Learn from replies while others Resolve.
+type Book struct {
+	mu      sync.Mutex
+	tables  map[Kind]*table
+	learned map[Kind]map[string]string // the pairs replies showed, for Save
+	renamed []Rename
+}
+
+// NewBook returns an empty Book.
+func NewBook() *Book {
+	b := &Book{tables: map[Kind]*table{}, learned: map[Kind]map[string]string{}}
+	for _, k := range kinds {
+		b.tables[k] = &table{byKey: map[string]pair{}, byName: map[string][]string{}}
+		b.learned[k] = map[string]string{}
+	}
+	return b
+}
+
+// set pairs key with name in t, replacing the key's former name.
+func (t *table) set(key string, p pair) {
+	if old, ok := t.byKey[key]; ok {
+		keys := slices.DeleteFunc(t.byName[old.name], func(k string) bool { return k == key })
+		if len(keys) == 0 {
+			delete(t.byName, old.name)
+		} else {
+			t.byName[old.name] = keys
+		}
+	}
+	t.byKey[key] = p
+	keys := t.byName[p.name]
+	if i, found := slices.BinarySearch(keys, key); !found {
+		t.byName[p.name] = slices.Insert(keys, i, key)
+	}
+}
+
+// Learn adds a pair a reply showed. It reports a conflict when the key had
+// another name: the newer one wins, and Renamed lists the key once. An
+// empty key or name, or an unknown kind, adds nothing.
+func (b *Book) Learn(k Kind, key, name string) (conflict bool) {
+	key, name = strings.TrimSpace(key), strings.TrimSpace(name)
+	if !k.valid() || key == "" || name == "" {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.learned[k][key] = name
+	t := b.tables[k]
+	old, ok := t.byKey[key]
+	if ok && old.name == name {
+		return false
+	}
+	t.set(key, pair{name: name})
+	if !ok {
+		return false
+	}
+	if !slices.ContainsFunc(b.renamed, func(r Rename) bool { return r.Kind == k && r.Key == key }) {
+		b.renamed = append(b.renamed, Rename{Kind: k, Key: key, Old: old.name, New: name})
+	}
+	return true
+}
+
+// LearnTicket learns the pairs of an update reply's ticket: its status,
+// sub-status and queue, where the reply shows both key and name. It suits
+// batch.Config.Observe.
+func (b *Book) LearnTicket(t batch.Ticket) {
+	for _, f := range []struct {
+		k Kind
+		c batch.Code
+	}{{Status, t.Status}, {SubStatus, t.SubStatus}, {Queue, t.Queue}} {
+		if f.c.Key != "" && f.c.Name != "" {
+			b.Learn(f.k, f.c.Key, f.c.Name)
+		}
+	}
+}
+
+// Renamed returns the keys Learn saw renamed, each once, in the order
+// seen.
+func (b *Book) Renamed() []Rename {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.renamed)
+}
+
+// Resolve says which key c stands for: its Key when the API labelled one;
+// else its Value when that is a known key and no other key's name; else
+// the one key whose name the Value is (a Code with only a Name is taken by
+// its name alone). An empty Code stands for no key: "" and no error (a
+// ticket in no queue). Otherwise it returns an *UnknownError (no pair has
+// the value) or an *AmbiguousError (several keys have that name).
+func (b *Book) Resolve(k Kind, c batch.Code) (string, error) {
+	if c.Key != "" {
+		return c.Key, nil
+	}
+	v, byName := strings.TrimSpace(c.Value), false
+	if v == "" {
+		v, byName = strings.TrimSpace(c.Name), true
+	}
+	if v == "" {
+		return "", nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tables[k]
+	if t == nil {
+		return "", fmt.Errorf("names: unknown kind %q", k)
+	}
+	named := t.byName[v]
+	if _, isKey := t.byKey[v]; isKey && !byName {
+		if others := slices.DeleteFunc(slices.Clone(named), func(s string) bool { return s == v }); len(others) > 0 {
+			keys := append(others, v)
+			slices.Sort(keys)
+			return "", &AmbiguousError{Kind: k, Value: v, Keys: keys}
+		}
+		return v, nil
+	}
+	switch len(named) {
+	case 0:
+		return "", &UnknownError{Kind: k, Value: v}
+	case 1:
+		return named[0], nil
+	}
+	return "", &AmbiguousError{Kind: k, Value: v, Keys: slices.Clone(named)}
+}
+
+// Name returns the name of key, when a pair has it.
+func (b *Book) Name(k Kind, key string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tables[k]
+	if t == nil {
+		return "", false
+	}
+	p, ok := t.byKey[key]
+	return p.name, ok
+}
+
+// Learned reports how many pairs replies showed.
+func (b *Book) Learned() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, m := range b.learned {
+		n += len(m)
+	}
+	return n
+}

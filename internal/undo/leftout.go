@@ -1,0 +1,67 @@
+package undo
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+)
+
+// columns are RESTORE.csv's columns: ticket_id, then the fields a row
+// restores.
+var columns = strings.Split(Header, ",")
+
+// leaveOut lists a ticket left out of RESTORE.csv.
+func (p *planner) leaveOut(e snapshot.Entry, reason, add string) {
+	p.res.LeftOutTotal++
+	if len(p.res.LeftOut) < MaxListed {
+		p.res.LeftOut = append(p.res.LeftOut, LeftOut{TicketID: e.Ticket.ID, Line: e.Line, Reason: reason, Add: add})
+	}
+}
+
+// untranslatable leaves out a ticket whose prior value of kind k has no
+// key, or several (err from names.Book.Resolve), and groups the value.
+func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
+	var (
+		unknown *names.UnknownError
+		amb     *names.AmbiguousError
+	)
+	key := nameKey{kind: k}
+	var keys []string
+	switch {
+	case errors.As(err, &unknown):
+		key.value = unknown.Value
+	case errors.As(err, &amb):
+		key.value, keys = amb.Value, amb.Keys
+	default:
+		p.leaveOut(e, err.Error(), "")
+		return
+	}
+	n := p.names[key]
+	if n == nil {
+		n = &Name{Kind: k, Value: key.value, Keys: slices.Clone(keys)}
+		if keys == nil {
+			n.Add = names.Line(k, "KEY", key.value)
+		}
+		p.names[key] = n
+		p.order = append(p.order, key)
+	}
+	n.Tickets++
+	p.leaveOut(e, fmt.Sprintf("its prior %s: %v", k, err), n.Add)
+}
+
+// formulaLike returns the first of a row's values a spreadsheet would run
+// as a formula, and its column: an ordinary input takes cells as they are,
+// so such a value cannot be escaped there.
+func formulaLike(row []string) (col, value string) {
+	for i, v := range row[1:] {
+		if reader.EscapeCell(v) != v {
+			return columns[1+i], v
+		}
+	}
+	return "", ""
+}
