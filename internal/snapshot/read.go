@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 

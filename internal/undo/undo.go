@@ -17,8 +17,8 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/names/namestest"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -108,12 +108,12 @@ func (j *job) run(t *testing.T, to kapturetest.Holding, outcomes map[string]outc
 				t.Fatal(err)
 			}
 		case succeeded:
-			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusSuccess, Line: line, Attempts: 1, Fingerprint: key.String()})
+			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusSuccess, Line: line, Attempts: 1, Key: key})
 		case failed:
-			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: "refused", Line: line, Attempts: 1, Fingerprint: key.String()})
+			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: "refused", Line: line, Attempts: 1, Key: key})
 			continue
 		case resumed:
-			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: resume.MsgUnknown, Line: line, Attempts: 1, Fingerprint: key.String()})
+			rows = append(rows, writer.Result{TicketID: id, Status: writer.StatusFailed, Message: resume.MsgUnknown, Line: line, Attempts: 1, Key: key})
 		}
 		hd := j.before[id]
 		hd.SubStatus = to.SubStatus

@@ -26,8 +26,8 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
-	"github.com/kapture-bulk/kapture-bulk/internal/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
 // Verdict is what verify says of a ticket.
