@@ -3,7 +3,6 @@ package writer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 )
 
