@@ -24,6 +24,7 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run ./internal/tools/shape
 
 # make bench: the Go benchmarks (medians: -count 3), then the end-to-end
 # benchmark of the built binary against the fake API (and, when python3 is

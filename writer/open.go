@@ -3,7 +3,6 @@ package writer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -85,8 +84,3 @@ func OpenLocked(path, what string, perm os.FileMode) (f *os.File, unlock func() 
 	}
 	return f, unlock, nil
 }
-
-// LastNewline returns the offset just past the last '\n' of f (size bytes
-// long), or 0 when there is none: where a file of one row per line whose
-// last line a crash may have torn ends whole.
-func LastNewline(f io.ReaderAt, size int64) (int64, error) { return lastNewline(f, size) }
