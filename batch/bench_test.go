@@ -94,7 +94,7 @@ func documentedItem(id string) string {
 }
 
 // fakeReply is the fake's array reply to rows, every one a success.
-func fakeReply(b *testing.B, rows []Row) []byte {
+func fakeReply(b testing.TB, rows []Row) []byte {
 	h := kapturetest.NewHandler(kapturetest.Options{NoRecord: true})
 	req := httptest.NewRequest(http.MethodPost, Endpoint, strings.NewReader(string(Payload(rows))))
 	req.Header.Set("Authorization", "Basic "+kapturetest.DefaultToken)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
@@ -118,31 +119,108 @@ func refTicket(raw json.RawMessage, t *replyTicket) (*replyTicket, error) {
 	return t, nil
 }
 
+// jsonDecode is the decoder decodeReply replaced, held as the second
+// reference: json.Unmarshal into an item whose status and ticket texts
+// read themselves by their rules.
+func jsonDecode(body []byte) ([]replyItem, error) {
+	var items []jsonItem
+	var err error
+	if body[0] == '{' {
+		items = make([]jsonItem, 1)
+		err = json.Unmarshal(body, &items[0])
+	} else {
+		err = json.Unmarshal(body, &items)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]replyItem, len(items))
+	for i, it := range items {
+		out[i] = replyItem{Status: replyStatus(it.Status), Message: serverText(it.Message)}
+		if t := it.Ticket; t != nil {
+			out[i].Ticket = &replyTicket{ticketText(t.TicketID), ticketText(t.Status), ticketText(t.StatusName),
+				ticketText(t.Substatus), ticketText(t.SubstatusName), ticketText(t.QueueKey), ticketText(t.QueueName)}
+		}
+	}
+	return out, nil
+}
+
+type jsonItem struct {
+	Status  jsonStatus `json:"status"`
+	Message string     `json:"message"`
+	Ticket  *struct {
+		TicketID      jsonText `json:"ticketId"`
+		Status        jsonText `json:"status"`
+		StatusName    jsonText `json:"statusName"`
+		Substatus     jsonText `json:"substatus"`
+		SubstatusName jsonText `json:"substatusName"`
+		QueueKey      jsonText `json:"queueKey"`
+		QueueName     jsonText `json:"queueName"`
+	} `json:"ticket"`
+}
+
+type jsonText ticketText
+
+func (t *jsonText) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	t.text, t.given = string(b), true
+	if b[0] == '"' {
+		return json.Unmarshal(b, &t.text)
+	}
+	return nil
+}
+
+type jsonStatus replyStatus
+
+// UnmarshalJSON is called for each "status" key of the item, in order.
+func (s *jsonStatus) UnmarshalJSON(b []byte) error {
+	var w *string
+	if err := json.Unmarshal(b, &w); err != nil || w == nil {
+		return err
+	}
+	s.twice = s.twice || s.given && *w != s.word
+	s.word, s.given = *w, true
+	return nil
+}
+
 // checkDecoder decodes body as interpret does (an object or an array, by
-// its first byte) with decodeReply and with refDecode, and fails the test
-// when they disagree about whether it is readable or about any value.
+// its first byte) with decodeReply and with each reference, and fails the
+// test when they disagree about whether it is readable or about any value.
 func checkDecoder(t *testing.T, body []byte) {
 	t.Helper()
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
 		return
 	}
-	want, refErr := refDecode(trimmed)
 	got, _, err := decodeReply(trimmed, nil)
-	if (err == nil) != (refErr == nil) {
-		t.Fatalf("%q: decodeReply error %v, reference error %v", body, err, refErr)
+	for _, ref := range []struct {
+		name   string
+		decode func([]byte) ([]replyItem, error)
+	}{{"Token reference", refDecode}, {"encoding/json", jsonDecode}} {
+		want, refErr := ref.decode(trimmed)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("%q: decodeReply error %v, %s error %v", body, err, ref.name, refErr)
+		}
+		if err == nil {
+			sameItems(t, body, got, want, ref.name)
+		}
 	}
-	if err != nil {
-		return
-	}
+}
+
+// sameItems fails the test when got and want (from the reference named
+// ref) differ in any item's value.
+func sameItems(t *testing.T, body []byte, got, want []replyItem, ref string) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("%q: decodeReply read %d items, the reference %d", body, len(got), len(want))
+		t.Fatalf("%q: decodeReply read %d items, the %s %d", body, len(got), ref, len(want))
 	}
 	for i := range got {
 		g, w := got[i], want[i]
 		if g.Status != w.Status || g.Message != w.Message || (g.Ticket == nil) != (w.Ticket == nil) ||
 			(g.Ticket != nil && *g.Ticket != *w.Ticket) {
-			t.Fatalf("%q item %d: decodeReply read %s, the reference %s", body, i, show(g), show(w))
+			t.Fatalf("%q item %d: decodeReply read %s, the %s %s", body, i, show(g), ref, show(w))
 		}
 		id := ticketID(g)
 		for _, row := range []string{id, "711"} {
@@ -234,6 +312,8 @@ var trickyReplies = []string{
 	// Duplicate keys: the last wins; a ticket object merges into the last.
 	`{"status":"failed","status":"success"}`,
 	`{"status":"success","status":null}`,
+	`{"message":"kept","message":null,"status":"failed"}`,
+	`[{"message":"same","status":"failed"},{"message":"same","MESSAGE":"other","status":"failed"},{"message":"same"}]`,
 	`{"ticket":{"ticketId":"1"},"ticket":{"substatus":"x"}}`,
 	`{"ticket":{"ticketId":"1"},"ticket":null,"ticket":{}}`,
 	`{"ticket":{"ticketId":"1"},"ticket":null}`,
@@ -332,5 +412,53 @@ func TestReplyTicketHolds(t *testing.T) {
 	want = replyTicket{TicketID: ticketText{"7", true}, QueueName: ticketText{`Tier "2"`, true}}
 	if got := *items[0].Ticket; got != want {
 		t.Errorf("ticket %+v, want %+v", got, want)
+	}
+}
+
+// TestDecodeReplyAllocs: reading the fake's reply (each item with its
+// message and ticket) or the documented success objects allocates a few
+// times a reply, however many items it has, and a message repeated
+// across items is one string.
+func TestDecodeReplyAllocs(t *testing.T) {
+	for _, n := range []int{1, 10, 100} {
+		rows := benchRows(n)
+		docs := make([]string, n)
+		for i, r := range rows {
+			docs[i] = documentedItem(r.TicketID)
+		}
+		for name, body := range map[string][]byte{"fake": fakeReply(t, rows), "documented": []byte("[" + strings.Join(docs, ",") + "]")} {
+			items := make([]replyItem, 0, n)
+			allocs := testing.AllocsPerRun(20, func() {
+				var err error
+				if items, _, err = decodeReply(body, items); err != nil || len(items) != n || !items[n-1].Ticket.TicketID.given {
+					t.Fatalf("%s, %d rows: %d items, error %v", name, n, len(items), err)
+				}
+			})
+			// The body as a string, the tickets, the message unescaped
+			// and copied.
+			if allocs > 4 {
+				t.Errorf("%s, %d rows: %.0f allocations a reply, want at most 4", name, n, allocs)
+			}
+			if m := items[0].Message; m == "" || unsafe.StringData(m) != unsafe.StringData(items[n-1].Message) {
+				t.Errorf("%s, %d rows: the first and last messages %q and %q are not one string", name, n, m, items[n-1].Message)
+			}
+		}
+	}
+}
+
+// TestDecodeReplyOwnsValues: what decodeReply read does not change when
+// the body's buffer is reused, and a message keeps no part of it.
+func TestDecodeReplyOwnsValues(t *testing.T) {
+	body := []byte(`[{"ticket":{"ticketId":"711","queueName":"Tier 2"},"message":"updated","status":"success"}]`)
+	items, _, err := decodeReply(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x'
+	}
+	it := items[0]
+	if it.Message != "updated" || it.Status.word != "success" || ticketID(it) != "711" || it.Ticket.QueueName.text != "Tier 2" {
+		t.Errorf("after the body's buffer changed: %s", show(it))
 	}
 }
