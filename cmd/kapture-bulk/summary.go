@@ -28,6 +28,9 @@ type summary struct {
 	Success       int64   `json:"success"`
 	Failed        int64   `json:"failed"`  // written failed, and of unknown outcome
 	Unknown       int64   `json:"unknown"` // of failed: no answer came before the run stopped
+	// FailedBefore: of failed, rows a resume was to send again that still
+	// hold an earlier run's failure (it stopped before they went).
+	FailedBefore int64 `json:"failed_before"`
 	Invalid       int64   `json:"invalid"`
 	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume int64   `json:"skipped_resume"`
@@ -55,6 +58,8 @@ type summary struct {
 	ResumeCommand string `json:"resume_command,omitempty"`
 
 	next advice
+	// inflight: of Unknown, the rows this run left in the journal.
+	inflight int64
 }
 
 // runState is what a run got as far as, for its summary.
@@ -89,7 +94,8 @@ func (st *runState) summary() *summary {
 	s.Success = c.Success
 	// Rows of unknown outcome count as failed, as report and the next
 	// resume count them.
-	s.Failed, s.Unknown = c.Failed+c.Unknown, c.Unknown
+	s.Failed, s.Unknown = c.Failed+c.Unknown+c.FailedBefore, c.Unknown+c.UnknownBefore
+	s.FailedBefore, s.inflight = c.FailedBefore, c.Unknown
 	s.Invalid = c.Invalid
 	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
@@ -99,7 +105,7 @@ func (st *runState) summary() *summary {
 	s.DuplicateRows = c.Duplicates
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
 	s.NotSent = c.NotSent()
-	if s.NotSent+s.Unknown > 0 && !st.next.sync {
+	if s.NotSent+s.Unknown+s.FailedBefore > 0 && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
 	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
@@ -145,15 +151,18 @@ func (s *summary) finish(err error) {
 // stopText says what a run that stopped left behind, and what sends it.
 func (s *summary) stopText() string {
 	var parts []string
-	if s.Unknown > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows' requests got no answer in time, so their outcome is unknown (%s.inflight lists them)", s.Unknown, s.Results))
+	if s.inflight > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows' requests got no answer in time, so their outcome is unknown (%s.inflight lists them)", s.inflight, s.Results))
 	} else {
 		parts = append(parts, "every request that left was answered and its rows recorded")
+	}
+	if s.FailedBefore > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows to send again were not sent: they keep the failure an earlier run recorded", s.FailedBefore))
 	}
 	if s.NotSent > 0 {
 		parts = append(parts, fmt.Sprintf("%d rows not sent have no result", s.NotSent))
 	}
-	if s.NotSent+s.Unknown > 0 {
+	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
 		parts = append(parts, s.next.text())
 	}
 	return strings.Join(parts, "; ")
@@ -205,10 +214,13 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
 	}
 	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
-	if s.Unknown > 0 {
-		fmt.Fprintf(&b, "  outcome unknown: %d rows' requests got no answer before the run stopped; the API may or may not have applied them (%s.inflight lists them)\n", s.Unknown, s.Results)
+	if s.inflight > 0 {
+		fmt.Fprintf(&b, "  outcome unknown: %d rows' requests got no answer before the run stopped; the API may or may not have applied them (%s.inflight lists them)\n", s.inflight, s.Results)
 	}
-	if s.NotSent+s.Unknown > 0 {
+	if s.FailedBefore > 0 {
+		fmt.Fprintf(&b, "  not sent again: %d rows keep the failure an earlier run recorded for them (of unknown outcome: %d)\n", s.FailedBefore, s.Unknown-s.inflight)
+	}
+	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
 		fmt.Fprintf(&b, "  next: %s\n", s.next.text())
 	}
 	s.printReasons(&b)

@@ -26,7 +26,11 @@ type Row struct {
 	// bytes are reused for the next row: copy them to keep them.
 	Object []byte
 	// Decision is what the Plan says of a valid row; Send without a Plan.
+	// Prior is the row's latest result in the results file the Plan
+	// reads (HasPrior false: none, or no Plan).
 	Decision Decision
+	Prior    Result
+	HasPrior bool
 }
 
 // Walk reads src to its end, or its first limit data rows when limit > 0,
@@ -54,6 +58,7 @@ func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 			row.Key.Occurrence, row.Repeat = occ.Next(row.Key)
 			if plan != nil {
 				row.Decision = plan.Decide(row.Key, rec.Line)
+				row.Prior, row.HasPrior = plan.st.Latest(row.Key)
 			}
 		} else {
 			row.Object = obj

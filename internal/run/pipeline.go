@@ -28,6 +28,7 @@ type pipeline struct {
 	stop        <-chan struct{} // the soft stop
 	stats       *Stats
 	sync        *syncRun // nil unless a sync run
+	prior       priorFailures
 
 	readErr error // set by the producer before it closes rows
 }
@@ -128,6 +129,9 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	close(reqs)
 	<-writerDone
 	p.stats.unanswered(p.w.Unanswered())
+	failed, unknown := p.prior.left()
+	p.stats.failedBefore.Store(failed)
+	p.stats.unknownBefore.Store(unknown)
 
 	interrupted := stopped(p.stop)
 	switch {
@@ -167,6 +171,7 @@ func (p *pipeline) write(reqs <-chan writeReq, cancel context.CancelCauseFunc) e
 					p.stats.count(r.Status)
 					p.stats.tallyReason(&r)
 				}
+				p.prior.written(req.results)
 				p.sync.written(req.results)
 				if len(reqs) == 0 {
 					err = p.sync.idle()
@@ -228,6 +233,7 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 			return errStopped
 		}
 		if keep {
+			p.prior.add(row)
 			select {
 			case rows <- rowOf(row):
 			case <-p.stop:

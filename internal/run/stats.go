@@ -18,6 +18,7 @@ type Stats struct {
 	duplicates, blank, bytes     atomic.Int64
 	wouldSend, payloads          atomic.Int64
 	unchanged, inflight, unknown atomic.Int64
+	failedBefore, unknownBefore  atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
 	reasons                      reasonTally
@@ -62,6 +63,12 @@ type Snapshot struct {
 	// applied them. A report of the results file counts them failed, as
 	// "outcome unknown", and so does a resume before it sends them again.
 	Unknown int64
+	// FailedBefore counts, once a resume has ended, the rows it was to
+	// send again whose latest result is still a failure of an earlier run
+	// (the run stopped before they went): failed, as report counts them,
+	// not "not sent"; UnknownBefore how many of them are of unknown
+	// outcome.
+	FailedBefore, UnknownBefore int64
 
 	// Requests, Retries, Splits and Rate are the engine's (batch.Stats);
 	// zero until sending begins.
@@ -97,6 +104,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
+		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {
@@ -114,7 +122,7 @@ func (s *Stats) Snapshot() Snapshot {
 // sync run, sends them).
 func (c Snapshot) NotSent() int64 {
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
-	return max(0, c.Read-c.Skipped-c.HeldBack-done-c.Unknown)
+	return max(0, c.Read-c.Skipped-c.HeldBack-done-c.Unknown-c.FailedBefore)
 }
 
 // startSending records that rows go to eng from now on.
