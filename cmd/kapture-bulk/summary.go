@@ -18,19 +18,19 @@ import (
 
 // summary is what a run did, for people (print) and schedulers (JSON).
 type summary struct {
-	Input         string  `json:"input"`
-	Results       string  `json:"results"` // empty when none was opened (refused early, dry run)
-	Outcome       string  `json:"outcome"` // finished, interrupted, aborted or dry_run
-	ExitCode      int     `json:"exit_code"`
-	Error         string  `json:"error,omitempty"`
-	DryRun        bool    `json:"dry_run,omitempty"`
-	RowsRead      int64   `json:"rows_read"`
-	Success       int64   `json:"success"`
-	Failed        int64   `json:"failed"`  // written failed, and of unknown outcome
-	Unknown       int64   `json:"unknown"` // of failed: no answer came before the run stopped
+	Input    string `json:"input"`
+	Results  string `json:"results"` // empty when none was opened (refused early, dry run)
+	Outcome  string `json:"outcome"` // finished, interrupted, aborted or dry_run
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	DryRun   bool   `json:"dry_run,omitempty"`
+	RowsRead int64  `json:"rows_read"`
+	Success  int64  `json:"success"`
+	Failed   int64  `json:"failed"`  // written failed, and of unknown outcome
+	Unknown  int64  `json:"unknown"` // of failed: no answer came before the run stopped
 	// FailedBefore: of failed, rows a resume was to send again that still
 	// hold an earlier run's failure (it stopped before they went).
-	FailedBefore int64 `json:"failed_before"`
+	FailedBefore  int64   `json:"failed_before"`
 	Invalid       int64   `json:"invalid"`
 	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume int64   `json:"skipped_resume"`
