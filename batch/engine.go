@@ -285,7 +285,7 @@ func (e *Engine) beginGrace() {
 func (e *Engine) MaxInFlight() (requests, rows int) { return e.cfg.Workers, e.cfg.BatchSize }
 
 // URL is the endpoint the engine posts to (it carries no secret).
-func (e *Engine) URL() string { return e.client.url }
+func (e *Engine) URL() string { return e.client.updates.url }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {

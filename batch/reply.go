@@ -66,27 +66,11 @@ const authMessage = "invalid auth key"
 // a single object as mode says. Success or failure is read from the body's
 // status whatever the HTTP code, as Kapture may answer failures with 200.
 func interpret(status int, header http.Header, body []byte, rows []Row, mode ObjectReplies) outcome {
-	out := outcome{httpStatus: status}
 	trimmed := bytes.TrimSpace(body)
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		out.kind = kindAuth
-		out.message = fmt.Sprintf("HTTP %d", status)
-		if m := objectMessage(trimmed); m != "" {
-			out.message += ": " + m
-		}
-		return out
-	case status == http.StatusTooManyRequests:
-		out.kind = kindRetry
-		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
-		out.message = "HTTP 429: rate limited"
-		return out
-	case status >= 500 && !(status == http.StatusInternalServerError && apiFailure(trimmed)):
-		out.kind = kindRetry
-		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
+	out, decided := statusOutcome(status, header, trimmed)
+	if decided {
 		return out
 	}
-
 	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
 		return unreadable(out, status, trimmed)
 	}
@@ -106,6 +90,32 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		return objectOutcome(out, items[0], rows, mode)
 	}
 	return arrayOutcome(out, items, rows)
+}
+
+// statusOutcome reads what a reply's status decides whatever its body
+// (trimmed) says, whatever the endpoint: an auth
+// refusal, a 429, a server in trouble. decided is false for any other.
+func statusOutcome(status int, header http.Header, trimmed []byte) (out outcome, decided bool) {
+	out = outcome{httpStatus: status}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		out.kind = kindAuth
+		out.message = fmt.Sprintf("HTTP %d", status)
+		if m := objectMessage(trimmed); m != "" {
+			out.message += ": " + m
+		}
+		return out, true
+	case status == http.StatusTooManyRequests:
+		out.kind = kindRetry
+		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		out.message = "HTTP 429: rate limited"
+		return out, true
+	case status >= 500 && !(status == http.StatusInternalServerError && apiFailure(trimmed)):
+		out.kind = kindRetry
+		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
+		return out, true
+	}
+	return out, false
 }
 
 // apiFailure reports whether body is the API's own statement of failure:

@@ -144,28 +144,19 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 			return err
 		}
 		journaled = true
-		dep, err := w.e.pacer.depart(pace)
-		if err != nil {
+		out, sent, err := w.e.paced(pace, s.grace, attempt > 1, func(ctx context.Context) (outcome, error) {
+			last = s.soft.Err() != nil
+			return w.e.client.do(ctx, body, p.rows)
+		})
+		if !sent {
 			return w.abandon(s.run, p, journaled) // stopped while waiting: this request is not sent
 		}
-		last = s.soft.Err() != nil
-		w.e.requests.Add(1)
-		if attempt > 1 {
-			w.e.retries.Add(1)
-		}
-		out, err := w.e.client.do(dep.trace(s.grace), body, p.rows)
-		dep.done()
 		if err != nil {
 			if s.run.Err() != nil {
 				return err
 			}
 			p.maybeApplied = true // no answer within the grace time
 			return w.abandon(s.run, p, journaled)
-		}
-		if out.httpStatus == http.StatusTooManyRequests {
-			w.e.pacer.throttled(dep, out.retryAfter)
-		} else {
-			w.e.pacer.answered(dep, out.httpStatus)
 		}
 		w.e.noteReply(out.form, len(p.rows))
 		tries := p.prior + attempt
@@ -187,6 +178,33 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 		// the payload goes again.
 		_ = sleep(s.soft, w.e.backoff(attempt))
 	}
+}
+
+// paced makes one request once the pacer lets it leave, counts it, and
+// tells the pacer how it was answered. When pace ends first the request
+// is not made: sent is false. send makes the request with the context it
+// is given (req's, traced for the pacer); its error (req ended) is
+// returned.
+func (e *Engine) paced(pace, req context.Context, retry bool, send func(context.Context) (outcome, error)) (out outcome, sent bool, err error) {
+	dep, err := e.pacer.depart(pace)
+	if err != nil {
+		return outcome{}, false, err
+	}
+	e.requests.Add(1)
+	if retry {
+		e.retries.Add(1)
+	}
+	out, err = send(dep.trace(req))
+	dep.done()
+	if err != nil {
+		return outcome{}, true, err
+	}
+	if out.httpStatus == http.StatusTooManyRequests {
+		e.pacer.throttled(dep, out.retryAfter)
+	} else {
+		e.pacer.answered(dep, out.httpStatus)
+	}
+	return out, true, nil
 }
 
 // abandon leaves p without a result at a stop, and returns stopErr. Rows
