@@ -37,6 +37,7 @@ type client struct {
 	agent   string
 	timeout time.Duration
 	objects ObjectReplies // how interpret reads one object for several items
+	check   bool          // hold a success item's ticket against its row (see checkApplied)
 	redact  *redactor
 
 	// answered is set once the API gave a reply read as one: from then on
@@ -85,6 +86,7 @@ func newClient(cfg Config) (*client, error) {
 		agent:   cfg.UserAgent,
 		timeout: cfg.Timeout,
 		objects: cfg.ObjectReplies,
+		check:   !cfg.AcceptMoved,
 		redact:  newRedactor(token),
 	}, nil
 }
@@ -220,7 +222,11 @@ func maxReply(items int) int64 { return 1<<20 + int64(items)*64<<10 }
 // everything else is an outcome.
 func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, error) {
 	return c.call(ctx, c.updates, body, maxReply(len(rows)), func(status int, header http.Header, data []byte) outcome {
-		return interpret(status, header, data, rows, c.objects)
+		out := interpret(status, header, data, rows, c.objects)
+		if c.check {
+			out = checkApplied(out, rows)
+		}
+		return out
 	})
 }
 

@@ -107,6 +107,19 @@ type Config struct {
 	// calls, even after ctx ended. An error is fatal.
 	Unsent func(worker int, rows []Row) error
 
+	// AcceptMoved turns the reply check off. By default a success item
+	// whose reply shows its ticket holding another sub-status than the
+	// row sent (or, when the row sent a queue, another queue) is Failed,
+	// with Result.NotApplied set: the API answered, but the ticket does
+	// not hold the row. For tenants whose workflows move tickets on by
+	// design.
+	AcceptMoved bool
+	// Observe, when not nil, is called with the ticket of every success
+	// item whose reply carries one (its codes as the API labels them:
+	// the tenant's own key-name pairs), before the item's result is
+	// emitted. The workers call it concurrently.
+	Observe func(Ticket)
+
 	// HTTPClient, when not nil, sends the requests (a copy of it that
 	// follows no redirect). nil: a client sized to the pool, which
 	// honours HTTPS_PROXY and NO_PROXY and trusts RootCAs.
@@ -135,6 +148,10 @@ type Result struct {
 	HTTPStatus int // of the reply that decided the row; 0 if none
 	Attempts   int // HTTP requests that carried the row
 	FinishedAt time.Time
+	// NotApplied: Failed although the API said success, as the reply
+	// showed the ticket holding another sub-status or queue than the row
+	// sent (see Config.AcceptMoved). Message says what it holds.
+	NotApplied bool
 }
 
 // Stats are the engine's counters, safe to read while it runs.
@@ -414,7 +431,7 @@ func newRowQueue(batchSize, workers int) *rowQueue {
 // cost is what r takes of the queue's room; never more than all of it, so
 // that any row fits an empty queue.
 func (q *rowQueue) cost(r Row) int64 {
-	return min(int64(len(r.Object)+len(r.TicketID)+rowOverhead), q.size)
+	return min(int64(len(r.Object)+len(r.TicketID)+len(r.SubStatus)+len(r.Queue)+rowOverhead), q.size)
 }
 
 // put queues r once there is room for it, and reports whether it did:

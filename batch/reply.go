@@ -51,6 +51,10 @@ type outcome struct {
 	// none of it was applied; not a reply that merely names the wrong
 	// tickets or items, which may have been.
 	refused bool
+	// shown (kindSuccess) is the ticket the success object shows, nil if
+	// none, and shownAt the row it answers.
+	shown   *replyTicket
+	shownAt int
 }
 
 // entry is the reply's word on one item.
@@ -58,6 +62,10 @@ type entry struct {
 	known   bool // false: the reply stated nothing about this item
 	ok      bool
 	message string
+	// notApplied: the API said success, but the item's ticket holds
+	// something else than its row sent (see checkApplied).
+	notApplied bool
+	ticket     *replyTicket // a success item's ticket, nil if it shows none
 }
 
 const authMessage = "invalid auth key"
@@ -163,6 +171,12 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 		case ok:
 			out.kind = kindSuccess
 			out.message = msg
+			if at < 0 && len(rows) == 1 {
+				at = 0 // the only item sent, whose ticket the object does not name
+			}
+			if at >= 0 {
+				out.shown, out.shownAt = it.Ticket, at
+			}
 		default:
 			out.kind = kindRejected
 			out.refused = true
@@ -175,6 +189,9 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 	out.entries = make([]entry, len(rows))
 	if at >= 0 {
 		out.entries[at] = entry{known: true, ok: ok, message: msg}
+		if ok {
+			out.entries[at].ticket = it.Ticket
+		}
 	}
 	return out
 }
@@ -199,7 +216,9 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		}
 		ok, msg := itemResult(it)
 		out.entries[i] = entry{known: true, ok: ok, message: msg}
-		if !ok {
+		if ok {
+			out.entries[i].ticket = it.Ticket
+		} else {
 			failed++
 		}
 		if ticketID(it) != "" || mentions(msg, rows[i].TicketID) {

@@ -248,6 +248,9 @@ func (w *worker) settle(s stops, p held, out outcome, tries int) error {
 		return w.sendEach(s, unknown, tries)
 	case kindSuccess:
 		w.e.healthy()
+		if out.shown != nil {
+			w.e.observe(out.shown, rows[out.shownAt].TicketID)
+		}
 		return w.emitAll(rows, Success, out.message, out.httpStatus, tries)
 	case kindRejected:
 		w.e.failStreak.Store(0) // the API answered; it is not down
@@ -339,12 +342,13 @@ func (w *worker) emitRows(rows []Row, out outcome, tries int) (unknown []Row, er
 			unknown = append(unknown, r)
 			continue
 		}
+		w.e.observe(en.ticket, r.TicketID)
 		st := Failed
 		if en.ok {
 			st = Success
 		}
 		res = append(res, Result{Line: r.Line, TicketID: r.TicketID, Key: r.Key,
-			Status: st, Message: en.message, HTTPStatus: out.httpStatus,
+			Status: st, Message: en.message, NotApplied: en.notApplied, HTTPStatus: out.httpStatus,
 			Attempts: tries, FinishedAt: now})
 	}
 	if len(res) > 0 {
