@@ -28,10 +28,12 @@ const Endpoint = "/update-ticket-from-other-source.html/v.2.0"
 // (which count up from 0).
 const kindConfig kind = -1
 
-// client performs one HTTP exchange with an endpoint of the API.
+// client performs one HTTP exchange with the Update Ticket API or the Get
+// Ticket API.
 type client struct {
 	http    *http.Client
 	updates endpoint
+	reads   endpoint
 	host    string // of the endpoints, for messages
 	auth    string
 	agent   string
@@ -40,18 +42,18 @@ type client struct {
 	check   bool          // hold a success item's ticket against its row (see checkApplied)
 	redact  *redactor
 
-	// answered is set once the API gave a reply read as one: from then on
-	// the address is known to be right, and what looks like a wrong
-	// configuration (a redirect, a lost DNS name, a certificate) is an
-	// outage to retry instead.
+	// answered is set once the API gave a reply read as one (to an
+	// update or a read): from then on the address is known to be right,
+	// and what looks like a wrong configuration (a redirect, a lost DNS
+	// name, a certificate) is an outage to retry instead.
 	answered atomic.Bool
 }
 
 // endpoint is one API the client posts to.
 type endpoint struct {
 	url  string // the request URL
-	path string // under the API root, e.g. Endpoint
-	name string // for messages, e.g. "Update Ticket"
+	path string // under the API root: Endpoint or ReadEndpoint
+	name string // for messages: "Update Ticket", "Get Ticket"
 }
 
 func newEndpoint(root, path, name string) endpoint {
@@ -81,6 +83,7 @@ func newClient(cfg Config) (*client, error) {
 	return &client{
 		http:    httpClient(cfg),
 		updates: newEndpoint(root, Endpoint, "Update Ticket"),
+		reads:   newEndpoint(root, ReadEndpoint, "Get Ticket"),
 		host:    u.Host,
 		auth:    "Basic " + token,
 		agent:   cfg.UserAgent,

@@ -107,6 +107,12 @@ type Config struct {
 	// calls, even after ctx ended. An error is fatal.
 	Unsent func(worker int, rows []Row) error
 
+	// ReadBatch is the most ticket ids one Get Ticket request asks for;
+	// default DefaultReadBatch.
+	ReadBatch int
+	// KeepRaw keeps each ticket's element of a read's reply, customer
+	// data masked, in Ticket.Raw.
+	KeepRaw bool
 	// AcceptMoved turns the reply check off. By default a success item
 	// whose reply shows its ticket holding another sub-status than the
 	// row sent (or, when the row sent a queue, another queue) is Failed,
@@ -156,8 +162,9 @@ type Result struct {
 
 // Stats are the engine's counters, safe to read while it runs.
 type Stats struct {
-	Requests int64   // HTTP requests sent
+	Requests int64   // HTTP requests sent, updates and reads
 	Retries  int64   // of which were retries
+	Reads    int64   // of which were Get Ticket requests
 	Splits   int64   // payloads bisected
 	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
 	// ReplyForm is the form of the replies read so far: "" before any,
@@ -195,7 +202,11 @@ type Engine struct {
 	endGrace   context.CancelCauseFunc // of the running Run's grace context
 	graceTimer *time.Timer             // ends the grace time
 
+	// halted is closed by Stop: a read in progress ends (see Read).
+	halted chan struct{}
+
 	requests, retries, splits atomic.Int64
+	reads                     atomic.Int64 // of requests: Get Ticket's
 	failStreak                atomic.Int64
 	delivering                atomic.Int64 // see Stats.Delivering
 
@@ -229,6 +240,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.BreakerThreshold <= 0 {
 		cfg.BreakerThreshold = defaultBreakerThreshold
 	}
+	if cfg.ReadBatch <= 0 {
+		cfg.ReadBatch = DefaultReadBatch
+	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)
 	}
@@ -252,6 +266,7 @@ func New(cfg Config) (*Engine, error) {
 		log:    log,
 		pacer:  newPacer(cfg.Rate, cfg.Burst, log),
 		seed:   maphash.MakeSeed(),
+		halted: make(chan struct{}),
 	}
 	if cfg.AutoRate {
 		e.pacer = newAutoPacer(log)
@@ -263,8 +278,9 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Stop asks a running engine to take no new payloads. What its workers
-// hold settles within Timeout (the grace time): a request on the wire gets
+// Stop asks a running engine to take no new payloads, and ends every
+// read (Read, ReadRaw) with ErrStopped. What its workers hold settles
+// within Timeout (the grace time): a request on the wire gets
 // its answer; a payload the API cannot have applied (refused with 429, or
 // as a whole by the API's failure reply) is not sent again, and its rows
 // go to Config.Unsent; a payload that may have been applied (no answer, a
@@ -280,6 +296,7 @@ func (e *Engine) Stop() {
 		return
 	}
 	e.stopped = true
+	close(e.halted)
 	e.deadline = time.Now().Add(e.cfg.Timeout)
 	if e.cancelSoft != nil {
 		e.beginGrace()
@@ -310,6 +327,7 @@ func (e *Engine) Stats() Stats {
 		Requests:  e.requests.Load(),
 		Retries:   e.retries.Load(),
 		Splits:    e.splits.Load(),
+		Reads:     e.reads.Load(),
 		Rate:      e.pacer.current(),
 		ReplyForm: e.replyForm(),
 		BatchSize: e.batchSize(),
