@@ -125,6 +125,9 @@ type Config struct {
 	// the tenant's own key-name pairs), before the item's result is
 	// emitted. The workers call it concurrently.
 	Observe func(Ticket)
+	// Backup, when not nil, gets a pre-image of every ticket before the
+	// first request that carries a row of it leaves (see Backup).
+	Backup Backup
 
 	// HTTPClient, when not nil, sends the requests (a copy of it that
 	// follows no redirect). nil: a client sized to the pool, which
@@ -279,13 +282,14 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Stop asks a running engine to take no new payloads, and ends every
-// read (Read, ReadRaw) with ErrStopped. What its workers hold settles
-// within Timeout (the grace time): a request on the wire gets
-// its answer; a payload the API cannot have applied (refused with 429, or
-// as a whole by the API's failure reply) is not sent again, and its rows
-// go to Config.Unsent; a payload that may have been applied (no answer, a
-// 5xx page, an unreadable reply, one that did not state its rows'
-// outcome) gets one more attempt within the grace time. Rows still
+// read: Read and ReadRaw with ErrStopped, a backup's read leaving its
+// payload not sent. What its workers hold settles within Timeout (the
+// grace time): a request on the wire gets its answer; a payload the API
+// cannot have applied (refused with 429, or as a whole by the API's
+// failure reply) is not sent again, and its rows go to Config.Unsent; a
+// payload that may have been applied (no answer, a 5xx page, an
+// unreadable reply, one that did not state its rows' outcome) gets one
+// more attempt within the grace time. Rows still
 // without an answer then stay without a result, their outcome unknown;
 // rows not yet sent get none either (so --resume sends them). Safe to
 // call more than once.

@@ -124,6 +124,11 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 	body := Payload(p.rows)
 	journaled := p.prior > 0 // BeforeSend has seen the rows
 	last := false            // a request left after the stop
+	if p.prior == 0 && w.e.cfg.Backup != nil && s.soft.Err() == nil {
+		if send, err := w.backup(s, p); !send {
+			return err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if s.soft.Err() != nil && (!p.maybeApplied || last || s.run.Err() != nil) {
 			return w.abandon(s.run, p, journaled)
