@@ -28,22 +28,36 @@ const Endpoint = "/update-ticket-from-other-source.html/v.2.0"
 // (which count up from 0).
 const kindConfig kind = -1
 
-// client performs one HTTP exchange with the Update Ticket API.
+// client performs one HTTP exchange with the Update Ticket API or the Get
+// Ticket API.
 type client struct {
 	http    *http.Client
-	url     string
-	host    string // of url, for messages
+	updates endpoint
+	reads   endpoint
+	host    string // of the endpoints, for messages
 	auth    string
 	agent   string
 	timeout time.Duration
 	objects ObjectReplies // how interpret reads one object for several items
+	check   bool          // hold a success item's ticket against its row (see checkApplied)
 	redact  *redactor
 
-	// answered is set once the API gave a reply read as one: from then on
-	// the address is known to be right, and what looks like a wrong
-	// configuration (a redirect, a lost DNS name, a certificate) is an
-	// outage to retry instead.
+	// answered is set once the API gave a reply read as one (to an
+	// update or a read): from then on the address is known to be right,
+	// and what looks like a wrong configuration (a redirect, a lost DNS
+	// name, a certificate) is an outage to retry instead.
 	answered atomic.Bool
+}
+
+// endpoint is one API the client posts to.
+type endpoint struct {
+	url  string // the request URL
+	path string // under the API root: Endpoint or ReadEndpoint
+	name string // for messages: "Update Ticket", "Get Ticket"
+}
+
+func newEndpoint(root, path, name string) endpoint {
+	return endpoint{url: root + path, path: path, name: name}
 }
 
 // RequestURL returns the URL the engine cfg configures posts to, having
@@ -65,14 +79,17 @@ func newClient(cfg Config) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
+	root := strings.TrimRight(u.String(), "/")
 	return &client{
 		http:    httpClient(cfg),
-		url:     strings.TrimRight(u.String(), "/") + Endpoint,
+		updates: newEndpoint(root, Endpoint, "Update Ticket"),
+		reads:   newEndpoint(root, ReadEndpoint, "Get Ticket"),
 		host:    u.Host,
 		auth:    "Basic " + token,
 		agent:   cfg.UserAgent,
 		timeout: cfg.Timeout,
 		objects: cfg.ObjectReplies,
+		check:   !cfg.AcceptMoved,
 		redact:  newRedactor(token),
 	}, nil
 }
@@ -207,7 +224,22 @@ func maxReply(items int) int64 { return 1<<20 + int64(items)*64<<10 }
 // every message. It returns an error only when ctx itself ended;
 // everything else is an outcome.
 func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, error) {
-	out, err := c.exchange(ctx, body, rows)
+	return c.call(ctx, c.updates, body, maxReply(len(rows)), func(status int, header http.Header, data []byte) outcome {
+		out := interpret(status, header, data, rows, c.objects)
+		if c.check {
+			out = checkApplied(out, rows)
+		}
+		return out
+	})
+}
+
+// call posts body to ep and turns the answer into an outcome: read
+// interprets a reply of at most limit bytes (token redacted); call itself
+// decides what shows that the request went wrong (no answer, a redirect,
+// no API at that address, a reply over limit). Every message has the
+// token hidden. It returns an error only when ctx itself ended.
+func (c *client) call(ctx context.Context, ep endpoint, body []byte, limit int64, read func(status int, header http.Header, data []byte) outcome) (outcome, error) {
+	out, err := c.exchange(ctx, ep, body, limit, read)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -217,10 +249,10 @@ func (c *client) do(ctx context.Context, body []byte, rows []Row) (outcome, erro
 	return c.redact.outcome(out), nil
 }
 
-func (c *client) exchange(ctx context.Context, body []byte, rows []Row) (outcome, error) {
+func (c *client) exchange(ctx context.Context, ep endpoint, body []byte, limit int64, read func(int, http.Header, []byte) outcome) (outcome, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.url, bytes.NewReader(body))
 	if err != nil {
 		return outcome{}, fmt.Errorf("build request: %w", err)
 	}
@@ -233,7 +265,6 @@ func (c *client) exchange(ctx context.Context, body []byte, rows []Row) (outcome
 		return c.transportOutcome(ctx, reqCtx, 0, err)
 	}
 	defer resp.Body.Close()
-	limit := maxReply(len(rows))
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	// Drain a little more so the connection can be reused; Close does the rest.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
@@ -241,14 +272,14 @@ func (c *client) exchange(ctx context.Context, body []byte, rows []Row) (outcome
 		return c.transportOutcome(ctx, reqCtx, resp.StatusCode, err)
 	}
 	data = c.redact.body(data)
-	if out, ok := c.misdirected(resp, data); ok {
+	if out, ok := c.misdirected(ep, resp, data); ok {
 		return out, nil
 	}
 	if int64(len(data)) > limit {
 		return outcome{kind: kindRetry, httpStatus: resp.StatusCode,
 			message: fmt.Sprintf("reply larger than %d bytes", limit)}, nil
 	}
-	return interpret(resp.StatusCode, resp.Header, data, rows, c.objects), nil
+	return read(resp.StatusCode, resp.Header, data), nil
 }
 
 // transportOutcome classifies a failed exchange: the run's own end is an
@@ -322,15 +353,15 @@ func (c *client) hostname() string {
 // has answered once, a 404 that is not the API's JSON (no such endpoint on
 // that host; a 404 carrying the API's {"status":"failed",...} is about
 // the rows, and interpret reads it).
-func (c *client) misdirected(resp *http.Response, body []byte) (outcome, bool) {
+func (c *client) misdirected(ep endpoint, resp *http.Response, body []byte) (outcome, bool) {
 	status := resp.StatusCode
 	switch {
 	case status >= 300 && status < 400:
-		return c.redirected(resp), true
+		return c.redirected(ep, resp), true
 	case status == http.StatusNotFound && !c.answered.Load() && !apiReply(body):
 		return outcome{kind: kindConfig, httpStatus: status, message: fmt.Sprintf(
-			"%s answered HTTP 404 without the API's JSON reply (%s): there is no Update Ticket API at %s; check --base-url or --subdomain",
-			c.host, snippet(bytes.TrimSpace(body)), c.url)}, true
+			"%s answered HTTP 404 without the API's JSON reply (%s): there is no %s API at %s; check --base-url or --subdomain",
+			c.host, snippet(bytes.TrimSpace(body)), ep.name, ep.url)}, true
 	}
 	return outcome{}, false
 }
@@ -338,13 +369,13 @@ func (c *client) misdirected(resp *http.Response, body []byte) (outcome, bool) {
 // redirected is the outcome of a 3xx: before the API has answered once, a
 // wrong configuration naming where the redirect points; after, an outage
 // to retry (a maintenance page, say).
-func (c *client) redirected(resp *http.Response) outcome {
+func (c *client) redirected(ep endpoint, resp *http.Response) outcome {
 	out := outcome{kind: kindConfig, httpStatus: resp.StatusCode}
 	to, advice := "nowhere (no Location)", "check --base-url"
 	if loc, err := resp.Location(); err == nil {
 		to = showURL(loc)
 		advice = "if you trust that address, set --base-url to its API root"
-		if root, ok := strings.CutSuffix(strings.TrimRight(loc.Path, "/"), Endpoint); ok {
+		if root, ok := strings.CutSuffix(strings.TrimRight(loc.Path, "/"), ep.path); ok {
 			r := *loc
 			r.User, r.Path, r.RawPath, r.RawQuery, r.Fragment = nil, root, "", "", ""
 			advice = "if you trust that address, set --base-url " + showURL(&r)

@@ -107,6 +107,28 @@ type Config struct {
 	// calls, even after ctx ended. An error is fatal.
 	Unsent func(worker int, rows []Row) error
 
+	// ReadBatch is the most ticket ids one Get Ticket request asks for;
+	// default DefaultReadBatch.
+	ReadBatch int
+	// KeepRaw keeps each ticket's element of a read's reply, customer
+	// data masked, in Ticket.Raw.
+	KeepRaw bool
+	// AcceptMoved turns the reply check off. By default a success item
+	// whose reply shows its ticket holding another sub-status than the
+	// row sent (or, when the row sent a queue, another queue) is Failed,
+	// with Result.NotApplied set: the API answered, but the ticket does
+	// not hold the row. For tenants whose workflows move tickets on by
+	// design.
+	AcceptMoved bool
+	// Observe, when not nil, is called with the ticket of every success
+	// item whose reply carries one (its codes as the API labels them:
+	// the tenant's own key-name pairs), before the item's result is
+	// emitted. The workers call it concurrently.
+	Observe func(Ticket)
+	// Backup, when not nil, gets a pre-image of every ticket before the
+	// first request that carries a row of it leaves (see Backup).
+	Backup Backup
+
 	// HTTPClient, when not nil, sends the requests (a copy of it that
 	// follows no redirect). nil: a client sized to the pool, which
 	// honours HTTPS_PROXY and NO_PROXY and trusts RootCAs.
@@ -135,12 +157,17 @@ type Result struct {
 	HTTPStatus int // of the reply that decided the row; 0 if none
 	Attempts   int // HTTP requests that carried the row
 	FinishedAt time.Time
+	// NotApplied: Failed although the API said success, as the reply
+	// showed the ticket holding another sub-status or queue than the row
+	// sent (see Config.AcceptMoved). Message says what it holds.
+	NotApplied bool
 }
 
 // Stats are the engine's counters, safe to read while it runs.
 type Stats struct {
-	Requests int64   // HTTP requests sent
+	Requests int64   // HTTP requests sent, updates and reads
 	Retries  int64   // of which were retries
+	Reads    int64   // of which were Get Ticket requests
 	Splits   int64   // payloads bisected
 	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
 	// ReplyForm is the form of the replies read so far: "" before any,
@@ -178,7 +205,11 @@ type Engine struct {
 	endGrace   context.CancelCauseFunc // of the running Run's grace context
 	graceTimer *time.Timer             // ends the grace time
 
+	// halted is closed by Stop: a read in progress ends (see Read).
+	halted chan struct{}
+
 	requests, retries, splits atomic.Int64
+	reads                     atomic.Int64 // of requests: Get Ticket's
 	failStreak                atomic.Int64
 	delivering                atomic.Int64 // see Stats.Delivering
 
@@ -212,6 +243,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.BreakerThreshold <= 0 {
 		cfg.BreakerThreshold = defaultBreakerThreshold
 	}
+	if cfg.ReadBatch <= 0 {
+		cfg.ReadBatch = DefaultReadBatch
+	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %v: want 0 (unlimited) or more", cfg.Rate)
 	}
@@ -235,6 +269,7 @@ func New(cfg Config) (*Engine, error) {
 		log:    log,
 		pacer:  newPacer(cfg.Rate, cfg.Burst, log),
 		seed:   maphash.MakeSeed(),
+		halted: make(chan struct{}),
 	}
 	if cfg.AutoRate {
 		e.pacer = newAutoPacer(log)
@@ -246,13 +281,15 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Stop asks a running engine to take no new payloads. What its workers
-// hold settles within Timeout (the grace time): a request on the wire gets
-// its answer; a payload the API cannot have applied (refused with 429, or
-// as a whole by the API's failure reply) is not sent again, and its rows
-// go to Config.Unsent; a payload that may have been applied (no answer, a
-// 5xx page, an unreadable reply, one that did not state its rows'
-// outcome) gets one more attempt within the grace time. Rows still
+// Stop asks a running engine to take no new payloads, and ends every
+// read: Read and ReadRaw with ErrStopped, a backup's read leaving its
+// payload not sent. What its workers hold settles within Timeout (the
+// grace time): a request on the wire gets its answer; a payload the API
+// cannot have applied (refused with 429, or as a whole by the API's
+// failure reply) is not sent again, and its rows go to Config.Unsent; a
+// payload that may have been applied (no answer, a 5xx page, an
+// unreadable reply, one that did not state its rows' outcome) gets one
+// more attempt within the grace time. Rows still
 // without an answer then stay without a result, their outcome unknown;
 // rows not yet sent get none either (so --resume sends them). Safe to
 // call more than once.
@@ -263,6 +300,7 @@ func (e *Engine) Stop() {
 		return
 	}
 	e.stopped = true
+	close(e.halted)
 	e.deadline = time.Now().Add(e.cfg.Timeout)
 	if e.cancelSoft != nil {
 		e.beginGrace()
@@ -285,7 +323,7 @@ func (e *Engine) beginGrace() {
 func (e *Engine) MaxInFlight() (requests, rows int) { return e.cfg.Workers, e.cfg.BatchSize }
 
 // URL is the endpoint the engine posts to (it carries no secret).
-func (e *Engine) URL() string { return e.client.url }
+func (e *Engine) URL() string { return e.client.updates.url }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
@@ -293,6 +331,7 @@ func (e *Engine) Stats() Stats {
 		Requests:  e.requests.Load(),
 		Retries:   e.retries.Load(),
 		Splits:    e.splits.Load(),
+		Reads:     e.reads.Load(),
 		Rate:      e.pacer.current(),
 		ReplyForm: e.replyForm(),
 		BatchSize: e.batchSize(),
@@ -414,7 +453,7 @@ func newRowQueue(batchSize, workers int) *rowQueue {
 // cost is what r takes of the queue's room; never more than all of it, so
 // that any row fits an empty queue.
 func (q *rowQueue) cost(r Row) int64 {
-	return min(int64(len(r.Object)+len(r.TicketID)+rowOverhead), q.size)
+	return min(int64(len(r.Object)+len(r.TicketID)+len(r.SubStatus)+len(r.Queue)+rowOverhead), q.size)
 }
 
 // put queues r once there is room for it, and reports whether it did:

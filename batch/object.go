@@ -13,6 +13,10 @@ type Row struct {
 	Line     int
 	TicketID string
 	Object   []byte
+	// SubStatus and Queue are what the object sets them to: a success
+	// reply's ticket is held against them (Config.AcceptMoved). "": not
+	// known, not checked.
+	SubStatus, Queue string
 	// Key is the row's key (the results file's name for it); the engine
 	// copies it into the row's Result and reads nothing of it.
 	Key rowkey.Key
@@ -20,7 +24,8 @@ type Row struct {
 
 // NewRow encodes a valid record as the object the API receives.
 func NewRow(rec reader.Record) Row {
-	return Row{Line: rec.Line, TicketID: rec.TicketID, Object: reader.AppendObject(make([]byte, 0, reader.ObjectSize(rec)), rec)}
+	return Row{Line: rec.Line, TicketID: rec.TicketID, SubStatus: rec.SubStatus, Queue: rec.Queue,
+		Object: reader.AppendObject(make([]byte, 0, reader.ObjectSize(rec)), rec)}
 }
 
 // payload appends to buf the JSON array that carries rows.

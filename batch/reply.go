@@ -51,6 +51,10 @@ type outcome struct {
 	// none of it was applied; not a reply that merely names the wrong
 	// tickets or items, which may have been.
 	refused bool
+	// shown (kindSuccess) is the ticket the success object shows, nil if
+	// none, and shownAt the row it answers.
+	shown   *replyTicket
+	shownAt int
 }
 
 // entry is the reply's word on one item.
@@ -58,6 +62,10 @@ type entry struct {
 	known   bool // false: the reply stated nothing about this item
 	ok      bool
 	message string
+	// notApplied: the API said success, but the item's ticket holds
+	// something else than its row sent (see checkApplied).
+	notApplied bool
+	ticket     *replyTicket // a success item's ticket, nil if it shows none
 }
 
 const authMessage = "invalid auth key"
@@ -66,27 +74,11 @@ const authMessage = "invalid auth key"
 // a single object as mode says. Success or failure is read from the body's
 // status whatever the HTTP code, as Kapture may answer failures with 200.
 func interpret(status int, header http.Header, body []byte, rows []Row, mode ObjectReplies) outcome {
-	out := outcome{httpStatus: status}
 	trimmed := bytes.TrimSpace(body)
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		out.kind = kindAuth
-		out.message = fmt.Sprintf("HTTP %d", status)
-		if m := objectMessage(trimmed); m != "" {
-			out.message += ": " + m
-		}
-		return out
-	case status == http.StatusTooManyRequests:
-		out.kind = kindRetry
-		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
-		out.message = "HTTP 429: rate limited"
-		return out
-	case status >= 500 && !(status == http.StatusInternalServerError && apiFailure(trimmed)):
-		out.kind = kindRetry
-		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
+	out, decided := statusOutcome(status, header, trimmed)
+	if decided {
 		return out
 	}
-
 	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
 		return unreadable(out, status, trimmed)
 	}
@@ -106,6 +98,32 @@ func interpret(status int, header http.Header, body []byte, rows []Row, mode Obj
 		return objectOutcome(out, items[0], rows, mode)
 	}
 	return arrayOutcome(out, items, rows)
+}
+
+// statusOutcome reads what a reply's status decides whatever its body
+// (trimmed) says, whatever the endpoint: an auth
+// refusal, a 429, a server in trouble. decided is false for any other.
+func statusOutcome(status int, header http.Header, trimmed []byte) (out outcome, decided bool) {
+	out = outcome{httpStatus: status}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		out.kind = kindAuth
+		out.message = fmt.Sprintf("HTTP %d", status)
+		if m := objectMessage(trimmed); m != "" {
+			out.message += ": " + m
+		}
+		return out, true
+	case status == http.StatusTooManyRequests:
+		out.kind = kindRetry
+		out.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		out.message = "HTTP 429: rate limited"
+		return out, true
+	case status >= 500 && !(status == http.StatusInternalServerError && apiFailure(trimmed)):
+		out.kind = kindRetry
+		out.message = fmt.Sprintf("HTTP %d: %s", status, snippet(trimmed))
+		return out, true
+	}
+	return out, false
 }
 
 // apiFailure reports whether body is the API's own statement of failure:
@@ -153,6 +171,12 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 		case ok:
 			out.kind = kindSuccess
 			out.message = msg
+			if at < 0 && len(rows) == 1 {
+				at = 0 // the only item sent, whose ticket the object does not name
+			}
+			if at >= 0 {
+				out.shown, out.shownAt = it.Ticket, at
+			}
 		default:
 			out.kind = kindRejected
 			out.refused = true
@@ -165,6 +189,9 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 	out.entries = make([]entry, len(rows))
 	if at >= 0 {
 		out.entries[at] = entry{known: true, ok: ok, message: msg}
+		if ok {
+			out.entries[at].ticket = it.Ticket
+		}
 	}
 	return out
 }
@@ -189,7 +216,9 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		}
 		ok, msg := itemResult(it)
 		out.entries[i] = entry{known: true, ok: ok, message: msg}
-		if !ok {
+		if ok {
+			out.entries[i].ticket = it.Ticket
+		} else {
 			failed++
 		}
 		if ticketID(it) != "" || mentions(msg, rows[i].TicketID) {

@@ -124,6 +124,11 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 	body := Payload(p.rows)
 	journaled := p.prior > 0 // BeforeSend has seen the rows
 	last := false            // a request left after the stop
+	if p.prior == 0 && w.e.cfg.Backup != nil && s.soft.Err() == nil {
+		if send, err := w.backup(s, p); !send {
+			return err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if s.soft.Err() != nil && (!p.maybeApplied || last || s.run.Err() != nil) {
 			return w.abandon(s.run, p, journaled)
@@ -144,28 +149,19 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 			return err
 		}
 		journaled = true
-		dep, err := w.e.pacer.depart(pace)
-		if err != nil {
+		out, sent, err := w.e.paced(pace, s.grace, attempt > 1, func(ctx context.Context) (outcome, error) {
+			last = s.soft.Err() != nil
+			return w.e.client.do(ctx, body, p.rows)
+		})
+		if !sent {
 			return w.abandon(s.run, p, journaled) // stopped while waiting: this request is not sent
 		}
-		last = s.soft.Err() != nil
-		w.e.requests.Add(1)
-		if attempt > 1 {
-			w.e.retries.Add(1)
-		}
-		out, err := w.e.client.do(dep.trace(s.grace), body, p.rows)
-		dep.done()
 		if err != nil {
 			if s.run.Err() != nil {
 				return err
 			}
 			p.maybeApplied = true // no answer within the grace time
 			return w.abandon(s.run, p, journaled)
-		}
-		if out.httpStatus == http.StatusTooManyRequests {
-			w.e.pacer.throttled(dep, out.retryAfter)
-		} else {
-			w.e.pacer.answered(dep, out.httpStatus)
 		}
 		w.e.noteReply(out.form, len(p.rows))
 		tries := p.prior + attempt
@@ -187,6 +183,33 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 		// the payload goes again.
 		_ = sleep(s.soft, w.e.backoff(attempt))
 	}
+}
+
+// paced makes one request once the pacer lets it leave, counts it, and
+// tells the pacer how it was answered. When pace ends first the request
+// is not made: sent is false. send makes the request with the context it
+// is given (req's, traced for the pacer); its error (req ended) is
+// returned.
+func (e *Engine) paced(pace, req context.Context, retry bool, send func(context.Context) (outcome, error)) (out outcome, sent bool, err error) {
+	dep, err := e.pacer.depart(pace)
+	if err != nil {
+		return outcome{}, false, err
+	}
+	e.requests.Add(1)
+	if retry {
+		e.retries.Add(1)
+	}
+	out, err = send(dep.trace(req))
+	dep.done()
+	if err != nil {
+		return outcome{}, true, err
+	}
+	if out.httpStatus == http.StatusTooManyRequests {
+		e.pacer.throttled(dep, out.retryAfter)
+	} else {
+		e.pacer.answered(dep, out.httpStatus)
+	}
+	return out, true, nil
 }
 
 // abandon leaves p without a result at a stop, and returns stopErr. Rows
@@ -230,6 +253,9 @@ func (w *worker) settle(s stops, p held, out outcome, tries int) error {
 		return w.sendEach(s, unknown, tries)
 	case kindSuccess:
 		w.e.healthy()
+		if out.shown != nil {
+			w.e.observe(out.shown, rows[out.shownAt].TicketID)
+		}
 		return w.emitAll(rows, Success, out.message, out.httpStatus, tries)
 	case kindRejected:
 		w.e.failStreak.Store(0) // the API answered; it is not down
@@ -321,12 +347,13 @@ func (w *worker) emitRows(rows []Row, out outcome, tries int) (unknown []Row, er
 			unknown = append(unknown, r)
 			continue
 		}
+		w.e.observe(en.ticket, r.TicketID)
 		st := Failed
 		if en.ok {
 			st = Success
 		}
 		res = append(res, Result{Line: r.Line, TicketID: r.TicketID, Key: r.Key,
-			Status: st, Message: en.message, HTTPStatus: out.httpStatus,
+			Status: st, Message: en.message, NotApplied: en.notApplied, HTTPStatus: out.httpStatus,
 			Attempts: tries, FinishedAt: now})
 	}
 	if len(res) > 0 {

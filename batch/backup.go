@@ -1,0 +1,62 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Backup keeps the state of tickets before the run changes them
+// (Config.Backup).
+type Backup interface {
+	// Need returns which of ids (the tickets of a payload about to leave
+	// for the first time) have no pre-image yet. Called by the workers,
+	// concurrently.
+	Need(ids []string) []string
+	// Keep records the tickets read for them before the payload leaves;
+	// an error is fatal (the run stops). Called by the workers.
+	Keep(ctx context.Context, tickets []Ticket) error
+}
+
+// backupFailed starts the message of rows held back because the read of
+// their pre-images failed.
+const backupFailed = "not sent: the backup read failed: "
+
+// backup reads the pre-images of p's tickets that have none and hands
+// them to Config.Backup, before p's first request leaves (never before a
+// retry, a split half or a row sent again on its own: its tickets were
+// read already). The read is paced and retried as a request is. It
+// reports whether p may go: not when a stop came first (p is left as
+// never sent), nor when the read still failed after its retries (p's
+// rows are failed, never sent; that counts towards the breaker). A read
+// refused for a reason no retry or later payload changes (the token, the
+// address, the API's refusal of the read, a reply in a shape no read can
+// take) fails p's rows so and is fatal; an error of Keep is fatal.
+func (w *worker) backup(s stops, p held) (send bool, err error) {
+	ids := make([]string, len(p.rows))
+	for i, r := range p.rows {
+		ids[i] = r.TicketID
+	}
+	need := w.e.cfg.Backup.Need(ids)
+	if len(need) == 0 {
+		return true, nil
+	}
+	tickets, status, err := w.e.read(s.soft, need)
+	if err == nil {
+		if err := w.e.cfg.Backup.Keep(s.run, tickets); err != nil {
+			return false, fmt.Errorf("keep the pre-images of %d tickets: %w", len(tickets), err)
+		}
+		return true, nil
+	}
+	if s.soft.Err() != nil {
+		return false, w.abandon(s.run, p, false)
+	}
+	msg := backupFailed + err.Error()
+	if eerr := w.emitAll(p.rows, Failed, msg, status, p.prior); eerr != nil {
+		return false, eerr
+	}
+	if _, gaveUp := errors.AsType[*readGaveUp](err); gaveUp {
+		return false, w.e.unhealthy(msg)
+	}
+	return false, fmt.Errorf("the backup read failed: %w", err)
+}
