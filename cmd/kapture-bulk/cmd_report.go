@@ -41,13 +41,24 @@ func cmdReport(args []string, e *env, runF func(*reportOptions) error) error {
 
 // parseReport parses the report command's flags; it checks nothing else.
 func parseReport(args []string, e *env) (*reportOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk report", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &reportOptions{env: e}
+	pos, err := parseArgs(reportFlagSet(o), args)
+	if err != nil {
+		return nil, err
+	}
+	o.args = pos
+	return o, nil
+}
+
+// reportFlagSet is the report command's flags, parsed into o, with its
+// help as Usage.
+func reportFlagSet(o *reportOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk report", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
 	fs.StringVar(&o.inputPath, "input", "", "the input the results are of: adds the rows never sent, checks the order of each ticket's rows as a resume does, and is needed for --failed-rows")
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	fs.StringVar(&o.failedRows, "failed-rows", "", "write the input rows that are not done to this CSV, in the input's own columns plus an error column: fix them and run that file")
-	o.input.register(fs)
+	o.input.register(fs, "the extra columns the run was given (they are part of each row's key): comma-separated names, or all")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: kapture-bulk report [flags] RESULTS
 
@@ -63,12 +74,7 @@ Flags:
 `)
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	o.args = pos
-	return o, nil
+	return fs
 }
 
 // reportRun reports on RESULTS on stdout: as text, or one JSON object.

@@ -48,7 +48,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	f.input.register(fs)
+	f.input.register(fs, "also send these extra columns: comma-separated names, or all")
 	fs.StringVar(&f.results, "results", "", "results CSV (default: INPUT minus .csv plus .results.csv)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run recorded in --results: skip rows already done, append")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "start afresh although --results exists")
@@ -102,9 +102,21 @@ func cmdRun(ctx context.Context, args []string, e *env, runF func(context.Contex
 
 // parseRun parses the run command's flags; it checks nothing else.
 func parseRun(args []string, e *env) (*runOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &runOptions{env: e}
+	fs := runFlagSet(o)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	o.args, o.set = pos, setFlags(fs)
+	return o, nil
+}
+
+// runFlagSet is the run command's flags, parsed into o.flags, with its
+// help as Usage.
+func runFlagSet(o *runOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
 	o.flags.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\n"+
@@ -112,12 +124,7 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 			"what the API takes, so such a value is a typo, and they keep the run's memory bounded.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	o.args, o.set = pos, setFlags(fs)
-	return o, nil
+	return fs
 }
 
 // runRun does a parsed run and ends it with its summary: on stderr once

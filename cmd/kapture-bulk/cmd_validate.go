@@ -31,22 +31,28 @@ func cmdValidate(args []string, e *env, runF func(*validateOptions) error) error
 
 // parseValidate parses the validate command's flags; it checks nothing else.
 func parseValidate(args []string, e *env) (*validateOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &validateOptions{env: e}
-	o.input.register(fs)
+	pos, err := parseArgs(validateFlagSet(o), args)
+	if err != nil {
+		return nil, err
+	}
+	o.args = pos
+	return o, nil
+}
+
+// validateFlagSet is the validate command's flags, parsed into o, with
+// its help as Usage.
+func validateFlagSet(o *validateOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
+	o.input.register(fs, "check these extra columns too, as run would send them: comma-separated names, or all")
 	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
 	fs.BoolVar(&o.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	o.args = pos
-	return o, nil
+	return fs
 }
 
 // validateRun checks INPUT and lists its invalid rows on stdout, then a
