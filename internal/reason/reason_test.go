@@ -14,7 +14,10 @@ func TestMask(t *testing.T) {
 		{`ticket_id "7.13517E+11" looks like a number Excel rewrote in scientific notation`, "ticket_id <value> looks like a number Excel rewrote in scientific notation"},
 		{`ticket_id "say \"hi\"" is not a ticket id`, "ticket_id <value> is not a ticket id"},
 		{"line 12 has 5 fields but the header has 6", "line <n> has <n> fields but the header has <n>"},
-		{"gave up after 6 attempts: HTTP 503", "gave up after <n> attempts: HTTP <n>"},
+		{"gave up after 6 attempts: HTTP 503", "gave up after <n> attempts: HTTP 503"},
+		{"HTTP 401: Invalid Auth Key", "HTTP 401: Invalid Auth Key"},
+		{"unreadable reply (http 200): <html>", "unreadable reply (http 200): <html>"},
+		{"HTTP 4010 and HTTP 600 and HTTP 503.5 and XHTTP 503 and HTTP  503", "HTTP <n> and HTTP <n> and HTTP <n> and XHTTP <n> and HTTP <n>"},
 		{"Invalid value 'XYZ' for sub_status", "Invalid value <value> for sub_status"},
 		{"can't find the tickets' queue", "can't find the tickets' queue"},
 		{"timeout after 30s (request req_8f3a9c1d)", "timeout after <n>s (request <id>)"},
@@ -66,7 +69,7 @@ func TestTallyGroupsCountsAndOrders(t *testing.T) {
 	want := []Group{
 		{"No ticket found for ticket_id <id>", "failed", 2, 3}, // the lowest line, whatever the order
 		{"ticket_id <value> is not a ticket id (digits only)", "invalid", 2, 4},
-		{"gave up after <n> attempts: HTTP <n>", "failed", 1, 7},
+		{"gave up after <n> attempts: HTTP 503", "failed", 1, 7},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Top(0) =\n%v\nwant\n%v", got, want)
