@@ -141,6 +141,7 @@ type Result struct {
 type Stats struct {
 	Requests int64   // HTTP requests sent
 	Retries  int64   // of which were retries
+	Limited  int64   // of which the API answered 429 (rate limited)
 	Splits   int64   // payloads bisected
 	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
 	// ReplyForm is the form of the replies read so far: "" before any,
@@ -179,6 +180,7 @@ type Engine struct {
 	graceTimer *time.Timer             // ends the grace time
 
 	requests, retries, splits atomic.Int64
+	limited                   atomic.Int64 // requests answered 429
 	failStreak                atomic.Int64
 	delivering                atomic.Int64 // see Stats.Delivering
 
@@ -293,6 +295,7 @@ func (e *Engine) Stats() Stats {
 		Requests:  e.requests.Load(),
 		Retries:   e.retries.Load(),
 		Splits:    e.splits.Load(),
+		Limited:   e.limited.Load(),
 		Rate:      e.pacer.current(),
 		ReplyForm: e.replyForm(),
 		BatchSize: e.batchSize(),

@@ -163,6 +163,7 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 			return w.abandon(s.run, p, journaled)
 		}
 		if out.httpStatus == http.StatusTooManyRequests {
+			w.e.limited.Add(1)
 			w.e.pacer.throttled(dep, out.retryAfter)
 		} else {
 			w.e.pacer.answered(dep, out.httpStatus)
