@@ -149,6 +149,7 @@ func (o *runOptions) files() []file {
 		output("--sync-state", f.syncState, sidecar{"compaction copy", syncstate.CompactPath}),
 		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}),
 		output("--summary-json", f.summaryJSON, tmpFile),
+		output("--metrics-file", f.metricsFile, tmpFile),
 	)
 }
 

@@ -18,6 +18,9 @@ import (
 
 // summary is what a run did, for people (print) and schedulers (JSON).
 type summary struct {
+	Version       string  `json:"version"`
+	StartedAt     string  `json:"started_at"`  // RFC 3339 UTC with milliseconds, as the results CSV's times
+	FinishedAt    string  `json:"finished_at"` // when the summary was made, the run over
 	Input         string  `json:"input"`
 	Results       string  `json:"results"` // empty when none was opened (refused early, dry run)
 	Outcome       string  `json:"outcome"` // finished, interrupted, aborted or dry_run
@@ -40,6 +43,7 @@ type summary struct {
 	Payloads      int64   `json:"payloads,omitempty"` // at least, for a dry run
 	Requests      int64   `json:"requests"`
 	Retries       int64   `json:"retries"`
+	RateLimited   int64   `json:"rate_limited"` // of the requests: answered 429
 	Splits        int64   `json:"splits"`
 	FinalRate     float64 `json:"final_rate"`
 	SettledRate   float64 `json:"settled_rate"`         // --rate auto: the rate it settled at; 0 if it did not
@@ -54,7 +58,8 @@ type summary struct {
 	// (not for a sync run: the next one does).
 	ResumeCommand string `json:"resume_command,omitempty"`
 
-	next advice
+	next     advice
+	finished time.Time
 }
 
 // runState is what a run got as far as, for its summary.
@@ -66,11 +71,18 @@ type runState struct {
 	next        advice     // what sends the rest, if the run stops early
 }
 
-// summary is what the run got as far as; it works for a run refused
-// before it sent anything (all counts zero) and for a dry run.
-func (st *runState) summary() *summary {
-	elapsed := time.Since(st.start)
-	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}, next: st.next}
+// timeLayout is how the summary JSON writes a time, as the results CSV.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// summary is what the run got as far as when it ended, at end; it works
+// for a run refused before it sent anything (all counts zero) and for a
+// dry run.
+func (st *runState) summary(end time.Time) *summary {
+	elapsed := end.Sub(st.start)
+	s := &summary{
+		Version: version, StartedAt: st.start.UTC().Format(timeLayout), FinishedAt: end.UTC().Format(timeLayout),
+		Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}, next: st.next, finished: end,
+	}
 	c := st.stats.Snapshot()
 	if c.ResultsOpen {
 		s.Results = st.resultsPath
@@ -102,7 +114,7 @@ func (st *runState) summary() *summary {
 	if s.NotSent+s.Unknown > 0 && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
-	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
+	s.Requests, s.Retries, s.RateLimited, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Limited, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	s.SettledRate = c.SettledRate
 	if r := st.stats.FailureReasons(summaryReasons); r != nil {
@@ -194,6 +206,9 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, "; %d rows repeat a ticket_id", s.DuplicateRows)
 	}
 	fmt.Fprintf(&b, "\n  %d requests, %d retries, %d splits", s.Requests, s.Retries, s.Splits)
+	if s.RateLimited > 0 {
+		fmt.Fprintf(&b, ", %d rate limited (429)", s.RateLimited)
+	}
 	if s.FinalRate > 0 {
 		fmt.Fprintf(&b, ", final rate %.2f requests/s", s.FinalRate)
 	}
