@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
@@ -149,7 +150,7 @@ func stateStats(w io.Writer, st *syncstate.State) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sync state %s: %d bytes\n", st.Path(), s.Bytes)
+	fmt.Fprintf(w, "sync state %s: %s\n", st.Path(), plural.Of(s.Bytes, "byte", "bytes"))
 	if s.API != "" {
 		fmt.Fprintf(w, "API: %s\n", s.API)
 	} else {

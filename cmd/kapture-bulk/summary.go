@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/writer"
@@ -158,12 +159,14 @@ func (s *summary) finish(err error) {
 func (s *summary) stopText() string {
 	var parts []string
 	if s.Unknown > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows' requests got no answer in time, so their outcome is unknown (%s.inflight lists them)", s.Unknown, s.Results))
+		parts = append(parts, fmt.Sprintf("%s (%s.inflight lists %s)", plural.Of(s.Unknown,
+			"row's request got no answer in time, so its outcome is unknown", "rows' requests got no answer in time, so their outcome is unknown"),
+			s.Results, plural.Pick(s.Unknown, "it", "them")))
 	} else {
 		parts = append(parts, "every request that left was answered and its rows recorded")
 	}
 	if s.NotSent > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows not sent have no result", s.NotSent))
+		parts = append(parts, plural.Of(s.NotSent, "row not sent has no result", "rows not sent have no result"))
 	}
 	if s.NotSent+s.Unknown > 0 {
 		parts = append(parts, s.next.text())
@@ -182,10 +185,10 @@ func failedText(failed, unknown int64) string {
 
 func (s *summary) print(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %d rows read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), s.RowsRead)
+	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %s read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), plural.Of(s.RowsRead, "row", "rows"))
 	fmt.Fprintf(&b, ": %d success, %s, %d invalid", s.Success, failedText(s.Failed, s.Unknown), s.Invalid)
 	if s.Unchanged > 0 {
-		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds them)", s.Unchanged)
+		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds %s)", s.Unchanged, plural.Pick(s.Unchanged, "it", "them"))
 	}
 	if s.SkippedResume > 0 {
 		fmt.Fprintf(&b, ", %d skipped (done in the run resumed)", s.SkippedResume)
@@ -200,12 +203,12 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, ", %d not sent", s.NotSent)
 	}
 	if s.BlankSkipped > 0 {
-		fmt.Fprintf(&b, "; %d blank rows skipped", s.BlankSkipped)
+		fmt.Fprintf(&b, "; %s skipped", plural.Of(s.BlankSkipped, "blank row", "blank rows"))
 	}
 	if s.DuplicateRows > 0 {
-		fmt.Fprintf(&b, "; %d rows repeat a ticket_id", s.DuplicateRows)
+		fmt.Fprintf(&b, "; %s a ticket_id", plural.Of(s.DuplicateRows, "row repeats", "rows repeat"))
 	}
-	fmt.Fprintf(&b, "\n  %d requests, %d retries, %d splits", s.Requests, s.Retries, s.Splits)
+	fmt.Fprintf(&b, "\n  %s, %s, %s", plural.Of(s.Requests, "request", "requests"), plural.Of(s.Retries, "retry", "retries"), plural.Of(s.Splits, "split", "splits"))
 	if s.RateLimited > 0 {
 		fmt.Fprintf(&b, ", %d rate limited (429)", s.RateLimited)
 	}
@@ -217,11 +220,13 @@ func (s *summary) print(w io.Writer) {
 	}
 	fmt.Fprintf(&b, "; %.1f rows/s", s.RowsPerSecond)
 	if s.ReplyForm != "" {
-		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
+		fmt.Fprintf(&b, "\n  API replies: %s; %s per payload at the end", s.ReplyForm, plural.Of(s.BatchSize, "item", "items"))
 	}
 	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
 	if s.Unknown > 0 {
-		fmt.Fprintf(&b, "  outcome unknown: %d rows' requests got no answer before the run stopped; the API may or may not have applied them (%s.inflight lists them)\n", s.Unknown, s.Results)
+		them := plural.Pick(s.Unknown, "it", "them")
+		fmt.Fprintf(&b, "  outcome unknown: %s no answer before the run stopped; the API may or may not have applied %s (%s.inflight lists %s)\n",
+			plural.Of(s.Unknown, "row's request got", "rows' requests got"), them, s.Results, them)
 	}
 	if s.NotSent+s.Unknown > 0 {
 		fmt.Fprintf(&b, "  next: %s\n", s.next.text())
