@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
@@ -13,6 +14,7 @@ type validateOptions struct {
 	input      inputFlags
 	limit      int
 	allowEmpty bool
+	all        bool
 	args       []string // INPUT, if the user gave exactly one
 }
 
@@ -48,8 +50,9 @@ func validateFlagSet(o *validateOptions) *flag.FlagSet {
 	o.input.register(fs, "check these extra columns too, as run would send them: comma-separated names, or all")
 	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
 	fs.BoolVar(&o.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2)")
+	fs.BoolVar(&o.all, "all", false, "list every invalid row on a line of its own, NAME:LINE: message, instead of grouped by reason")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists the invalid rows grouped by reason, as report groups\nfailures (each reason with its count and first lines; --all: every row);\nexits 1 if there is one, 0 if none.\n\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
 	return fs
@@ -70,13 +73,17 @@ func validateRun(o *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := run.Validate(o.args[0], e.stdin, opts, o.limit, e.stdout)
+	listing := run.Grouped
+	if o.all {
+		listing = run.EveryRow
+	}
+	st, err := run.Validate(o.args[0], e.stdin, opts, o.limit, e.stdout, listing)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d rows: %d valid, %d invalid", name, st.Rows, st.Rows-st.Invalid, st.Invalid)
+	fmt.Fprintf(e.stdout, "%s: %s: %d valid, %d invalid", name, plural.Of(st.Rows, "row", "rows"), st.Rows-st.Invalid, st.Invalid)
 	if st.Blank > 0 {
-		fmt.Fprintf(e.stdout, "; %d blank rows skipped", st.Blank)
+		fmt.Fprintf(e.stdout, "; %s skipped", plural.Of(st.Blank, "blank row", "blank rows"))
 	}
 	if len(st.LeftOut) > 0 {
 		fmt.Fprintf(e.stdout, "; columns not sent: %v", st.LeftOut)

@@ -183,7 +183,7 @@ func TestDryRunSendsNothingAndNeedsNoToken(t *testing.T) {
 					t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
 				}
 			}
-			if listed := strings.Contains(r.stdout, in+":4: ticket_id"); listed != tc.invalid {
+			if listed := strings.Contains(r.stdout, in+" line 4"); listed != tc.invalid {
 				t.Errorf("invalid row of line 4 listed: %v, want %v:\n%s", listed, tc.invalid, r.stdout)
 			}
 			// The first item of the first payload, as indented JSON, ends

@@ -302,6 +302,10 @@ const DefaultKept = 1000
 type Tally struct {
 	kept   int
 	groups map[groupKey]*Group
+	// lines, when keepLines > 0, holds each group's lowest input lines,
+	// in order.
+	keepLines int
+	lines     map[groupKey][]int
 }
 
 type groupKey struct{ status, reason string }
@@ -313,6 +317,19 @@ func NewTally(kept int) *Tally {
 		kept = DefaultKept
 	}
 	return &Tally{kept: kept, groups: map[groupKey]*Group{}}
+}
+
+// KeepLines makes t keep, for each group, the n lowest input lines of
+// its rows (Lines returns them). Call it before the first Add.
+func (t *Tally) KeepLines(n int) {
+	t.keepLines = n
+	t.lines = map[groupKey][]int{}
+}
+
+// Lines returns the lowest input lines of g's rows that t keeps (see
+// KeepLines), in order; nil when it keeps none.
+func (t *Tally) Lines(g Group) []int {
+	return t.lines[groupKey{g.Status, g.Reason}]
 }
 
 // Add counts one row of the given status whose message is msg (Mask is
@@ -339,6 +356,23 @@ func (t *Tally) AddMasked(status, reason string, line int) {
 	if line > 0 && line < g.ExampleLine { // the first in the input, in whatever order rows come
 		g.ExampleLine = line
 	}
+	if t.keepLines > 0 && line > 0 {
+		t.keepLine(k, line)
+	}
+}
+
+// keepLine adds line to the lowest lines kept for k, if it is one.
+func (t *Tally) keepLine(k groupKey, line int) {
+	ls := t.lines[k]
+	i, _ := slices.BinarySearch(ls, line)
+	if i >= t.keepLines {
+		return
+	}
+	ls = slices.Insert(ls, i, line)
+	if len(ls) > t.keepLines {
+		ls = ls[:t.keepLines]
+	}
+	t.lines[k] = ls
 }
 
 // Len returns the number of groups.

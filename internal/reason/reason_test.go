@@ -79,6 +79,22 @@ func TestTallyGroupsCountsAndOrders(t *testing.T) {
 	}
 }
 
+func TestTallyKeepsTheLowestLines(t *testing.T) {
+	tl := NewTally(0)
+	tl.KeepLines(3)
+	for _, line := range []int{9, 4, 12, 2, 7, 4} {
+		tl.Add("invalid", fmt.Sprintf("ticket_id %q is not a ticket id", fmt.Sprint(line)), line)
+	}
+	tl.Add("invalid", "another reason", 5)
+	top := tl.Top(0)
+	if got := fmt.Sprint(tl.Lines(top[0]), tl.Lines(top[1])); got != "[2 4 4] [5]" {
+		t.Errorf("lines %s, want [2 4 4] [5]", got)
+	}
+	if NewTally(0).Lines(top[0]) != nil {
+		t.Error("a Tally that keeps no lines returned some")
+	}
+}
+
 func TestTallyIsBounded(t *testing.T) {
 	tl := NewTally(3)
 	for i := range 10 {
