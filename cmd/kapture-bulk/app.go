@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
@@ -83,9 +85,21 @@ func report(err error, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if !errors.Is(err, errSilent) && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, "kapture-bulk: %v\n", err)
+		fmt.Fprintf(stderr, "kapture-bulk: %s\n", message(err))
 	}
 	return code
+}
+
+// message is err for a person: a file error that the packages below
+// wrapped as it came ("open results: open r.csv: no such file or
+// directory") names the file once, without the system call.
+func message(err error) string {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	return msg
 }
 
 // exitCode maps an error to the exit code: the command's own choice first

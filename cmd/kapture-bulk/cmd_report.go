@@ -98,7 +98,7 @@ func reportRun(o *reportOptions) error {
 			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
 		}
 		if err := checkWritable(o.failedRows); err != nil {
-			return usagef("--failed-rows: %w", err)
+			return usagef("--failed-rows %w", err)
 		}
 	}
 	ropts, err := o.input.options(o.inputPath)

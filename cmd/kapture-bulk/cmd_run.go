@@ -201,7 +201,7 @@ func (o *runOptions) checkOutputs(ends []*endFile) error {
 			continue // it may be the very file at stake: not touched
 		}
 		if werr := checkWritable(ef.path); werr != nil {
-			err = cmp.Or(err, usagef("%s: %w", ef.flag, werr))
+			err = cmp.Or(err, usagef("%s %w", ef.flag, werr))
 			continue
 		}
 		ef.ok = true

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
@@ -64,6 +65,8 @@ func cmdState(sub string, args []string, e *env) error {
 	}
 	st, err := syncstate.Open(path, syncstate.Options{ReadOnly: true})
 	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return usagef("--sync-state %s: no such file: a sync run makes it; give the path its runs use", path)
 	case errors.Is(err, syncstate.ErrLockedState):
 		return withCode(exitAborted, fmt.Errorf("%w: a run is using it; try again when it ends", err))
 	case err != nil:

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -149,7 +151,7 @@ func (s *summary) finish(err error) {
 	}
 	switch {
 	case !errors.Is(err, errSilent):
-		s.Error = err.Error()
+		s.Error = message(err)
 	case s.Outcome == "interrupted":
 		s.Error = "interrupted by a signal: " + s.stopText()
 	}
@@ -288,6 +290,13 @@ func checkWritable(path string) error {
 		}
 	}
 	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE, 0o644)
+	if _, derr := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) && errors.Is(derr, fs.ErrNotExist) {
+		return fmt.Errorf("%s: its folder does not exist", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) { // the temporary file is not what the user named
+		return fmt.Errorf("%s cannot be written: %w", path, pe.Err)
+	}
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func (r *runner) openInput() (*input, error) {
 func openFile(path string) (*os.File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, refuse(fmt.Errorf("open input: %w", err))
+		return nil, refuse(fmt.Errorf("input %w", err)) // cli prints "input x.csv: no such file or directory"
 	}
 	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
 		fh.Close()
