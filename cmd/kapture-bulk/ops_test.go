@@ -99,6 +99,7 @@ func readSummaryJSON(t *testing.T, path string) map[string]any {
 // summaryFields are the fields --summary-json always holds (README,
 // Progress, logs and the summary).
 var summaryFields = []string{
+	"version", "started_at", "finished_at", "rate_limited",
 	"input", "results", "outcome", "exit_code", "rows_read", "success", "failed", "invalid",
 	"skipped_resume", "not_sent", "requests", "retries", "splits", "final_rate",
 	"elapsed_seconds", "rows_per_second",
