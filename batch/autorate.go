@@ -10,10 +10,14 @@ import (
 // fraction of a millisecond early), and every refusal costs a pause of
 // the API's Retry-After for every worker: the controller finds the limit
 // in few refusals, then holds just under it.
+// AutoStartRate is the rate, in requests a second, Config.AutoRate starts
+// from (a dry run's estimate uses it).
+const AutoStartRate = 5.0
+
 const (
 	// autoStart is the first rate: the former default, safe for any
 	// tenant we know of.
-	autoStart = 5.0
+	autoStart = AutoStartRate
 	// autoMax bounds the rate: far above any documented API limit.
 	autoMax = 1000.0
 	// autoMin is the lowest rate the controller goes down to.

@@ -168,6 +168,7 @@ type Stats struct {
 	Requests int64   // HTTP requests sent, updates and reads
 	Retries  int64   // of which were retries
 	Reads    int64   // of which were Get Ticket requests
+	Limited  int64   // of which the API answered 429 (rate limited)
 	Splits   int64   // payloads bisected
 	Rate     float64 // the limiter's current rate (requests/s); 0 = unlimited
 	// ReplyForm is the form of the replies read so far: "" before any,
@@ -210,6 +211,7 @@ type Engine struct {
 
 	requests, retries, splits atomic.Int64
 	reads                     atomic.Int64 // of requests: Get Ticket's
+	limited                   atomic.Int64 // requests answered 429
 	failStreak                atomic.Int64
 	delivering                atomic.Int64 // see Stats.Delivering
 
@@ -332,6 +334,7 @@ func (e *Engine) Stats() Stats {
 		Retries:   e.retries.Load(),
 		Splits:    e.splits.Load(),
 		Reads:     e.reads.Load(),
+		Limited:   e.limited.Load(),
 		Rate:      e.pacer.current(),
 		ReplyForm: e.replyForm(),
 		BatchSize: e.batchSize(),

@@ -205,6 +205,7 @@ func (e *Engine) paced(pace, req context.Context, retry bool, send func(context.
 		return outcome{}, true, err
 	}
 	if out.httpStatus == http.StatusTooManyRequests {
+		e.limited.Add(1)
 		e.pacer.throttled(dep, out.retryAfter)
 	} else {
 		e.pacer.answered(dep, out.httpStatus)

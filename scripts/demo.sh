@@ -18,9 +18,11 @@ done
 url=$(cat "$dir/url")
 results=samples/status-migration.results.csv
 echo "demo: mock Kapture API at $url"
-echo "demo: kapture-bulk run --base-url $url --overwrite samples/status-migration.csv"
+# The command shown is the command run: both come from the same words.
+set -- run --base-url "$url" --overwrite --rate 20 samples/status-migration.csv
+echo "demo: kapture-bulk $*"
 set +e
-"$bin" run --base-url "$url" --overwrite --rate 20 samples/status-migration.csv
+"$bin" "$@"
 code=$?
 set -e
 echo "demo: exit code $code (1 = finished, some rows failed or were invalid: see the results)"

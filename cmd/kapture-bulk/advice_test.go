@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
@@ -50,7 +51,9 @@ func TestAdviceWorksAsPrinted(t *testing.T) {
 			sigs := make(chan os.Signal, 1)
 			var stopAt atomic.Int64
 			stopAt.Store(3)
-			srv := kapturetest.NewServer(t, kapturetest.Options{Fail: func(n int, _ []kapturetest.Item) *kapturetest.Fault {
+			// A little latency: the stop must come before the run has
+			// sent every row, however loaded the machine.
+			srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 20 * time.Millisecond, Fail: func(n int, _ []kapturetest.Item) *kapturetest.Fault {
 				if int64(n) == stopAt.Load() {
 					sigs <- syscall.SIGINT // while the request is in flight
 				}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -73,26 +74,7 @@ func cli(ctx context.Context, args []string, e *env) int {
 		printUsage(e.stderr)
 		return exitUsage
 	}
-	var err error
-	switch args[0] {
-	case "run":
-		err = cmdRun(ctx, args[1:], e, nil)
-	case "validate":
-		err = cmdValidate(args[1:], e, nil)
-	case "mock":
-		err = cmdMock(ctx, args[1:], e, nil)
-	case "report":
-		err = cmdReport(args[1:], e, nil)
-	case "state":
-		err = cmdState(args[1:], e)
-	case "version", "--version", "-version":
-		fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
-	case "help", "-h", "--help", "-help":
-		printUsage(e.stdout)
-	default:
-		err = unknownCommand(args[0])
-	}
-	return report(err, e.stderr)
+	return report(dispatch(ctx, "kapture-bulk", commands(), args, e), e.stderr)
 }
 
 // report prints err (once) and maps it to the exit code: the one place
@@ -103,9 +85,21 @@ func report(err error, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if !errors.Is(err, errSilent) && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, "kapture-bulk: %v\n", err)
+		fmt.Fprintf(stderr, "kapture-bulk: %s\n", message(err))
 	}
 	return code
+}
+
+// message is err for a person: a file error that the packages below
+// wrapped as it came ("open results: open r.csv: no such file or
+// directory") names the file once, without the system call.
+func message(err error) string {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
+	}
+	return msg
 }
 
 // exitCode maps an error to the exit code: the command's own choice first
@@ -134,29 +128,6 @@ func exitCode(err error) int {
 	default:
 		return exitAborted
 	}
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, strings.TrimLeft(`
-kapture-bulk applies a CSV of ticket updates to Kapture CRM.
-
-Usage:
-  kapture-bulk run [flags] INPUT        apply INPUT (a CSV path, or - for stdin)
-  kapture-bulk validate [flags] INPUT   check INPUT only: no token, no network
-  kapture-bulk report [flags] RESULTS   what a results CSV says: every row's final
-                                        state, the failure reasons, the rows to fix
-  kapture-bulk mock [flags]             serve a local fake Kapture API
-  kapture-bulk state show|export|stats --sync-state PATH [TICKET...]
-                                        what a sync state holds
-  kapture-bulk version
-
-Run "kapture-bulk COMMAND --help" for the flags of a command.
-Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
-2 usage, configuration or input error (nothing applied); 3 aborted
-(authentication rejected, API down, results file locked): try later;
-4 the input broke off (a CSV syntax error in stdin) after rows were
-sent: fix it and --resume; 130 interrupted by a signal: --resume.
-`, "\n"))
 }
 
 // parseArgs parses flags that come before or after the positional

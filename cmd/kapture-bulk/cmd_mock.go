@@ -50,9 +50,23 @@ func cmdMock(ctx context.Context, args []string, e *env, runF func(context.Conte
 
 // parseMock parses the mock command's flags.
 func parseMock(args []string, e *env) (*mockOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk mock", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &mockOptions{env: e}
+	fs := mockFlagSet(o)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("mock takes no arguments, got %q %s", pos, helpHint(fs.Name()))
+	}
+	return o, nil
+}
+
+// mockFlagSet is the mock command's flags, parsed into o, with its help
+// as Usage.
+func mockFlagSet(o *mockOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk mock", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0: a free port)")
 	fs.StringVar(&o.reply, "reply", "array", "reply form for a payload: array (one result per item), object (one for all: the success of the last item, or the first failure) or last (one object about the last item; the others applied or refused without a word)")
 	fs.BoolVar(&o.atomic, "atomic", false, "when an item of a payload fails, apply none of it")
@@ -73,14 +87,7 @@ func parseMock(args []string, e *env) (*mockOptions, error) {
 		fmt.Fprint(fs.Output(), "\nFlags:\n")
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(pos) > 0 {
-		return nil, usagef("mock takes no arguments, got %q %s", pos, helpHint(fs.Name()))
-	}
-	return o, nil
+	return fs
 }
 
 // options checks the flags and turns them into the fake's options.

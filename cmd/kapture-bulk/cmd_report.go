@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	outcome "github.com/kapture-bulk/kapture-bulk/internal/report" // report is app.go's error reporter
 	"github.com/kapture-bulk/kapture-bulk/writer"
@@ -41,13 +42,24 @@ func cmdReport(args []string, e *env, runF func(*reportOptions) error) error {
 
 // parseReport parses the report command's flags; it checks nothing else.
 func parseReport(args []string, e *env) (*reportOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk report", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &reportOptions{env: e}
+	pos, err := parseArgs(reportFlagSet(o), args)
+	if err != nil {
+		return nil, err
+	}
+	o.args = pos
+	return o, nil
+}
+
+// reportFlagSet is the report command's flags, parsed into o, with its
+// help as Usage.
+func reportFlagSet(o *reportOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk report", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
 	fs.StringVar(&o.inputPath, "input", "", "the input the results are of: adds the rows never sent, checks the order of each ticket's rows as a resume does, and is needed for --failed-rows")
 	fs.BoolVar(&o.json, "json", false, "print the report as one JSON object")
 	fs.StringVar(&o.failedRows, "failed-rows", "", "write the input rows that are not done to this CSV, in the input's own columns plus an error column: fix them and run that file")
-	o.input.register(fs)
+	o.input.register(fs, "the extra columns the run was given (they are part of each row's key): comma-separated names, or all")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: kapture-bulk report [flags] RESULTS
 
@@ -63,12 +75,7 @@ Flags:
 `)
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	o.args = pos
-	return o, nil
+	return fs
 }
 
 // reportRun reports on RESULTS on stdout: as text, or one JSON object.
@@ -91,7 +98,7 @@ func reportRun(o *reportOptions) error {
 			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
 		}
 		if err := checkWritable(o.failedRows); err != nil {
-			return usagef("--failed-rows: %w", err)
+			return usagef("--failed-rows %w", err)
 		}
 	}
 	ropts, err := o.input.options(o.inputPath)
@@ -215,9 +222,9 @@ const reportReasonsShown = 20
 func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	var b strings.Builder
 	if rep.Input != "" {
-		fmt.Fprintf(&b, "%s, as %s records it: %d rows: ", rep.Input, rep.Results, rep.Rows)
+		fmt.Fprintf(&b, "%s, as %s records it: %s: ", rep.Input, rep.Results, plural.Of(rep.Rows, "row", "rows"))
 	} else {
-		fmt.Fprintf(&b, "%s: %d rows: ", rep.Results, rep.Rows)
+		fmt.Fprintf(&b, "%s: %s: ", rep.Results, plural.Of(rep.Rows, "row", "rows"))
 	}
 	parts := []string{fmt.Sprintf("%d success", rep.Success)}
 	if rep.Unchanged > 0 {
@@ -235,7 +242,7 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	}
 	b.WriteString(strings.Join(parts, ", ") + "\n")
 	if rep.ResultsRows > 0 { // else a note says it records none
-		fmt.Fprintf(&b, "  the results file has %d rows; %d of them superseded by a later result of the same row\n", rep.ResultsRows, rep.Superseded)
+		fmt.Fprintf(&b, "  the results file has %s; %d of them superseded by a later result of the same row\n", plural.Of(rep.ResultsRows, "row", "rows"), rep.Superseded)
 	}
 	printReportNotes(&b, rep)
 	if rep.Done() {
@@ -251,10 +258,10 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 // printReportNotes says what else a person should know about the files.
 func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 	if rep.NotInInput > 0 {
-		fmt.Fprintf(b, "  %d rows recorded are not in %s now (deleted or edited since)\n", rep.NotInInput, rep.Input)
+		fmt.Fprintf(b, "  %s not in %s now (deleted or edited since)\n", plural.Of(rep.NotInInput, "row recorded is", "rows recorded are"), rep.Input)
 	}
 	if rep.Unattributed > 0 {
-		fmt.Fprintf(b, "  %d results rows cannot be read at all (edited or re-saved by a spreadsheet?)", rep.Unattributed)
+		fmt.Fprintf(b, "  %s be read at all (edited or re-saved by a spreadsheet?)", plural.Of(rep.Unattributed, "results row cannot", "results rows cannot"))
 		if rep.Input == "" {
 			b.WriteString(": they may be later results of rows counted as done; --input checks")
 		}
@@ -283,7 +290,7 @@ func printReasons(b *strings.Builder, groups []reason.Group, n int, indent strin
 	fmt.Fprintf(b, "%sfailure reasons (most rows first):\n", indent)
 	for i, g := range groups {
 		if n > 0 && i == n {
-			fmt.Fprintf(b, "%s  … and %d more reasons (kapture-bulk report --json lists them all)\n", indent, len(groups)-n)
+			fmt.Fprintf(b, "%s  … and %s (kapture-bulk report --json lists them all)\n", indent, plural.Of(len(groups)-n, "more reason", "more reasons"))
 			break
 		}
 		fmt.Fprintf(b, "%s  %6d  %-7s  %s (e.g. line %d)\n", indent, g.Count, g.Status, g.Reason, g.ExampleLine)

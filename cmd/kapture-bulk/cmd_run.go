@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -36,6 +38,7 @@ type runFlags struct {
 	dryRun            bool
 	strict            bool
 	summaryJSON       string
+	metricsFile       string
 	allowInsecure     bool
 	logFormat         string
 	logLevel          string
@@ -48,7 +51,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	f.input.register(fs)
+	f.input.register(fs, "also send these extra columns: comma-separated names, or all")
 	fs.StringVar(&f.results, "results", "", "results CSV (default: INPUT minus .csv plus .results.csv)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run recorded in --results: skip rows already done, append")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "start afresh although --results exists")
@@ -67,7 +70,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
 	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")
-	fs.StringVar(&f.summaryJSON, "summary-json", "", "also write the summary as JSON to this file")
+	fs.StringVar(&f.summaryJSON, "summary-json", "", "also write the summary as JSON to this file, however the run ends once its flags are read (an earlier run's is removed first)")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "write the run's metrics to this file when it ends, in the Prometheus text format for node_exporter's textfile collector (name it JOB.prom in the collector's folder); it keeps the time of the last run that exited 0")
 	fs.BoolVar(&f.allowInsecure, "allow-insecure-http", false, "allow plain http:// to a non-loopback host (sends the token in the clear)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -102,16 +106,8 @@ func cmdRun(ctx context.Context, args []string, e *env, runF func(context.Contex
 
 // parseRun parses the run command's flags; it checks nothing else.
 func parseRun(args []string, e *env) (*runOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &runOptions{env: e}
-	o.flags.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\n"+
-			"A number outside its flag's range is refused at once (exit 2): the ranges are far beyond\n"+
-			"what the API takes, so such a value is a typo, and they keep the run's memory bounded.\n\nFlags:\n")
-		printFlags(fs.Output(), fs)
-	}
+	fs := runFlagSet(o)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -120,29 +116,37 @@ func parseRun(args []string, e *env) (*runOptions, error) {
 	return o, nil
 }
 
+// runFlagSet is the run command's flags, parsed into o.flags, with its
+// help as Usage.
+func runFlagSet(o *runOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk run", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
+	o.flags.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk run [flags] INPUT\n\nINPUT is a CSV file, or - for stdin.\n\n"+
+			"A number outside its flag's range is refused at once (exit 2): the ranges are far beyond\n"+
+			"what the API takes, so such a value is a typo, and they keep the run's memory bounded.\n\nFlags:\n")
+		printFlags(fs.Output(), fs)
+	}
+	return fs
+}
+
 // runRun does a parsed run and ends it with its summary: on stderr once
-// the run got as far as sending, and in --summary-json however it ended.
+// the run got as far as sending, and in --summary-json and --metrics-file
+// however it ended (endFiles).
 func runRun(ctx context.Context, o *runOptions) error {
 	f, e := &o.flags, o.env
-	if err := checkFiles(o.files()); err != nil {
-		// Nothing is written, not even the summary JSON: it may be the
-		// very file at stake.
-		return err
-	}
-	if f.summaryJSON != "" {
-		// A scheduler relies on this file: find out now, not after the
-		// run, that it cannot be written.
-		if err := checkWritable(f.summaryJSON); err != nil {
-			return usagef("--summary-json: %w", err)
-		}
-	}
 	st := &runState{start: time.Now(), stats: new(run.Stats)}
 	if len(o.args) == 1 {
 		st.input = o.args[0]
 		st.next = advice{sync: f.syncState != "", command: resumeCommand(o.set, st.input), stdin: st.input == "-"}
 	}
-	err := o.execute(ctx, st)
-	s := st.summary()
+	ends := o.endFiles()
+	err := o.checkOutputs(ends)
+	if err == nil {
+		err = o.execute(ctx, st)
+	}
+	s := st.summary(time.Now())
 	s.finish(err)
 	switch {
 	case !st.stats.Snapshot().Sending:
@@ -151,9 +155,61 @@ func runRun(ctx context.Context, o *runOptions) error {
 	default:
 		s.print(e.stderr)
 	}
-	if f.summaryJSON != "" {
-		if jerr := s.writeJSON(f.summaryJSON); jerr != nil {
-			fmt.Fprintf(e.stderr, "kapture-bulk: could not write --summary-json: %v\n", jerr)
+	for _, ef := range ends {
+		if !ef.ok {
+			continue
+		}
+		if werr := ef.write(s, ef.path); werr != nil {
+			fmt.Fprintf(e.stderr, "kapture-bulk: could not write %s %s: %v\n", ef.flag, ef.path, werr)
+		}
+	}
+	return err
+}
+
+// endFile is a file a run writes when it ends, however it ended: for a
+// scheduler or a collector, which must learn even of a run refused.
+type endFile struct {
+	flag, path string
+	write      func(s *summary, path string) error
+	ok         bool // it is none of the run's other files, and can be written
+}
+
+func (o *runOptions) endFiles() []*endFile {
+	var ends []*endFile
+	if p := o.flags.summaryJSON; p != "" {
+		ends = append(ends, &endFile{flag: "--summary-json", path: p, write: (*summary).writeJSON})
+	}
+	if p := o.flags.metricsFile; p != "" {
+		ends = append(ends, &endFile{flag: "--metrics-file", path: p, write: (*summary).writeMetrics})
+	}
+	return ends
+}
+
+// checkOutputs refuses a run one of whose outputs is another of its files
+// (checkFiles), and marks ok the end files it may write all the same:
+// those not at stake, which can be written (checked now, not after the
+// run). It removes the summary JSON of an earlier run, so that no one
+// reads it as this run's, even if this one is killed.
+func (o *runOptions) checkOutputs(ends []*endFile) error {
+	err := checkFiles(o.files())
+	var clash *clashError
+	if err != nil && !errors.As(err, &clash) {
+		return err
+	}
+	for _, ef := range ends {
+		if clash != nil && clash.involves(ef.flag) {
+			continue // it may be the very file at stake: not touched
+		}
+		if werr := checkWritable(ef.path); werr != nil {
+			err = cmp.Or(err, usagef("%s %w", ef.flag, werr))
+			continue
+		}
+		ef.ok = true
+		if ef.flag == "--summary-json" {
+			if rerr := os.Remove(ef.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				ef.ok = false
+				err = cmp.Or(err, usagef("--summary-json: cannot remove the last run's summary: %w", rerr))
+			}
 		}
 	}
 	return err

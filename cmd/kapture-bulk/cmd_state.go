@@ -2,51 +2,71 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
-// cmdState is the state command: a look at a sync state (show, export,
-// stats). It opens the state read-only, so it fails at once (exit 3) while
-// a run has it.
-func cmdState(args []string, e *env) error {
-	if len(args) == 0 {
-		return usagef("state needs a subcommand: show TICKET..., export or stats")
+// stateCommands are the state command's subcommands: a look at a sync
+// state. Each opens the state read-only, so it fails at once (exit 3)
+// while a run has it.
+func stateCommands() []command {
+	sub := func(name, synopsis, about string) command {
+		return command{name: name, synopsis: synopsis, about: about,
+			run:   func(_ context.Context, args []string, e *env) error { return cmdState(name, args, e) },
+			flags: func(e *env) *flag.FlagSet { return stateFlagSet(e, name, synopsis, about, new(string)) }}
 	}
-	sub := args[0]
+	return []command{
+		sub("show", "--sync-state PATH TICKET...", "what the state holds for each ticket"),
+		sub("export", "--sync-state PATH", "the whole state as CSV on stdout"),
+		sub("stats", "--sync-state PATH", "counts, the API and the last runs"),
+	}
+}
+
+// stateFlagSet is the flags of state's subcommand sub, parsed into path,
+// with its help as Usage.
+func stateFlagSet(e *env, sub, synopsis, about string, path *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("kapture-bulk state "+sub, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	var path string
-	fs.StringVar(&path, "sync-state", "", "the sync state file (required)")
+	fs.SetOutput(e.stdout) // help is asked for: stdout
+	fs.StringVar(path, "sync-state", "", "the sync state file (required)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage:\n  kapture-bulk state show --sync-state PATH TICKET...\n  kapture-bulk state export --sync-state PATH   (CSV on stdout)\n  kapture-bulk state stats --sync-state PATH\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk state %s %s\n\nPrints %s. Opens the state read-only: while a run has it, exits 3 at once.\n\nFlags:\n", sub, synopsis, about)
 		printFlags(fs.Output(), fs)
 	}
-	pos, err := parseArgs(fs, args[1:])
+	return fs
+}
+
+// cmdState is the state subcommand sub with its arguments.
+func cmdState(sub string, args []string, e *env) error {
+	c, _ := findCommand(stateCommands(), sub)
+	var path string
+	fs := stateFlagSet(e, sub, c.synopsis, c.about, &path)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	switch {
-	case sub != "show" && sub != "export" && sub != "stats":
-		fs.Usage()
-		return usagef("unknown state subcommand %q: want show, export or stats", sub)
 	case path == "":
-		return usagef("state %s: give --sync-state PATH", sub)
+		return usagef("state %s: give --sync-state PATH %s", sub, helpHint(fs.Name()))
 	case sub == "show" && len(pos) == 0:
-		return usagef("state show: give one or more ticket ids")
+		return usagef("state show: give one or more ticket ids %s", helpHint(fs.Name()))
 	case sub != "show" && len(pos) > 0:
-		return usagef("state %s takes no arguments, got %q", sub, pos)
+		return usagef("state %s takes no arguments, got %q %s", sub, pos, helpHint(fs.Name()))
 	}
 	st, err := syncstate.Open(path, syncstate.Options{ReadOnly: true})
 	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return usagef("--sync-state %s: no such file: a sync run makes it; give the path its runs use", path)
 	case errors.Is(err, syncstate.ErrLockedState):
 		return withCode(exitAborted, fmt.Errorf("%w: a run is using it; try again when it ends", err))
 	case err != nil:
@@ -133,7 +153,7 @@ func stateStats(w io.Writer, st *syncstate.State) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sync state %s: %d bytes\n", st.Path(), s.Bytes)
+	fmt.Fprintf(w, "sync state %s: %s\n", st.Path(), plural.Of(s.Bytes, "byte", "bytes"))
 	if s.API != "" {
 		fmt.Fprintf(w, "API: %s\n", s.API)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
@@ -13,6 +14,7 @@ type validateOptions struct {
 	input      inputFlags
 	limit      int
 	allowEmpty bool
+	all        bool
 	args       []string // INPUT, if the user gave exactly one
 }
 
@@ -31,22 +33,29 @@ func cmdValidate(args []string, e *env, runF func(*validateOptions) error) error
 
 // parseValidate parses the validate command's flags; it checks nothing else.
 func parseValidate(args []string, e *env) (*validateOptions, error) {
-	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
-	fs.SetOutput(e.stdout) // help is asked for: stdout
 	o := &validateOptions{env: e}
-	o.input.register(fs)
-	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
-	fs.BoolVar(&o.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists every invalid row; exits 1 if there is one, 0 if none.\n\nFlags:\n")
-		printFlags(fs.Output(), fs)
-	}
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(validateFlagSet(o), args)
 	if err != nil {
 		return nil, err
 	}
 	o.args = pos
 	return o, nil
+}
+
+// validateFlagSet is the validate command's flags, parsed into o, with
+// its help as Usage.
+func validateFlagSet(o *validateOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk validate", flag.ContinueOnError)
+	fs.SetOutput(o.env.stdout) // help is asked for: stdout
+	o.input.register(fs, "check these extra columns too, as run would send them: comma-separated names, or all")
+	fs.IntVar(&o.limit, "limit", 0, "check only the first N data rows; 0 = all")
+	fs.BoolVar(&o.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2)")
+	fs.BoolVar(&o.all, "all", false, "list every invalid row on a line of its own, NAME:LINE: message, instead of grouped by reason")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kapture-bulk validate [flags] INPUT\n\nChecks INPUT (a CSV file, or - for stdin) as run would, without a token or\nthe network. Lists the invalid rows grouped by reason, as report groups\nfailures (each reason with its count and first lines; --all: every row);\nexits 1 if there is one, 0 if none.\n\nFlags:\n")
+		printFlags(fs.Output(), fs)
+	}
+	return fs
 }
 
 // validateRun checks INPUT and lists its invalid rows on stdout, then a
@@ -64,13 +73,17 @@ func validateRun(o *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := run.Validate(o.args[0], e.stdin, opts, o.limit, e.stdout)
+	listing := run.Grouped
+	if o.all {
+		listing = run.EveryRow
+	}
+	st, err := run.Validate(o.args[0], e.stdin, opts, o.limit, e.stdout, listing)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d rows: %d valid, %d invalid", name, st.Rows, st.Rows-st.Invalid, st.Invalid)
+	fmt.Fprintf(e.stdout, "%s: %s: %d valid, %d invalid", name, plural.Of(st.Rows, "row", "rows"), st.Rows-st.Invalid, st.Invalid)
 	if st.Blank > 0 {
-		fmt.Fprintf(e.stdout, "; %d blank rows skipped", st.Blank)
+		fmt.Fprintf(e.stdout, "; %s skipped", plural.Of(st.Blank, "blank row", "blank rows"))
 	}
 	if len(st.LeftOut) > 0 {
 		fmt.Fprintf(e.stdout, "; columns not sent: %v", st.LeftOut)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -45,11 +46,11 @@ type sidecar struct {
 // tmpFile is the temporary file an atomicFile writes first.
 var tmpFile = sidecar{"temporary file", tmpPath}
 
-// checkFiles refuses (exit 2) a command one of whose outputs is another of
-// its files, inputs or outputs: the same file (a link or a hard link
-// included) when both exist, else the same path once made absolute and
-// its links followed. It reads nothing but the files' metadata, so it can
-// run before anything is read or written.
+// checkFiles refuses (exit 2, a *clashError) a command one of whose
+// outputs is another of its files, inputs or outputs: the same file (a
+// link or a hard link included) when both exist, else the same path once
+// made absolute and its links followed. It reads nothing but the files'
+// metadata, so it can run before anything is read or written.
 func checkFiles(files []file) error {
 	for i, a := range files {
 		for _, b := range files[i+1:] {
@@ -57,11 +58,24 @@ func checkFiles(files []file) error {
 				if !b.out { // the one written overwrites the other
 					a, b = b, a
 				}
-				return usagef("%s %s would overwrite %s %s: give %s another path", b.role, b.path, a.role, a.path, b.flag)
+				return withCode(exitUsage, &clashError{written: b, other: a})
 			}
 		}
 	}
 	return nil
+}
+
+// clashError is an output of a command that is another of its files.
+type clashError struct{ written, other file }
+
+func (e *clashError) Error() string {
+	return fmt.Sprintf("%s %s would overwrite %s %s: give %s another path", e.written.role, e.written.path, e.other.role, e.other.path, e.written.flag)
+}
+
+// involves reports whether the file that flag names, or one beside it,
+// is one of the two.
+func (e *clashError) involves(flag string) bool {
+	return e.written.flag == flag || e.other.flag == flag
 }
 
 // sameFile reports whether paths a and b name one file: one that exists

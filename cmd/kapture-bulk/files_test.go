@@ -47,6 +47,8 @@ func TestFilesClash(t *testing.T) {
 	}{
 		{"summary JSON over the input", nil,
 			[]string{"run", "--summary-json", "@/in.csv", "@/in.csv"}, []string{"--summary-json @/in.csv would overwrite INPUT @/in.csv"}},
+		{"metrics file over the input", nil,
+			[]string{"run", "--metrics-file", "@/in.csv", "@/in.csv"}, []string{"--metrics-file @/in.csv would overwrite INPUT @/in.csv"}},
 		{"summary JSON over the results", nil,
 			[]string{"run", "--resume", "--summary-json", "@/in.results.csv", "@/in.csv"}, []string{"--summary-json", "--results @/in.results.csv"}},
 		{"summary JSON over the sync state", nil,

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
@@ -122,16 +121,6 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
-}
-
-// unknownCommand is the error for a command that is not one, with the
-// command meant when it is a near miss.
-func unknownCommand(name string) error {
-	commands := []string{"run", "validate", "report", "mock", "version", "help"}
-	if s := suggest(name, commands); s != "" && !slices.Contains(commands, name) {
-		return usagef("unknown command %q: did you mean %s? (kapture-bulk --help for the commands)", name, s)
-	}
-	return usagef("unknown command %q (kapture-bulk --help for the commands)", name)
 }
 
 // errWrongArgs is a command given the wrong number of arguments.

@@ -12,16 +12,18 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
-// inputFlags are the flags that shape how INPUT is read; run and validate
-// share them.
+// inputFlags are the flags that shape how INPUT is read; run, validate
+// and report share them.
 type inputFlags struct {
 	encoding, delimiter, extraColumns, ticketIDPattern string
 }
 
-func (f *inputFlags) register(fs *flag.FlagSet) {
+// register adds the flags to fs; extraUsage describes --extra-columns
+// as the command uses them.
+func (f *inputFlags) register(fs *flag.FlagSet, extraUsage string) {
 	fs.StringVar(&f.encoding, "encoding", "utf-8", "input encoding: utf-8 (UTF-16 with a BOM is detected) or windows-1252")
 	fs.StringVar(&f.delimiter, "delimiter", "", "field delimiter: , ; tab or | (default: detected from the header line)")
-	fs.StringVar(&f.extraColumns, "extra-columns", "", "also send these extra columns: comma-separated names, or all")
+	fs.StringVar(&f.extraColumns, "extra-columns", "", extraUsage)
 	fs.StringVar(&f.ticketIDPattern, "ticket-id-pattern", "", "regular expression a whole ticket_id must match (default: digits only)")
 }
 
@@ -77,7 +79,7 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		}
 		def := fl.DefValue
 		switch {
-		case strings.Contains(usage, "(default"):
+		case strings.Contains(usage, "(default"), strings.Contains(usage, "(required)"):
 			def = "" // the usage says it in words
 		case def == "":
 			def = "none"

@@ -17,7 +17,7 @@ func main() {
 	// stdout or stderr must not kill it (see droppingWriter).
 	tuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 2)
-	if len(os.Args) > 1 && (os.Args[1] == "run" || os.Args[1] == "mock") {
+	if signalsFor(os.Args[1:]) {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		signal.Ignore(syscall.SIGPIPE)
 	}

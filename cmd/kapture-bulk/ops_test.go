@@ -99,6 +99,7 @@ func readSummaryJSON(t *testing.T, path string) map[string]any {
 // summaryFields are the fields --summary-json always holds (README,
 // Progress, logs and the summary).
 var summaryFields = []string{
+	"version", "started_at", "finished_at", "rate_limited",
 	"input", "results", "outcome", "exit_code", "rows_read", "success", "failed", "invalid",
 	"skipped_resume", "not_sent", "requests", "retries", "splits", "final_rate",
 	"elapsed_seconds", "rows_per_second",
@@ -183,7 +184,7 @@ func TestDryRunSendsNothingAndNeedsNoToken(t *testing.T) {
 					t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
 				}
 			}
-			if listed := strings.Contains(r.stdout, in+":4: ticket_id"); listed != tc.invalid {
+			if listed := strings.Contains(r.stdout, in+" line 4"); listed != tc.invalid {
 				t.Errorf("invalid row of line 4 listed: %v, want %v:\n%s", listed, tc.invalid, r.stdout)
 			}
 			// The first item of the first payload, as indented JSON, ends

@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
@@ -255,13 +256,13 @@ func newBarSink(out *termLines, total progressTotal) *barSink {
 
 func (b *barSink) show(s progressSnap) {
 	var d strings.Builder
-	fmt.Fprintf(&d, "%d rows: %d ok, %d failed, %d invalid", s.done(), s.Success, s.Failed, s.Invalid)
+	fmt.Fprintf(&d, "%s: %d ok, %d failed, %d invalid", plural.Of(s.done(), "row", "rows"), s.Success, s.Failed, s.Invalid)
 	if s.Skipped > 0 {
 		fmt.Fprintf(&d, ", %d skipped", s.Skipped)
 	}
 	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
 	if s.Retries > 0 {
-		fmt.Fprintf(&d, " | %d retries", s.Retries)
+		fmt.Fprintf(&d, " | %s", plural.Of(s.Retries, "retry", "retries"))
 	}
 	switch e := eta(s, b.total); {
 	case s.idle >= stallAfter:

@@ -101,7 +101,8 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		Limit:  f.limit,
 		Strict: f.strict, InvalidOut: e.stderr,
 		DryRun: f.dryRun, DryRunOut: e.stdout,
-		Engine: batch.Config{BatchSize: f.batchSize}, // all a dry run needs
+		// All a dry run needs: to cut payloads, and to estimate the time.
+		Engine: batch.Config{BatchSize: f.batchSize, Rate: f.rate, AutoRate: f.rateAuto, Burst: f.burst, Workers: f.workers},
 		Log:    log,
 		Sync:   run.Sync{State: f.syncState, Full: f.full, MakeResultsDir: f.syncState != "" && f.results == ""},
 	}
@@ -149,6 +150,7 @@ func (o *runOptions) files() []file {
 		output("--sync-state", f.syncState, sidecar{"compaction copy", syncstate.CompactPath}),
 		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}),
 		output("--summary-json", f.summaryJSON, tmpFile),
+		output("--metrics-file", f.metricsFile, tmpFile),
 	)
 }
 

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/writer"
@@ -18,16 +21,19 @@ import (
 
 // summary is what a run did, for people (print) and schedulers (JSON).
 type summary struct {
-	Input    string `json:"input"`
-	Results  string `json:"results"` // empty when none was opened (refused early, dry run)
-	Outcome  string `json:"outcome"` // finished, interrupted, aborted or dry_run
-	ExitCode int    `json:"exit_code"`
-	Error    string `json:"error,omitempty"`
-	DryRun   bool   `json:"dry_run,omitempty"`
-	RowsRead int64  `json:"rows_read"`
-	Success  int64  `json:"success"`
-	Failed   int64  `json:"failed"`  // written failed, and of unknown outcome
-	Unknown  int64  `json:"unknown"` // of failed: no answer came before the run stopped
+	Version    string `json:"version"`
+	StartedAt  string `json:"started_at"`  // RFC 3339 UTC with milliseconds, as the results CSV's times
+	FinishedAt string `json:"finished_at"` // when the summary was made, the run over
+	Input      string `json:"input"`
+	Results    string `json:"results"` // empty when none was opened (refused early, dry run)
+	Outcome    string `json:"outcome"` // finished, interrupted, aborted or dry_run
+	ExitCode   int    `json:"exit_code"`
+	Error      string `json:"error,omitempty"`
+	DryRun     bool   `json:"dry_run,omitempty"`
+	RowsRead   int64  `json:"rows_read"`
+	Success    int64  `json:"success"`
+	Failed     int64  `json:"failed"`  // written failed, and of unknown outcome
+	Unknown    int64  `json:"unknown"` // of failed: no answer came before the run stopped
 	// FailedBefore: of failed, rows a resume was to send again that still
 	// hold an earlier run's failure (it stopped before they went).
 	FailedBefore  int64   `json:"failed_before"`
@@ -43,6 +49,7 @@ type summary struct {
 	Payloads      int64   `json:"payloads,omitempty"` // at least, for a dry run
 	Requests      int64   `json:"requests"`
 	Retries       int64   `json:"retries"`
+	RateLimited   int64   `json:"rate_limited"` // of the requests: answered 429
 	Splits        int64   `json:"splits"`
 	FinalRate     float64 `json:"final_rate"`
 	SettledRate   float64 `json:"settled_rate"`         // --rate auto: the rate it settled at; 0 if it did not
@@ -57,7 +64,8 @@ type summary struct {
 	// (not for a sync run: the next one does).
 	ResumeCommand string `json:"resume_command,omitempty"`
 
-	next advice
+	next     advice
+	finished time.Time
 	// inflight: of Unknown, the rows this run left in the journal.
 	inflight int64
 }
@@ -71,11 +79,18 @@ type runState struct {
 	next        advice     // what sends the rest, if the run stops early
 }
 
-// summary is what the run got as far as; it works for a run refused
-// before it sent anything (all counts zero) and for a dry run.
-func (st *runState) summary() *summary {
-	elapsed := time.Since(st.start)
-	s := &summary{Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}, next: st.next}
+// timeLayout is how the summary JSON writes a time, as the results CSV.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// summary is what the run got as far as when it ended, at end; it works
+// for a run refused before it sent anything (all counts zero) and for a
+// dry run.
+func (st *runState) summary(end time.Time) *summary {
+	elapsed := end.Sub(st.start)
+	s := &summary{
+		Version: version, StartedAt: st.start.UTC().Format(timeLayout), FinishedAt: end.UTC().Format(timeLayout),
+		Input: st.input, ElapsedSeconds: elapsed.Seconds(), FailureReasons: []reason.Group{}, next: st.next, finished: end,
+	}
 	c := st.stats.Snapshot()
 	if c.ResultsOpen {
 		s.Results = st.resultsPath
@@ -108,7 +123,7 @@ func (st *runState) summary() *summary {
 	if s.NotSent+s.Unknown+s.FailedBefore > 0 && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
-	s.Requests, s.Retries, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Splits, c.Rate
+	s.Requests, s.Retries, s.RateLimited, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Limited, c.Splits, c.Rate
 	s.ReplyForm, s.BatchSize = c.ReplyForm, c.BatchSize
 	s.SettledRate = c.SettledRate
 	if r := st.stats.FailureReasons(summaryReasons); r != nil {
@@ -142,7 +157,7 @@ func (s *summary) finish(err error) {
 	}
 	switch {
 	case !errors.Is(err, errSilent):
-		s.Error = err.Error()
+		s.Error = message(err)
 	case s.Outcome == "interrupted":
 		s.Error = "interrupted by a signal: " + s.stopText()
 	}
@@ -152,15 +167,17 @@ func (s *summary) finish(err error) {
 func (s *summary) stopText() string {
 	var parts []string
 	if s.inflight > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows' requests got no answer in time, so their outcome is unknown (%s.inflight lists them)", s.inflight, s.Results))
+		parts = append(parts, fmt.Sprintf("%s (%s.inflight lists %s)", plural.Of(s.inflight,
+			"row's request got no answer in time, so its outcome is unknown", "rows' requests got no answer in time, so their outcome is unknown"),
+			s.Results, plural.Pick(s.inflight, "it", "them")))
 	} else {
 		parts = append(parts, "every request that left was answered and its rows recorded")
 	}
 	if s.FailedBefore > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows to send again were not sent: they keep the failure an earlier run recorded", s.FailedBefore))
+		parts = append(parts, fmt.Sprintf("%s not sent again: %s the failure an earlier run recorded", plural.Of(s.FailedBefore, "row", "rows"), plural.Pick(s.FailedBefore, "it keeps", "they keep")))
 	}
 	if s.NotSent > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows not sent have no result", s.NotSent))
+		parts = append(parts, plural.Of(s.NotSent, "row not sent has no result", "rows not sent have no result"))
 	}
 	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
 		parts = append(parts, s.next.text())
@@ -179,10 +196,10 @@ func failedText(failed, unknown int64) string {
 
 func (s *summary) print(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %d rows read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), s.RowsRead)
+	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %s read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), plural.Of(s.RowsRead, "row", "rows"))
 	fmt.Fprintf(&b, ": %d success, %s, %d invalid", s.Success, failedText(s.Failed, s.Unknown), s.Invalid)
 	if s.Unchanged > 0 {
-		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds them)", s.Unchanged)
+		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds %s)", s.Unchanged, plural.Pick(s.Unchanged, "it", "them"))
 	}
 	if s.SkippedResume > 0 {
 		fmt.Fprintf(&b, ", %d skipped (done in the run resumed)", s.SkippedResume)
@@ -197,12 +214,15 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, ", %d not sent", s.NotSent)
 	}
 	if s.BlankSkipped > 0 {
-		fmt.Fprintf(&b, "; %d blank rows skipped", s.BlankSkipped)
+		fmt.Fprintf(&b, "; %s skipped", plural.Of(s.BlankSkipped, "blank row", "blank rows"))
 	}
 	if s.DuplicateRows > 0 {
-		fmt.Fprintf(&b, "; %d rows repeat a ticket_id", s.DuplicateRows)
+		fmt.Fprintf(&b, "; %s a ticket_id", plural.Of(s.DuplicateRows, "row repeats", "rows repeat"))
 	}
-	fmt.Fprintf(&b, "\n  %d requests, %d retries, %d splits", s.Requests, s.Retries, s.Splits)
+	fmt.Fprintf(&b, "\n  %s, %s, %s", plural.Of(s.Requests, "request", "requests"), plural.Of(s.Retries, "retry", "retries"), plural.Of(s.Splits, "split", "splits"))
+	if s.RateLimited > 0 {
+		fmt.Fprintf(&b, ", %d rate limited (429)", s.RateLimited)
+	}
 	if s.FinalRate > 0 {
 		fmt.Fprintf(&b, ", final rate %.2f requests/s", s.FinalRate)
 	}
@@ -211,14 +231,16 @@ func (s *summary) print(w io.Writer) {
 	}
 	fmt.Fprintf(&b, "; %.1f rows/s", s.RowsPerSecond)
 	if s.ReplyForm != "" {
-		fmt.Fprintf(&b, "\n  API replies: %s; %d items per payload at the end", s.ReplyForm, s.BatchSize)
+		fmt.Fprintf(&b, "\n  API replies: %s; %s per payload at the end", s.ReplyForm, plural.Of(s.BatchSize, "item", "items"))
 	}
 	fmt.Fprintf(&b, "\n  results: %s\n", s.Results)
 	if s.inflight > 0 {
-		fmt.Fprintf(&b, "  outcome unknown: %d rows' requests got no answer before the run stopped; the API may or may not have applied them (%s.inflight lists them)\n", s.inflight, s.Results)
+		them := plural.Pick(s.inflight, "it", "them")
+		fmt.Fprintf(&b, "  outcome unknown: %s no answer before the run stopped; the API may or may not have applied %s (%s.inflight lists %s)\n",
+			plural.Of(s.inflight, "row's request got", "rows' requests got"), them, s.Results, them)
 	}
 	if s.FailedBefore > 0 {
-		fmt.Fprintf(&b, "  not sent again: %d rows keep the failure an earlier run recorded for them (of unknown outcome: %d)\n", s.FailedBefore, s.Unknown-s.inflight)
+		fmt.Fprintf(&b, "  not sent again: %s the failure an earlier run recorded (of unknown outcome: %d)\n", plural.Of(s.FailedBefore, "row keeps", "rows keep"), s.Unknown-s.inflight)
 	}
 	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
 		fmt.Fprintf(&b, "  next: %s\n", s.next.text())
@@ -280,6 +302,13 @@ func checkWritable(path string) error {
 		}
 	}
 	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE, 0o644)
+	if _, derr := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) && errors.Is(derr, fs.ErrNotExist) {
+		return fmt.Errorf("%s: its folder does not exist", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) { // the temporary file is not what the user named
+		return fmt.Errorf("%s cannot be written: %w", path, pe.Err)
+	}
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,9 @@ const MaxLen = 200
 //   - a number (digits, with . or , groups and an exponent: 12, 0.5,
 //     7.13517E+11, 713,517,204,461, 10.0.0.1) becomes <id> when it is
 //     digits only, 6 of them or more, and <n> otherwise; a unit glued to
-//     it stays (30s → <n>s, 5xx → <n>xx);
+//     it stays (30s → <n>s, 5xx → <n>xx); but an HTTP status right after
+//     the word HTTP stays as it is (HTTP 401: a 401 and a 503 are two
+//     reasons);
 //   - a UUID, or a word that mixes letters and digits otherwise (a hex
 //     request id) becomes <id>;
 //   - runs of white space become one space, and the result is cut to
@@ -62,6 +64,11 @@ func Mask(msg string) string {
 			i += n
 			continue
 		}
+		if n := httpStatus(msg, i); n > 0 {
+			b.WriteString(msg[i : i+n])
+			i += n
+			continue
+		}
 		if isWord(r) {
 			n, masked := word(msg[i:])
 			b.WriteString(masked)
@@ -72,6 +79,27 @@ func Mask(msg string) string {
 		i += size
 	}
 	return cut(b.String())
+}
+
+// httpStatus returns 3 when msg[i:] starts with an HTTP status code (100
+// to 599, a word of its own) right after the word HTTP and one space,
+// else 0.
+func httpStatus(msg string, i int) int {
+	const word = "http "
+	if i < len(word) || !strings.EqualFold(msg[i-len(word):i], word) || len(msg) < i+3 {
+		return 0
+	}
+	if j := i - len(word); j > 0 && isWordByte(msg[j-1]) {
+		return 0
+	}
+	code := msg[i : i+3]
+	if code[0] < '1' || code[0] > '5' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9' {
+		return 0
+	}
+	if rest := msg[i+3:]; rest != "" && (isWordByte(rest[0]) || (len(rest) > 1 && (rest[0] == '.' || rest[0] == ',') && rest[1] >= '0' && rest[1] <= '9')) {
+		return 0
+	}
+	return 3
 }
 
 // cut shortens s to MaxLen bytes at a character boundary.
@@ -274,6 +302,10 @@ const DefaultKept = 1000
 type Tally struct {
 	kept   int
 	groups map[groupKey]*Group
+	// lines, when keepLines > 0, holds each group's lowest input lines,
+	// in order.
+	keepLines int
+	lines     map[groupKey][]int
 }
 
 type groupKey struct{ status, reason string }
@@ -285,6 +317,19 @@ func NewTally(kept int) *Tally {
 		kept = DefaultKept
 	}
 	return &Tally{kept: kept, groups: map[groupKey]*Group{}}
+}
+
+// KeepLines makes t keep, for each group, the n lowest input lines of
+// its rows (Lines returns them). Call it before the first Add.
+func (t *Tally) KeepLines(n int) {
+	t.keepLines = n
+	t.lines = map[groupKey][]int{}
+}
+
+// Lines returns the lowest input lines of g's rows that t keeps (see
+// KeepLines), in order; nil when it keeps none.
+func (t *Tally) Lines(g Group) []int {
+	return t.lines[groupKey{g.Status, g.Reason}]
 }
 
 // Add counts one row of the given status whose message is msg (Mask is
@@ -311,6 +356,23 @@ func (t *Tally) AddMasked(status, reason string, line int) {
 	if line > 0 && line < g.ExampleLine { // the first in the input, in whatever order rows come
 		g.ExampleLine = line
 	}
+	if t.keepLines > 0 && line > 0 {
+		t.keepLine(k, line)
+	}
+}
+
+// keepLine adds line to the lowest lines kept for k, if it is one.
+func (t *Tally) keepLine(k groupKey, line int) {
+	ls := t.lines[k]
+	i, _ := slices.BinarySearch(ls, line)
+	if i >= t.keepLines {
+		return
+	}
+	ls = slices.Insert(ls, i, line)
+	if len(ls) > t.keepLines {
+		ls = ls[:t.keepLines]
+	}
+	t.lines[k] = ls
 }
 
 // Len returns the number of groups.

@@ -14,7 +14,10 @@ func TestMask(t *testing.T) {
 		{`ticket_id "7.13517E+11" looks like a number Excel rewrote in scientific notation`, "ticket_id <value> looks like a number Excel rewrote in scientific notation"},
 		{`ticket_id "say \"hi\"" is not a ticket id`, "ticket_id <value> is not a ticket id"},
 		{"line 12 has 5 fields but the header has 6", "line <n> has <n> fields but the header has <n>"},
-		{"gave up after 6 attempts: HTTP 503", "gave up after <n> attempts: HTTP <n>"},
+		{"gave up after 6 attempts: HTTP 503", "gave up after <n> attempts: HTTP 503"},
+		{"HTTP 401: Invalid Auth Key", "HTTP 401: Invalid Auth Key"},
+		{"unreadable reply (http 200): <html>", "unreadable reply (http 200): <html>"},
+		{"HTTP 4010 and HTTP 600 and HTTP 503.5 and XHTTP 503 and HTTP  503", "HTTP <n> and HTTP <n> and HTTP <n> and XHTTP <n> and HTTP <n>"},
 		{"Invalid value 'XYZ' for sub_status", "Invalid value <value> for sub_status"},
 		{"can't find the tickets' queue", "can't find the tickets' queue"},
 		{"timeout after 30s (request req_8f3a9c1d)", "timeout after <n>s (request <id>)"},
@@ -66,13 +69,29 @@ func TestTallyGroupsCountsAndOrders(t *testing.T) {
 	want := []Group{
 		{"No ticket found for ticket_id <id>", "failed", 2, 3}, // the lowest line, whatever the order
 		{"ticket_id <value> is not a ticket id (digits only)", "invalid", 2, 4},
-		{"gave up after <n> attempts: HTTP <n>", "failed", 1, 7},
+		{"gave up after <n> attempts: HTTP 503", "failed", 1, 7},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Top(0) =\n%v\nwant\n%v", got, want)
 	}
 	if got := tl.Top(1); len(got) != 1 || got[0] != want[0] {
 		t.Errorf("Top(1) = %v, want %v", got, want[:1])
+	}
+}
+
+func TestTallyKeepsTheLowestLines(t *testing.T) {
+	tl := NewTally(0)
+	tl.KeepLines(3)
+	for _, line := range []int{9, 4, 12, 2, 7, 4} {
+		tl.Add("invalid", fmt.Sprintf("ticket_id %q is not a ticket id", fmt.Sprint(line)), line)
+	}
+	tl.Add("invalid", "another reason", 5)
+	top := tl.Top(0)
+	if got := fmt.Sprint(tl.Lines(top[0]), tl.Lines(top[1])); got != "[2 4 4] [5]" {
+		t.Errorf("lines %s, want [2 4 4] [5]", got)
+	}
+	if NewTally(0).Lines(top[0]) != nil {
+		t.Error("a Tally that keeps no lines returned some")
 	}
 }
 

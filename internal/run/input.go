@@ -45,7 +45,7 @@ func (r *runner) openInput() (*input, error) {
 func openFile(path string) (*os.File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, refuse(fmt.Errorf("open input: %w", err))
+		return nil, refuse(fmt.Errorf("input %w", err)) // cli prints "input x.csv: no such file or directory"
 	}
 	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
 		fh.Close()
@@ -77,11 +77,11 @@ type ScanStats struct {
 }
 
 // Validate reads the input (a path, or "-" for stdin) as a run would,
-// without sending anything, and writes each invalid row to out as
-// NAME:LINE: message, NAME being opts.Name. It stops after limit data rows
-// (0: all). An input that cannot be opened is refused (ErrRefused); one
-// that is not CSV gives the reader's *reader.FileError.
-func Validate(input string, stdin io.Reader, opts reader.Options, limit int, out io.Writer) (ScanStats, error) {
+// without sending anything, and lists its invalid rows on out as listing
+// says, naming the input opts.Name. It stops after limit data rows (0:
+// all). An input that cannot be opened is refused (ErrRefused); one that
+// is not CSV gives the reader's *reader.FileError.
+func Validate(input string, stdin io.Reader, opts reader.Options, limit int, out io.Writer, listing Listing) (ScanStats, error) {
 	src := stdin
 	if input != "-" {
 		fh, err := openFile(input)
@@ -91,16 +91,17 @@ func Validate(input string, stdin io.Reader, opts reader.Options, limit int, out
 		defer fh.Close()
 		src = fh
 	}
-	return scan(src, opts, limit, out)
+	list := newInvalidList(opts.Name, listing, out)
+	st, err := scan(src, opts, limit, list)
+	if err == nil {
+		list.write("--all lists every invalid row with its own message")
+	}
+	return st, err
 }
 
-// scan reads every row of src and lists the invalid ones on out, each as
-// NAME:LINE: message.
-func scan(src io.Reader, opts reader.Options, limit int, out io.Writer) (ScanStats, error) {
+// scan reads every row of src and lists the invalid ones on list.
+func scan(src io.Reader, opts reader.Options, limit int, list *invalidList) (ScanStats, error) {
 	var st ScanStats
-	if out == nil {
-		out = io.Discard
-	}
 	rd, err := reader.Open(src, opts)
 	if err != nil {
 		return st, err
@@ -117,23 +118,31 @@ func scan(src io.Reader, opts reader.Options, limit int, out io.Writer) (ScanSta
 		st.Rows++
 		if rec.Invalid != "" {
 			st.Invalid++
-			fmt.Fprintf(out, "%s:%d: %s\n", opts.Name, rec.Line, rec.Invalid)
+			list.add(rec.Line, rec.Invalid)
 		}
 	}
 	st.Blank = rd.Skipped()
 	return st, nil
 }
 
-// listInvalid is scan over a file, for Strict.
+// listInvalid is scan over a file, for Strict: the invalid rows grouped
+// on out.
 func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (int, error) {
 	fh, err := openFile(path)
 	if err != nil {
 		return 0, err
 	}
 	defer fh.Close()
-	st, err := scan(fh, opts, limit, out)
+	list := newInvalidList(opts.Name, Grouped, out)
+	st, err := scan(fh, opts, limit, list)
+	if err == nil {
+		list.write(validateAll)
+	}
 	return st.Invalid, refuse(err)
 }
+
+// validateAll says where every invalid row is listed with its message.
+const validateAll = "kapture-bulk validate --all lists every invalid row with its own message"
 
 // countingReader counts the bytes read through it, for progress by bytes
 // without counting the rows in advance.

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
@@ -32,9 +33,9 @@ type ForeignResultsError struct {
 
 func (e *ForeignResultsError) Error() string {
 	if e.Unreadable {
-		return fmt.Sprintf("%s holds %d rows, but the fingerprint of none of them can be read: it is not the record of %s as far as anyone can tell", e.Results, e.Rows, e.Input)
+		return fmt.Sprintf("%s holds %s, but the fingerprint of none of them can be read: it is not the record of %s as far as anyone can tell", e.Results, plural.Of(e.Rows, "row", "rows"), e.Input)
 	}
-	return fmt.Sprintf("%s records %d rows, but none of those done matches a row of %s (same ticket and values): it belongs to another input (or every row was edited)", e.Results, e.Rows, e.Input)
+	return fmt.Sprintf("%s records %s, but none of those done matches a row of %s (same ticket and values): it belongs to another input (or every row was edited)", e.Results, plural.Of(e.Rows, "row", "rows"), e.Input)
 }
 
 // resumePlan reads the whole input once and returns the Plan that decides

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
@@ -120,7 +121,7 @@ type InvalidRowsError struct {
 }
 
 func (e *InvalidRowsError) Error() string {
-	return fmt.Sprintf("%d invalid rows in %s; nothing sent", e.Rows, e.Input)
+	return fmt.Sprintf("%s in %s; nothing sent", plural.Of(e.Rows, "invalid row", "invalid rows"), e.Input)
 }
 
 // Run does the run cfg describes, counting in stats (nil: not counted) as

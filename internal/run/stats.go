@@ -70,10 +70,10 @@ type Snapshot struct {
 	// outcome.
 	FailedBefore, UnknownBefore int64
 
-	// Requests, Retries, Splits and Rate are the engine's (batch.Stats);
-	// zero until sending begins.
-	Requests, Retries, Splits int64
-	Rate                      float64
+	// Requests, Retries, Limited (requests answered 429), Splits and Rate
+	// are the engine's (batch.Stats); zero until sending begins.
+	Requests, Retries, Limited, Splits int64
+	Rate                               float64
 	// SettledRate is the rate --rate auto settled at; 0 before, or
 	// without it.
 	SettledRate float64
@@ -109,7 +109,7 @@ func (s *Stats) Snapshot() Snapshot {
 	}
 	if eng := s.eng.Load(); eng != nil {
 		es := eng.Stats()
-		c.Requests, c.Retries, c.Splits, c.Rate = es.Requests, es.Retries, es.Splits, es.Rate
+		c.Requests, c.Retries, c.Limited, c.Splits, c.Rate = es.Requests, es.Retries, es.Limited, es.Splits, es.Rate
 		c.SettledRate = es.SettledRate
 		c.ReplyForm, c.BatchSize = es.ReplyForm, es.BatchSize
 		c.Delivering, c.StopDeadline = es.Delivering, es.StopDeadline
