@@ -3,8 +3,8 @@ package batch
 import "time"
 
 // rateControl decides the request rate from what the API answers: fixed
-// (fixedRate), lowered by repeated 429s (aimd), or found
-// (rateController, --rate auto). Every call passes the time in: it keeps no clock,
+// (fixedRate), lowered by 429s in a row (aimd), or found (rateController,
+// --rate auto). Every call passes the time in: it keeps no clock,
 // goroutine or lock (the pacer holds one around each call), so that a
 // simulation drives it as a run does.
 type rateControl interface {
@@ -46,30 +46,92 @@ func (fixedRate) refused(time.Time, time.Time, departure) {}
 func (fixedRate) settled() float64                        { return 0 }
 
 const (
-	// repeatWindow: a 429 within this long of the previous one is a
-	// repeat, unless lone429Gap answers were accepted between.
+	// inARow: a 429 is in a row with the previous one when at most this
+	// many answers were accepted between them, within repeatWindow. A
+	// strict limit refuses every request over it, so after the
+	// Retry-After pause it lets one through (a bucket of two, two or
+	// three) and refuses the next.
+	inARow       = 3
 	repeatWindow = 10 * time.Second
-	lone429Gap   = 50
+	// provenAnswers accepted in a row prove the lowest rate they left at
+	// for forgetCeiling: a 429 at or under it is not the API's limit
+	// speaking (another integration spent the tenant's limit, or a
+	// request came a hair early). The last of unproven429s 429s, each
+	// within repeatWindow of the one before, with no rate proven among
+	// them is in a row too (and the count starts again): a limit with a
+	// bucket of a few tokens refuses regularly, some answers apart.
+	provenAnswers = 50
+	unproven429s  = 6
 	// ceilingShare of the lowest refused rate is as far as recovery goes,
 	// a margin for the jitter between our clock and the API's.
 	ceilingShare = 0.95
-	// forgetCeiling: after this long without a 429 the ceiling goes.
+	// forgetCeiling: a ceiling lasts this long after it was last set, a
+	// proven rate after it was last proven: the API's limit may move.
 	forgetCeiling = 60 * time.Second
 )
 
-// aimd paces at --rate and adapts to 429s: repeated 429s halve the rate
-// (at most once a second, down to a floor) and it recovers additively,
-// one step a second, up to just under the lowest rate refused. A lone 429
-// (a request that arrived a hair early) costs its pause, not half the
-// rate: two are not a repeat when many answers were accepted between
-// them.
+// proof tracks the answers since the last 429: what they prove, and
+// whether the next 429 comes in a row.
+type proof struct {
+	last429  time.Time
+	streak   int     // answers accepted since the last 429
+	low      float64 // the lowest rate they left at
+	unproven int     // 429s since a rate was last proven
+	rate     float64 // proven; see proven
+	at       time.Time
+}
+
+func (p *proof) accepted(now time.Time, d departure) {
+	if p.streak == 0 || d.rate < p.low {
+		p.low = d.rate
+	}
+	p.streak++
+	if p.streak >= provenAnswers {
+		p.unproven = 0
+		if p.low >= p.proven(now) {
+			p.rate, p.at = p.low, now
+		}
+	}
+}
+
+// refused notes a 429 at now and reports whether it came in a row.
+func (p *proof) refused(now time.Time) (inRow bool) {
+	if p.last429.IsZero() || now.Sub(p.last429) >= repeatWindow {
+		p.unproven = 0
+	} else {
+		inRow = p.streak <= inARow
+	}
+	if p.unproven++; p.unproven >= unproven429s {
+		inRow, p.unproven = true, 0
+	}
+	p.last429, p.streak = now, 0
+	return inRow
+}
+
+// proven returns the rate proven at now, 0 if none.
+func (p *proof) proven(now time.Time) float64 {
+	if now.Sub(p.at) > forgetCeiling {
+		return 0
+	}
+	return p.rate
+}
+
+// aimd paces at --rate and adapts to 429s. 429s in a row above the
+// proven rate halve the rate (at most once a second, down to a floor)
+// and lower the ceiling to the rate they refused; the rate recovers
+// additively, one step a second, up to just under the ceiling (or the
+// proven rate, if higher). Any other 429 costs its pause, and sets a
+// ceiling only where there was none (so that after a lone 429 at --rate
+// the run keeps just under it).
 type aimd struct {
 	max, step, floor float64
 	rate             float64
 
-	ceiling                     float64 // lowest rate refused; 0: none recently
-	last429, lastCut, lastRaise time.Time
-	okSince429                  int
+	ceiling float64 // 0: none
+	ceilAt  time.Time
+	proof   proof
+
+	lastCut, lastRaise time.Time
 }
 
 func newAIMD(r float64) *aimd {
@@ -80,36 +142,42 @@ func (a *aimd) current() float64   { return a.rate }
 func (a *aimd) departed(departure) {}
 func (a *aimd) settled() float64   { return 0 }
 
-func (a *aimd) refused(now, _ time.Time, _ departure) {
-	repeated := !a.last429.IsZero() && now.Sub(a.last429) < repeatWindow && a.okSince429 < lone429Gap
-	a.last429, a.okSince429 = now, 0
-	// Remember the lowest rate refused: recovery stops short of it.
-	// (Not within a second of a cut: those 429s answer requests sent at
-	// the rate before it.)
-	if (a.ceiling == 0 || a.rate < a.ceiling) && now.Sub(a.lastCut) >= time.Second {
-		a.ceiling = a.rate
+func (a *aimd) refused(now, _ time.Time, d departure) {
+	x := d.rate
+	inRow := a.proof.refused(now) && x > a.proof.proven(now)
+	a.forget(now)
+	if a.ceiling == 0 || inRow && x < a.ceiling {
+		a.ceiling, a.ceilAt = x, now
 	}
-	if !repeated || now.Sub(a.lastCut) < time.Second {
-		return
+	// A request that left before the last cut answers for the rate
+	// before it: that cut was its answer. (And at most one cut a second:
+	// simultaneous 429s answer one rate.)
+	if inRow && !d.at.Before(a.lastCut) && now.Sub(a.lastCut) >= time.Second {
+		a.rate = min(a.rate, max(a.floor, x/2))
+		a.lastCut, a.lastRaise = now, now
 	}
-	a.rate = max(a.floor, a.rate/2)
-	a.lastCut, a.lastRaise = now, now
+	a.rate = min(a.rate, a.target(now))
 }
 
-func (a *aimd) accepted(now time.Time, _ departure) {
-	a.okSince429++
-	if a.ceiling > 0 && now.Sub(a.last429) > forgetCeiling {
+func (a *aimd) accepted(now time.Time, d departure) {
+	a.proof.accepted(now, d)
+	a.forget(now)
+	if t := a.target(now); a.rate < t && now.Sub(a.lastRaise) >= time.Second {
+		a.rate = min(t, a.rate+a.step)
+		a.lastRaise = now
+	}
+}
+
+// target is as far as recovery goes.
+func (a *aimd) target(now time.Time) float64 {
+	if a.ceiling == 0 {
+		return a.max
+	}
+	return min(a.max, max(a.floor, a.proof.proven(now), ceilingShare*a.ceiling))
+}
+
+func (a *aimd) forget(now time.Time) {
+	if now.Sub(a.ceilAt) > forgetCeiling {
 		a.ceiling = 0
 	}
-	target := a.max
-	if a.ceiling > 0 {
-		target = min(target, ceilingShare*a.ceiling)
-	}
-	if a.rate == target || now.Sub(a.lastRaise) < time.Second {
-		return
-	}
-	// Below the target: one step up. Above it (a lone 429 at the full
-	// rate): down to it at once.
-	a.rate = min(target, a.rate+a.step)
-	a.lastRaise = now
 }
