@@ -65,6 +65,10 @@ const (
 	// ceilingShare of the lowest refused rate is as far as recovery goes,
 	// a margin for the jitter between our clock and the API's.
 	ceilingShare = 0.95
+	// loneFloor of --rate is as low as lone 429s take the ceiling: some
+	// come from the arrival jitter a strict limit sees, which a lower
+	// rate avoids, some from other integrations, which it does not.
+	loneFloor = 0.9
 	// forgetCeiling: a ceiling lasts this long after it was last set, a
 	// proven rate after it was last proven: the API's limit may move.
 	forgetCeiling = 60 * time.Second
@@ -119,10 +123,9 @@ func (p *proof) proven(now time.Time) float64 {
 // aimd paces at --rate and adapts to 429s. 429s in a row above the
 // proven rate halve the rate (at most once a second, down to a floor)
 // and lower the ceiling to the rate they refused; the rate recovers
-// additively, one step a second, up to just under the ceiling (or the
-// proven rate, if higher). Any other 429 costs its pause, and sets a
-// ceiling only where there was none (so that after a lone 429 at --rate
-// the run keeps just under it).
+// additively, one step a second, up to just under the ceiling. Any other
+// 429 costs its pause, and sets the ceiling to its rate where there was
+// none, or lowers it, but not below loneFloor of --rate.
 type aimd struct {
 	max, step, floor float64
 	rate             float64
@@ -146,8 +149,11 @@ func (a *aimd) refused(now, _ time.Time, d departure) {
 	x := d.rate
 	inRow := a.proof.refused(now) && x > a.proof.proven(now)
 	a.forget(now)
-	if a.ceiling == 0 || inRow && x < a.ceiling {
+	switch {
+	case a.ceiling == 0 || inRow && x < a.ceiling:
 		a.ceiling, a.ceilAt = x, now
+	case x < a.ceiling && a.ceiling > loneFloor*a.max:
+		a.ceiling, a.ceilAt = max(x, loneFloor*a.max), now
 	}
 	// A request that left before the last cut answers for the rate
 	// before it: that cut was its answer. (And at most one cut a second:
@@ -156,24 +162,24 @@ func (a *aimd) refused(now, _ time.Time, d departure) {
 		a.rate = min(a.rate, max(a.floor, x/2))
 		a.lastCut, a.lastRaise = now, now
 	}
-	a.rate = min(a.rate, a.target(now))
+	a.rate = min(a.rate, a.target())
 }
 
 func (a *aimd) accepted(now time.Time, d departure) {
 	a.proof.accepted(now, d)
 	a.forget(now)
-	if t := a.target(now); a.rate < t && now.Sub(a.lastRaise) >= time.Second {
+	if t := a.target(); a.rate < t && now.Sub(a.lastRaise) >= time.Second {
 		a.rate = min(t, a.rate+a.step)
 		a.lastRaise = now
 	}
 }
 
 // target is as far as recovery goes.
-func (a *aimd) target(now time.Time) float64 {
+func (a *aimd) target() float64 {
 	if a.ceiling == 0 {
 		return a.max
 	}
-	return min(a.max, max(a.floor, a.proof.proven(now), ceilingShare*a.ceiling))
+	return min(a.max, max(a.floor, ceilingShare*a.ceiling))
 }
 
 func (a *aimd) forget(now time.Time) {
