@@ -69,8 +69,7 @@ const (
 )
 
 // rateController finds and holds the highest request rate the API
-// accepts. It is a state machine over the events it is given, with the
-// time passed in: no clock, no goroutine, no lock (the pacer holds one).
+// accepts (a rateControl).
 //
 // It starts at autoStart and raises the rate by half each short step
 // while the API accepts it. At the first refusal it bisects (geometrically) between
@@ -118,16 +117,14 @@ func (c *rateController) settled() float64 {
 	return c.held
 }
 
-// departed records a request leaving at now, and returns its departure.
-// It may end a step and change the rate for the next request.
-func (c *rateController) departed(now time.Time) departure {
-	c.seq++
-	d := departure{at: now, rate: c.rate, seq: c.seq}
-	if !now.Before(c.since) { // else paused: not part of a step
+// departed records a request leaving. It may end a step and change the
+// rate for the next request.
+func (c *rateController) departed(d departure) {
+	c.seq = d.seq
+	if !d.at.Before(c.since) { // else paused: not part of a step
 		c.sent++
-		c.advance(now)
+		c.advance(d.at)
 	}
-	return d
 }
 
 // accepted notes a reply that was not a refusal to the request d.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -15,11 +16,14 @@ import (
 // an API limited to 20 requests/s with a bucket of one token, sending rows
 // until the rate settles: every row gets its result, in order, and the
 // rate settled at is under the limit (within the 5% that holding just
-// under the lowest refused rate allows).
+// under the lowest refused rate allows). On simulated time.
 func TestAutoRateSettlesUnderTheLimit(t *testing.T) {
+	synctest.Test(t, testAutoRateSettles)
+}
+
+func testAutoRateSettles(t *testing.T) {
 	const limit = 20.0
-	s := kapturetest.NewServer(t, kapturetest.Options{RateLimit: limit, RateBurst: 1, Latency: 10 * time.Millisecond})
-	cfg := config(s)
+	s, cfg := pipeConfig(t, kapturetest.Options{RateLimit: limit, RateBurst: 1, Latency: 10 * time.Millisecond})
 	cfg.AutoRate, cfg.Workers, cfg.BatchSize, cfg.MaxRetries = true, 4, 1, 20
 	eng, err := batch.New(cfg)
 	if err != nil {

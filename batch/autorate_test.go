@@ -1,192 +1,17 @@
 package batch
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 )
 
-// simAPI is a rate-limited API on a simulated clock: a token bucket as
-// GCRA, as the fake has it, answering a refusal at once with Retry-After
-// in whole seconds, and anything else after its latency.
-type simAPI struct {
-	interval, tolerance time.Duration
-	burst               int
-	latency             time.Duration
-	next                time.Time
-	served, refused     int
-	// heavy is the share of requests delayed by up to 5 ms more on
-	// their way, as on a loaded machine.
-	heavy float64
-	// At change the limit becomes changeTo requests/s.
-	change   time.Time
-	changeTo float64
-}
-
-func newSimAPI(limit float64, burst int, latency time.Duration) *simAPI {
-	a := &simAPI{burst: burst, latency: latency}
-	a.setLimit(limit)
-	return a
-}
-
-func (a *simAPI) setLimit(limit float64) {
-	a.interval = time.Duration(float64(time.Second) / limit)
-	a.tolerance = time.Duration(a.burst-1) * a.interval
-}
-
-// arrive serves a request arriving at t: when its reply leaves, and the
-// Retry-After of a refusal (0 when served).
-func (a *simAPI) arrive(t time.Time) (reply time.Time, retryAfter time.Duration) {
-	if !a.change.IsZero() && !t.Before(a.change) {
-		a.setLimit(a.changeTo)
-		a.change = time.Time{}
-	}
-	if a.next.Before(t) {
-		a.next = t
-	}
-	if wait := a.next.Sub(t) - a.tolerance; wait > 0 {
-		a.refused++
-		secs := (wait + time.Second - 1) / time.Second
-		return t.Add(200 * time.Microsecond), max(secs, 1) * time.Second
-	}
-	a.next = a.next.Add(a.interval)
-	a.served++
-	return t.Add(a.latency), 0
-}
-
-// simReply is a reply on its way back to the client.
-type simReply struct {
-	at         time.Time
-	dep        departure
-	retryAfter time.Duration
-}
-
-type simReplies []simReply
-
-func (h simReplies) Len() int           { return len(h) }
-func (h simReplies) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h simReplies) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *simReplies) Push(x any)        { *h = append(*h, x.(simReply)) }
-func (h *simReplies) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// simRun is what a simulated run did.
-type simRun struct {
-	served, refused int
-	settled         float64
-	rates           []simRate // the controller's rate after each change
-	refusals        []time.Duration
-}
-
-type simRate struct {
-	at   time.Duration
-	rate float64
-}
-
-func (r simRun) String() string {
-	return fmt.Sprintf("served %d, refused %d, settled %.2f", r.served, r.refused, r.settled)
-}
-
-var simStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// simulate runs the rate controller for d against api with workers
-// requests at most in flight, each leaving 1/rate after the previous one
-// (as the pacer spaces them) plus a jitter on the way to the API (more
-// with simAPI.heavy) drawn
-// from seed. Nothing sleeps: the clock is simulated.
-func simulate(api *simAPI, workers int, d time.Duration, seed uint64) simRun {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	start := simStart
-	end := start.Add(d)
-	c := newRateController(start)
-	var (
-		replies simReplies
-		last    time.Time
-		paused  time.Time
-		run     simRun
-		prev    float64
-		now     = start
-	)
-	note := func(now time.Time) {
-		if r := c.current(); r != prev {
-			run.rates = append(run.rates, simRate{now.Sub(start), r})
-			prev = r
-		}
-	}
-	note(start)
-	for {
-		next := last.Add(departGap(c.current()))
-		if next.Before(paused) {
-			next = paused
-		}
-		if next.Before(now) {
-			next = now // a rate raised by a reply: no departure in the past
-		}
-		if len(replies) >= workers && next.Before(replies[0].at) {
-			next = replies[0].at
-		}
-		if len(replies) > 0 && !replies[0].at.After(next) {
-			r := heap.Pop(&replies).(simReply)
-			now = r.at
-			if r.retryAfter > 0 {
-				resume := r.at.Add(r.retryAfter)
-				if resume.After(paused) {
-					paused = resume
-				}
-				c.refused(r.at, resume, r.dep)
-				run.refusals = append(run.refusals, r.at.Sub(start))
-			} else {
-				c.accepted(r.at, r.dep)
-			}
-			note(r.at)
-			continue
-		}
-		if next.After(end) {
-			break
-		}
-		now = next
-		dep := c.departed(now)
-		note(now)
-		jitter := time.Duration(rng.Int64N(int64(300 * time.Microsecond)))
-		if api.heavy > 0 && rng.Float64() < api.heavy {
-			jitter += time.Duration(rng.Int64N(int64(5 * time.Millisecond)))
-		}
-		at, ra := api.arrive(next.Add(100*time.Microsecond + jitter))
-		heap.Push(&replies, simReply{at: at, dep: dep, retryAfter: ra})
-		last = next
-	}
-	run.served, run.refused, run.settled = api.served, api.refused, c.settled()
-	return run
-}
-
-// rateAt returns the rate in force at t in a run's history.
-func (r simRun) rateAt(t time.Duration) float64 {
-	rate := 0.0
-	for _, x := range r.rates {
-		if x.at > t {
-			break
-		}
-		rate = x.rate
-	}
-	return rate
-}
-
-// changesBetween counts the rate's changes strictly between from and to.
-func (r simRun) changesBetween(from, to time.Duration) int {
-	n := 0
-	for _, x := range r.rates {
-		if x.at > from && x.at < to {
-			n++
-		}
-	}
-	return n
+// leave makes c's next departure at now, as the pacer does.
+func leave(c *rateController, now time.Time) departure {
+	d := departure{at: now, rate: c.current(), seq: c.seq + 1}
+	c.departed(d)
+	return d
 }
 
 // TestRateControllerConverges: against a 30 requests/s API whose bucket
@@ -199,7 +24,7 @@ func TestRateControllerConverges(t *testing.T) {
 		t.Run(fmt.Sprintf("burst %d", burst), func(t *testing.T) {
 			const limit = 30.0
 			api := newSimAPI(limit, burst, 50*time.Millisecond)
-			r := simulate(api, 8, time.Minute, 1)
+			r := simulate(newRateController(simStart), api, 8, time.Minute, 1)
 			t.Log(r)
 			if share := float64(r.served) / 60 / limit; share < 0.85 {
 				t.Errorf("served %.1f%% of the limit over a minute, want at least 85%%", 100*share)
@@ -222,7 +47,7 @@ func TestRateControllerConverges(t *testing.T) {
 func TestRateControllerHolds(t *testing.T) {
 	for _, burst := range []int{1, 10} {
 		api := newSimAPI(30, burst, 50*time.Millisecond)
-		r := simulate(api, 8, 3*time.Minute, 1)
+		r := simulate(newRateController(simStart), api, 8, 3*time.Minute, 1)
 		var settled time.Duration // the search's last change of rate
 		for _, x := range r.rates {
 			if x.at < 30*time.Second {
@@ -255,7 +80,7 @@ func TestRateControllerBacksOff(t *testing.T) {
 	var d departure
 	for c.current() == autoStart {
 		now = now.Add(200 * time.Millisecond)
-		d = c.departed(now)
+		d = leave(c, now)
 		c.accepted(now.Add(50*time.Millisecond), d)
 	}
 	raised := c.current()
@@ -263,8 +88,8 @@ func TestRateControllerBacksOff(t *testing.T) {
 		t.Fatalf("rate %v after a step without refusals, want above %v", raised, autoStart)
 	}
 	now = now.Add(time.Millisecond)
-	first := c.departed(now)
-	second := c.departed(now.Add(time.Millisecond))
+	first := leave(c, now)
+	second := leave(c, now.Add(time.Millisecond))
 	c.refused(now.Add(5*time.Millisecond), now.Add(time.Second), first)
 	cut := c.current()
 	if cut >= raised {
@@ -287,7 +112,7 @@ func TestRateControllerBacksOff(t *testing.T) {
 		c.hold(now, 20)
 		now = now.Add(time.Hour)
 		c.restart(now.Add(-tt.held))
-		d = c.departed(now)
+		d = leave(c, now)
 		c.refused(now.Add(time.Millisecond), now.Add(time.Second), d)
 		if got := c.current(); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("rate %v after the rate held (20) for %v was refused, want %v", got, tt.held, tt.want)
@@ -302,7 +127,7 @@ func TestRateControllerReprobes(t *testing.T) {
 	t.Run("limit raised", func(t *testing.T) {
 		api := newSimAPI(30, 1, 50*time.Millisecond)
 		api.change, api.changeTo = simStart.Add(100*time.Second), 60
-		r := simulate(api, 16, 5*time.Minute, 1)
+		r := simulate(newRateController(simStart), api, 16, 5*time.Minute, 1)
 		if got := r.rateAt(99 * time.Second); got > 30 {
 			t.Errorf("rate %v before the limit went up, want at most 30", got)
 		}
@@ -321,7 +146,7 @@ func TestRateControllerReprobes(t *testing.T) {
 		api := newSimAPI(30, 1, 50*time.Millisecond)
 		api.change, api.changeTo = simStart.Add(100*time.Second), 60
 		const at = 215 * time.Second // probes climb from about 195 s to 235 s
-		r := simulate(api, 16, at, 1)
+		r := simulate(newRateController(simStart), api, 16, at, 1)
 		end := r.rateAt(at - time.Millisecond)
 		if end <= 31.5 || end >= 57 {
 			t.Fatalf("rate %.2f at %v: not half way up to check", end, at)
@@ -332,7 +157,7 @@ func TestRateControllerReprobes(t *testing.T) {
 	})
 	t.Run("limit unchanged", func(t *testing.T) {
 		api := newSimAPI(30, 1, 50*time.Millisecond)
-		r := simulate(api, 8, 20*time.Minute, 1)
+		r := simulate(newRateController(simStart), api, 8, 20*time.Minute, 1)
 		var probes []time.Duration
 		for i, x := range r.rates {
 			if i > 0 && x.rate > r.rates[i-1].rate && x.at > 20*time.Second {
@@ -356,8 +181,8 @@ func TestRateControllerReprobes(t *testing.T) {
 
 // TestRateControllerIsDeterministic: the same events give the same rates.
 func TestRateControllerIsDeterministic(t *testing.T) {
-	a := simulate(newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
-	b := simulate(newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
+	a := simulate(newRateController(simStart), newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
+	b := simulate(newRateController(simStart), newSimAPI(30, 10, 50*time.Millisecond), 8, time.Minute, 7)
 	if fmt.Sprint(a.rates) != fmt.Sprint(b.rates) || a.served != b.served {
 		t.Errorf("two runs differ:\n%v\n%v", a.rates, b.rates)
 	}
@@ -368,7 +193,7 @@ func TestRateControllerIsDeterministic(t *testing.T) {
 // does not climb without bound.
 func TestRateControllerLatencyBound(t *testing.T) {
 	api := newSimAPI(1000, 1, 100*time.Millisecond)
-	r := simulate(api, 2, time.Minute, 1)
+	r := simulate(newRateController(simStart), api, 2, time.Minute, 1)
 	if got := r.rateAt(time.Minute); got > 60 {
 		t.Errorf("rate %v, want it to stop rising near the 20 requests/s the workers can send", got)
 	}
@@ -382,7 +207,7 @@ func TestRateControllerAcrossLimits(t *testing.T) {
 		for _, burst := range []int{1, 2, 10} {
 			for limit := 6.0; limit < 120; limit *= 1.1 {
 				api := newSimAPI(limit, burst, lat)
-				r := simulate(api, 64, time.Minute, 3)
+				r := simulate(newRateController(simStart), api, 64, time.Minute, 3)
 				share := float64(r.served) / 60 / limit
 				if share < 0.7 || r.refused > 16 {
 					t.Errorf("limit %.1f, bucket %d, latency %v: %v, %.1f%% of the limit", limit, burst, lat, r, 100*share)
@@ -400,7 +225,7 @@ func TestRateControllerUnderJitter(t *testing.T) {
 	for _, burst := range []int{1, 10} {
 		api := newSimAPI(30, burst, 50*time.Millisecond)
 		api.heavy = 0.03
-		r := simulate(api, 8, 2*time.Minute, 1)
+		r := simulate(newRateController(simStart), api, 8, 2*time.Minute, 1)
 		if share := float64(r.served) / 120 / 30; share < 0.7 || r.refused > 15 {
 			t.Errorf("burst %d: %v: %.1f%% of the limit, want at least 70%% with at most 15 refused", burst, r, 100*share)
 		}

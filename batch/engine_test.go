@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -247,7 +248,14 @@ func TestEngineSplitsWholePayloadFailures(t *testing.T) {
 	}
 }
 
+// TestEngineRetriesTransientFaults: a payload is retried through every
+// kind of transient fault until it succeeds. On simulated time: the 429
+// pauses a second, the stall lasts the timeout.
 func TestEngineRetriesTransientFaults(t *testing.T) {
+	synctest.Test(t, testRetriesTransientFaults)
+}
+
+func testRetriesTransientFaults(t *testing.T) {
 	faults := []*kapturetest.Fault{
 		{Kind: kapturetest.FaultErrorPage, Status: 500},
 		{Kind: kapturetest.FaultTooMany, RetryAfter: 50 * time.Millisecond},
@@ -257,8 +265,7 @@ func TestEngineRetriesTransientFaults(t *testing.T) {
 		{Kind: kapturetest.FaultStall},
 		{Kind: kapturetest.FaultErrorPage, Status: 503},
 	}
-	s := kapturetest.NewServer(t, kapturetest.Options{Fail: kapturetest.Script(faults...)})
-	cfg := config(s)
+	s, cfg := pipeConfig(t, kapturetest.Options{Fail: kapturetest.Script(faults...)})
 	cfg.Workers = 1
 	cfg.Timeout = 300 * time.Millisecond
 	cfg.MaxRetries = len(faults)

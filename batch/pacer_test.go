@@ -9,47 +9,127 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// TestPacerSpacesDepartures checks a lower bound only: with a burst of 1,
-// no request leaves closer than 1/rate after the previous one, however
-// late that one left after its admission (the token bucket alone lets the
-// next one catch up).
+// fakeClock is simulated time for one goroutine at a time: After moves it
+// on by d at once, as if the caller had slept, and Advance moves it on
+// for time spent elsewhere (preparing a request, writing it).
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: simStart} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- c.Advance(d)
+	return ch
+}
+
+func (c *fakeClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.now = c.now.Add(d)
+	}
+	return c.now
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// lastWritten returns when the previous spaced request was written.
+func (p *pacer) lastWritten() (time.Time, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last, p.pad
+}
+
+// TestPacerSpacesDepartures: with a burst of 1 a request leaves exactly
+// departGap after the previous one was written, however late that one
+// was written after it left, and at once when it comes later than that.
 func TestPacerSpacesDepartures(t *testing.T) {
 	const r = 500.0
-	gap := time.Duration(float64(time.Second) / r)
-	p := newPacer(r, 1, slog.New(slog.DiscardHandler))
-	var prev time.Time
+	clk := newFakeClock()
+	p := pacerOn(clk, fixedRate(r), 1, true, discard)
+	ctx := context.Background()
+	var written time.Time
 	for i := range 20 {
-		if err := p.wait(context.Background()); err != nil {
+		if err := p.wait(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if i%3 == 0 {
-			time.Sleep(gap / 2) // a request slow to prepare after its admission
+			clk.Advance(departGap(r) * 3 / 2) // slow to prepare: later than its turn
 		}
-		d, err := p.depart(context.Background())
+		ready := clk.Now()
+		d, err := p.depart(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		want := ready
+		if i > 0 && written.Add(departGap(r)).After(want) {
+			want = written.Add(departGap(r))
+		}
+		if !d.at.Equal(want) {
+			t.Errorf("request %d left at %v, want %v (ready at %v, previous written at %v)",
+				i, d.at.Sub(simStart), want.Sub(simStart), ready.Sub(simStart), written.Sub(simStart))
+		}
 		if i%4 == 1 {
-			time.Sleep(gap / 3) // a request slow to get its connection
+			clk.Advance(departGap(r) / 3) // slow to write
 		}
 		d.done()
-		if i > 0 {
-			if got := p.last.Sub(prev); got < gap {
-				t.Errorf("request %d left %v after the previous one, want at least %v", i, got, gap)
-			}
-		}
-		prev = p.last
+		written = clk.Now()
 	}
 }
 
+// TestPacerHoldsTheNextUntilWritten: a request does not leave while the
+// one before it is being written, and leaves departGap after it was.
+func TestPacerHoldsTheNextUntilWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		p := pacerOn(clk, fixedRate(100), 1, true, discard)
+		first, err := p.depart(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		left := make(chan departure)
+		go func() { // ends when the second request has left
+			d, err := p.depart(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			left <- d
+		}()
+		synctest.Wait()
+		select {
+		case <-left:
+			t.Fatal("the second request left while the first was being written")
+		default:
+		}
+		written := clk.Advance(50 * time.Millisecond) // a slow upload
+		first.done()
+		second := <-left
+		if want := written.Add(departGap(100)); !second.at.Equal(want) {
+			t.Errorf("second request left %v after the first was written, want %v", second.at.Sub(written), departGap(100))
+		}
+		second.done()
+	})
+}
+
 func TestPacerBurstNotSpaced(t *testing.T) {
-	p := newPacer(1, 3, slog.New(slog.DiscardHandler))
-	start := time.Now()
-	for range 3 {
+	clk := newFakeClock()
+	p := pacerOn(clk, fixedRate(1), 3, false, discard)
+	for i := range 3 {
 		if err := p.wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -57,117 +137,115 @@ func TestPacerBurstNotSpaced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !d.at.Equal(simStart) || d.leave != nil {
+			t.Errorf("request %d of a burst of 3 left at %v (spaced: %v), want at once", i, d.at.Sub(simStart), d.leave != nil)
+		}
 		d.done()
 	}
-	if !p.last.IsZero() {
-		t.Errorf("a burst of 3 was spaced: last departure recorded at %v", p.last.Sub(start))
+}
+
+// TestRetryAfterPausesTheWaits: after a 429 neither wait nor depart
+// returns before its Retry-After has passed.
+func TestRetryAfterPausesTheWaits(t *testing.T) {
+	for _, spaced := range []bool{true, false} {
+		clk := newFakeClock()
+		p := pacerOn(clk, fixedRate(50), 1, spaced, discard)
+		d, err := p.depart(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.done()
+		p.throttled(d, 2*time.Second)
+		until := d.at.Add(2 * time.Second)
+		if err := p.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := clk.Now(); got.Before(until) {
+			t.Errorf("spaced %v: wait returned %v before the pause ended", spaced, until.Sub(got))
+		}
+		p.throttled(d, time.Second)
+		d, err = p.depart(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := until.Add(time.Second); d.at.Before(want) {
+			t.Errorf("spaced %v: departed %v before the second pause ended", spaced, want.Sub(d.at))
+		}
+		d.done()
 	}
 }
 
-func TestPacerLowersRateOnlyOnRepeated429s(t *testing.T) {
-	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
-	p.throttled(departure{}, 50*time.Millisecond)
-	if got := p.current(); got != 20 {
-		t.Fatalf("after one 429 the rate is %v, want 20 (a lone 429 only pauses)", got)
+// TestPauseBeginningDuringAWait: a worker waiting for its token when a
+// 429 pauses everyone honours the pause too, then takes a fresh token.
+func TestPauseBeginningDuringAWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pacerOn(realClock{}, fixedRate(1), 1, true, discard) // the bubble's clock
+		start := time.Now()
+		if err := p.wait(t.Context()); err != nil { // the bucket's one token
+			t.Fatal(err)
+		}
+		done := make(chan time.Duration)
+		go func() { // ends when its wait returns
+			err := p.wait(t.Context()) // its token comes at 1 s
+			if err != nil {
+				t.Error(err)
+			}
+			done <- time.Since(start)
+		}()
+		time.Sleep(500 * time.Millisecond)
+		p.throttled(departure{}, 2*time.Second)
+		if got, want := <-done, 2500*time.Millisecond; got != want {
+			t.Errorf("wait returned at %v, want at the end of the pause, %v", got, want)
+		}
+	})
+}
+
+// TestPacerStopsWaitingWhenCancelled: a context that ends during a pause
+// or a spacing ends the wait with its error, on the clock's spot.
+func TestPacerStopsWaitingWhenCancelled(t *testing.T) {
+	clk := newFakeClock()
+	p := pacerOn(clk, fixedRate(1), 1, true, discard)
+	d, err := p.depart(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d := time.Until(p.until); d <= 0 || d > 50*time.Millisecond {
-		t.Errorf("pause %v, want up to the Retry-After of 50ms", d)
+	d.done()
+	p.throttled(d, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.wait(ctx); err != context.Canceled {
+		t.Errorf("wait: %v, want context.Canceled", err)
 	}
-	p.throttled(departure{}, 0)
-	if got := p.current(); got != 10 {
-		t.Fatalf("after a repeated 429 the rate is %v, want 10", got)
+	if _, err := p.depart(ctx); err != context.Canceled {
+		t.Errorf("depart: %v, want context.Canceled", err)
 	}
-	p.throttled(departure{}, 0) // within the same second: no second cut
-	if got := p.current(); got != 10 {
-		t.Errorf("two cuts within a second: rate %v, want 10", got)
-	}
-	// Two 429s with many payloads answered between them are two lone
-	// ones (arrival jitter at a rate the API takes), not a repeat.
-	q := newPacer(20, 1, slog.New(slog.DiscardHandler))
-	q.throttled(departure{}, 0)
-	for range lone429Gap {
-		q.succeeded()
-	}
-	q.throttled(departure{}, 0)
-	// (The successes brought it down to 95% of the rate refused.)
-	if got := q.current(); got != 19 {
-		t.Errorf("after two 429s %d payloads apart the rate is %v, want 19, not halved", lone429Gap, got)
-	}
-	q.throttled(departure{}, 0)
-	if got := q.current(); got != 9.5 {
-		t.Errorf("after a 429 right after another the rate is %v, want 9.5", got)
-	}
-	// Recovery is additive, one step a second.
-	p.lastRaise = time.Now().Add(-2 * time.Second)
-	p.succeeded()
-	if got := p.current(); got != 11 {
-		t.Errorf("after a success the rate is %v, want 11 (+1/20 of 20)", got)
-	}
-	p.succeeded() // within the second: no second step
-	if got := p.current(); got != 11 {
-		t.Errorf("two steps within a second: rate %v, want 11", got)
+	if !clk.Now().Equal(d.at) {
+		t.Errorf("a cancelled wait slept %v", clk.Now().Sub(d.at))
 	}
 }
 
-func TestPacerFloor(t *testing.T) {
-	p := newPacer(8, 1, slog.New(slog.DiscardHandler))
-	for range 20 {
-		p.throttled(departure{}, 0)
-		p.lastCut = time.Time{} // let every call cut
-	}
-	if got, want := p.current(), p.floor; got != want || want <= 0 {
-		t.Errorf("rate after many cuts %v, want the floor %v > 0", got, want)
-	}
-}
-
-func TestPacerSettlesUnderTheRefusedRate(t *testing.T) {
-	p := newPacer(20, 1, slog.New(slog.DiscardHandler))
-	p.throttled(departure{}, 0) // a lone 429 at the full rate: no cut, but a ceiling
-	if got := p.current(); got != 20 {
-		t.Fatalf("rate %v after a lone 429, want 20", got)
-	}
-	p.succeeded()
-	if got := p.current(); got != 19 {
-		t.Fatalf("rate %v after the next success, want 19 (95%% of the refused 20)", got)
-	}
-	for range 5 {
-		p.lastRaise = time.Time{}
-		p.succeeded()
-	}
-	if got := p.current(); got != 19 {
-		t.Errorf("recovery went to %v, past 95%% of the refused rate", got)
-	}
-	p.last429 = time.Now().Add(-2 * forgetCeiling) // a quiet spell
-	p.lastRaise = time.Time{}
-	p.succeeded()
-	if got := p.current(); got != 20 {
-		t.Errorf("after a quiet spell the rate is %v, want back to 20", got)
-	}
-}
-
-// TestDepartureTimedWhenWritten: a request's departure is taken when it
-// has been written, through the trace its context carries (after a slow
+// TestDepartureTimedWhenWritten: a request's departure ends when it has
+// been written, through the trace its context carries (after a slow
 // dial, then); done after the exchange does not move it. A request on a
 // connection dialled for it pads the next gap; one on a reused connection
 // does not.
 func TestDepartureTimedWhenWritten(t *testing.T) {
-	dialed := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
+	clk := newFakeClock()
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		<-dialed // a slow dial, released below
+		clk.Advance(20 * time.Millisecond) // a slow dial
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	p := newPacer(100, 1, slog.New(slog.DiscardHandler))
-	send := func() (before, left time.Time) {
+	p := pacerOn(clk, fixedRate(100), 1, true, discard)
+	send := func() (left, written time.Time) {
 		t.Helper()
 		d, err := p.depart(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		before = time.Now()
 		req, err := http.NewRequestWithContext(d.trace(context.Background()), http.MethodPost, srv.URL, strings.NewReader("[]"))
 		if err != nil {
 			t.Fatal(err)
@@ -178,24 +256,53 @@ func TestDepartureTimedWhenWritten(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		left = p.last
+		written, _ = p.lastWritten()
+		clk.Advance(time.Millisecond)
 		d.done()
-		if !p.last.Equal(left) {
-			t.Errorf("done moved the departure from %v to %v", left, p.last)
+		if last, _ := p.lastWritten(); !last.Equal(written) {
+			t.Errorf("done moved the end of the departure by %v", last.Sub(written))
 		}
-		return before, left
+		return d.at, written
 	}
-	time.AfterFunc(20*time.Millisecond, func() { close(dialed) })
-	before, left := send()
-	if got := left.Sub(before); got < 20*time.Millisecond {
-		t.Errorf("departure taken %v after depart returned, want after the 20ms dial", got)
+	left, written := send()
+	if got := written.Sub(left); got != 20*time.Millisecond {
+		t.Errorf("departure ended %v after it began, want after the 20ms dial", got)
 	}
-	if want := freshPad(100); p.pad != want || want <= 0 {
-		t.Errorf("after a request on a new connection the pad is %v, want %v", p.pad, want)
+	if _, pad := p.lastWritten(); pad != freshPad(100) || pad <= 0 {
+		t.Errorf("after a request on a new connection the pad is %v, want %v", pad, freshPad(100))
 	}
-	send()
-	if p.pad != 0 {
-		t.Errorf("after a request on a reused connection the pad is %v, want 0", p.pad)
+	left, _ = send()
+	if want := written.Add(departGap(100) + freshPad(100)); !left.Equal(want) {
+		t.Errorf("the request after a new connection left %v after it, want %v", left.Sub(written), want.Sub(written))
+	}
+	if _, pad := p.lastWritten(); pad != 0 {
+		t.Errorf("after a request on a reused connection the pad is %v, want 0", pad)
+	}
+}
+
+// TestPacerFollowsItsControl: the token bucket takes the rate its control
+// sets after each answer, and a lowering is logged.
+func TestPacerFollowsItsControl(t *testing.T) {
+	var buf bytes.Buffer
+	clk := newFakeClock()
+	p := pacerOn(clk, newAIMD(20), 1, true, slog.New(slog.NewTextHandler(&buf, nil)))
+	var sent []departure
+	for range 2 {
+		d, err := p.depart(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.done()
+		sent = append(sent, d)
+	}
+	for _, d := range sent { // two 429s in a row
+		p.throttled(d, 0)
+	}
+	if got := float64(p.lim.Limit()); got != 10 || p.current() != 10 {
+		t.Errorf("limiter at %v, control at %v after two 429s in a row, want 10", got, p.current())
+	}
+	if !strings.Contains(buf.String(), "lowering the request rate") {
+		t.Errorf("the lowering was not logged: %q", buf.String())
 	}
 }
 
@@ -203,20 +310,16 @@ func TestDepartureTimedWhenWritten(t *testing.T) {
 // it begins (the run would otherwise only look stalled); a short one is
 // not.
 func TestPacerLogsLongPauses(t *testing.T) {
-	for _, auto := range []bool{false, true} {
+	for _, ctl := range []rateControl{fixedRate(0), newAIMD(20), newRateController(simStart)} {
 		var buf bytes.Buffer
-		log := slog.New(slog.NewTextHandler(&buf, nil))
-		p := newPacer(20, 1, log)
-		if auto {
-			p = newAutoPacer(log)
-		}
+		p := pacerOn(newFakeClock(), ctl, 1, true, slog.New(slog.NewTextHandler(&buf, nil)))
 		p.throttled(departure{}, time.Second)
 		if strings.Contains(buf.String(), "asked to pause") {
-			t.Errorf("auto %v: a 1s pause was logged: %s", auto, buf.String())
+			t.Errorf("%T: a 1s pause was logged: %s", ctl, buf.String())
 		}
 		p.throttled(departure{}, time.Minute)
 		if got := buf.String(); !strings.Contains(got, "asked to pause") || !strings.Contains(got, "retry_after=1m0s") {
-			t.Errorf("auto %v: a 1m pause logged as %q", auto, got)
+			t.Errorf("%T: a 1m pause logged as %q", ctl, got)
 		}
 	}
 }

@@ -320,11 +320,9 @@ func (e *Engine) backoff(attempt int) time.Duration {
 	return rand.N(d + 1)
 }
 
-// healthy notes a payload the API answered properly: the breaker resets
-// and the pacer may recover its rate.
+// healthy notes a payload the API answered properly: the breaker resets.
 func (e *Engine) healthy() {
 	e.failStreak.Store(0)
-	e.pacer.succeeded()
 }
 
 // unhealthy counts a payload that failed after its retries; enough of them
