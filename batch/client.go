@@ -60,6 +60,25 @@ func newEndpoint(root, path, name string) endpoint {
 	return endpoint{url: root + path, path: path, name: name}
 }
 
+// APIRoot names the API cfg configures: the root its requests go under,
+// with its scheme and host in lower case, without a default port or a
+// trailing slash — the tenant, as people give it (--base-url,
+// --subdomain) and can compare. A sync state, a snapshot and the key-name
+// pairs a run learns are each of one API, named so.
+func APIRoot(cfg Config) (string, error) {
+	u, err := parseBaseURL(cfg)
+	if err != nil {
+		return "", err
+	}
+	host := strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		host = net.JoinHostPort(host, p)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
 // RequestURL returns the URL the engine cfg configures posts to, having
 // checked cfg.BaseURL (and AllowInsecureHTTP) as New does.
 func RequestURL(cfg Config) (string, error) {

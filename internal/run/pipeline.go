@@ -121,6 +121,11 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	}()
 
 	runErr := p.eng.Run(ctx, rows, func(res []batch.Result) error {
+		for i := range res {
+			if res[i].NotApplied {
+				p.stats.notApplied.Add(1)
+			}
+		}
 		return send(toWriter(res))
 	})
 	abortInput() // the producer may be blocked reading stdin

@@ -101,7 +101,8 @@ func (r *runner) spoolStdin() (path string, remove func(), err error) {
 
 // rowOf returns the wire row of a valid row the walk handed on.
 func rowOf(row *resume.Row) batch.Row {
-	return batch.Row{Line: row.Line, TicketID: row.TicketID, Object: bytes.Clone(row.Object), Key: row.Key}
+	return batch.Row{Line: row.Line, TicketID: row.TicketID, Object: bytes.Clone(row.Object), Key: row.Key,
+		SubStatus: row.SubStatus, Queue: row.Queue}
 }
 
 // warnLoad says what a resume found in the results file that its user

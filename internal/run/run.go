@@ -10,6 +10,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -82,6 +84,15 @@ type Config struct {
 	// Sync, with a State, makes the run a sync run (see sync.go): only the
 	// tickets whose last row the sync state does not hold are sent.
 	Sync Sync
+
+	// Backup is the snapshot file (package snapshot) that gets every
+	// ticket's state, read through the Get Ticket API, before the first
+	// request with a row of it leaves; "" for none. Not for a dry run.
+	Backup string
+	// Names is the book of key-name pairs an operator gave (names
+	// files); the run adds the pairs its replies show and keeps those
+	// beside the results file (names.ResultsPath). nil: an empty book.
+	Names *names.Book
 }
 
 var (
@@ -135,7 +146,7 @@ func (e *InvalidRowsError) Error() string {
 // *reader.FileError when stdin turned out not to be CSV part-way; and an
 // *InvalidRowsError or a *ForeignResultsError for a strict run or a resume
 // it refused.
-func Run(ctx context.Context, cfg Config, stats *Stats) error {
+func Run(ctx context.Context, cfg Config, stats *Stats) (err error) {
 	if stats == nil {
 		stats = new(Stats)
 	}
@@ -146,11 +157,18 @@ func Run(ctx context.Context, cfg Config, stats *Stats) error {
 	// The engine first: its configuration (the address, the token) is
 	// refused at once, not after a long file's syntax check.
 	var eng *batch.Engine
+	var rs *readSide
 	hook := &sendHook{}
-	if !cfg.DryRun {
+	switch {
+	case cfg.DryRun && cfg.Backup != "":
+		return refuse(errors.New("a dry run reads no ticket: it cannot back any up"))
+	case !cfg.DryRun:
 		ecfg := cfg.Engine
 		ecfg.BeforeSend, ecfg.Unsent = hook.beforeSend, hook.unsent
-		var err error
+		if rs, err = r.openReadSide(&ecfg); err != nil {
+			return refuse(err)
+		}
+		defer func() { err = cmp.Or(err, rs.close(r)) }()
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
 		}

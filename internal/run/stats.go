@@ -19,6 +19,7 @@ type Stats struct {
 	wouldSend, payloads          atomic.Int64
 	unchanged, inflight, unknown atomic.Int64
 	failedBefore, unknownBefore  atomic.Int64
+	notApplied                   atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
 	reasons                      reasonTally
@@ -69,6 +70,10 @@ type Snapshot struct {
 	// not "not sent"; UnknownBefore how many of them are of unknown
 	// outcome.
 	FailedBefore, UnknownBefore int64
+	// NotApplied counts, of Failed, the rows the API said it applied
+	// while its reply showed the ticket holding another sub-status or
+	// queue than the row sent (batch.Result.NotApplied).
+	NotApplied int64
 
 	// Requests, Retries, Limited (requests answered 429), Splits and Rate
 	// are the engine's (batch.Stats); zero until sending begins.
@@ -105,6 +110,7 @@ func (s *Stats) Snapshot() Snapshot {
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
 		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(),
+		NotApplied:  s.notApplied.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {

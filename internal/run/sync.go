@@ -7,11 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -110,7 +107,7 @@ func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 	case cfg.DryRun:
 		return nil, refuse(errors.New("a dry run of a sync run is not supported"))
 	}
-	api, err := syncAPI(cfg.Engine)
+	api, err := batch.APIRoot(cfg.Engine)
 	if err != nil {
 		return nil, refuse(err)
 	}
@@ -143,28 +140,6 @@ func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 		}
 	}
 	return s, nil
-}
-
-// syncAPI names the API a sync state belongs to: the root the run posts
-// under, with its scheme and host in lower case, without a default port
-// or a trailing slash. The root rather than the request URL: the tenant is
-// what the state speaks of, the endpoint's path is this program's, and
-// the root is what people give (--base-url, --subdomain) and can compare.
-func syncAPI(cfg batch.Config) (string, error) {
-	if _, err := batch.RequestURL(cfg); err != nil {
-		return "", err
-	}
-	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
-	if err != nil {
-		return "", err
-	}
-	host := strings.ToLower(u.Hostname())
-	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
-		host = net.JoinHostPort(host, p)
-	} else if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return u.Scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
 // settleLastRun records, in the results file of the last run, the rows
