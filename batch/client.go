@@ -134,7 +134,7 @@ func parseBaseURL(cfg Config) (*url.URL, error) {
 		return nil, fmt.Errorf("base URL %q: want https://<subdomain>.kapturecrm.com", raw)
 	}
 	if u.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q: plain http would send the token in the clear; use https (or --allow-insecure-http)", raw)
+		return nil, &ConfigError{Fix: FixPlainHTTP, Msg: fmt.Sprintf("base URL %q: plain http would send the token in the clear; use https", raw)}
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("base URL %q: give the API root only, without a query", raw)
@@ -309,8 +309,8 @@ func (c *client) transportOutcome(ctx, reqCtx context.Context, status int, err e
 	if ctx.Err() != nil {
 		return outcome{}, context.Cause(ctx)
 	}
-	if msg, ok := c.misconfigured(err); ok && !c.answered.Load() {
-		return outcome{kind: kindConfig, httpStatus: status, message: msg}, nil
+	if msg, fix, ok := c.misconfigured(err); ok && !c.answered.Load() {
+		return outcome{kind: kindConfig, httpStatus: status, message: msg, fix: fix}, nil
 	}
 	msg := err.Error()
 	var ue *url.Error
@@ -329,14 +329,14 @@ func (c *client) transportOutcome(ctx, reqCtx context.Context, status int, err e
 // a DNS name that does not exist, or a server certificate that is refused
 // (unknown authority, another host's, expired). A DNS server that fails or
 // times out is no such error: that is retried.
-func (c *client) misconfigured(err error) (string, bool) {
+func (c *client) misconfigured(err error) (string, Fix, bool) {
 	var dns *net.DNSError
 	if errors.As(err, &dns) && dns.IsNotFound {
-		check := "check --subdomain or --base-url"
+		fix, of := FixAddress, "the API's address"
 		if !strings.EqualFold(dns.Name, c.hostname()) {
-			check = "check the proxy in HTTPS_PROXY"
+			fix, of = FixProxy, "the proxy's address"
 		}
-		return fmt.Sprintf("no such host %s (the DNS has no such name): %s", dns.Name, check), true
+		return fmt.Sprintf("no such host %s (the DNS has no such name; it is %s)", dns.Name, of), fix, true
 	}
 	var detail error
 	var cve *tls.CertificateVerificationError
@@ -353,10 +353,9 @@ func (c *client) misconfigured(err error) (string, bool) {
 	case errors.As(err, &invalid):
 		detail = invalid
 	default:
-		return "", false
+		return "", 0, false
 	}
-	return fmt.Sprintf("the TLS certificate of %s was refused (%v): check the host in --base-url; "+
-		"if the API sits behind a private certificate authority, give its certificate with --ca-cert FILE", c.host, detail), true
+	return fmt.Sprintf("the TLS certificate of %s was refused (%v)", c.host, detail), FixTrust, true
 }
 
 func (c *client) hostname() string {
@@ -378,8 +377,8 @@ func (c *client) misdirected(ep endpoint, resp *http.Response, body []byte) (out
 	case status >= 300 && status < 400:
 		return c.redirected(ep, resp), true
 	case status == http.StatusNotFound && !c.answered.Load() && !apiReply(body):
-		return outcome{kind: kindConfig, httpStatus: status, message: fmt.Sprintf(
-			"%s answered HTTP 404 without the API's JSON reply (%s): there is no %s API at %s; check --base-url or --subdomain",
+		return outcome{kind: kindConfig, httpStatus: status, fix: FixAddress, message: fmt.Sprintf(
+			"%s answered HTTP 404 without the API's JSON reply (%s): there is no %s API at %s",
 			c.host, snippet(bytes.TrimSpace(body)), ep.name, ep.url)}, true
 	}
 	return outcome{}, false
@@ -389,18 +388,17 @@ func (c *client) misdirected(ep endpoint, resp *http.Response, body []byte) (out
 // wrong configuration naming where the redirect points; after, an outage
 // to retry (a maintenance page, say).
 func (c *client) redirected(ep endpoint, resp *http.Response) outcome {
-	out := outcome{kind: kindConfig, httpStatus: resp.StatusCode}
-	to, advice := "nowhere (no Location)", "check --base-url"
+	out := outcome{kind: kindConfig, httpStatus: resp.StatusCode, fix: FixAddress}
+	to := "nowhere (no Location)"
 	if loc, err := resp.Location(); err == nil {
 		to = showURL(loc)
-		advice = "if you trust that address, set --base-url to its API root"
 		if root, ok := strings.CutSuffix(strings.TrimRight(loc.Path, "/"), ep.path); ok {
 			r := *loc
 			r.User, r.Path, r.RawPath, r.RawQuery, r.Fragment = nil, root, "", "", ""
-			advice = "if you trust that address, set --base-url " + showURL(&r)
+			out.suggest = showURL(&r)
 		}
 		if loc.Scheme == "http" {
-			advice += " (plain http: the token would travel in the clear)"
+			to += " (plain http: the token would travel in the clear)"
 		}
 	}
 	if c.answered.Load() {
@@ -408,8 +406,8 @@ func (c *client) redirected(ep endpoint, resp *http.Response) outcome {
 		out.message = fmt.Sprintf("HTTP %d: a redirect to %s (not followed)", resp.StatusCode, to)
 		return out
 	}
-	out.message = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; kapture-bulk follows no redirect, as the token would go along: %s",
-		c.host, resp.StatusCode, to, advice)
+	out.message = fmt.Sprintf("%s answered HTTP %d, a redirect to %s; kapture-bulk follows no redirect, as the token would go along",
+		c.host, resp.StatusCode, to)
 	return out
 }
 

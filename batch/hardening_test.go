@@ -103,10 +103,14 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 				if !errors.Is(err, batch.ErrConfig) {
 					t.Fatalf("err = %v, want ErrConfig", err)
 				}
-				for _, want := range []string{"redirect", strings.TrimSuffix(target, batch.Endpoint), "--base-url"} {
+				for _, want := range []string{"redirect", strings.TrimSuffix(target, batch.Endpoint)} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not say %q", err, want)
 					}
+				}
+				// What to change is the caller's to say, in its terms.
+				if ce, ok := batch.AsConfigError(err); !ok || ce.Fix != batch.FixAddress || ce.Suggest != strings.TrimSuffix(target, batch.Endpoint) {
+					t.Errorf("err %#v: want a ConfigError to fix the address, suggesting %s", err, strings.TrimSuffix(target, batch.Endpoint))
 				}
 				for _, r := range c.res {
 					if r.Status != batch.Failed || r.HTTPStatus != code || !strings.Contains(r.Message, "redirect") {
@@ -334,26 +338,27 @@ func TestWrongAddressStopsAtTheFirstRequest(t *testing.T) {
 		cfg     batch.Config
 		want    error
 		wantHas []string
+		fix     batch.Fix // what the ConfigError says to change
 	}{
 		{"name under .invalid", tlsConfig("https://acme.invalid", nil), batch.ErrConfig,
-			[]string{"no such host acme.invalid", "--subdomain"}},
+			[]string{"no such host acme.invalid", "the API's address"}, batch.FixAddress},
 		{"no such name", withClient(tlsConfig("https://acmee.kapturecrm.com", nil),
 			dnsFailing(&net.DNSError{Err: "no such host", Name: "acmee.kapturecrm.com", IsNotFound: true})),
-			batch.ErrConfig, []string{"no such host acmee.kapturecrm.com"}},
+			batch.ErrConfig, []string{"no such host acmee.kapturecrm.com"}, batch.FixAddress},
 		{"unknown authority", tlsConfig(api.URL, nil), batch.ErrConfig,
-			[]string{api.Listener.Addr().String(), "certificate", "--ca-cert"}},
+			[]string{api.Listener.Addr().String(), "certificate"}, batch.FixTrust},
 		{"another host's certificate", tlsConfig("https://localhost:"+apiPort, trusting(api)), batch.ErrConfig,
-			[]string{"localhost", "certificate"}},
+			[]string{"localhost", "certificate"}, batch.FixTrust},
 		{"expired certificate", tlsConfig(expired.url, expired.pool), batch.ErrConfig,
-			[]string{"expired"}},
+			[]string{"expired"}, batch.FixTrust},
 		{"404 page", tlsConfig(notFound.URL, nil), batch.ErrConfig,
-			[]string{notFound.Listener.Addr().String(), "404", "404 Not Found", "--base-url"}},
+			[]string{notFound.Listener.Addr().String(), "404", "404 Not Found", "no Update Ticket API"}, batch.FixAddress},
 		{"DNS server failing", withClient(tlsConfig("https://acme.kapturecrm.com", nil),
 			dnsFailing(&net.DNSError{Err: "server misbehaving", Name: "acme.kapturecrm.com", IsTemporary: true})),
-			nil, []string{"gave up after 4 attempts"}},
+			nil, []string{"gave up after 4 attempts"}, 0},
 		{"DNS timing out", withClient(tlsConfig("https://acme.kapturecrm.com", nil),
 			dnsFailing(&net.DNSError{Err: "i/o timeout", Name: "acme.kapturecrm.com", IsTimeout: true})),
-			nil, []string{"gave up after 4 attempts"}},
+			nil, []string{"gave up after 4 attempts"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,6 +378,9 @@ func TestWrongAddressStopsAtTheFirstRequest(t *testing.T) {
 			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if ce, ok := batch.AsConfigError(err); !ok || ce.Fix != tt.fix {
+				t.Errorf("err %#v: want a ConfigError with fix %d", err, tt.fix)
 			}
 			for _, w := range tt.wantHas {
 				if !strings.Contains(err.Error(), w) {

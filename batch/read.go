@@ -174,7 +174,7 @@ func (e *Engine) readOnce(ctx context.Context, ids []string) (readAnswer, error)
 		case kindAuth:
 			return ans, fmt.Errorf("%w: %s", ErrAuth, out.message)
 		case kindConfig:
-			return ans, fmt.Errorf("%w: %s", ErrConfig, out.message)
+			return ans, out.configError()
 		case kindShape:
 			return ans, ans.shape
 		case kindFailed:

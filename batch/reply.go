@@ -55,6 +55,9 @@ type outcome struct {
 	// none, and shownAt the row it answers.
 	shown   *replyTicket
 	shownAt int
+	// fix and suggest (kindConfig) say what to change (ConfigError).
+	fix     Fix
+	suggest string
 }
 
 // entry is the reply's word on one item.

@@ -282,7 +282,7 @@ func (w *worker) settle(s stops, p held, out outcome, tries int) error {
 	case kindAuth:
 		return w.fatal(rows, fmt.Errorf("%w: %s", ErrAuth, out.message), out.httpStatus, tries)
 	case kindConfig:
-		return w.fatal(rows, fmt.Errorf("%w: %s", ErrConfig, out.message), out.httpStatus, tries)
+		return w.fatal(rows, out.configError(), out.httpStatus, tries)
 	}
 	return fmt.Errorf("reply of kind %d is not final", out.kind)
 }

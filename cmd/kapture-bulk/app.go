@@ -99,7 +99,32 @@ func message(err error) string {
 	if errors.As(err, &pe) {
 		msg = strings.Replace(msg, pe.Error(), pe.Path+": "+pe.Err.Error(), 1)
 	}
+	if ce, ok := batch.AsConfigError(err); ok {
+		if advice := configAdvice(ce); advice != "" {
+			msg += ": " + advice
+		}
+	}
 	return msg
+}
+
+// configAdvice says, in the command line's terms, what to change to mend
+// a configuration error the engine found (the engine's messages name no
+// flag).
+func configAdvice(ce *batch.ConfigError) string {
+	switch ce.Fix {
+	case batch.FixAddress:
+		if ce.Suggest != "" {
+			return "if you trust that address, set --base-url " + ce.Suggest
+		}
+		return "check --base-url or --subdomain (or KAPTURE_BASE_URL, KAPTURE_SUBDOMAIN)"
+	case batch.FixProxy:
+		return "check the proxy in HTTPS_PROXY"
+	case batch.FixTrust:
+		return "check the host in --base-url; if the API sits behind a private certificate authority, give its certificate with --ca-cert FILE"
+	case batch.FixPlainHTTP:
+		return "or give --allow-insecure-http"
+	}
+	return ""
 }
 
 // exitCode maps an error to the exit code: the command's own choice first
