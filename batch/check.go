@@ -82,8 +82,12 @@ func notApplied(rt *replyTicket, r Row) string {
 	if len(held) == 0 {
 		return ""
 	}
-	return "not applied: the ticket " + strings.Join(held, ", and ")
+	return NotAppliedPrefix + strings.Join(held, ", and ")
 }
+
+// NotAppliedPrefix starts the message of every row the reply check fails
+// (Result.NotApplied), so that a results file read later tells them apart.
+const NotAppliedPrefix = "not applied: the ticket "
 
 // showCode shows a code as KEY (Name), or KEY when the reply gives no
 // name.

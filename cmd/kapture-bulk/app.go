@@ -11,7 +11,10 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	keynames "github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
+	snap "github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/internal/undo"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -134,6 +137,7 @@ func exitCode(err error) int {
 	var fe *reader.FileError
 	var invalid *run.InvalidRowsError
 	var foreign *run.ForeignResultsError
+	var shape *batch.ReadShapeError
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -148,11 +152,28 @@ func exitCode(err error) int {
 	case errors.Is(err, run.ErrRefused), errors.Is(err, run.ErrNoRows), errors.As(err, &foreign), errors.As(err, &fe), errors.Is(err, reader.ErrOptions),
 		errors.Is(err, writer.ErrExists), errors.Is(err, writer.ErrNotResults), errors.Is(err, batch.ErrConfig):
 		return exitUsage
+	case errors.As(err, &shape), isReadSideRefusal(err):
+		// A reply no read can take asks a person to look (probe shows
+		// it), as a wrong file does: trying later changes nothing.
+		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	default:
 		return exitAborted
 	}
+}
+
+// isReadSideRefusal reports whether err refuses a file of the read side:
+// a snapshot or names file of another tenant, a file that is no
+// snapshot, a snapshot of other tickets than the results'.
+func isReadSideRefusal(err error) bool {
+	for _, target := range []error{snap.ErrOtherAPI, snap.ErrNotSnapshot, snap.ErrNoRaw,
+		keynames.ErrOtherAPI, undo.ErrOtherTickets, undo.ErrOtherTenant} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseArgs parses flags that come before or after the positional

@@ -142,7 +142,7 @@ func TestAPIRootFlagsBeatEnvironment(t *testing.T) {
 		{sub: "prod.kapturecrm.com", wantErr: true},
 	}
 	for _, tt := range tests {
-		f := runFlags{baseURL: tt.base, subdomain: tt.sub}
+		f := apiFlags{baseURL: tt.base, subdomain: tt.sub}
 		g := getenv
 		if !tt.env {
 			g = func(string) string { return "" }

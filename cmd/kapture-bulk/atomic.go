@@ -22,6 +22,12 @@ func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if perm&0o077 == 0 { // private, though a crash left the temporary file wider
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return &atomicFile{Writer: bufio.NewWriterSize(f, 64<<10), f: f, path: path}, nil
 }
 

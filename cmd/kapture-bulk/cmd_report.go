@@ -161,7 +161,8 @@ type reportJSON struct {
 	Success      int64          `json:"success"`
 	Unchanged    int64          `json:"unchanged"`
 	Failed       int64          `json:"failed"`
-	Unknown      int64          `json:"unknown"` // of failed: outcome unknown
+	Unknown      int64          `json:"unknown"`     // of failed: outcome unknown
+	NotApplied   int64          `json:"not_applied"` // of failed: the reply showed the ticket holding something else
 	Invalid      int64          `json:"invalid"`
 	NotSent      *int64         `json:"not_sent,omitempty"`     // with --input
 	OutOfOrder   *int64         `json:"out_of_order,omitempty"` // with --input
@@ -179,7 +180,7 @@ type reportJSON struct {
 func printReportJSON(w io.Writer, rep *outcome.Report, failedRows string) error {
 	j := reportJSON{
 		Results: rep.Results, Input: rep.Input, Done: rep.Done(),
-		Rows: rep.Rows, Success: rep.Success, Unchanged: rep.Unchanged, Failed: rep.Failed, Unknown: rep.Unknown, Invalid: rep.Invalid,
+		Rows: rep.Rows, Success: rep.Success, Unchanged: rep.Unchanged, Failed: rep.Failed, Unknown: rep.Unknown, NotApplied: rep.NotApplied, Invalid: rep.Invalid,
 		Unreadable: rep.Unreadable, Unattributed: rep.Unattributed,
 		ResultsRows: rep.ResultsRows, Superseded: rep.Superseded, TornLastLine: rep.Torn,
 		Reasons: rep.Reasons, FailedRows: failedRows,
@@ -230,7 +231,7 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	if rep.Unchanged > 0 {
 		parts = append(parts, fmt.Sprintf("%d unchanged", rep.Unchanged))
 	}
-	parts = append(parts, failedText(rep.Failed, rep.Unknown), fmt.Sprintf("%d invalid", rep.Invalid))
+	parts = append(parts, failedText(rep.Failed, rep.Unknown, rep.NotApplied), fmt.Sprintf("%d invalid", rep.Invalid))
 	if rep.Input != "" {
 		parts = append(parts, fmt.Sprintf("%d not sent", rep.NotSent))
 	}
@@ -248,7 +249,7 @@ func printReport(w io.Writer, rep *outcome.Report, failedRows string) {
 	if rep.Done() {
 		b.WriteString("every row is done\n")
 	}
-	printReasons(&b, rep.Reasons, reportReasonsShown, "")
+	printReasons(&b, rep.Reasons, reportReasonsShown, "failure reasons (most rows first)", "kapture-bulk report --json lists them all")
 	if failedRows != "" {
 		fmt.Fprintf(&b, "failed rows: %d written to %s (the input's columns and an error column: fix them and run that file)\n", rep.FailedRowsWritten, failedRows)
 	}
@@ -281,18 +282,19 @@ func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 	}
 }
 
-// printReasons lists up to n groups (all when n <= 0), each with its count,
-// status, reason and an example line, and says how many more there are.
-func printReasons(b *strings.Builder, groups []reason.Group, n int, indent string) {
+// printReasons lists up to n groups (all when n <= 0) under title, each
+// with its count, status, reason and an example line, and says how many
+// more there are and where (more) they are all.
+func printReasons(b *strings.Builder, groups []reason.Group, n int, title, more string) {
 	if len(groups) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%sfailure reasons (most rows first):\n", indent)
+	fmt.Fprintf(b, "%s:\n", title)
 	for i, g := range groups {
 		if n > 0 && i == n {
-			fmt.Fprintf(b, "%s  … and %s (kapture-bulk report --json lists them all)\n", indent, plural.Of(len(groups)-n, "more reason", "more reasons"))
+			fmt.Fprintf(b, "  … and %s (%s)\n", plural.Of(len(groups)-n, "more reason", "more reasons"), more)
 			break
 		}
-		fmt.Fprintf(b, "%s  %6d  %-7s  %s (e.g. line %d)\n", indent, g.Count, g.Status, g.Reason, g.ExampleLine)
+		fmt.Fprintf(b, "  %6d  %-7s  %s (e.g. line %d)\n", g.Count, g.Status, g.Reason, g.ExampleLine)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -19,67 +18,44 @@ import (
 )
 
 type runFlags struct {
+	apiFlags
 	input             inputFlags
 	results           string
 	resume, overwrite bool
-	baseURL           string
-	subdomain         string
-	tokenFile         string
-	caCert            string
 	batchSize         int
 	objectReplies     string
-	workers           int
-	rate              float64
-	rateAuto          bool // --rate auto
-	burst             int
-	maxRetries        int
-	timeout           time.Duration
 	limit             int
 	dryRun            bool
 	strict            bool
 	summaryJSON       string
 	metricsFile       string
-	allowInsecure     bool
-	logFormat         string
-	logLevel          string
-	quiet             bool
-	progressInterval  time.Duration
 	syncState         string
 	full              bool
 	allowEmpty        bool
 	rowsFailedExit    int
+	backup            string
+	names             namesFlag
+	replyCheck        bool
+	readBatch         int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
 	f.input.register(fs, "also send these extra columns: comma-separated names, or all")
+	f.apiFlags.register(fs, true)
 	fs.StringVar(&f.results, "results", "", "results CSV (default: INPUT minus .csv plus .results.csv)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run recorded in --results: skip rows already done, append")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "start afresh although --results exists")
-	fs.StringVar(&f.baseURL, "base-url", "", withEnv("API root (default: https://SUBDOMAIN.kapturecrm.com)", "KAPTURE_BASE_URL"))
-	fs.StringVar(&f.subdomain, "subdomain", "", withEnv("Kapture subdomain", "KAPTURE_SUBDOMAIN"))
-	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default: env KAPTURE_API_TOKEN)")
-	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of certificate authorities to trust besides the system's (an API behind a private CA or a TLS-inspecting proxy)")
 	fs.IntVar(&f.batchSize, "batch-size", batch.DefaultBatchSize, "items per payload, 1 to 1000 (a payload also stops at 1 MiB)")
 	fs.StringVar(&f.objectReplies, "object-replies", "auto", "how to read one JSON object answering a payload of several items: auto (trust it only about the ticket it names; switch to one item per payload), whole (it covers the whole payload), single (one item per payload from the start)")
-	fs.IntVar(&f.workers, "workers", batch.DefaultWorkers, "payloads in flight, 1 to 64")
-	f.rate = 5
-	fs.Var(rateValue{&f.rate, &f.rateAuto}, "rate", "payloads (requests) per second, `R` from 0 to 1000 (0 = unlimited), or auto: find the API's limit and hold just under it")
-	fs.IntVar(&f.burst, "burst", batch.DefaultBurst, "requests that may go out at once after a quiet spell, 1 to 1000")
-	fs.IntVar(&f.maxRetries, "max-retries", 5, "retries per payload for network errors, timeouts, 429 and 5xx, 0 to 100")
-	fs.DurationVar(&f.timeout, "timeout", batch.DefaultTimeout, "per request, 100ms to 10m")
 	fs.IntVar(&f.limit, "limit", 0, "process only the first N data rows (a canary run); 0 = all")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, print the first payload, send nothing")
 	fs.BoolVar(&f.strict, "strict", false, "send nothing if any row is invalid")
 	fs.StringVar(&f.summaryJSON, "summary-json", "", "also write the summary as JSON to this file, however the run ends once its flags are read (an earlier run's is removed first)")
 	fs.StringVar(&f.metricsFile, "metrics-file", "", "write the run's metrics to this file when it ends, in the Prometheus text format for node_exporter's textfile collector (name it JOB.prom in the collector's folder); it keeps the time of the last run that exited 0")
-	fs.BoolVar(&f.allowInsecure, "allow-insecure-http", false, "allow plain http:// to a non-loopback host (sends the token in the clear)")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar or progress lines (warnings and the summary still print)")
-	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often to log a progress line when stderr is not a terminal, and at most how often a repeated warning is logged; 100ms or more")
 	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "accept an input with a header and no data rows (otherwise exit 2: a broken export must not pass for success)")
 	fs.IntVar(&f.rowsFailedExit, "rows-failed-exit-code", exitRowsFailed, "exit code when the run finished but some rows failed or were invalid; 0 lets a scheduler (a Kubernetes Job) count the run a success, while the summary and its JSON still count those rows")
 	f.registerSync(fs)
+	f.registerReads(fs)
 }
 
 // runOptions is the run command as parsed: its flags, its positional
@@ -223,13 +199,7 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	if len(o.args) != 1 {
 		return errWrongArgs("kapture-bulk run", "one INPUT (a CSV path, or - for stdin)", len(o.args))
 	}
-	var lines *termLines // the terminal's stderr, shared by the bar and the logs
-	var logOut io.Writer = e.stderr
-	if !f.quiet && e.isTerminal != nil && e.isTerminal() {
-		lines = &termLines{w: e.stderr}
-		logOut = lines
-	}
-	log, err := newLogger(logOut, f.logFormat, f.logLevel, f.progressInterval)
+	log, lines, err := f.logger(e) // lines: the terminal's stderr, shared by the bar and the logs
 	if err != nil {
 		return err
 	}

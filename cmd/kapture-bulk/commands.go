@@ -41,6 +41,18 @@ func commands() []command {
 		{name: "report", synopsis: "[flags] RESULTS", about: "what a results CSV says: every row's final\nstate, the failure reasons, the rows to fix",
 			run:   func(_ context.Context, args []string, e *env) error { return cmdReport(args, e, nil) },
 			flags: func(e *env) *flag.FlagSet { return reportFlagSet(&reportOptions{env: e}) }},
+		{name: "snapshot", synopsis: "--out SNAP.csv [flags] INPUT", about: "read what INPUT's tickets hold now, before a job", signals: true,
+			run:   func(ctx context.Context, args []string, e *env) error { return cmdSnapshot(ctx, args, e, nil) },
+			flags: func(e *env) *flag.FlagSet { return snapshotFlagSet(&snapshotOptions{env: e}) }},
+		{name: "verify", synopsis: "[flags] INPUT", about: "read INPUT's tickets back: does each hold its\nlast row?", signals: true,
+			run:   func(ctx context.Context, args []string, e *env) error { return cmdVerify(ctx, args, e, nil) },
+			flags: func(e *env) *flag.FlagSet { return verifyFlagSet(&verifyOptions{env: e}) }},
+		{name: "undo", synopsis: "--snapshot SNAP.csv --out RESTORE.csv", about: "an input that puts the tickets back as the\nsnapshot found them; no network",
+			run:   func(_ context.Context, args []string, e *env) error { return cmdUndo(args, e, nil) },
+			flags: func(e *env) *flag.FlagSet { return undoFlagSet(&undoOptions{env: e}) }},
+		{name: "probe", synopsis: "[flags] TICKET_ID", about: "read one ticket: the raw reply, and what\nkapture-bulk reads of it",
+			run:   func(ctx context.Context, args []string, e *env) error { return cmdProbe(ctx, args, e, nil) },
+			flags: func(e *env) *flag.FlagSet { return probeFlagSet(&probeOptions{env: e}) }},
 		{name: "mock", synopsis: "[flags]", about: "serve a local fake Kapture API", signals: true,
 			run:   func(ctx context.Context, args []string, e *env) error { return cmdMock(ctx, args, e, nil) },
 			flags: func(e *env) *flag.FlagSet { return mockFlagSet(&mockOptions{env: e}) }},
@@ -167,11 +179,13 @@ func printUsage(w io.Writer) {
 	b.WriteString(`
 Run "kapture-bulk COMMAND --help" (or "kapture-bulk help COMMAND") for the
 flags of a command.
-Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid;
-2 usage, configuration or input error (nothing applied); 3 aborted
-(authentication rejected, API down, results file locked): try later;
-4 the input broke off (a CSV syntax error in stdin) after rows were
-sent: fix it and --resume; 130 interrupted by a signal: --resume.
+Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid
+(verify: some tickets do not match; undo: some were left out); 2 usage,
+configuration or input error (nothing applied), or a Get Ticket reply in
+a shape kapture-bulk cannot read; 3 aborted (authentication rejected, API
+down, results file locked): try later; 4 the input broke off (a CSV
+syntax error in stdin) after rows were sent: fix it and --resume; 130
+interrupted by a signal: --resume (snapshot: run it again).
 `)
 	io.WriteString(w, b.String())
 }
@@ -233,4 +247,16 @@ func cmdVersion(args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "kapture-bulk %s (commit %s, built %s)\n", version, commit, date)
 	return nil
+}
+
+// commandFlagSet is the FlagSet of the command name, whose help is usage
+// (ending in a blank line) and then its flags, as printFlags lists them.
+func commandFlagSet(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("kapture-bulk "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stdout) // help is asked for: stdout
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage+"Flags:\n")
+		printFlags(fs.Output(), fs)
+	}
+	return fs
 }

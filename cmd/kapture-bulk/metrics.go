@@ -84,7 +84,7 @@ func (s *summary) metrics(lastOK time.Time) []metric {
 		status string
 		n      int64
 	}{
-		{"success", s.Success}, {"failed", s.Failed - s.Unknown}, {"unknown", s.Unknown},
+		{"success", s.Success}, {"failed", s.Failed - s.Unknown - s.NotApplied}, {"unknown", s.Unknown}, {"not_applied", s.NotApplied},
 		{"invalid", s.Invalid}, {"unchanged", s.Unchanged}, {"not_sent", s.NotSent},
 		{"held_back", s.HeldBack}, {"skipped", s.SkippedResume},
 	}
@@ -93,7 +93,7 @@ func (s *summary) metrics(lastOK time.Time) []metric {
 		byStatus = append(byStatus, sample{labels: fmt.Sprintf("status=%q", r.status), value: float64(r.n)})
 	}
 	return []metric{
-		{"rows", "Rows of the last run by final status; failed leaves out unknown (no answer came), so the statuses add up to the rows read.", byStatus},
+		{"rows", "Rows of the last run by final status; failed leaves out unknown (no answer came) and not_applied (the API said success, its reply showed the ticket holding something else), so the statuses add up to the rows read.", byStatus},
 		{"requests", "HTTP requests the last run sent, retries included.", one(float64(s.Requests))},
 		{"retries", "Requests of the last run that were retries.", one(float64(s.Retries))},
 		{"rate_limited_requests", "Requests of the last run the API answered 429 (rate limited).", one(float64(s.RateLimited))},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	keynames "github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
 	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/internal/tokenfile"
@@ -29,6 +31,7 @@ const (
 	minTimeout          = 100 * time.Millisecond
 	maxTimeout          = 10 * time.Minute
 	minProgressInterval = 100 * time.Millisecond
+	maxReadBatch        = 500 // ticket ids a Get Ticket request asks for
 )
 
 // check refuses flag values no run can use.
@@ -38,27 +41,18 @@ func (f *runFlags) check() error {
 		return usagef("--resume and --overwrite contradict each other: choose one")
 	case f.batchSize < 1 || f.batchSize > maxBatchSize:
 		return usagef("--batch-size %d: want 1 to %d", f.batchSize, maxBatchSize)
-	case f.workers < 1 || f.workers > maxWorkers:
-		return usagef("--workers %d: want 1 to %d", f.workers, maxWorkers)
-	case !f.rateAuto && !(f.rate >= 0 && f.rate <= maxRate): // NaN too
-		return usagef("--rate %v: want 0 (unlimited) to %d", f.rate, maxRate)
-	case f.burst < 1 || f.burst > maxBurst:
-		return usagef("--burst %d: want 1 to %d", f.burst, maxBurst)
-	case f.maxRetries < 0 || f.maxRetries > maxMaxRetries:
-		return usagef("--max-retries %d: want 0 to %d", f.maxRetries, maxMaxRetries)
-	case f.timeout < minTimeout || f.timeout > maxTimeout:
-		return usagef("--timeout %v: want %v to %v", f.timeout, minTimeout, maxTimeout)
 	case f.limit < 0:
 		return usagef("--limit %d: want 0 (all) or more", f.limit)
-	case f.progressInterval < minProgressInterval:
-		return usagef("--progress-interval %v: want %v or more", f.progressInterval, minProgressInterval)
 	case f.rowsFailedExit < 0 || f.rowsFailedExit > 125 || f.rowsFailedExit == exitUsage || f.rowsFailedExit == exitAborted || f.rowsFailedExit == exitInputStopped:
 		return usagef("--rows-failed-exit-code %d: want 0 to 125, but not 2, 3 or 4 (they mean other things)", f.rowsFailedExit)
 	}
 	if _, err := batch.ParseObjectReplies(f.objectReplies); err != nil {
 		return usagef("--object-replies %q: want auto, whole or single", f.objectReplies)
 	}
-	return nil
+	if err := checkReadBatch(f.readBatch); err != nil {
+		return err
+	}
+	return f.apiFlags.check()
 }
 
 // config turns checked flags into the run's Config: how to read INPUT,
@@ -107,6 +101,7 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		Sync:   run.Sync{State: f.syncState, Full: f.full, MakeResultsDir: f.syncState != "" && f.results == ""},
 	}
 	cfg.AllowEmpty = f.allowEmpty
+	cfg.Backup = f.backup
 	if !f.dryRun {
 		if cfg.Engine, err = f.engineConfig(e.getenv, log); err != nil {
 			return run.Config{}, err
@@ -115,7 +110,20 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		// Only to say where a run would send: a dry run needs no address.
 		cfg.Engine.BaseURL, cfg.Engine.AllowInsecureHTTP = base, f.allowInsecure
 	}
+	api, _ := batch.APIRoot(cfg.Engine) // a bad address is the run's to refuse
+	if cfg.Names, err = loadBook("", f.names, api); err != nil {
+		return run.Config{}, err
+	}
 	return cfg, nil
+}
+
+// registerReads adds the flags of what a run reads of the tickets.
+func (f *runFlags) registerReads(fs *flag.FlagSet) {
+	fs.StringVar(&f.backup, "backup", "", "snapshot file (mode 0600): read each ticket's state before its first row is sent, and append it here; a ticket it holds already keeps its first state, across resumes (kapture-bulk undo turns it back into an input)")
+	registerNames(fs, &f.names, "the names the backup's reads show that no reply has shown yet")
+	fs.BoolVar(&f.replyCheck, "reply-check", true, "hold every success reply's ticket against its row: a row whose reply shows the ticket in another sub-status (or another queue than the row sent) is failed, \"not applied: …\". "+
+		"Turn it off (--reply-check=false) only for a tenant whose workflows move tickets on by design: a canary (--limit) whose report shows \"not applied\" rows for tickets that Kapture shows moved on by its rules, not left where they were")
+	readBatchFlag(fs, &f.readBatch)
 }
 
 // mode is how the run opens an existing results file.
@@ -144,15 +152,22 @@ func (o *runOptions) files() []file {
 	}
 	return slices.Concat(
 		input("INPUT", in),
-		input("--token-file", f.tokenFile),
-		input("--ca-cert", f.caCert),
+		f.apiFlags.files(),
+		f.names.files(),
 		// In order of their worth: a clash is blamed on the later one.
 		output("--sync-state", f.syncState, sidecar{"compaction copy", syncstate.CompactPath}),
-		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}),
+		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}, namesSidecar, namesTmpSidecar),
+		output("--backup", f.backup),
 		output("--summary-json", f.summaryJSON, tmpFile),
 		output("--metrics-file", f.metricsFile, tmpFile),
 	)
 }
+
+// The files a run keeps the key-name pairs in beside its results.
+var (
+	namesSidecar    = sidecar{"key-name pairs", keynames.ResultsPath}
+	namesTmpSidecar = sidecar{"key-name pairs' temporary file", func(p string) string { return keynames.ResultsPath(p) + ".tmp" }}
+)
 
 // defaultResults derives the results path from the input path.
 func defaultResults(input string) string {
@@ -163,65 +178,17 @@ func defaultResults(input string) string {
 	return base + ".results.csv"
 }
 
-// apiRoot resolves where to send: the flags first (--base-url or
-// --subdomain, not both), then the environment (KAPTURE_BASE_URL, then
-// KAPTURE_SUBDOMAIN). A flag always beats the environment, so a variable
-// left in a cron environment cannot redirect a run that names its tenant.
-func (f *runFlags) apiRoot(getenv func(string) string) (string, error) {
-	if f.baseURL != "" && f.subdomain != "" {
-		return "", usagef("give --base-url or --subdomain, not both")
-	}
-	base, sub := f.baseURL, f.subdomain
-	if base == "" && sub == "" {
-		base, sub = getenv("KAPTURE_BASE_URL"), getenv("KAPTURE_SUBDOMAIN")
-	}
-	if base = strings.TrimSpace(base); base != "" {
-		return base, nil
-	}
-	sub = strings.TrimSpace(sub)
-	if strings.Contains(sub, "@") { // a user name or password: not printed
-		return "", usagef("--subdomain: give the name only, e.g. acme for https://acme.kapturecrm.com, without a user name or password")
-	}
-	if sub == "" {
-		return "", usagef("no API address: give --base-url or --subdomain (or set KAPTURE_BASE_URL or KAPTURE_SUBDOMAIN)")
-	}
-	if strings.ContainsAny(sub, "/:.") {
-		return "", usagef("--subdomain %q: give the name only, e.g. acme for https://acme.kapturecrm.com", sub)
-	}
-	return "https://" + sub + ".kapturecrm.com", nil
-}
-
+// engineConfig is the engine's configuration for a run that sends.
 func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
-	base, err := f.apiRoot(getenv)
+	cfg, err := f.apiFlags.engineConfig(getenv, log)
 	if err != nil {
 		return batch.Config{}, err
 	}
-	token, err := loadToken(f.tokenFile, getenv)
-	if err != nil {
-		return batch.Config{}, err
-	}
-	warnTokenFile(f.tokenFile, log)
-	roots, err := loadCACert(f.caCert)
-	if err != nil {
-		return batch.Config{}, err
-	}
-	objects, _ := batch.ParseObjectReplies(f.objectReplies) // checked by check
-	return batch.Config{
-		RootCAs:           roots,
-		ObjectReplies:     objects,
-		BaseURL:           base,
-		Token:             token,
-		AllowInsecureHTTP: f.allowInsecure,
-		UserAgent:         "kapture-bulk/" + version,
-		BatchSize:         f.batchSize,
-		Workers:           f.workers,
-		Rate:              f.rate,
-		AutoRate:          f.rateAuto,
-		Burst:             f.burst,
-		MaxRetries:        f.maxRetries,
-		Timeout:           f.timeout,
-		Logger:            log,
-	}, nil
+	cfg.ObjectReplies, _ = batch.ParseObjectReplies(f.objectReplies) // checked by check
+	cfg.BatchSize = f.batchSize
+	cfg.ReadBatch = f.readBatch
+	cfg.AcceptMoved = !f.replyCheck
+	return cfg, nil
 }
 
 // loadToken reads the token from --token-file or KAPTURE_API_TOKEN. The

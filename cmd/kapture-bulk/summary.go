@@ -34,6 +34,9 @@ type summary struct {
 	Success    int64  `json:"success"`
 	Failed     int64  `json:"failed"`  // written failed, and of unknown outcome
 	Unknown    int64  `json:"unknown"` // of failed: no answer came before the run stopped
+	// NotApplied: of failed, rows the API said it applied while its reply
+	// showed the ticket holding something else (the reply check).
+	NotApplied int64 `json:"not_applied"`
 	// FailedBefore: of failed, rows a resume was to send again that still
 	// hold an earlier run's failure (it stopped before they went).
 	FailedBefore  int64   `json:"failed_before"`
@@ -111,6 +114,7 @@ func (st *runState) summary(end time.Time) *summary {
 	// resume count them.
 	s.Failed, s.Unknown = c.Failed+c.Unknown+c.FailedBefore, c.Unknown+c.UnknownBefore
 	s.FailedBefore, s.inflight = c.FailedBefore, c.Unknown
+	s.NotApplied = c.NotApplied
 	s.Invalid = c.Invalid
 	s.Unchanged = c.Unchanged
 	s.SkippedResume = c.Skipped
@@ -185,19 +189,27 @@ func (s *summary) stopText() string {
 	return strings.Join(parts, "; ")
 }
 
-// failedText counts failed rows, and those of them of unknown outcome, as
-// the summary and report say it.
-func failedText(failed, unknown int64) string {
-	if unknown == 0 {
+// failedText counts failed rows, those of them of unknown outcome, and
+// those the API said it applied while its reply showed the ticket holding
+// something else, as the summary and report say it.
+func failedText(failed, unknown, notApplied int64) string {
+	var of []string
+	if unknown > 0 {
+		of = append(of, fmt.Sprintf("%d of them outcome unknown", unknown))
+	}
+	if notApplied > 0 {
+		of = append(of, fmt.Sprintf("%d of them not applied: the API said success, but its reply showed the ticket holding something else", notApplied))
+	}
+	if len(of) == 0 {
 		return fmt.Sprintf("%d failed", failed)
 	}
-	return fmt.Sprintf("%d failed (%d of them outcome unknown)", failed, unknown)
+	return fmt.Sprintf("%d failed (%s)", failed, strings.Join(of, "; "))
 }
 
 func (s *summary) print(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kapture-bulk: %s in %s: %s read", s.Outcome, time.Duration(s.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), plural.Of(s.RowsRead, "row", "rows"))
-	fmt.Fprintf(&b, ": %d success, %s, %d invalid", s.Success, failedText(s.Failed, s.Unknown), s.Invalid)
+	fmt.Fprintf(&b, ": %d success, %s, %d invalid", s.Success, failedText(s.Failed, s.Unknown, s.NotApplied), s.Invalid)
 	if s.Unchanged > 0 {
 		fmt.Fprintf(&b, ", %d unchanged (not sent: the sync state holds %s)", s.Unchanged, plural.Pick(s.Unchanged, "it", "them"))
 	}

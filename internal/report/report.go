@@ -27,7 +27,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/reader"
@@ -72,6 +74,11 @@ type Report struct {
 	// lists them, or a resume recorded them so), as the run's summary
 	// counts them.
 	Unknown int64
+	// NotApplied counts the failed rows the API said it applied while
+	// its reply showed the ticket holding something else (their message
+	// starts with batch.NotAppliedPrefix), as the run's summary counts
+	// them.
+	NotApplied int64
 
 	// Unattributed counts results rows that cannot be tied to any row:
 	// neither their fingerprint nor (for an invalid row) their line can
@@ -115,8 +122,11 @@ func (r *Report) Done() bool {
 // countFailed counts a row whose latest result is failed with msg.
 func (r *Report) countFailed(msg string) {
 	r.Failed++
-	if msg == resume.MsgUnknown {
+	switch {
+	case msg == resume.MsgUnknown:
 		r.Unknown++
+	case strings.HasPrefix(msg, batch.NotAppliedPrefix):
+		r.NotApplied++
 	}
 }
 

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+)
+
+// After a run, verify says every ticket matches (exit 0); after a hand
+// edit in the CRM, the ticket differs (exit 1), VERIFY.csv and FIX.csv
+// say so (0600, no customer data), and a run of FIX.csv puts it right.
+func TestVerifyAfterARunAndAHandEdit(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	in, ids := readInput(t, dir, 8, "CL")
+	results := filepath.Join(dir, "in.results.csv")
+	if r := kb(t, srv, "run", in); r.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	out, fix := filepath.Join(dir, "verify.csv"), filepath.Join(dir, "fix.csv")
+	r := kb(t, srv, "verify", "--results", results, "--out", out, "--differs", fix, in)
+	if r.code != exitOK || !strings.Contains(r.stdout, "8 tickets verified: 8 match") || !strings.Contains(r.stdout, "every ticket matches") {
+		t.Fatalf("verify after the run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "not verifiable on this tenant: queue") && strings.Contains(r.stdout, "queue") {
+		t.Errorf("verify speaks of the queue otherwise:\n%s", r.stdout)
+	}
+
+	// The run's replies showed CL only: a name no pair gives a key for
+	// is unknown, never guessed; a names file tells.
+	if err := srv.SetTicket(ids[2], kapturetest.Holding{SubStatus: "PS"}); err != nil {
+		t.Fatal(err)
+	}
+	r = kb(t, srv, "verify", "--results", results, in)
+	if r.code != exitRowsFailed || !strings.Contains(r.stdout, "7 match, 0 differ, 0 not found, 1 unknown") || !strings.Contains(r.stdout, "sub_status,KEY,Pending Seller") {
+		t.Fatalf("verify after a hand edit, without names: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = kb(t, srv, "verify", "--results", results, "--names", catalogueNames(t, dir), "--out", out, "--differs", fix, in)
+	if r.code != exitRowsFailed || !strings.Contains(r.stdout, "7 match, 1 differ") || !strings.Contains(r.stdout, "sub_status holds PS (Pending Seller), wants CL (Closed)") {
+		t.Fatalf("verify after a hand edit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	wantClean(t, r)
+	for _, p := range []string{out, fix} {
+		wantPrivate(t, p)
+	}
+	if rows := csvRows(t, fix); len(rows) != 2 || strings.TrimPrefix(rows[1][0], "\ufeff") != ids[2] {
+		t.Fatalf("FIX.csv: %q", rows)
+	}
+	if r := kb(t, srv, "run", "--results", filepath.Join(dir, "fix.results.csv"), fix); r.code != exitOK {
+		t.Fatalf("run FIX.csv: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := kb(t, srv, "verify", "--results", results, in); r.code != exitOK {
+		t.Errorf("verify after FIX.csv ran: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// verify refuses stdin (it reads INPUT twice), a names file of another
+// API, and writes nothing when a read fails.
+func TestVerifyRefuses(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	in, _ := readInput(t, dir, 2, "CL")
+	if r := kb(t, srv, "verify", "-"); r.code != exitUsage || !strings.Contains(r.stderr, "stdin") {
+		t.Errorf("stdin: exit %d, stderr %q", r.code, r.stderr)
+	}
+	other := filepath.Join(dir, "other.names.csv")
+	os.WriteFile(other, []byte("kind,key,name,api\nsub_status,CL,Closed,https://other.kapturecrm.com\n"), 0o600)
+	if r := kb(t, srv, "verify", "--names", other, in); r.code != exitUsage || !strings.Contains(r.stderr, "https://other.kapturecrm.com") {
+		t.Errorf("another API's names: exit %d, stderr %q", r.code, r.stderr)
+	}
+	down := kapturetest.NewServer(t, kapturetest.Options{FailRead: func(int, []string) *kapturetest.Fault {
+		return &kapturetest.Fault{Kind: kapturetest.FaultErrorPage, Status: 503}
+	}})
+	out := filepath.Join(dir, "verify.csv")
+	r := kb(t, down, "verify", "--max-retries", "0", "--out", out, in)
+	if _, err := os.Stat(out); r.code != exitAborted || err == nil {
+		t.Errorf("reads failing: exit %d, VERIFY.csv written: %v; want 3 and none\n%s", r.code, err == nil, r.stderr)
+	}
+}
