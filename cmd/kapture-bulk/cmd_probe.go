@@ -137,7 +137,7 @@ func describeRead(b *strings.Builder, t batch.Ticket, book *keynames.Book, named
 		kind keynames.Kind
 		c    batch.Code
 	}{{keynames.Status, t.Status}, {keynames.SubStatus, t.SubStatus}, {keynames.Queue, t.Queue}} {
-		fmt.Fprintf(b, "  %-12s %s\n", string(f.kind)+":", describeCode(f.kind, f.c, book, named))
+		fmt.Fprintf(b, "  %-12s %s\n", string(f.kind)+":", describeCode(f.kind, t, f.c, book, named))
 	}
 	dispo := "not in the read: verify cannot check a disposition on this tenant, undo leaves it unchanged"
 	if t.DispositionGiven {
@@ -148,7 +148,7 @@ func describeRead(b *strings.Builder, t batch.Ticket, book *keynames.Book, named
 
 // describeCode says what a field's value is: a key, a key's name, or
 // what the book cannot tell.
-func describeCode(k keynames.Kind, c batch.Code, book *keynames.Book, named bool) string {
+func describeCode(k keynames.Kind, t batch.Ticket, c batch.Code, book *keynames.Book, named bool) string {
 	v := strings.TrimSpace(c.Value)
 	switch {
 	case !c.Given:
@@ -163,7 +163,7 @@ func describeCode(k keynames.Kind, c batch.Code, book *keynames.Book, named bool
 	if !named {
 		return fmt.Sprintf("%q: a key or a name? give --names (a run's RESULTS.names.csv) to tell", v)
 	}
-	key, err := book.Resolve(k, c)
+	key, err := book.ResolveIn(k, t)
 	var unknown *keynames.UnknownError
 	var amb *keynames.AmbiguousError
 	switch {

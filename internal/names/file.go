@@ -21,13 +21,16 @@ import (
 // tenant's API.
 var ErrOtherAPI = errors.New("holds the names of another API")
 
-// The columns of a names file. api is optional: Save writes it, an
-// operator's file need not have it.
+// The columns of a names file. parent and api are optional: parent is,
+// for a sub_status, the status it sits under (its key or name), which
+// tells apart sub-statuses of one name under different statuses; Save
+// writes both, an operator's file need not have them.
 const (
-	colKind = "kind"
-	colKey  = "key"
-	colName = "name"
-	colAPI  = "api"
+	colKind   = "kind"
+	colKey    = "key"
+	colName   = "name"
+	colParent = "parent"
+	colAPI    = "api"
 )
 
 // ResultsPath is where the pairs a run learned are kept beside its results
@@ -54,6 +57,7 @@ func Line(k Kind, key, name string) string {
 type entry struct {
 	kind      Kind
 	key, name string
+	parent    string
 	line      int
 	keyCol    int // 1-based, for messages
 	nameCol   int
@@ -97,7 +101,7 @@ func (b *Book) Load(path string) error {
 		if p, ok := t.byKey[e.key]; ok && p.name == e.name {
 			continue // messages name where it came first
 		}
-		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line)})
+		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line), parent: e.parent})
 	}
 	return nil
 }
@@ -197,9 +201,9 @@ func columns(head []string, ferr func(int, int, string, ...any) error) (map[stri
 	for i, h := range head {
 		n := reader.NormalizeName(h)
 		switch n {
-		case colKind, colKey, colName, colAPI:
+		case colKind, colKey, colName, colParent, colAPI:
 		default:
-			return nil, ferr(1, i+1, "column %q: a names file has the columns kind, key, name (and api)", h)
+			return nil, ferr(1, i+1, "column %q: a names file has the columns kind, key, name (and parent, api)", h)
 		}
 		if _, dup := cols[n]; dup {
 			return nil, ferr(1, i+1, "column %s twice", n)
@@ -231,7 +235,7 @@ func row(rec []string, line int, cols map[string]int, ferr func(int, int, string
 		return entry{}, "", ferr(line, len(cols)+1, "%d cells, but the header has %d columns", len(rec), len(cols))
 	}
 	e := entry{kind: Kind(reader.NormalizeName(cell(colKind))), key: cell(colKey), name: cell(colName),
-		line: line, keyCol: cols[colKey] + 1, nameCol: cols[colName] + 1}
+		parent: cell(colParent), line: line, keyCol: cols[colKey] + 1, nameCol: cols[colName] + 1}
 	switch {
 	case !e.kind.valid():
 		return entry{}, "", ferr(line, cols[colKind]+1, "kind %q: want sub_status, queue or status", cell(colKind))
@@ -280,6 +284,7 @@ func (b *Book) Save(path, api string) error {
 		learned[k] = maps.Clone(m)
 		n += len(m)
 	}
+	parents := maps.Clone(b.parents)
 	b.mu.Unlock()
 	if n == 0 {
 		return nil
@@ -297,10 +302,13 @@ func (b *Book) Save(path, api string) error {
 		if _, ok := learned[e.kind][e.key]; !ok {
 			learned[e.kind][e.key] = e.name
 		}
+		if _, ok := parents[e.key]; !ok && e.kind == SubStatus && e.parent != "" {
+			parents[e.key] = e.parent
+		}
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{colKind, colKey, colName, colAPI})
+	w.Write([]string{colKind, colKey, colName, colParent, colAPI})
 	for _, k := range kinds {
 		keys := make([]string, 0, len(learned[k]))
 		for key := range learned[k] {
@@ -308,7 +316,11 @@ func (b *Book) Save(path, api string) error {
 		}
 		slices.SortFunc(keys, cmp.Compare)
 		for _, key := range keys {
-			w.Write([]string{string(k), reader.EscapeCell(key), reader.EscapeCell(learned[k][key]), reader.EscapeCell(api)})
+			parent := ""
+			if k == SubStatus {
+				parent = parents[key]
+			}
+			w.Write([]string{string(k), reader.EscapeCell(key), reader.EscapeCell(learned[k][key]), reader.EscapeCell(parent), reader.EscapeCell(api)})
 		}
 	}
 	w.Flush()

@@ -41,9 +41,16 @@ var ErrUnknownName = errors.New("no known key has this name")
 type UnknownError struct {
 	Kind  Kind
 	Value string
+	// Under is the parent status the read showed, when the only keys of
+	// that name known sit under another.
+	Under string
 }
 
 func (e *UnknownError) Error() string {
+	if e.Under != "" {
+		return fmt.Sprintf("%s %q under status %q: the keys known by that name sit under another status: add the line %s to a names file, KEY being the key Kapture uses for it",
+			e.Kind, e.Value, e.Under, Line(e.Kind, "KEY", e.Value))
+	}
 	return fmt.Sprintf("%s %q is neither a known key nor the name of one: add the line %s to a names file, KEY being the key Kapture uses for it",
 		e.Kind, e.Value, Line(e.Kind, "KEY", e.Value))
 }
@@ -72,8 +79,9 @@ type Rename struct {
 }
 
 // pair is a key's name and where it came from, for messages: "FILE:LINE",
-// or "" for a pair a reply showed.
-type pair struct{ name, from string }
+// or "" for a pair a reply showed; for a sub-status, its parent status
+// (its key, or as a names file gives it) when known.
+type pair struct{ name, from, parent string }
 
 // table is one kind's pairs, both ways.
 type table struct {
@@ -87,12 +95,13 @@ type Book struct {
 	mu      sync.Mutex
 	tables  map[Kind]*table
 	learned map[Kind]map[string]string // the pairs replies showed, for Save
+	parents map[string]string          // sub-status key → parent status key, as replies showed
 	renamed []Rename
 }
 
 // NewBook returns an empty Book.
 func NewBook() *Book {
-	b := &Book{tables: map[Kind]*table{}, learned: map[Kind]map[string]string{}}
+	b := &Book{tables: map[Kind]*table{}, learned: map[Kind]map[string]string{}, parents: map[string]string{}}
 	for _, k := range kinds {
 		b.tables[k] = &table{byKey: map[string]pair{}, byName: map[string][]string{}}
 		b.learned[k] = map[string]string{}
@@ -133,7 +142,7 @@ func (b *Book) Learn(k Kind, key, name string) (conflict bool) {
 	if ok && old.name == name {
 		return false
 	}
-	t.set(key, pair{name: name})
+	t.set(key, pair{name: name, parent: old.parent})
 	if !ok {
 		return false
 	}
@@ -155,6 +164,15 @@ func (b *Book) LearnTicket(t batch.Ticket) {
 			b.Learn(f.k, f.c.Key, f.c.Name)
 		}
 	}
+	if sub, parent := strings.TrimSpace(t.SubStatus.Key), strings.TrimSpace(t.Status.Key); sub != "" && parent != "" {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.parents[sub] = parent
+		if p, ok := b.tables[SubStatus].byKey[sub]; ok {
+			p.parent = parent
+			b.tables[SubStatus].byKey[sub] = p
+		}
+	}
 }
 
 // Renamed returns the keys Learn saw renamed, each once, in the order
@@ -172,6 +190,28 @@ func (b *Book) Renamed() []Rename {
 // ticket in no queue). Otherwise it returns an *UnknownError (no pair has
 // the value) or an *AmbiguousError (several keys have that name).
 func (b *Book) Resolve(k Kind, c batch.Code) (string, error) {
+	return b.resolve(k, c, "")
+}
+
+// ResolveIn says which key field k of ticket t stands for, as Resolve
+// does; for a sub-status, t's parent status (as read) narrows the keys a
+// name may stand for: one known to sit under another status is left out.
+// Names are free text per tenant and two statuses may each have a
+// sub-status of one name ("Others"): without this, a book that knows only
+// the one would take a ticket in the other for it.
+func (b *Book) ResolveIn(k Kind, t batch.Ticket) (string, error) {
+	switch k {
+	case SubStatus:
+		return b.resolve(k, t.SubStatus, strings.TrimSpace(t.Status.Value+t.Status.Key))
+	case Queue:
+		return b.resolve(k, t.Queue, "")
+	}
+	return b.resolve(k, t.Status, "")
+}
+
+// resolve is Resolve, narrowed for a sub-status to the keys whose parent
+// status is parent or not known, when parent is not "".
+func (b *Book) resolve(k Kind, c batch.Code, parent string) (string, error) {
 	if c.Key != "" {
 		return c.Key, nil
 	}
@@ -189,6 +229,12 @@ func (b *Book) Resolve(k Kind, c batch.Code) (string, error) {
 		return "", fmt.Errorf("names: unknown kind %q", k)
 	}
 	named := t.byName[v]
+	if k == SubStatus && parent != "" {
+		named = slices.DeleteFunc(slices.Clone(named), func(key string) bool { return !b.under(t.byKey[key], parent) })
+		if len(named) == 0 && len(t.byName[v]) > 0 {
+			return "", &UnknownError{Kind: k, Value: v, Under: parent}
+		}
+	}
 	if _, isKey := t.byKey[v]; isKey && !byName {
 		if others := slices.DeleteFunc(slices.Clone(named), func(s string) bool { return s == v }); len(others) > 0 {
 			keys := append(others, v)
@@ -204,6 +250,20 @@ func (b *Book) Resolve(k Kind, c batch.Code) (string, error) {
 		return named[0], nil
 	}
 	return "", &AmbiguousError{Kind: k, Value: v, Keys: slices.Clone(named)}
+}
+
+// under reports whether the sub-status pair p may sit under the parent
+// status read as parent (a key or a name): its parent is not known, or
+// is parent, or is named parent. b.mu is held.
+func (b *Book) under(p pair, parent string) bool {
+	if p.parent == "" || p.parent == parent {
+		return true
+	}
+	if s, ok := b.tables[Status].byKey[p.parent]; ok && s.name == parent {
+		return true
+	}
+	s, ok := b.tables[Status].byKey[parent]
+	return ok && s.name == p.parent
 }
 
 // Name returns the name of key, when a pair has it.

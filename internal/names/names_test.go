@@ -233,11 +233,11 @@ func TestSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "kind,key,name,api\n" +
-		"status,C,Complete," + api + "\n" +
-		"sub_status,'-X,'=cmd," + api + "\n" +
-		"sub_status,CL,Shut," + api + "\n" +
-		"queue,ESC,Escalations," + api + "\n"
+	want := "kind,key,name,parent,api\n" +
+		"status,C,Complete,," + api + "\n" +
+		"sub_status,'-X,'=cmd,," + api + "\n" +
+		"sub_status,CL,Shut,," + api + "\n" +
+		"queue,ESC,Escalations,," + api + "\n"
 	if string(got) != want {
 		t.Errorf("saved:\n%s\nwant:\n%s", got, want)
 	}
@@ -267,5 +267,45 @@ func TestSave(t *testing.T) {
 	}
 	if got, err := names.APIOf(filepath.Join(dir, "missing.csv")); got != "" || err != nil {
 		t.Errorf("names.APIOf a missing file = %q, %v", got, err)
+	}
+}
+
+// TestResolveUnderItsParent: a name two statuses each give a sub-status
+// ("Others") is not taken for the one key the book knows when the read
+// shows the ticket under the other status: never a guess. The parent a
+// reply showed is kept by Save and read back by Load.
+func TestResolveUnderItsParent(t *testing.T) {
+	b := names.NewBook()
+	b.LearnTicket(batch.Ticket{Status: batch.Code{Key: "C", Name: "Complete"}, SubStatus: batch.Code{Key: "CO", Name: "Others"}})
+	b.LearnTicket(batch.Ticket{Status: batch.Code{Key: "P", Name: "Pending"}, SubStatus: batch.Code{Key: "PS", Name: "Pending Seller"}})
+	read := func(status, sub string) batch.Ticket {
+		return batch.Ticket{Found: true, Status: batch.Code{Value: status, Given: true}, SubStatus: batch.Code{Value: sub, Given: true}}
+	}
+	for _, tt := range []struct {
+		t       batch.Ticket
+		want    string
+		unknown bool
+	}{
+		{read("Complete", "Others"), "CO", false},
+		{read("C", "Others"), "CO", false},
+		{read("Pending", "Others"), "", true}, // PO: not known, and CO sits under Complete
+		{read("Pending", "Pending Seller"), "PS", false},
+		{read("", "Others"), "CO", false}, // no parent shown: the known pair
+	} {
+		got, err := b.ResolveIn(names.SubStatus, tt.t)
+		if got != tt.want || errors.Is(err, names.ErrUnknownName) != tt.unknown {
+			t.Errorf("%+v: %q, %v; want %q (unknown %v)", tt.t, got, err, tt.want, tt.unknown)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "r.names.csv")
+	if err := b.Save(path, "https://acme.kapturecrm.com"); err != nil {
+		t.Fatal(err)
+	}
+	back := names.NewBook()
+	if err := back.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := back.ResolveIn(names.SubStatus, read("Pending", "Others")); got != "" || !errors.Is(err, names.ErrUnknownName) {
+		t.Errorf("read back: %q, %v; want the parent kept, and no guess", got, err)
 	}
 }

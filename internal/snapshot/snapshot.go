@@ -85,7 +85,7 @@ func NewEntry(t batch.Ticket, at time.Time, api string, b *names.Book) Entry {
 		if b == nil {
 			return c.Key
 		}
-		key, _ := b.Resolve(k, c) // an unknown or ambiguous name keeps no key: never a guess
+		key, _ := b.ResolveIn(k, t) // an unknown or ambiguous name keeps no key: never a guess
 		return key
 	}
 	e.StatusKey = resolve(names.Status, t.Status)

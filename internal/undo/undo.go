@@ -270,7 +270,7 @@ func (p *planner) entry(e snapshot.Entry) error {
 		k names.Kind
 		c batch.Code
 	}{{names.SubStatus, t.SubStatus}, {names.Queue, t.Queue}} {
-		key, err := p.opts.Book.Resolve(f.k, f.c)
+		key, err := p.opts.Book.ResolveIn(f.k, t)
 		if err != nil {
 			p.untranslatable(e, f.k, err)
 			return nil

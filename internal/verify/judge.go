@@ -154,7 +154,7 @@ func (c *checker) compare(f field, w want, t batch.Ticket) (holds, wants, proble
 		kind, code, wantKey = names.Queue, t.Queue, w.queue
 	}
 	wants = c.wanted(f, w)
-	key, err := c.opts.Book.Resolve(kind, code)
+	key, err := c.opts.Book.ResolveIn(kind, t)
 	if err != nil {
 		return fmt.Sprintf("%q", strings.TrimSpace(code.Value+code.Name)), wants, err.Error(), false
 	}
