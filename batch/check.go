@@ -9,6 +9,13 @@ import (
 // was (a transition it refuses, a rule that moves the ticket on). Such a
 // row is not applied, whatever the reply's status says.
 
+// NotAppliedPrefix starts the message of a row the reply check failed
+// (Result.NotApplied): the API said success, yet its ticket holds
+// something else. What the results file keeps of the row is that message,
+// so this prefix is how a later reader (undo) tells such a row from one
+// the API refused.
+const NotAppliedPrefix = "not applied: "
+
 // shownTicket is the ticket a success item's reply shows (rt), its codes
 // made safe; id is the row's ticket, for a reply whose ticket names none.
 func shownTicket(rt *replyTicket, id string) Ticket {
@@ -82,12 +89,8 @@ func notApplied(rt *replyTicket, r Row) string {
 	if len(held) == 0 {
 		return ""
 	}
-	return NotAppliedPrefix + strings.Join(held, ", and ")
+	return NotAppliedPrefix + "the ticket " + strings.Join(held, ", and ")
 }
-
-// NotAppliedPrefix starts the message of every row the reply check fails
-// (Result.NotApplied), so that a results file read later tells them apart.
-const NotAppliedPrefix = "not applied: the ticket "
 
 // showCode shows a code as KEY (Name), or KEY when the reply gives no
 // name.

@@ -266,6 +266,15 @@ func (b *Book) under(p pair, parent string) bool {
 	return ok && s.name == p.parent
 }
 
+// Parent returns the parent status of the sub-status key, as a reply
+// showed it (or a names file gave it), when known.
+func (b *Book) Parent(key string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.tables[SubStatus].byKey[key]
+	return p.parent, ok && p.parent != ""
+}
+
 // Name returns the name of key, when a pair has it.
 func (b *Book) Name(k Kind, key string) (string, bool) {
 	b.mu.Lock()

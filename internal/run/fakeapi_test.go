@@ -45,16 +45,30 @@ const (
 )
 
 func newFakeAPI(t *testing.T, seed uint64, reply kapturetest.Reply, perKind float64) *fakeAPI {
+	return newFakeAPIWith(t, seed, kapturetest.Options{Reply: reply}, perKind)
+}
+
+// newFakeAPIWith is newFakeAPI for a tenant of opts (its catalogue, its
+// reads, its workflow); the faults, updates and reads alike, are the
+// fakeAPI's.
+func newFakeAPIWith(t *testing.T, seed uint64, opts kapturetest.Options, perKind float64) *fakeAPI {
 	a := &fakeAPI{perKind: perKind, faultR: rand.New(rand.NewPCG(seed, 2))}
-	a.Handler = kapturetest.NewHandler(kapturetest.Options{Reply: reply, Fail: a.fault, StallFor: stallFor})
+	opts.Fail, opts.FailRead, opts.StallFor = a.fault, a.faultRead, stallFor
+	a.Handler = kapturetest.NewHandler(opts)
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(func() { a.Handler.Close(); srv.Close() })
 	a.URL = srv.URL
 	return a
 }
 
-// fault draws a fault for a request while faulty is set.
-func (a *fakeAPI) fault(int, []kapturetest.Item) *kapturetest.Fault {
+// fault draws a fault for an update request while faulty is set.
+func (a *fakeAPI) fault(int, []kapturetest.Item) *kapturetest.Fault { return a.draw() }
+
+// faultRead draws a fault for a Get Ticket request while faulty is set.
+func (a *fakeAPI) faultRead(int, []string) *kapturetest.Fault { return a.draw() }
+
+// draw draws a fault while faulty is set.
+func (a *fakeAPI) draw() *kapturetest.Fault {
 	if !a.faulty.Load() {
 		return nil
 	}
@@ -128,4 +142,25 @@ func (a *fakeAPI) interrupt(how int, after int64, pause time.Duration, stats *St
 		}
 		cancel()
 	}
+}
+
+// runInterrupted runs cfg once (its Stop is the interruption's), stopped
+// as interrupt does after after results (how 0: not at all), and then
+// settles the fake. It returns the run's counts and error.
+func (a *fakeAPI) runInterrupted(t *testing.T, cfg Config, how int, after int64, pause time.Duration) (Snapshot, error) {
+	stop := make(chan struct{})
+	cfg.Stop = stop
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stats Stats
+	quit, watched := make(chan struct{}), make(chan struct{})
+	go func() { // the interruption; ends when the run has returned (quit)
+		defer close(watched)
+		a.interrupt(how, after, pause, &stats, stop, cancel, quit)
+	}()
+	err := Run(ctx, cfg, &stats)
+	close(quit)
+	<-watched
+	a.settle(t)
+	return stats.Snapshot(), err
 }

@@ -196,8 +196,6 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 			Timeout: modelTimeout, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 		},
 	}
-	stop := make(chan struct{})
-	cfg.Stop = stop
 	what := "run"
 	interrupt := 0 // 0 none, 1 soft stop, 2 abrupt stop, 3 crash
 	cfg.Limit, h.limit = h.limit, 0
@@ -222,20 +220,7 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 		cfg.Reader.Name[len(cfg.Reader.Name)-min(5, len(cfg.Reader.Name)):], interrupt, cfg.Engine.Workers, cfg.Engine.BatchSize)
 	after := int64(h.rng.IntN(len(h.rows)))
 	pause := time.Duration(h.rng.IntN(5)) * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stats Stats
-	quit := make(chan struct{})
-	watched := make(chan struct{})
-	go func() { // the interruption; ends when the run has returned (quit)
-		defer close(watched)
-		h.api.interrupt(interrupt, after, pause, &stats, stop, cancel, quit)
-	}()
-	err := Run(ctx, cfg, &stats)
-	close(quit)
-	<-watched
-	h.api.settle(h.t)
-	snap := stats.Snapshot()
+	snap, err := h.api.runInterrupted(h.t, cfg, interrupt, after, pause)
 	h.log = append(h.log, fmt.Sprintf("%s: err %v, read %d skipped %d resent %d success %d failed %d invalid %d",
 		what, err, snap.Read, snap.Skipped, snap.Resent, snap.Success, snap.Failed, snap.Invalid))
 	var foreign *ForeignResultsError

@@ -42,8 +42,8 @@ const MaxListed = 1000
 type Options struct {
 	Snapshot string
 	// Results is the results file of the job: the tickets with a success
-	// in it (or an outcome nobody knows) are restored. "": every ticket
-	// of the snapshot.
+	// in it (or a row not applied, or an outcome nobody knows) are
+	// restored. "": every ticket of the snapshot.
 	Results string
 	// Book gives the keys of the names the snapshot holds; nil: an empty
 	// one.
@@ -162,9 +162,10 @@ type planner struct {
 }
 
 // loadResults reads which tickets the results say the job changed: a
-// success, or an outcome nobody knows (a request in flight at a kill,
-// recorded so by a resume or not yet; a results row that cannot be read),
-// and the API of their names file.
+// success, a row not applied (the API said success), or an outcome nobody
+// knows (a request in flight at a kill, recorded so by a resume or not
+// yet; a results row that cannot be read), and the API of their names
+// file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
 	f, _, err := writer.OpenRead(path)
@@ -207,7 +208,10 @@ func (p *planner) mayHaveChanged(r resume.Result, msgs *writer.Messages, err *er
 	}
 	msg, merr := r.Message(msgs)
 	*err = merr
-	return msg == resume.MsgUnknown
+	// A row not applied had a success reply: the API took its queue or
+	// disposition, or a rule moved the ticket on, though not to the row's
+	// sub-status.
+	return msg == resume.MsgUnknown || strings.HasPrefix(msg, batch.NotAppliedPrefix)
 }
 
 // settle checks what the whole snapshot showed: its tickets against the
