@@ -23,7 +23,7 @@ import (
 
 var (
 	modelHistories = flag.Int("model.histories", 0, "histories TestResumeModel plays (0: 200, or 40 with -short)")
-	modelSeed      = flag.Uint64("model.seed", 0, "first seed of TestResumeModel (0: from the clock); history i plays seed+i")
+	modelSeed      = flag.Uint64("model.seed", 0, "first seed of TestResumeModel (0: 1 to histories, and one from the clock); history i plays seed+i")
 )
 
 // TestResumeModel plays many random histories of runs and resumes against
@@ -44,52 +44,15 @@ var (
 // every result of some rows is deleted. The last resume runs without
 // faults to the end.
 //
-// A failing history prints its seed: go test -run TestResumeModel
-// -model.seed=N -model.histories=1 plays it again (timing may differ).
+// A failing history prints its seed and how to play it again (timing may
+// differ); see Seeds for which histories are played.
 func TestResumeModel(t *testing.T) {
-	playSeeded(t, seeded{n: *modelHistories, seed: *modelSeed, all: 200, short: 40}, func(t *testing.T, s uint64) (func(), *[]string) {
+	c := Seeds{Test: "TestResumeModel", Flag: "model", N: *modelHistories, Seed: *modelSeed, Short: 40, Long: 200}
+	PlaySeeds(t, c, func(t *testing.T, s uint64) {
 		h := newHistory(t, s)
-		return h.play, &h.log
+		logOnFailure(t, s, &h.log)
+		h.play()
 	})
-}
-
-// seeded says how many histories a model test plays and from which seed:
-// n (all, or short with -short, when 0) from seed (the clock when 0).
-type seeded struct {
-	n          int
-	seed       uint64
-	all, short int
-}
-
-// playSeeded plays the histories of cfg in parallel subtests named by
-// their seeds. start makes history s and returns how to play it and its
-// log, printed when it fails (or with -v).
-func playSeeded(t *testing.T, cfg seeded, start func(t *testing.T, s uint64) (play func(), log *[]string)) {
-	n := cfg.n
-	if n == 0 {
-		n = cfg.all
-		if testing.Short() {
-			n = cfg.short
-		}
-	}
-	seed := cfg.seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano() % 1e9)
-	}
-	t.Logf("seeds %d to %d", seed, seed+uint64(n)-1)
-	for i := range n {
-		s := seed + uint64(i)
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			t.Parallel()
-			play, log := start(t, s)
-			t.Cleanup(func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("seed %d: %s", s, strings.Join(*log, "; "))
-				}
-			})
-			play()
-		})
-	}
 }
 
 // mrow is one row of a history's input; an invalid row has a callback
