@@ -232,9 +232,10 @@ func TestSyncNights(t *testing.T) {
 	if n4.code != 1 || n4.summary.Failed != 3 {
 		t.Errorf("night 4: exit %d, %d failed; want 1, the 3 refused", n4.code, n4.summary.Failed)
 	}
+	fin4 := latest(readResults(t, n4.results))
 	for i := range rows {
 		if rows[i].want != wantFailed {
-			rows[i].want = latest(readResults(t, n4.results))[rows[i].line].Status
+			rows[i].want = fin4[rows[i].line].Status
 		}
 	}
 	checkSyncState(t, s, rows)
