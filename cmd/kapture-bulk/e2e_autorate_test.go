@@ -23,7 +23,7 @@ func TestRunRateAuto(t *testing.T) {
 	rows := validRows(300)
 	in := writeInput(t, dir, "in.csv", rows)
 	summary := filepath.Join(dir, "summary.json")
-	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "auto", "--workers", "4",
+	p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "auto", "--workers", "4",
 		"--batch-size", "1", "--max-retries", "10", "--summary-json", summary, in)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))

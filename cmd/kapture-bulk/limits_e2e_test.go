@@ -117,7 +117,7 @@ func TestHostileInputs(t *testing.T) {
 					args = append(args, in.path)
 				}
 				before := s.Stats().Requests
-				p := start(t, o, args...)
+				p := startBin(t, o, args...)
 				peak := endWithin(t, p, refuseWithin)
 				p.wait(t)
 				wantCode(t, p, 2)

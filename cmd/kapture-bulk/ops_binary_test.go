@@ -17,18 +17,8 @@ import (
 
 // The built binary
 
-// opsBinary is the binary TestMain built (with -race, and version, commit
-// and date set by -ldflags as the Makefile does).
-func opsBinary(t *testing.T) string {
-	t.Helper()
-	if binPath == "" {
-		t.Fatal("no binary: TestMain did not build it")
-	}
-	return binPath
-}
-
 func TestBinaryVersion(t *testing.T) {
-	out, err := exec.Command(opsBinary(t), "version").CombinedOutput()
+	out, err := exec.Command(binary(t), "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("version: %v\n%s", err, out)
 	}
@@ -42,7 +32,7 @@ func TestBinaryVersion(t *testing.T) {
 // binaryRun runs the binary with stdout and stderr on pipes (not a terminal).
 func binaryRun(t *testing.T, token string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(opsBinary(t), args...)
+	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), "KAPTURE_API_TOKEN="+token)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -109,7 +99,7 @@ func TestBinaryBarUnderPseudoTerminal(t *testing.T) {
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 50 * time.Millisecond})
 	in, _ := opsInput(t, 30)
 	shq := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	command := strings.Join([]string{shq(opsBinary(t)), "run", "--base-url", shq(srv.URL),
+	command := strings.Join([]string{shq(binary(t)), "run", "--base-url", shq(srv.URL),
 		"--rate", "0", "--workers", "1", "--batch-size", "1", shq(in)}, " ")
 	cmd := exec.Command(script, "-qec", command, "/dev/null")
 	cmd.Env = append(os.Environ(), "KAPTURE_API_TOKEN="+kapturetest.DefaultToken, "TERM=xterm")
