@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
 // What the test binary stamps into the binary, as the Makefile does.
@@ -187,10 +188,19 @@ type runOpts struct {
 	noToken bool      // or KAPTURE_API_TOKEN unset
 	stdin   io.Reader // nil: empty
 	env     []string  // more environment variables, KEY=value
-	// In process only: stderr is a terminal; signals, when set, is the
+	// In process only: tune adjusts a run's configuration (see
+	// quickRetries); stderr is a terminal; signals, when set, is the
 	// channel the command listens on instead of the proc's own.
+	tune     func(*run.Config)
 	terminal bool
 	signals  <-chan os.Signal
+}
+
+// quickRetries retries after milliseconds, not the default backoff's
+// seconds: for tests of what faults do to the rows, not of how long a
+// run waits for them. A 429's Retry-After is still honoured.
+func quickRetries(cfg *run.Config) {
+	cfg.Engine.BackoffBase, cfg.Engine.BackoffMax = time.Millisecond, 20*time.Millisecond
 }
 
 func (o runOpts) environ() []string {
@@ -227,7 +237,15 @@ func start(t *testing.T, o runOpts, args ...string) *proc {
 	go func() { // ends when cli returns: at the latest when ctx ends it
 		defer cancel()
 		defer close(p.done)
-		p.code = cli(ctx, args, e)
+		if o.tune != nil && len(args) > 0 && args[0] == "run" {
+			// cli's run, with the configuration tuned.
+			p.code = report(cmdRun(ctx, args[1:], e, func(ctx context.Context, ro *runOptions) error {
+				ro.tune = o.tune
+				return runRun(ctx, ro)
+			}), e.stderr)
+		} else {
+			p.code = cli(ctx, args, e)
+		}
 		if ctx.Err() != nil {
 			p.err = fmt.Errorf("stopped after %v: %w", maxRun, ctx.Err())
 		}
@@ -243,8 +261,8 @@ func start(t *testing.T, o runOpts, args ...string) *proc {
 func startBin(t *testing.T, o runOpts, args ...string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
-	if o.terminal || o.signals != nil {
-		t.Fatal("runOpts.terminal and signals are for runs in process")
+	if o.tune != nil || o.terminal || o.signals != nil {
+		t.Fatal("runOpts.tune, terminal and signals are for runs in process")
 	}
 	p := &proc{args: args, cmd: exec.CommandContext(ctx, binary(t), args...), done: make(chan struct{})}
 	p.cmd.Env = append(append(cleanEnv(), "GORACE=halt_on_error=1 exitcode=66"), o.environ()...)

@@ -69,7 +69,7 @@ func TestRunThroughFaults(t *testing.T) {
 			in := writeInput(t, dir, "in.csv", rows)
 			summary := filepath.Join(dir, "summary.json")
 			start := time.Now()
-			p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "4", "--batch-size", "50",
+			p := runCmd(t, runOpts{tune: quickRetries}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "4", "--batch-size", "50",
 				"--timeout", "300ms", "--max-retries", "12", "--object-replies", tt.mode, "--summary-json", summary, in)
 			wantCode(t, p, 0)
 			checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
