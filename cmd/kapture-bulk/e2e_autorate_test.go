@@ -16,6 +16,7 @@ import (
 // the limit (within the 5% that holding just under the lowest refused rate
 // allows).
 func TestRunRateAuto(t *testing.T) {
+	skipShort(t, "a rate test in real time (batch tests the controller on a simulated clock)")
 	t.Parallel()
 	const limit = 20.0
 	s := newFake(t, kapturetest.Options{RateLimit: limit, RateBurst: 1})

@@ -366,6 +366,15 @@ func wantCode(t *testing.T, p *proc, want int) {
 	}
 }
 
+// skipShort skips a test of a memory or time bound, or one too slow for
+// every change, under -short (make test); make test-long runs it.
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s: make test-long", what)
+	}
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()

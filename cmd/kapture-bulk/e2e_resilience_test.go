@@ -30,7 +30,9 @@ func faultyRows(n int) []row {
 // HTML 500, a 429 with Retry-After, a connection dropped before or after
 // applying, a 200 with a non-JSON body, and a stall past --timeout, a run
 // of thousands of rows ends with every row success, each ticket in the
-// state of its last row, and no order violation.
+// state of its last row, and no order violation. Under -short a quarter of
+// the rows: each 429 holds the run a second, and one of each kind comes
+// first anyway.
 func TestRunThroughFaults(t *testing.T) {
 	for _, tt := range []struct {
 		form  kapturetest.Reply
@@ -65,7 +67,11 @@ func TestRunThroughFaults(t *testing.T) {
 				Seed:   uint64(form) + 7,
 			})
 			dir := t.TempDir()
-			rows := faultyRows(tt.rows)
+			n := tt.rows
+			if testing.Short() {
+				n /= 4
+			}
+			rows := faultyRows(n)
 			in := writeInput(t, dir, "in.csv", rows)
 			summary := filepath.Join(dir, "summary.json")
 			start := time.Now()
@@ -94,6 +100,7 @@ func TestRunThroughFaults(t *testing.T) {
 // TestRunUnderServerRateLimit: a server that serves R requests/s and a
 // client set to 3R: everything lands and few requests are refused.
 func TestRunUnderServerRateLimit(t *testing.T) {
+	skipShort(t, "a rate test in real time (batch tests the pacer's adaptation)")
 	t.Parallel()
 	const serverRate = 10
 	s := newFake(t, kapturetest.Options{RateLimit: serverRate})

@@ -18,6 +18,7 @@ import (
 // The built binary
 
 func TestBinaryVersion(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(binary(t), "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("version: %v\n%s", err, out)
@@ -47,6 +48,7 @@ func binaryRun(t *testing.T, token string, args ...string) (int, string) {
 }
 
 func TestBinaryOffTerminal(t *testing.T) {
+	t.Parallel()
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 20 * time.Millisecond})
 	t.Run("finished", func(t *testing.T) {
 		in, _ := opsInput(t, 30, 7)
@@ -92,6 +94,7 @@ func TestBinaryOffTerminal(t *testing.T) {
 
 // Under a pseudo-terminal (script from util-linux) the bar is live.
 func TestBinaryBarUnderPseudoTerminal(t *testing.T) {
+	t.Parallel()
 	script, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("no script command (util-linux) to make a pseudo-terminal")

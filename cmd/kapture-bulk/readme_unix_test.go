@@ -157,6 +157,7 @@ func marchClosures(t *testing.T, dir string) {
 }
 
 func TestREADMEWalkThroughRunsAsWritten(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	marchClosures(t, dir)
 
@@ -192,6 +193,7 @@ func TestREADMEWalkThroughRunsAsWritten(t *testing.T) {
 }
 
 func TestREADMERehearsalRunsAsWritten(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	marchClosures(t, dir)
 	// As written but for the port: 8080 may be taken on this machine.
