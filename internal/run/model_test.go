@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,7 +185,7 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 	what = fmt.Sprintf("%s(faults %v, limit %d, %s, interrupt %d, workers %d, batch %d)", what, h.api.faulty.Load(), cfg.Limit,
 		cfg.Reader.Name[len(cfg.Reader.Name)-min(5, len(cfg.Reader.Name)):], interrupt, cfg.Engine.Workers, cfg.Engine.BatchSize)
 	after := int64(h.rng.IntN(len(h.rows)))
-	pause := time.Duration(h.rng.IntN(5)) * time.Millisecond
+	pause := time.Duration(1+h.rng.IntN(10)) * time.Millisecond // a crash's: requests sent meanwhile are applied, never answered
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stats Stats
@@ -296,9 +297,7 @@ func (h *history) change(finished bool) (deleted bool) {
 	if h.crashed {
 		// What was in flight may be deleted before it is sent again:
 		// only the in-flight journal then tells that it was applied.
-		for range 1 + h.rng.IntN(3) {
-			h.deleteRow()
-		}
+		h.deleteInFlight(1 + h.rng.IntN(3))
 	}
 	if h.rng.IntN(6) == 0 {
 		h.spreadsheet()
@@ -349,6 +348,63 @@ func (h *history) deleteRow() {
 	i := h.rng.IntN(len(h.rows))
 	h.rows = append(h.rows[:i], h.rows[i+1:]...)
 	h.log = append(h.log, fmt.Sprintf("deleted row %d", i))
+}
+
+// deleteInFlight deletes rows the crashed run had in flight, as its
+// journal lists them (the input has not changed since it was written):
+// first, for up to n of them whose ticket's row before has succeeded, the
+// row and its ticket's later rows, so that the ticket ends in a row that
+// is done and only the journal tells that the deleted row was applied
+// after it; then, for as many as n still allows, a row in flight; then any
+// rows.
+func (h *history) deleteInFlight(n int) {
+	inflight, err := writer.ReadInFlight(h.results)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		h.t.Fatal(err)
+	}
+	done := map[int]bool{} // lines with a success
+	if err := writer.ReadFile(h.results, func(r writer.Row) error {
+		done[r.Line] = done[r.Line] || r.Status == writer.StatusSuccess
+		return nil
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	before, last := map[int]int{}, map[string]int{} // line → its ticket's line before; ticket → its last line
+	for i, r := range h.rows {
+		before[i+2] = last[r.ticket]
+		last[r.ticket] = i + 2
+	}
+	h.rng.Shuffle(len(inflight), func(i, j int) { inflight[i], inflight[j] = inflight[j], inflight[i] })
+	drop := map[int]bool{} // lines
+	tail := func(r writer.InFlight) {
+		for i := r.Line - 2; i < len(h.rows); i++ {
+			if h.rows[i].ticket == r.TicketID {
+				drop[i+2] = true
+			}
+		}
+	}
+	chosen := 0
+	for _, r := range inflight {
+		if chosen < n && r.Line-2 < len(h.rows) && done[before[r.Line]] && !drop[r.Line] {
+			tail(r)
+			chosen++
+		}
+	}
+	for _, r := range inflight {
+		if chosen < n && r.Line-2 < len(h.rows) && !drop[r.Line] {
+			drop[r.Line] = true
+			chosen++
+		}
+	}
+	for i := len(h.rows) - 1; i >= 0 && len(h.rows) > 1; i-- {
+		if drop[i+2] {
+			h.rows = slices.Delete(h.rows, i, i+1)
+			h.log = append(h.log, fmt.Sprintf("deleted row %d, in flight at the crash or its ticket's later row", i))
+		}
+	}
+	for range n - chosen {
+		h.deleteRow()
+	}
 }
 
 // deleteResults deletes every result of a few rows (by fingerprint), as a
