@@ -93,7 +93,7 @@ func TestSIGHUPStopsLikeSIGTERM(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, kapturetest.Options{Latency: 40 * time.Millisecond})
 	dir := t.TempDir()
-	rows := faultyRows(600)
+	rows := faultyRows(300)
 	in := writeInput(t, dir, "in.csv", rows)
 	results, summary := filepath.Join(dir, "in.results.csv"), filepath.Join(dir, "summary.json")
 	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--workers", "2", "--batch-size", "5", "--summary-json", summary, in}
@@ -366,7 +366,7 @@ func TestEchoedTokenNeverWritten(t *testing.T) {
 	dir := t.TempDir()
 	in := writeInput(t, dir, "in.csv", validRows(20))
 	results, summary := filepath.Join(dir, "in.results.csv"), filepath.Join(dir, "summary.json")
-	p := runCmd(t, runOpts{token: "Basic " + e2eToken}, "run", "--base-url", ts.URL, "--rate", "0", "--batch-size", "4",
+	p := runCmd(t, runOpts{token: "Basic " + e2eToken, tune: quickRetries}, "run", "--base-url", ts.URL, "--rate", "0", "--batch-size", "4",
 		"--max-retries", "2", "--log-level", "debug", "--summary-json", summary, in)
 	if p.code != exitRowsFailed && p.code != exitAborted {
 		t.Fatalf("exit %d, want 1 (rows failed) or 3\nstderr:\n%s", p.code, p.stderr.String())

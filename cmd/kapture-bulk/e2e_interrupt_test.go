@@ -51,7 +51,7 @@ func TestInterruptThenResume(t *testing.T) {
 			}}
 			s := newFake(t, kapturetest.Options{Latency: 40 * time.Millisecond, Fail: rec.fail})
 			dir := t.TempDir()
-			rows := faultyRows(600)
+			rows := faultyRows(300)
 			in := writeInput(t, dir, "in.csv", rows)
 			results := filepath.Join(dir, "in.results.csv")
 			summary := filepath.Join(dir, "summary.json")
