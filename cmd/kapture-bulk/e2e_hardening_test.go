@@ -1,7 +1,8 @@
 package main
 
-// End-to-end tests of the hardening with the built binary: a closed pipe
-// does not kill a run; SIGHUP stops it as SIGTERM does; a CSV syntax error
+// End-to-end tests of the hardening (the built binary for the closed pipe,
+// SIGHUP and HTTPS_PROXY; the rest in process): a closed pipe does not
+// kill a run; SIGHUP stops it as SIGTERM does; a CSV syntax error
 // in stdin after rows were sent exits 4 and --resume goes on; a wrong
 // address or certificate exits 2 at the first request; redirects are not
 // followed; HTTPS_PROXY and --ca-cert work; and the token never comes back

@@ -1,8 +1,9 @@
 package main
 
 // End-to-end tests of runs that are stopped: killed or interrupted and
-// then resumed, a results file locked by another run, a stdin that never
-// ends.
+// then resumed (the signals sent to the built binary, or in process
+// through the channel main feeds), a results file locked by another run,
+// a stdin that never ends.
 
 import (
 	"encoding/json"

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of report with the built binary: after a resume it
+// End-to-end tests of report, in process: after a resume it
 // counts every row once, in its latest state; its failed rows file, fixed
 // and run, comes back all done.
 

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of resilience, against the built binary: faults,
+// End-to-end tests of resilience, in process: faults,
 // throttling, splitting, and resuming after a crash (a torn results line,
 // a ticket's later row). Stopped runs are in e2e_interrupt_test.go.
 

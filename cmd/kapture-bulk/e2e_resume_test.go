@@ -1,10 +1,10 @@
 package main
 
-// End-to-end tests of resume, with the built binary: the cases an operator
-// meets (an interrupted resume, a canary resume after a fix, results rows
-// deleted, input rows deleted or inserted, a results file re-saved by a
-// spreadsheet, another day's results file), each ending with every ticket
-// in the state of its last row.
+// End-to-end tests of resume, in process (a kill with the binary): the
+// cases an operator meets (an interrupted resume, a canary resume after a
+// fix, results rows deleted, input rows deleted or inserted, a results
+// file re-saved by a spreadsheet, another day's results file), each ending
+// with every ticket in the state of its last row.
 
 import (
 	"os"

@@ -1,7 +1,8 @@
 package main
 
-// End-to-end tests of --sync-state with the built binary: nights of a
-// nightly job against one fake, each night's export a little different.
+// End-to-end tests of --sync-state, in process (the night killed with the
+// binary): nights of a nightly job against one fake, each night's export a
+// little different.
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
 package main
 
-// End-to-end tests: the built binary (race-checked) against the
-// kapturetest fake, with real files: the core pipeline here, resilience in
+// End-to-end tests: the command, in process, against the kapturetest
+// fake, with real files: the core pipeline here, resilience in
 // e2e_resilience_test.go.
 
 import (
