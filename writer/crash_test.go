@@ -103,9 +103,6 @@ func TestWriteHelperProcess(t *testing.T) {
 // resumes its file: every row that reached the file is whole and counted,
 // and the lock died with the process.
 func TestKillMidRunThenResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a process")
-	}
 	path := tempPath(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteHelperProcess$")
 	cmd.Env = append(os.Environ(), writeHelperEnv+"="+path)

@@ -61,9 +61,6 @@ func TestLockHelperProcess(t *testing.T) {
 }
 
 func TestLockAcrossProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a process")
-	}
 	path := tempPath(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
 	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)
@@ -116,9 +113,6 @@ func TestLockAcrossProcesses(t *testing.T) {
 }
 
 func TestLockReleasedWhenHolderIsKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a process")
-	}
 	path := tempPath(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
 	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)

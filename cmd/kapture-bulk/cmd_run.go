@@ -65,6 +65,9 @@ type runOptions struct {
 	flags runFlags
 	set   []setFlag // the flags given, for the advice to resume
 	args  []string  // INPUT, if the user gave exactly one
+	// tune, set by a test through runF, adjusts the run's configuration
+	// (a retry backoff of milliseconds) before the run starts.
+	tune func(*run.Config)
 }
 
 // cmdRun is the run command. It parses args, then hands the options to
@@ -213,6 +216,9 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	cfg, err := o.config(log)
 	if err != nil {
 		return err
+	}
+	if o.tune != nil {
+		o.tune(&cfg)
 	}
 	cfg.Stop = ir.stop
 	st.resultsPath = cfg.Results

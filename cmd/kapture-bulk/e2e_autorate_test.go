@@ -16,6 +16,7 @@ import (
 // the limit (within the 5% that holding just under the lowest refused rate
 // allows).
 func TestRunRateAuto(t *testing.T) {
+	skipShort(t, "a rate test in real time (batch tests the controller on a simulated clock)")
 	t.Parallel()
 	const limit = 20.0
 	s := newFake(t, kapturetest.Options{RateLimit: limit, RateBurst: 1})
@@ -23,7 +24,7 @@ func TestRunRateAuto(t *testing.T) {
 	rows := validRows(300)
 	in := writeInput(t, dir, "in.csv", rows)
 	summary := filepath.Join(dir, "summary.json")
-	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "auto", "--workers", "4",
+	p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "auto", "--workers", "4",
 		"--batch-size", "1", "--max-retries", "10", "--summary-json", summary, in)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))

@@ -22,6 +22,7 @@ import (
 // lets through (the queues and payloads are bounded by bytes too) or
 // small (the queues' count bound). Built without -race, as users get it.
 func TestRunMemoryAtTheFlagExtremes(t *testing.T) {
+	skipShort(t, "a memory bound")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kapture-bulk")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -1,7 +1,8 @@
 package main
 
-// End-to-end tests of the hardening with the built binary: a closed pipe
-// does not kill a run; SIGHUP stops it as SIGTERM does; a CSV syntax error
+// End-to-end tests of the hardening (the built binary for the closed pipe,
+// SIGHUP and HTTPS_PROXY; the rest in process): a closed pipe does not
+// kill a run; SIGHUP stops it as SIGTERM does; a CSV syntax error
 // in stdin after rows were sent exits 4 and --resume goes on; a wrong
 // address or certificate exits 2 at the first request; redirects are not
 // followed; HTTPS_PROXY and --ca-cert work; and the token never comes back
@@ -58,7 +59,7 @@ func TestClosedPipeDoesNotKillTheRun(t *testing.T) {
 			args := append([]string{"run", "--base-url", s.URL, "--summary-json", summary}, tt.args...)
 			ctx, cancel := context.WithTimeout(context.Background(), maxRun)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, binPath, append(args, in)...)
+			cmd := exec.CommandContext(ctx, binary(t), append(args, in)...)
 			cmd.Env = append(cleanEnv(), "KAPTURE_API_TOKEN="+e2eToken, "GORACE=halt_on_error=1 exitcode=66")
 			pr, pw, err := os.Pipe()
 			if err != nil {
@@ -93,15 +94,13 @@ func TestSIGHUPStopsLikeSIGTERM(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, kapturetest.Options{Latency: 40 * time.Millisecond})
 	dir := t.TempDir()
-	rows := faultyRows(600)
+	rows := faultyRows(300)
 	in := writeInput(t, dir, "in.csv", rows)
 	results, summary := filepath.Join(dir, "in.results.csv"), filepath.Join(dir, "summary.json")
 	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--workers", "2", "--batch-size", "5", "--summary-json", summary, in}
-	p := start(t, runOpts{}, args...)
+	p := startBin(t, runOpts{}, args...)
 	waitFor(t, "results rows", 30*time.Second, func() bool { return dataRows(results) >= 20 })
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, syscall.SIGHUP)
 	if code := p.wait(t); code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
 	}
@@ -118,7 +117,7 @@ func TestSIGHUPStopsLikeSIGTERM(t *testing.T) {
 	if got := s.Stats().Items; got != len(first) {
 		t.Errorf("the fake received %d items, the results record %d", got, len(first))
 	}
-	p2 := runBin(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
+	p2 := runCmd(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
 	wantCode(t, p2, 0)
 	checkEveryLine(t, rows, readResults(t, results))
 	checkFinalState(t, s, rows)
@@ -142,7 +141,7 @@ func TestStdinSyntaxErrorAfterRowsWereSent(t *testing.T) {
 		good := csvBytes(t, rows)
 		results, summary := filepath.Join(dir, "out.csv"), filepath.Join(dir, "summary.json")
 		args := []string{"run", "--base-url", s.URL, "--rate", "0", "--batch-size", "5", "--results", results, "--summary-json", summary, "-"}
-		p := runBin(t, runOpts{stdin: bytes.NewReader(append(good, broken...))}, args...)
+		p := runCmd(t, runOpts{stdin: bytes.NewReader(append(good, broken...))}, args...)
 		wantCode(t, p, exitInputStopped)
 		for _, want := range []string{"stdin:42", "quote", "were sent", "--resume"} {
 			if !strings.Contains(p.stderr.String(), want) {
@@ -154,7 +153,7 @@ func TestStdinSyntaxErrorAfterRowsWereSent(t *testing.T) {
 		}
 		checkEveryLine(t, rows, readResults(t, results))
 
-		p2 := runBin(t, runOpts{stdin: bytes.NewReader(append(good, fixed...))}, append([]string{"run", "--resume"}, args[1:]...)...)
+		p2 := runCmd(t, runOpts{stdin: bytes.NewReader(append(good, fixed...))}, append([]string{"run", "--resume"}, args[1:]...)...)
 		wantCode(t, p2, 0)
 		if sum := readSummary(t, summary); sum.SkippedResume != len(rows) || sum.Success != 1 {
 			t.Errorf("resume summary %+v, want %d skipped and the fixed row sent", sum, len(rows))
@@ -164,7 +163,7 @@ func TestStdinSyntaxErrorAfterRowsWereSent(t *testing.T) {
 		t.Parallel()
 		s := newFake(t, kapturetest.Options{})
 		dir := t.TempDir()
-		p := runBin(t, runOpts{stdin: strings.NewReader(inputHeader + "\n" + broken)},
+		p := runCmd(t, runOpts{stdin: strings.NewReader(inputHeader + "\n" + broken)},
 			"run", "--base-url", s.URL, "--results", filepath.Join(dir, "out.csv"), "-")
 		wantCode(t, p, exitUsage)
 		if n := s.Stats().Requests; n != 0 {
@@ -248,7 +247,7 @@ func TestWrongAddressExits2(t *testing.T) {
 			in := writeInput(t, dir, "in.csv", rows)
 			results, summary := filepath.Join(dir, "in.results.csv"), filepath.Join(dir, "summary.json")
 			args := append([]string{"run", "--batch-size", "5", "--rate", "0", "--summary-json", summary}, tt.args...)
-			p := runBin(t, runOpts{}, append(args, in)...)
+			p := runCmd(t, runOpts{}, append(args, in)...)
 			wantCode(t, p, tt.code)
 			if tt.code == exitOK {
 				checkEveryLine(t, rows, readResults(t, results))
@@ -368,7 +367,7 @@ func TestEchoedTokenNeverWritten(t *testing.T) {
 	dir := t.TempDir()
 	in := writeInput(t, dir, "in.csv", validRows(20))
 	results, summary := filepath.Join(dir, "in.results.csv"), filepath.Join(dir, "summary.json")
-	p := runBin(t, runOpts{token: "Basic " + e2eToken}, "run", "--base-url", ts.URL, "--rate", "0", "--batch-size", "4",
+	p := runCmd(t, runOpts{token: "Basic " + e2eToken, tune: quickRetries}, "run", "--base-url", ts.URL, "--rate", "0", "--batch-size", "4",
 		"--max-retries", "2", "--log-level", "debug", "--summary-json", summary, in)
 	if p.code != exitRowsFailed && p.code != exitAborted {
 		t.Fatalf("exit %d, want 1 (rows failed) or 3\nstderr:\n%s", p.code, p.stderr.String())
@@ -419,7 +418,7 @@ func TestSecretsInTheConfigurationAreRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{"run", "--results", filepath.Join(t.TempDir(), "r.csv")}, tt.args...), in)
-			p := runBin(t, tt.o, args...)
+			p := runCmd(t, tt.o, args...)
 			wantCode(t, p, exitUsage)
 			for _, h := range tt.hidden {
 				if strings.Contains(p.stderr.String(), h) {

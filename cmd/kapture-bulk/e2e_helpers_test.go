@@ -1,9 +1,12 @@
 package main
 
-// Helpers of the end-to-end tests: they build the binary once (with -race,
-// so the binary is race-checked too), run it against a kapturetest fake on
-// loopback with real files, and wait for it. The files they write and
-// read back are in e2e_files_test.go.
+// Helpers of the end-to-end tests: they run the command against a
+// kapturetest fake on loopback with real files, in process through cli
+// (with buffers, an environment of its own and a signal channel), and wait
+// for it. The built binary (with -race, so it is race-checked too) is for
+// what only a process shows: signal delivery, SIGKILL, exit codes of the
+// process, a closed pipe, a terminal, the README's shell blocks. The files
+// they write and read back are in e2e_files_test.go.
 
 import (
 	"bytes"
@@ -16,42 +19,61 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
+	"github.com/kapture-bulk/kapture-bulk/internal/run"
 )
 
-// binPath is the binary built by TestMain.
-var binPath string
-
-// What TestMain stamps into the binary, as the Makefile does.
+// What the test binary stamps into the binary, as the Makefile does.
 const (
 	testVersion = "v0.0.0-test"
 	testCommit  = "abc1234"
 	testDate    = "2026-01-02T03:04:05Z"
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
+// built is the binary, built once by the first test that needs a process,
+// into the folder TestMain removes at the end.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
 }
 
-func buildAndRun(m *testing.M) int {
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "kapture-bulk-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binPath = filepath.Join(dir, "kapture-bulk")
-	build := exec.Command("go", "build", "-race", "-o", binPath, "-ldflags",
-		"-X main.version="+testVersion+" -X main.commit="+testCommit+" -X main.date="+testDate, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: go build -race:", err)
-		return 1
-	}
+	built.dir = dir
 	return m.Run()
+}
+
+// binary is the built binary; the first call builds it.
+func binary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		path := filepath.Join(built.dir, "kapture-bulk")
+		build := exec.Command("go", "build", "-race", "-o", path, "-ldflags",
+			"-X main.version="+testVersion+" -X main.commit="+testCommit+" -X main.date="+testDate, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build -race: %w\n%s", err, out)
+			return
+		}
+		built.path = path
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
 }
 
 // e2eToken is the token the fakes accept: distinctive, so a test can look
@@ -62,7 +84,7 @@ const e2eToken = "e2e-Secret-Token-7f3a9c1d5b"
 // doubles the base URL's path gets 404s.
 const e2ePrefix = "/kapture/api"
 
-// maxRun bounds every run of the binary.
+// maxRun bounds every run of the command.
 const maxRun = 90 * time.Second
 
 // newFake starts a fake API with the e2e token and prefix unless opts say
@@ -127,17 +149,20 @@ func (r *recorder) items() []kapturetest.Item {
 	return out
 }
 
-// proc is a run of the binary.
+// proc is a run of the command: in process (cmd nil, signals reach it
+// through sigs as main would pass them on) or of the built binary.
 type proc struct {
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
+	args   []string
+	stdout syncBuffer
 	stderr syncBuffer
 	done   chan struct{}
 	code   int
 	err    error
+	cmd    *exec.Cmd
+	sigs   chan os.Signal
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+// syncBuffer is a bytes.Buffer safe to read while the command writes it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -155,33 +180,100 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runOpts are how a test starts the binary.
+func (s *syncBuffer) Bytes() []byte { return []byte(s.String()) }
+
+// runOpts are how a test starts the command.
 type runOpts struct {
-	token string    // KAPTURE_API_TOKEN; "" means e2eToken
-	stdin io.Reader // nil: no stdin
-	dir   string    // working directory; "" means the test's
-	env   []string  // more environment variables, KEY=value
+	token   string    // KAPTURE_API_TOKEN; "" means e2eToken
+	noToken bool      // or KAPTURE_API_TOKEN unset
+	stdin   io.Reader // nil: empty
+	env     []string  // more environment variables, KEY=value
+	// In process only: tune adjusts a run's configuration (see
+	// quickRetries); stderr is a terminal; signals, when set, is the
+	// channel the command listens on instead of the proc's own.
+	tune     func(*run.Config)
+	terminal bool
+	signals  <-chan os.Signal
 }
 
-// start starts the binary with args; wait collects it.
-func start(t *testing.T, o runOpts, args ...string) *proc {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
-	p := &proc{cmd: exec.CommandContext(ctx, binPath, args...), done: make(chan struct{})}
+// quickRetries retries after milliseconds, not the default backoff's
+// seconds: for tests of what faults do to the rows, not of how long a
+// run waits for them. A 429's Retry-After is still honoured.
+func quickRetries(cfg *run.Config) {
+	cfg.Engine.BackoffBase, cfg.Engine.BackoffMax = time.Millisecond, 20*time.Millisecond
+}
+
+func (o runOpts) environ() []string {
+	if o.noToken {
+		return o.env
+	}
 	token := o.token
 	if token == "" {
 		token = e2eToken
 	}
-	p.cmd.Env = append(append(cleanEnv(), "KAPTURE_API_TOKEN="+token, "GORACE=halt_on_error=1 exitcode=66"), o.env...)
+	return append([]string{"KAPTURE_API_TOKEN=" + token}, o.env...)
+}
+
+// start runs the command with args in process; wait collects it.
+func start(t *testing.T, o runOpts, args ...string) *proc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
+	p := &proc{args: args, done: make(chan struct{}), sigs: make(chan os.Signal, 2)}
+	vars := map[string]string{}
+	for _, kv := range o.environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	stdin := o.stdin
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var sigs <-chan os.Signal = p.sigs
+	if o.signals != nil {
+		sigs, p.sigs = o.signals, nil
+	}
+	e := &env{stdin: stdin, stdout: &p.stdout, stderr: &p.stderr, getenv: func(k string) string { return vars[k] },
+		signals: sigs, isTerminal: func() bool { return o.terminal }}
+	go func() { // ends when cli returns: at the latest when ctx ends it
+		defer cancel()
+		defer close(p.done)
+		if o.tune != nil && len(args) > 0 && args[0] == "run" {
+			// cli's run, with the configuration tuned.
+			p.code = report(cmdRun(ctx, args[1:], e, func(ctx context.Context, ro *runOptions) error {
+				ro.tune = o.tune
+				return runRun(ctx, ro)
+			}), e.stderr)
+		} else {
+			p.code = cli(ctx, args, e)
+		}
+		if ctx.Err() != nil {
+			p.err = fmt.Errorf("stopped after %v: %w", maxRun, ctx.Err())
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	return p
+}
+
+// startBin starts the built binary with args; wait collects it.
+func startBin(t *testing.T, o runOpts, args ...string) *proc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
+	if o.tune != nil || o.terminal || o.signals != nil {
+		t.Fatal("runOpts.tune, terminal and signals are for runs in process")
+	}
+	p := &proc{args: args, cmd: exec.CommandContext(ctx, binary(t), args...), done: make(chan struct{})}
+	p.cmd.Env = append(append(cleanEnv(), "GORACE=halt_on_error=1 exitcode=66"), o.environ()...)
 	p.cmd.Stdin = o.stdin
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
-	p.cmd.Dir = o.dir
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %v: %v", args, err)
 	}
-	go func() {
+	go func() { // ends when the process does: at the latest when ctx kills it
 		defer cancel()
 		defer close(p.done)
 		err := p.cmd.Wait()
@@ -205,24 +297,52 @@ func start(t *testing.T, o runOpts, args ...string) *proc {
 	return p
 }
 
-// wait waits for the process and returns its exit code; it fails the test
-// when the race detector spoke or the process could not be run.
+// signal sends sig to the process, or in process passes it on as main
+// does (dropped when two are pending). SIGKILL needs a process.
+func (p *proc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if p.cmd != nil {
+		if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Fatal(err)
+		}
+		return
+	}
+	if sig == syscall.SIGKILL || p.sigs == nil {
+		t.Fatal("SIGKILL in process, or signals on the test's own channel: start the binary, or send on it")
+	}
+	select {
+	case p.sigs <- sig:
+	default:
+	}
+}
+
+// wait waits for the command and returns its exit code; it fails the
+// test when the binary's race detector spoke or the command could not be
+// run to its end.
 func (p *proc) wait(t *testing.T) int {
 	t.Helper()
 	<-p.done
 	if p.err != nil {
-		t.Fatalf("%v: %v\nstderr:\n%s", p.cmd.Args, p.err, p.stderr.String())
+		t.Fatalf("%v: %v\nstderr:\n%s", p.args, p.err, p.stderr.String())
 	}
-	if p.code == 66 || strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
-		t.Fatalf("%v: data race in the binary:\n%s", p.cmd.Args, p.stderr.String())
+	if p.cmd != nil && (p.code == 66 || strings.Contains(p.stderr.String(), "WARNING: DATA RACE")) {
+		t.Fatalf("%v: data race in the binary:\n%s", p.args, p.stderr.String())
 	}
 	return p.code
 }
 
-// runBin runs the binary to the end.
-func runBin(t *testing.T, o runOpts, args ...string) *proc {
+// runCmd runs the command to the end in process.
+func runCmd(t *testing.T, o runOpts, args ...string) *proc {
 	t.Helper()
 	p := start(t, o, args...)
+	p.wait(t)
+	return p
+}
+
+// runBin runs the built binary to the end.
+func runBin(t *testing.T, o runOpts, args ...string) *proc {
+	t.Helper()
+	p := startBin(t, o, args...)
 	p.wait(t)
 	return p
 }
@@ -242,7 +362,16 @@ func cleanEnv() []string {
 func wantCode(t *testing.T, p *proc, want int) {
 	t.Helper()
 	if p.code != want {
-		t.Fatalf("%v: exit code %d, want %d\nstderr:\n%s", p.cmd.Args[1:], p.code, want, p.stderr.String())
+		t.Fatalf("%v: exit code %d, want %d\nstderr:\n%s", p.args, p.code, want, p.stderr.String())
+	}
+}
+
+// skipShort skips a test of a memory or time bound, or one too slow for
+// every change, under -short (make test); make test-long runs it.
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s: make test-long", what)
 	}
 }
 

@@ -1,12 +1,12 @@
 package main
 
 // End-to-end tests of runs that are stopped: killed or interrupted and
-// then resumed, a results file locked by another run, a stdin that never
-// ends.
+// then resumed (the signals sent to the built binary, or in process
+// through the channel main feeds), a results file locked by another run,
+// a stdin that never ends.
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,13 +52,13 @@ func TestInterruptThenResume(t *testing.T) {
 			}}
 			s := newFake(t, kapturetest.Options{Latency: 40 * time.Millisecond, Fail: rec.fail})
 			dir := t.TempDir()
-			rows := faultyRows(600)
+			rows := faultyRows(300)
 			in := writeInput(t, dir, "in.csv", rows)
 			results := filepath.Join(dir, "in.results.csv")
 			summary := filepath.Join(dir, "summary.json")
 			args := []string{"run", "--base-url", s.URL, "--rate", "0", "--workers", fmt.Sprint(workers),
 				"--batch-size", fmt.Sprint(batchSize), "--summary-json", summary, in}
-			p := start(t, runOpts{}, args...)
+			p := startBin(t, runOpts{}, args...) // the signals are the point
 			if len(tt.signals) == 1 {
 				waitFor(t, "results rows", 30*time.Second, func() bool { return dataRows(results) >= 20 })
 			} else {
@@ -97,7 +97,7 @@ func TestInterruptThenResume(t *testing.T) {
 
 			firstRun.Store(false)
 			rec.mark()
-			p2 := runBin(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
+			p2 := runCmd(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
 			wantCode(t, p2, 0)
 			res := readResults(t, results)
 			checkEveryLine(t, rows, res)
@@ -119,9 +119,7 @@ func sendSignals(t *testing.T, p *proc, signals []os.Signal) time.Time {
 			})
 		}
 		sentAt = time.Now()
-		if err := p.cmd.Process.Signal(sig); err != nil {
-			t.Fatal(err)
-		}
+		p.signal(t, sig)
 	}
 	return sentAt
 }
@@ -198,7 +196,7 @@ func TestLockedResults(t *testing.T) {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			args := append(append([]string{"run"}, mode...), "--base-url", other.URL, "--rate", "0", in)
 			begin := time.Now()
-			p2 := runBin(t, runOpts{}, args...)
+			p2 := runCmd(t, runOpts{}, args...)
 			wantCode(t, p2, 3)
 			if !strings.Contains(p2.stderr.String(), results) || !strings.Contains(p2.stderr.String(), "locked") {
 				t.Errorf("stderr does not name the locked file %s:\n%s", results, p2.stderr.String())
@@ -216,9 +214,7 @@ func TestLockedResults(t *testing.T) {
 		t.Fatalf("the first run ended (exit %d) while the others were refused: the test proved nothing", p.code)
 	default:
 	}
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, os.Interrupt)
 	if code := p.wait(t); code != 130 {
 		t.Errorf("first run: exit %d after SIGINT, want 130", code)
 	}
@@ -265,9 +261,7 @@ func TestStdinHeldOpen(t *testing.T) {
 					return strings.Count(string(b), "\n") == 21 // header and every row
 				})
 				for _, sig := range tt.signals {
-					if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-						t.Fatal(err)
-					}
+					p.signal(t, sig)
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
@@ -306,16 +300,12 @@ func TestInterruptWaitIsVisible(t *testing.T) {
 				"--summary-json", summary, in)
 			waitFor(t, "requests in flight", 30*time.Second, func() bool { return s.Stats().Requests >= workers })
 			sentAt := time.Now()
-			if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-				t.Fatal(err)
-			}
+			p.signal(t, os.Interrupt)
 			waitFor(t, "the wait line, twice", 10*time.Second, func() bool {
 				return strings.Count(p.stderr.String(), "stopping: still waiting") >= 2
 			})
 			if twice {
-				if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-					t.Fatal(err)
-				}
+				p.signal(t, os.Interrupt)
 			}
 			code := p.wait(t)
 			took := time.Since(sentAt)
@@ -343,7 +333,7 @@ func TestInterruptWaitIsVisible(t *testing.T) {
 				t.Errorf("exited %v after the signal, want after about --timeout (%v)", took, timeout)
 			}
 			sum := readSummary(t, summary)
-			rep := runBin(t, runOpts{}, "report", "--json", results)
+			rep := runCmd(t, runOpts{}, "report", "--json", results)
 			var r struct{ Failed, Unknown int }
 			if err := json.Unmarshal(rep.stdout.Bytes(), &r); err != nil {
 				t.Fatalf("report --json: %v\n%s", err, rep.stdout.String())
@@ -372,9 +362,7 @@ func TestSyncInterruptAdvice(t *testing.T) {
 	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--workers", "2", "--batch-size", "5", "--sync-state", state, in}
 	p := start(t, runOpts{}, args...)
 	waitFor(t, "requests", 30*time.Second, func() bool { return s.Stats().Requests >= 4 })
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, os.Interrupt)
 	if code := p.wait(t); code != 130 {
 		t.Fatalf("exit %d, want 130\n%s", code, p.stderr.String())
 	}
@@ -382,7 +370,10 @@ func TestSyncInterruptAdvice(t *testing.T) {
 	if !strings.Contains(stderr, "next: the next --sync-state run sends them") || strings.Contains(stderr, "--resume") {
 		t.Fatalf("the summary does not say the next sync run sends the rest (or says --resume):\n%s", stderr)
 	}
-	p2 := runBin(t, runOpts{}, args...)
+	p2 := runCmd(t, runOpts{}, args...)
+	if p2.code != 0 {
+		t.Logf("the stopped run's stderr:\n%s", p.stderr.String())
+	}
 	wantCode(t, p2, 0)
 	checkSyncState(t, s, rows)
 }

@@ -36,7 +36,7 @@ func TestLastItemObjectReplies(t *testing.T) {
 			rows := unknownMixed()
 			in := writeInput(t, dir, "in.csv", rows)
 			summary := filepath.Join(dir, "summary.json")
-			p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--batch-size", "10",
+			p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--batch-size", "10",
 				"--timeout", "300ms", "--max-retries", "12", "--summary-json", summary, in)
 			wantCode(t, p, 1) // unknown tickets fail, invalid rows are invalid
 			checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
@@ -57,7 +57,7 @@ func TestObjectRepliesWhole(t *testing.T) {
 	rows := validRows(500)
 	in := writeInput(t, dir, "in.csv", rows)
 	summary := filepath.Join(dir, "summary.json")
-	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "1", "--batch-size", "50",
+	p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "1", "--batch-size", "50",
 		"--object-replies", "whole", "--summary-json", summary, in)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))

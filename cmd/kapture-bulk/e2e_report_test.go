@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of report with the built binary: after a resume it
+// End-to-end tests of report, in process: after a resume it
 // counts every row once, in its latest state; its failed rows file, fixed
 // and run, comes back all done.
 
@@ -54,14 +54,14 @@ func TestReportAfterResumeCountsEachRowOnce(t *testing.T) {
 	}
 	in := writeInput(t, dir, "in.csv", rows)
 	results := filepath.Join(dir, "in.results.csv")
-	wantCode(t, runBin(t, runOpts{}, "run", "--base-url", s.URL, in), 1)
+	wantCode(t, runCmd(t, runOpts{}, "run", "--base-url", s.URL, in), 1)
 	firstRun.Store(false)
-	wantCode(t, runBin(t, runOpts{}, "run", "--base-url", s.URL, "--resume", in), 1)
+	wantCode(t, runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--resume", in), 1)
 
 	// The results file has 5 + 4 rows; a spreadsheet's filter on status
 	// would count 3 + 2 failed. The truth: 2 failed, 1 invalid.
 	for _, args := range [][]string{{"report", "--json", results}, {"report", "--json", "--input", in, results}} {
-		p := runBin(t, runOpts{}, args...)
+		p := runCmd(t, runOpts{}, args...)
 		wantCode(t, p, 1)
 		got := reportJSONOf(t, p)
 		if got.Rows != 5 || got.Success != 2 || got.Failed != 2 || got.Invalid != 1 || got.Superseded != 4 || got.Done || len(got.Reasons) != 2 {
@@ -71,7 +71,7 @@ func TestReportAfterResumeCountsEachRowOnce(t *testing.T) {
 			t.Errorf("%v: not_sent %v: want it with --input only", args, got.NotSent)
 		}
 	}
-	p := runBin(t, runOpts{}, "report", results)
+	p := runCmd(t, runOpts{}, "report", results)
 	for _, want := range []string{
 		results + ": 5 rows: 2 success, 2 failed, 1 invalid\n",
 		"     2  failed   No ticket found for ticket_id <id> (e.g. line 4)\n",
@@ -94,10 +94,10 @@ func TestFailedRowsFixedAndRunComeBackDone(t *testing.T) {
 	}
 	in := writeInput(t, dir, "in.csv", rows)
 	results := filepath.Join(dir, "in.results.csv")
-	wantCode(t, runBin(t, runOpts{}, "run", "--base-url", s.URL, in), 1)
+	wantCode(t, runCmd(t, runOpts{}, "run", "--base-url", s.URL, in), 1)
 
 	fix := filepath.Join(dir, "fix.csv")
-	p := runBin(t, runOpts{}, "report", "--input", in, "--failed-rows", fix, results)
+	p := runCmd(t, runOpts{}, "report", "--input", in, "--failed-rows", fix, results)
 	wantCode(t, p, 1)
 	if !strings.Contains(p.stdout.String(), "failed rows: 2 written to "+fix) {
 		t.Errorf("report does not say it wrote 2 failed rows:\n%s", p.stdout.String())
@@ -122,7 +122,7 @@ func TestFailedRowsFixedAndRunComeBackDone(t *testing.T) {
 	if err := os.WriteFile(fix, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p = runBin(t, runOpts{}, "run", "--base-url", s.URL, "--extra-columns", "all", fix)
+	p = runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--extra-columns", "all", fix)
 	wantCode(t, p, 0)
 	if !strings.Contains(p.stderr.String(), "columns not sent") || !strings.Contains(p.stderr.String(), "columns=error") {
 		t.Errorf("the run of the fixed file did not say the error column is left out:\n%s", p.stderr.String())
@@ -133,7 +133,7 @@ func TestFailedRowsFixedAndRunComeBackDone(t *testing.T) {
 			t.Errorf("ticket %s: state %v (updated %v): want it updated, without the error column", id, st, ok)
 		}
 	}
-	p = runBin(t, runOpts{}, "report", "--input", fix, "--extra-columns", "all", filepath.Join(dir, "fix.results.csv"))
+	p = runCmd(t, runOpts{}, "report", "--input", fix, "--extra-columns", "all", filepath.Join(dir, "fix.results.csv"))
 	wantCode(t, p, 0)
 	if !strings.Contains(p.stdout.String(), "2 rows: 2 success, 0 failed, 0 invalid, 0 not sent") || !strings.Contains(p.stdout.String(), "every row is done") {
 		t.Errorf("report on the fixed run:\n%s", p.stdout.String())

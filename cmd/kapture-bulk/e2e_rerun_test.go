@@ -29,7 +29,7 @@ func TestRunAllSucceedThenResume(t *testing.T) {
 	results := filepath.Join(dir, "out.csv")
 	common := []string{"--base-url", s.URL, "--results", results, "--batch-size", "7", "--rate", "0"}
 
-	p := runBin(t, runOpts{stdin: bytes.NewReader(csvBytes(t, slices.Clone(rows)))}, append(append([]string{"run"}, common...), "-")...)
+	p := runCmd(t, runOpts{stdin: bytes.NewReader(csvBytes(t, slices.Clone(rows)))}, append(append([]string{"run"}, common...), "-")...)
 	wantCode(t, p, 0)
 	res := readResults(t, results)
 	checkEveryLine(t, rows, res)
@@ -50,7 +50,7 @@ func TestRunAllSucceedThenResume(t *testing.T) {
 			if tc.stdin {
 				o.stdin = bytes.NewReader(csvBytes(t, slices.Clone(rows)))
 			}
-			p := runBin(t, o, append(append([]string{"run", "--resume"}, common...), tc.input)...)
+			p := runCmd(t, o, append(append([]string{"run", "--resume"}, common...), tc.input)...)
 			wantCode(t, p, 0)
 			if got := s.Stats().Requests; got != before {
 				t.Errorf("resume of a finished run sent %d requests, want 0", got-before)
@@ -86,7 +86,7 @@ func TestResumeSendsOnlyFailedRows(t *testing.T) {
 			in := writeInput(t, dir, "in.csv", rows)
 			args := []string{"run", "--base-url", s.URL, "--batch-size", "5", "--rate", "0", in}
 
-			p := runBin(t, runOpts{}, args...)
+			p := runCmd(t, runOpts{}, args...)
 			wantCode(t, p, 1)
 			results := filepath.Join(dir, "in.results.csv")
 			fin := latest(readResults(t, results))
@@ -107,7 +107,7 @@ func TestResumeSendsOnlyFailedRows(t *testing.T) {
 
 			firstRun.Store(false)
 			rec.mark()
-			p = runBin(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
+			p = runCmd(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
 			wantCode(t, p, 0)
 			got := commentsOf(rec.items())
 			if !maps2Equal(got, wantResent) {
@@ -144,7 +144,7 @@ func TestExistingResultsRefused(t *testing.T) {
 	if err := os.WriteFile(results, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", in)
+	p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", in)
 	wantCode(t, p, 2)
 	if got, _ := os.ReadFile(results); !bytes.Equal(got, old) {
 		t.Errorf("results file changed:\n%s\nwant:\n%s", got, old)
@@ -170,11 +170,11 @@ func TestResumeOtherInputRefused(t *testing.T) {
 	}
 	b := writeInput(t, dir, "b.csv", other)
 	results := filepath.Join(dir, "a.results.csv")
-	wantCode(t, runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", a), 0)
+	wantCode(t, runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", a), 0)
 	before, _ := os.ReadFile(results)
 	sent := s.Stats().Requests
 
-	p := runBin(t, runOpts{}, "run", "--resume", "--base-url", s.URL, "--rate", "0", "--results", results, b)
+	p := runCmd(t, runOpts{}, "run", "--resume", "--base-url", s.URL, "--rate", "0", "--results", results, b)
 	wantCode(t, p, 2)
 	for _, name := range []string{results, b} {
 		if !strings.Contains(p.stderr.String(), name) {

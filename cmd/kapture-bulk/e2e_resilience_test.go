@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of resilience, against the built binary: faults,
+// End-to-end tests of resilience, in process: faults,
 // throttling, splitting, and resuming after a crash (a torn results line,
 // a ticket's later row). Stopped runs are in e2e_interrupt_test.go.
 
@@ -30,7 +30,9 @@ func faultyRows(n int) []row {
 // HTML 500, a 429 with Retry-After, a connection dropped before or after
 // applying, a 200 with a non-JSON body, and a stall past --timeout, a run
 // of thousands of rows ends with every row success, each ticket in the
-// state of its last row, and no order violation.
+// state of its last row, and no order violation. Under -short a quarter of
+// the rows: each 429 holds the run a second, and one of each kind comes
+// first anyway.
 func TestRunThroughFaults(t *testing.T) {
 	for _, tt := range []struct {
 		form  kapturetest.Reply
@@ -65,11 +67,15 @@ func TestRunThroughFaults(t *testing.T) {
 				Seed:   uint64(form) + 7,
 			})
 			dir := t.TempDir()
-			rows := faultyRows(tt.rows)
+			n := tt.rows
+			if testing.Short() {
+				n /= 4
+			}
+			rows := faultyRows(n)
 			in := writeInput(t, dir, "in.csv", rows)
 			summary := filepath.Join(dir, "summary.json")
 			start := time.Now()
-			p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "4", "--batch-size", "50",
+			p := runCmd(t, runOpts{tune: quickRetries}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "4", "--batch-size", "50",
 				"--timeout", "300ms", "--max-retries", "12", "--object-replies", tt.mode, "--summary-json", summary, in)
 			wantCode(t, p, 0)
 			checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
@@ -94,6 +100,7 @@ func TestRunThroughFaults(t *testing.T) {
 // TestRunUnderServerRateLimit: a server that serves R requests/s and a
 // client set to 3R: everything lands and few requests are refused.
 func TestRunUnderServerRateLimit(t *testing.T) {
+	skipShort(t, "a rate test in real time (batch tests the pacer's adaptation)")
 	t.Parallel()
 	const serverRate = 10
 	s := newFake(t, kapturetest.Options{RateLimit: serverRate})
@@ -101,7 +108,7 @@ func TestRunUnderServerRateLimit(t *testing.T) {
 	rows := validRows(150)
 	in := writeInput(t, dir, "in.csv", rows)
 	summary := filepath.Join(dir, "summary.json")
-	p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", fmt.Sprint(3*serverRate), "--workers", "4",
+	p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", fmt.Sprint(3*serverRate), "--workers", "4",
 		"--batch-size", "5", "--max-retries", "10", "--summary-json", summary, in)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
@@ -150,7 +157,7 @@ func TestWholePayloadFailures(t *testing.T) {
 			}
 			dir := t.TempDir()
 			in := writeInput(t, dir, "in.csv", rows)
-			p := runBin(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "1", "--batch-size", "40", in)
+			p := runCmd(t, runOpts{}, "run", "--base-url", s.URL, "--rate", "0", "--workers", "1", "--batch-size", "40", in)
 			wantCode(t, p, 1)
 			fin := checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
 			for _, r := range rows {
@@ -179,7 +186,7 @@ func TestResumeRepairsTornLine(t *testing.T) {
 	in := writeInput(t, dir, "in.csv", rows)
 	results := filepath.Join(dir, "in.results.csv")
 	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--batch-size", "4"}
-	wantCode(t, runBin(t, runOpts{}, append(args, "--limit", "10", in)...), 0)
+	wantCode(t, runCmd(t, runOpts{}, append(args, "--limit", "10", in)...), 0)
 	done := latest(readResults(t, results))
 	if len(done) != 10 {
 		t.Fatalf("%d results after --limit 10, want 10", len(done))
@@ -195,7 +202,7 @@ func TestResumeRepairsTornLine(t *testing.T) {
 	f.Close()
 
 	rec.mark()
-	p := runBin(t, runOpts{}, append(args, "--resume", in)...)
+	p := runCmd(t, runOpts{}, append(args, "--resume", in)...)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, results)) // parses strictly: a glued line fails here
 	if got, want := len(rec.items()), len(rows)-10; got != want {
@@ -228,12 +235,12 @@ func TestResumeKeepsLaterRowOfTicket(t *testing.T) {
 	dir := t.TempDir()
 	in := writeInput(t, dir, "in.csv", rows)
 	args := []string{"run", "--base-url", s.URL, "--rate", "0", "--batch-size", "1", "--workers", "1", in}
-	p := runBin(t, runOpts{}, args...)
+	p := runCmd(t, runOpts{}, args...)
 	wantCode(t, p, 1)
 	if st, _ := s.State(ticket(0)); st["comment"] != "last" {
 		t.Fatalf("after the first run ticket state %v, want its last row", st)
 	}
-	p = runBin(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
+	p = runCmd(t, runOpts{}, append([]string{"run", "--resume"}, args[1:]...)...)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
 	checkFinalState(t, s, rows)

@@ -1,10 +1,10 @@
 package main
 
-// End-to-end tests of resume, with the built binary: the cases an operator
-// meets (an interrupted resume, a canary resume after a fix, results rows
-// deleted, input rows deleted or inserted, a results file re-saved by a
-// spreadsheet, another day's results file), each ending with every ticket
-// in the state of its last row.
+// End-to-end tests of resume, in process (a kill with the binary): the
+// cases an operator meets (an interrupted resume, a canary resume after a
+// fix, results rows deleted, input rows deleted or inserted, a results
+// file re-saved by a spreadsheet, another day's results file), each ending
+// with every ticket in the state of its last row.
 
 import (
 	"os"
@@ -48,17 +48,21 @@ func TestResumeOfAnInterruptedResume(t *testing.T) {
 			rows := validRows(450)
 			in := writeInput(t, dir, "in.csv", rows)
 			results := filepath.Join(dir, "in.results.csv")
-			p := runBin(t, runOpts{}, resumeArgs(s, in, "--max-retries", "0")...)
+			p := runCmd(t, runOpts{}, resumeArgs(s, in, "--max-retries", "0")...)
 			if code := p.code; code != 1 && code != 3 {
 				t.Fatalf("first run: exit %d, want 1 or 3 (rows failed)\n%s", code, p.stderr.String())
 			}
 			flaky.Store(false)
 			before := dataRows(results)
-			p = start(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+			startRun := start
+			if sig == syscall.SIGKILL {
+				startRun = startBin
+			}
+			p = startRun(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 			waitFor(t, "some results of the resume", 30*time.Second, func() bool { return dataRows(results) >= before+20 })
-			p.cmd.Process.Signal(sig)
+			p.signal(t, sig)
 			p.wait(t)
-			p = runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+			p = runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 			wantCode(t, p, 0)
 			checkEveryLine(t, rows, readResults(t, results))
 			checkFinalState(t, s, rows)
@@ -79,15 +83,15 @@ func TestResumeWithLimitAfterAFix(t *testing.T) {
 	rows[2].SubStatus = "" // invalid: fixed below
 	rows[2].want = wantInvalid
 	in := writeInput(t, dir, "in.csv", rows)
-	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 1)
+	wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in)...), 1)
 	rows[2].SubStatus, rows[2].want = "CL", wantSuccess
 	in = writeInput(t, dir, "in.csv", rows)
 	requests := s.Stats().Requests
-	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in, "--resume", "--limit", "10")...), 1)
+	wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in, "--resume", "--limit", "10")...), 1)
 	if n := s.Stats().Requests - requests; n != 0 {
 		t.Fatalf("the canary made %d requests, want none: the fixed row is held back", n)
 	}
-	p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+	p := runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, filepath.Join(dir, "in.results.csv")))
 	checkFinalState(t, s, rows)
@@ -103,7 +107,7 @@ func TestResumeAfterResultsDeleted(t *testing.T) {
 	rows := validRows(600)
 	in := writeInput(t, dir, "in.csv", rows)
 	results := filepath.Join(dir, "in.results.csv")
-	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 0)
+	wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in)...), 0)
 	lines := strings.SplitAfter(readFileT(t, results), "\n")
 	var kept []string
 	deleted := 0
@@ -115,7 +119,7 @@ func TestResumeAfterResultsDeleted(t *testing.T) {
 		kept = append(kept, l)
 	}
 	writeFileT(t, results, strings.Join(kept, ""))
-	p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+	p := runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 	wantCode(t, p, 0)
 	checkEveryLine(t, rows, readResults(t, results))
 	checkFinalState(t, s, rows)
@@ -146,11 +150,11 @@ func TestResumeAfterInputEdits(t *testing.T) {
 			dir := t.TempDir()
 			rows := validRows(300)
 			in := writeInput(t, dir, "in.csv", rows)
-			wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 0)
+			wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in)...), 0)
 			sentBefore := s.Stats().Items
 			rows = tt.edit(rows)
 			in = writeInput(t, dir, "in.csv", rows)
-			p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+			p := runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 			wantCode(t, p, 0)
 			if sent := s.Stats().Items - sentBefore; sent > tt.max {
 				t.Errorf("the resume sent %d rows, want at most %d", sent, tt.max)
@@ -203,7 +207,7 @@ func TestResumeAfterSpreadsheetResave(t *testing.T) {
 			rows := validRows(300)
 			in := writeInput(t, dir, "in.csv", rows)
 			results := filepath.Join(dir, "in.results.csv")
-			wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 0)
+			wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in)...), 0)
 			lines := strings.Split(strings.TrimSuffix(readFileT(t, results), "\n"), "\n")
 			eaten := 0
 			for i := 1; i < len(lines); i++ {
@@ -218,7 +222,7 @@ func TestResumeAfterSpreadsheetResave(t *testing.T) {
 			}
 			writeFileT(t, results, "\ufeff"+strings.Join(lines, "\r\n")+"\r\n")
 			sentBefore := s.Stats().Items
-			p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+			p := runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 			wantCode(t, p, 0)
 			if sent := s.Stats().Items - sentBefore; sent > tt.perEaten*eaten {
 				t.Errorf("the resume sent %d rows again, want at most %d for %d fingerprints Excel ate\n%s", sent, tt.perEaten*eaten, eaten, p.stderr.String())
@@ -239,7 +243,7 @@ func TestResumeOfAnotherDaysResults(t *testing.T) {
 	monday[3].SubStatus, monday[3].want = "", wantInvalid
 	in := writeInput(t, dir, "in.csv", monday)
 	results := filepath.Join(dir, "in.results.csv")
-	wantCode(t, runBin(t, runOpts{}, resumeArgs(s, in)...), 1)
+	wantCode(t, runCmd(t, runOpts{}, resumeArgs(s, in)...), 1)
 	tuesday := validRows(60)
 	for i := range tuesday {
 		tuesday[i].SubStatus = "US"
@@ -247,7 +251,7 @@ func TestResumeOfAnotherDaysResults(t *testing.T) {
 	tuesday[3].SubStatus = "" // the same invalid row
 	in = writeInput(t, dir, "in.csv", tuesday)
 	before, sentBefore := readFileT(t, results), s.Stats().Requests
-	p := runBin(t, runOpts{}, resumeArgs(s, in, "--resume")...)
+	p := runCmd(t, runOpts{}, resumeArgs(s, in, "--resume")...)
 	wantCode(t, p, 2)
 	if msg := p.stderr.String(); !strings.Contains(msg, results) || !strings.Contains(msg, in) {
 		t.Errorf("message does not name both files:\n%s", msg)

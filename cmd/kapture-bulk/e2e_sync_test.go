@@ -1,7 +1,8 @@
 package main
 
-// End-to-end tests of --sync-state with the built binary: nights of a
-// nightly job against one fake, each night's export a little different.
+// End-to-end tests of --sync-state, in process (the night killed with the
+// binary): nights of a nightly job against one fake, each night's export a
+// little different.
 
 import (
 	"encoding/json"
@@ -62,7 +63,7 @@ func runNight(t *testing.T, s *kapturetest.Server, rec *recorder, state, in stri
 	t.Helper()
 	sum := filepath.Join(t.TempDir(), "summary.json")
 	rec.mark()
-	p := runBin(t, runOpts{}, syncArgs(s, state, in, append(extra, "--summary-json", sum)...)...)
+	p := runCmd(t, runOpts{}, syncArgs(s, state, in, append(extra, "--summary-json", sum)...)...)
 	n := syncNight{code: p.code, sent: map[string]bool{}}
 	b, err := os.ReadFile(sum)
 	if err != nil {
@@ -188,7 +189,7 @@ func TestSyncNights(t *testing.T) {
 	}
 	in = writeInput(t, dir, "export.csv", rows)
 	resultsBefore := listDir(t, filepath.Join(dir, "results"))
-	p := start(t, runOpts{}, syncArgs(s, state, in, "--rate", "20", "--batch-size", "2")...)
+	p := startBin(t, runOpts{}, syncArgs(s, state, in, "--rate", "20", "--batch-size", "2")...) // to be killed
 	var night3 string
 	waitFor(t, "night 3's first results", 30*time.Second, func() bool {
 		for _, f := range listDir(t, filepath.Join(dir, "results")) {
@@ -199,12 +200,12 @@ func TestSyncNights(t *testing.T) {
 		b, _ := os.ReadFile(night3)
 		return night3 != "" && strings.Count(string(b), ",success,") >= 20
 	})
-	second := runBin(t, runOpts{}, syncArgs(s, state, in)...)
+	second := runCmd(t, runOpts{}, syncArgs(s, state, in)...)
 	wantCode(t, second, 3)
 	if !strings.Contains(second.stderr.String(), state) || !strings.Contains(second.stderr.String(), "locked") {
 		t.Errorf("second run's message does not name the locked state %s:\n%s", state, second.stderr.String())
 	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.signal(t, syscall.SIGKILL)
 	p.wait(t)
 
 	// Night 4: half the tickets night 3 changed are put back as the state
@@ -218,7 +219,7 @@ func TestSyncNights(t *testing.T) {
 	// What report says of night 3 (its counts, the journal's rows among
 	// them), before and after night 4.
 	report3 := func() string {
-		out := runBin(t, runOpts{}, "report", night3).stdout.String()
+		out := runCmd(t, runOpts{}, "report", night3).stdout.String()
 		return strings.SplitN(out, "\n", 2)[0]
 	}
 	before3 := report3()
@@ -232,9 +233,10 @@ func TestSyncNights(t *testing.T) {
 	if n4.code != 1 || n4.summary.Failed != 3 {
 		t.Errorf("night 4: exit %d, %d failed; want 1, the 3 refused", n4.code, n4.summary.Failed)
 	}
+	fin4 := latest(readResults(t, n4.results))
 	for i := range rows {
 		if rows[i].want != wantFailed {
-			rows[i].want = latest(readResults(t, n4.results))[rows[i].line].Status
+			rows[i].want = fin4[rows[i].line].Status
 		}
 	}
 	checkSyncState(t, s, rows)
@@ -278,9 +280,9 @@ func TestSyncStateCommands(t *testing.T) {
 	state := filepath.Join(dir, "job.state")
 	rows := syncExport(60)
 	in := writeInput(t, dir, "export.csv", rows)
-	wantCode(t, runBin(t, runOpts{}, syncArgs(s, state, in)...), 1)
+	wantCode(t, runCmd(t, runOpts{}, syncArgs(s, state, in)...), 1)
 
-	p := runBin(t, runOpts{}, "state", "show", "--sync-state", state, ticket(1), "999900000000", "700000000000")
+	p := runCmd(t, runOpts{}, "state", "show", "--sync-state", state, ticket(1), "999900000000", "700000000000")
 	wantCode(t, p, 0)
 	out := p.stdout.String()
 	for _, want := range []string{ticket(1) + ": applied ", "999900000000: its last row failed", "700000000000: not in the state"} {
@@ -288,7 +290,7 @@ func TestSyncStateCommands(t *testing.T) {
 			t.Errorf("state show: no %q in\n%s", want, out)
 		}
 	}
-	p = runBin(t, runOpts{}, "state", "export", "--sync-state", state)
+	p = runCmd(t, runOpts{}, "state", "export", "--sync-state", state)
 	wantCode(t, p, 0)
 	lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
 	if lines[0] != "ticket_id,fingerprint,last_applied,status" || len(lines) != 1+60+3 {
@@ -308,7 +310,7 @@ func TestSyncStateCommands(t *testing.T) {
 			t.Errorf("state export: %s has fingerprint %s, the results say %s", c[0], c[1], fp[c[0]])
 		}
 	}
-	p = runBin(t, runOpts{}, "state", "stats", "--sync-state", state)
+	p = runCmd(t, runOpts{}, "state", "stats", "--sync-state", state)
 	wantCode(t, p, 0)
 	if !strings.Contains(p.stdout.String(), "tickets: 63: 60 applied, 3 failed, 0 unknown") {
 		t.Errorf("state stats:\n%s", p.stdout.String())
@@ -318,6 +320,6 @@ func TestSyncStateCommands(t *testing.T) {
 		{"state", "stats"}, {"run", "--full", in}, {"run", "--sync-state", state, "--resume", in},
 		{"run", "--sync-state", state, "-"},
 	} {
-		wantCode(t, runBin(t, runOpts{}, args...), 2)
+		wantCode(t, runCmd(t, runOpts{}, args...), 2)
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
-// End-to-end tests: the built binary (race-checked) against the
-// kapturetest fake, with real files: the core pipeline here, resilience in
+// End-to-end tests: the command, in process, against the kapturetest
+// fake, with real files: the core pipeline here, resilience in
 // e2e_resilience_test.go.
 
 import (
@@ -106,7 +106,7 @@ func TestRunMixedFile(t *testing.T) {
 				if ex.flag != "" {
 					args = append(args, "--extra-columns", ex.flag)
 				}
-				p := runBin(t, runOpts{}, append(args, in)...)
+				p := runCmd(t, runOpts{}, append(args, in)...)
 				wantCode(t, p, 1) // some rows failed or were invalid
 
 				// The default results path, one row per input row.
@@ -272,7 +272,7 @@ func TestRejectedToken(t *testing.T) {
 			in := writeInput(t, dir, "in.csv", validRows(2000))
 			summary := filepath.Join(dir, "summary.json")
 			const workers = 4
-			p := runBin(t, runOpts{token: tt.token}, "run", "--base-url", s.URL, "--rate", "0", "--batch-size", "2",
+			p := runCmd(t, runOpts{token: tt.token}, "run", "--base-url", s.URL, "--rate", "0", "--batch-size", "2",
 				"--workers", fmt.Sprint(workers), "--log-level", "debug", "--summary-json", summary, in)
 			wantCode(t, p, 3)
 			if n := s.Stats().Requests; n > workers {

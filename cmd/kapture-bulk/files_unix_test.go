@@ -30,12 +30,11 @@ func TestResultsFIFORefused(t *testing.T) {
 		{"run", "--base-url", srv.URL, "--resume", "--results", fifo, in},
 		{"run", "--base-url", srv.URL, "--dry-run", "--resume", "--results", fifo, in},
 	} {
-		done := make(chan opsRun, 1)
-		go func() { done <- runOps(t, kapturetest.DefaultToken, false, nil, args...) }() // ends when the command returns
+		p := start(t, runOpts{token: kapturetest.DefaultToken}, args...)
 		select {
-		case r := <-done:
-			if r.code != exitUsage || !strings.Contains(r.stderr, fifo) || !strings.Contains(r.stderr, "FIFO") {
-				t.Errorf("%q: exit %d, stderr %q; want 2, naming the FIFO", args, r.code, r.stderr)
+		case <-p.done:
+			if code := p.wait(t); code != exitUsage || !strings.Contains(p.stderr.String(), fifo) || !strings.Contains(p.stderr.String(), "FIFO") {
+				t.Errorf("%q: exit %d, stderr %q; want 2, naming the FIFO", args, code, p.stderr.String())
 			}
 		case <-time.After(10 * time.Second):
 			if f, err := os.OpenFile(fifo, os.O_RDWR, 0); err == nil { // releases the blocked open

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +55,9 @@ func fromFile(path string) func(*testing.T) *os.File {
 	}
 }
 
-// hostileInputs generates the inputs in dir. The 600 MB line is left out
-// when dir has less than 2 GB free.
+// hostileInputs generates the inputs in dir. The 600 MB line (a memory
+// bound: reader's tests refuse a line one byte over the limit) is left out
+// under -short, and when dir has less than 2 GB free.
 func hostileInputs(t *testing.T, dir string) []hostile {
 	t.Helper()
 	book := filepath.Join(dir, "book.xlsx")
@@ -65,7 +67,7 @@ func hostileInputs(t *testing.T, dir string) []hostile {
 	wide := genFile(t, dir, "wide.csv", func(w *bufio.Writer) {
 		w.WriteString("ticket_id,sub_status")
 		for i := range 1_000_000 {
-			fmt.Fprintf(w, ",c%d", i)
+			w.WriteString(",c" + strconv.Itoa(i))
 		}
 		w.WriteString("\n713517204455,CL\n")
 	})
@@ -79,6 +81,9 @@ func hostileInputs(t *testing.T, dir string) []hostile {
 		{name: "an Excel workbook on stdin", stdin: fromFile(book), want: []string{"stdin: this is an Excel workbook (.xlsx)"}},
 	}
 	const lineBytes = 600 << 20
+	if testing.Short() {
+		return inputs
+	}
 	if free := freeBytes(t, dir); free < 2<<30 {
 		t.Logf("the %d MB line is left out: %d MB free in %s, want 2 GB", lineBytes>>20, free>>20, dir)
 		return inputs
@@ -101,6 +106,7 @@ func hostileInputs(t *testing.T, dir string) []hostile {
 // themselves, at once, with exit 2, one short line saying why and naming
 // the limit, nothing sent, and a bounded peak memory.
 func TestHostileInputs(t *testing.T) {
+	t.Parallel()
 	s := newFake(t, kapturetest.Options{})
 	for _, in := range hostileInputs(t, t.TempDir()) {
 		for _, command := range []string{"validate", "run"} {
@@ -117,7 +123,7 @@ func TestHostileInputs(t *testing.T) {
 					args = append(args, in.path)
 				}
 				before := s.Stats().Requests
-				p := start(t, o, args...)
+				p := startBin(t, o, args...)
 				peak := endWithin(t, p, refuseWithin)
 				p.wait(t)
 				wantCode(t, p, 2)
@@ -164,6 +170,7 @@ func wantRefusal(t *testing.T, stderr string, want []string) {
 // workers fills. The race detector multiplies memory, so this builds the
 // binary as users get it.
 func TestRunMemoryWithRowsAtTheLimit(t *testing.T) {
+	skipShort(t, "a memory bound")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kapture-bulk")
 	build := exec.Command("go", "build", "-o", bin, ".")

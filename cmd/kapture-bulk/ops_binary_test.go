@@ -17,18 +17,9 @@ import (
 
 // The built binary
 
-// opsBinary is the binary TestMain built (with -race, and version, commit
-// and date set by -ldflags as the Makefile does).
-func opsBinary(t *testing.T) string {
-	t.Helper()
-	if binPath == "" {
-		t.Fatal("no binary: TestMain did not build it")
-	}
-	return binPath
-}
-
 func TestBinaryVersion(t *testing.T) {
-	out, err := exec.Command(opsBinary(t), "version").CombinedOutput()
+	t.Parallel()
+	out, err := exec.Command(binary(t), "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("version: %v\n%s", err, out)
 	}
@@ -42,7 +33,7 @@ func TestBinaryVersion(t *testing.T) {
 // binaryRun runs the binary with stdout and stderr on pipes (not a terminal).
 func binaryRun(t *testing.T, token string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(opsBinary(t), args...)
+	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), "KAPTURE_API_TOKEN="+token)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -57,6 +48,7 @@ func binaryRun(t *testing.T, token string, args ...string) (int, string) {
 }
 
 func TestBinaryOffTerminal(t *testing.T) {
+	t.Parallel()
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 20 * time.Millisecond})
 	t.Run("finished", func(t *testing.T) {
 		in, _ := opsInput(t, 30, 7)
@@ -102,6 +94,7 @@ func TestBinaryOffTerminal(t *testing.T) {
 
 // Under a pseudo-terminal (script from util-linux) the bar is live.
 func TestBinaryBarUnderPseudoTerminal(t *testing.T) {
+	t.Parallel()
 	script, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("no script command (util-linux) to make a pseudo-terminal")
@@ -109,7 +102,7 @@ func TestBinaryBarUnderPseudoTerminal(t *testing.T) {
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 50 * time.Millisecond})
 	in, _ := opsInput(t, 30)
 	shq := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	command := strings.Join([]string{shq(opsBinary(t)), "run", "--base-url", shq(srv.URL),
+	command := strings.Join([]string{shq(binary(t)), "run", "--base-url", shq(srv.URL),
 		"--rate", "0", "--workers", "1", "--batch-size", "1", shq(in)}, " ")
 	cmd := exec.Command(script, "-qec", command, "/dev/null")
 	cmd.Env = append(os.Environ(), "KAPTURE_API_TOKEN="+kapturetest.DefaultToken, "TERM=xterm")

@@ -20,6 +20,7 @@ import (
 var progressLine = regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=progress .*rows_per_s=`)
 
 func TestProgressOffTerminal(t *testing.T) {
+	t.Parallel()
 	// 20 payloads one at a time, 50ms each: the run lasts a second or more.
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 50 * time.Millisecond})
 	for _, tc := range []struct {
@@ -32,6 +33,7 @@ func TestProgressOffTerminal(t *testing.T) {
 		{"default interval", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			in, _ := opsInput(t, 20)
 			start := time.Now()
 			args := append([]string{"run", "--base-url", srv.URL, "--rate", "0", "--workers", "1", "--batch-size", "1"}, tc.flags...)
@@ -60,6 +62,7 @@ func TestProgressOffTerminal(t *testing.T) {
 }
 
 func TestBarOnTerminal(t *testing.T) {
+	t.Parallel()
 	srv := kapturetest.NewServer(t, kapturetest.Options{Latency: 50 * time.Millisecond})
 	for _, tc := range []struct {
 		name  string
@@ -69,6 +72,7 @@ func TestBarOnTerminal(t *testing.T) {
 		{"limit", []string{"--limit", "15"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			in, _ := opsInput(t, 20)
 			args := append([]string{"run", "--base-url", srv.URL, "--rate", "0", "--workers", "1", "--batch-size", "1"}, tc.flags...)
 			r := runOps(t, kapturetest.DefaultToken, true, nil, append(args, in)...)

@@ -6,8 +6,6 @@ package main
 // pseudo-terminal in ops_binary_test.go.
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -66,21 +64,8 @@ func runOps(t *testing.T, token string, terminal bool, signals <-chan os.Signal,
 // runCLI is runOps reading stdin.
 func runCLI(t *testing.T, token string, stdin io.Reader, terminal bool, signals <-chan os.Signal, args ...string) opsRun {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{
-		stdin: stdin, stdout: &out, stderr: &errb,
-		getenv: func(k string) string {
-			if k == "KAPTURE_API_TOKEN" {
-				return token
-			}
-			return ""
-		},
-		signals: signals, isTerminal: func() bool { return terminal },
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	code := cli(ctx, args, e)
-	return opsRun{code, out.String(), errb.String()}
+	p := runCmd(t, runOpts{token: token, noToken: token == "", stdin: stdin, terminal: terminal, signals: signals}, args...)
+	return opsRun{p.code, p.stdout.String(), p.stderr.String()}
 }
 
 func readSummaryJSON(t *testing.T, path string) map[string]any {

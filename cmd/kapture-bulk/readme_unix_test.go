@@ -73,7 +73,7 @@ func instrument(block string, skip *regexp.Regexp) string {
 func sh(t *testing.T, dir, script string, env ...string) (codes []string, stderr string) {
 	t.Helper()
 	bin := t.TempDir()
-	if err := os.Symlink(binPath, filepath.Join(bin, "kapture-bulk")); err != nil {
+	if err := os.Symlink(binary(t), filepath.Join(bin, "kapture-bulk")); err != nil {
 		t.Fatal(err)
 	}
 	codesFile := filepath.Join(t.TempDir(), "codes")
@@ -107,7 +107,7 @@ func sh(t *testing.T, dir, script string, env ...string) (codes []string, stderr
 // read from the line it prints once listening.
 func startMock(t *testing.T) string {
 	t.Helper()
-	p := exec.Command(binPath, "mock", "--addr", "127.0.0.1:0")
+	p := exec.Command(binary(t), "mock", "--addr", "127.0.0.1:0")
 	p.Env = append(cleanEnv(), "KAPTURE_API_TOKEN=rehearsal")
 	pipe, err := p.StderrPipe()
 	if err != nil {
@@ -157,6 +157,7 @@ func marchClosures(t *testing.T, dir string) {
 }
 
 func TestREADMEWalkThroughRunsAsWritten(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	marchClosures(t, dir)
 
@@ -192,6 +193,7 @@ func TestREADMEWalkThroughRunsAsWritten(t *testing.T) {
 }
 
 func TestREADMERehearsalRunsAsWritten(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	marchClosures(t, dir)
 	// As written but for the port: 8080 may be taken on this machine.

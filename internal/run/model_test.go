@@ -23,7 +23,7 @@ import (
 
 var (
 	modelHistories = flag.Int("model.histories", 0, "histories TestResumeModel plays (0: 200, or 40 with -short)")
-	modelSeed      = flag.Uint64("model.seed", 0, "first seed of TestResumeModel (0: from the clock); history i plays seed+i")
+	modelSeed      = flag.Uint64("model.seed", 0, "first seed of TestResumeModel (0: 1 to histories, and one from the clock); history i plays seed+i")
 )
 
 // TestResumeModel plays many random histories of runs and resumes against
@@ -44,52 +44,15 @@ var (
 // every result of some rows is deleted. The last resume runs without
 // faults to the end.
 //
-// A failing history prints its seed: go test -run TestResumeModel
-// -model.seed=N -model.histories=1 plays it again (timing may differ).
+// A failing history prints its seed and how to play it again (timing may
+// differ); see Seeds for which histories are played.
 func TestResumeModel(t *testing.T) {
-	playSeeded(t, seeded{n: *modelHistories, seed: *modelSeed, all: 200, short: 40}, func(t *testing.T, s uint64) (func(), *[]string) {
+	c := Seeds{Test: "TestResumeModel", Flag: "model", N: *modelHistories, Seed: *modelSeed, Short: 40, Long: 200}
+	PlaySeeds(t, c, func(t *testing.T, s uint64) {
 		h := newHistory(t, s)
-		return h.play, &h.log
+		logOnFailure(t, s, &h.log)
+		h.play()
 	})
-}
-
-// seeded says how many histories a model test plays and from which seed:
-// n (all, or short with -short, when 0) from seed (the clock when 0).
-type seeded struct {
-	n          int
-	seed       uint64
-	all, short int
-}
-
-// playSeeded plays the histories of cfg in parallel subtests named by
-// their seeds. start makes history s and returns how to play it and its
-// log, printed when it fails (or with -v).
-func playSeeded(t *testing.T, cfg seeded, start func(t *testing.T, s uint64) (play func(), log *[]string)) {
-	n := cfg.n
-	if n == 0 {
-		n = cfg.all
-		if testing.Short() {
-			n = cfg.short
-		}
-	}
-	seed := cfg.seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano() % 1e9)
-	}
-	t.Logf("seeds %d to %d", seed, seed+uint64(n)-1)
-	for i := range n {
-		s := seed + uint64(i)
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			t.Parallel()
-			play, log := start(t, s)
-			t.Cleanup(func() {
-				if t.Failed() || testing.Verbose() {
-					t.Logf("seed %d: %s", s, strings.Join(*log, "; "))
-				}
-			})
-			play()
-		})
-	}
 }
 
 // mrow is one row of a history's input; an invalid row has a callback
@@ -219,7 +182,7 @@ func (h *history) run(mode writer.Mode, trouble bool) bool {
 	what = fmt.Sprintf("%s(faults %v, limit %d, %s, interrupt %d, workers %d, batch %d)", what, h.api.faulty.Load(), cfg.Limit,
 		cfg.Reader.Name[len(cfg.Reader.Name)-min(5, len(cfg.Reader.Name)):], interrupt, cfg.Engine.Workers, cfg.Engine.BatchSize)
 	after := int64(h.rng.IntN(len(h.rows)))
-	pause := time.Duration(h.rng.IntN(5)) * time.Millisecond
+	pause := time.Duration(1+h.rng.IntN(10)) * time.Millisecond // a crash's: requests sent meanwhile are applied, never answered
 	snap, err := h.api.runInterrupted(h.t, cfg, interrupt, after, pause)
 	h.log = append(h.log, fmt.Sprintf("%s: err %v, read %d skipped %d resent %d success %d failed %d invalid %d",
 		what, err, snap.Read, snap.Skipped, snap.Resent, snap.Success, snap.Failed, snap.Invalid))
@@ -275,171 +238,6 @@ func (h *history) canary() {
 		h.t.Fatal(err)
 	}
 	h.log = append(h.log, "lost the canary's results")
-}
-
-// tear leaves the results file ending in a torn line, as a write cut short
-// by a crash does: a prefix of a row for a row the journal lists as in
-// flight (a write in progress is always for such rows).
-func (h *history) tear() {
-	inflight, err := writer.ReadInFlight(h.results)
-	if err != nil || len(inflight) == 0 {
-		return
-	}
-	r := inflight[h.rng.IntN(len(inflight))]
-	line := fmt.Sprintf("%s,success,Status and Comment have been updated.,%d,200,1,2026-01-01T00:00:00.000Z,%s\n", r.TicketID, r.Line, r.Key)
-	f, err := os.OpenFile(h.results, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer f.Close()
-	// At least the key's last digit and the newline are missing: the
-	// line's outcome is the test's invention, and no reader may take it
-	// for a result (a torn line holds what was really being written).
-	f.WriteString(line[:1+h.rng.IntN(len(line)-2)])
-	h.log = append(h.log, "tore the last line")
-}
-
-// change edits the input, or the results file, between two runs, and
-// reports whether it deleted results. It deletes results only after a run
-// that finished, and then the next run must finish too, before any edit of
-// the input, as an operator who deletes results to have rows sent again
-// resumes at once. Otherwise the only sign that a row was applied after
-// its ticket's later rows could be gone from both files: its results
-// deleted, and the row itself deleted from the input before a run sent
-// it again (see the README's resume rules).
-func (h *history) change(finished bool) (deleted bool) {
-	if finished && h.rng.IntN(4) == 0 {
-		h.deleteResults()
-		return true
-	}
-	for range h.rng.IntN(4) {
-		h.editInput()
-	}
-	if h.crashed {
-		// What was in flight may be deleted before it is sent again:
-		// only the in-flight journal then tells that it was applied.
-		for range 1 + h.rng.IntN(3) {
-			h.deleteRow()
-		}
-	}
-	if h.rng.IntN(6) == 0 {
-		h.spreadsheet()
-	}
-	return false
-}
-
-func (h *history) editInput() {
-	if len(h.rows) < 3 {
-		h.rows = append(h.rows, h.newRow())
-		return
-	}
-	i := h.rng.IntN(len(h.rows))
-	switch h.rng.IntN(6) {
-	case 0:
-		h.deleteRow()
-	case 1: // a new row inserted
-		h.rows = append(h.rows[:i], append([]mrow{h.newRow()}, h.rows[i:]...)...)
-		h.log = append(h.log, fmt.Sprintf("inserted row %d", i))
-	case 2: // a row's status changed
-		h.rows[i].sub = []string{"P", "PS", "CL", "US"}[h.rng.IntN(4)]
-		h.log = append(h.log, fmt.Sprintf("edited row %d", i))
-	case 3: // a row moved
-		r := h.rows[i]
-		h.rows = append(h.rows[:i], h.rows[i+1:]...)
-		j := h.rng.IntN(len(h.rows) + 1)
-		h.rows = append(h.rows[:j], append([]mrow{r}, h.rows[j:]...)...)
-		h.log = append(h.log, fmt.Sprintf("moved row %d to %d", i, j))
-	case 4: // a row repeated exactly, later in the file
-		j := i + h.rng.IntN(len(h.rows)-i) + 1
-		h.repeated[h.rows[i].comment] = true
-		h.rows = append(h.rows[:j], append([]mrow{h.rows[i]}, h.rows[j:]...)...)
-		h.log = append(h.log, fmt.Sprintf("repeated row %d at %d", i, j))
-	case 5: // an invalid row fixed, or a valid one broken
-		if h.rows[i].valid() {
-			h.rows[i].callback = "2024-13-45 25:61:00"
-		} else {
-			h.rows[i].callback = ""
-		}
-		h.log = append(h.log, fmt.Sprintf("toggled row %d invalid", i))
-	}
-}
-
-func (h *history) deleteRow() {
-	if len(h.rows) < 2 {
-		return
-	}
-	i := h.rng.IntN(len(h.rows))
-	h.rows = append(h.rows[:i], h.rows[i+1:]...)
-	h.log = append(h.log, fmt.Sprintf("deleted row %d", i))
-}
-
-// deleteResults deletes every result of a few rows (by fingerprint), as a
-// person makes rows be sent again.
-func (h *history) deleteResults() {
-	lines := h.resultLines()
-	if len(lines) < 2 {
-		return
-	}
-	drop := map[string]bool{}
-	for range 1 + h.rng.IntN(3) {
-		if fp := fingerprintOf(lines[1+h.rng.IntN(len(lines)-1)]); fp != "" {
-			drop[fp] = true
-		}
-	}
-	kept := lines[:1]
-	for _, l := range lines[1:] {
-		if !drop[fingerprintOf(l)] {
-			kept = append(kept, l)
-		}
-	}
-	h.writeResults(kept, "\n", "")
-	h.log = append(h.log, fmt.Sprintf("deleted the results of %d rows", len(drop)))
-}
-
-// spreadsheet re-saves the results file as Excel does: CRLF, a BOM, ticket
-// ids in scientific notation, local dates.
-func (h *history) spreadsheet() {
-	lines := h.resultLines()
-	if len(lines) == 0 {
-		return
-	}
-	for i := 1; i < len(lines); i++ {
-		cells := strings.Split(lines[i], ",")
-		if len(cells) == 8 && strings.HasPrefix(cells[0], "7") {
-			cells[0] = "7.13517E+11"
-			cells[6] = "01/12/2026 10:00"
-			lines[i] = strings.Join(cells, ",")
-		}
-	}
-	h.writeResults(lines, "\r\n", "\ufeff")
-	h.log = append(h.log, "re-saved the results as a spreadsheet")
-}
-
-// resultLines returns the results file's lines; none when a run stopped
-// before it made one.
-func (h *history) resultLines() []string {
-	b, err := os.ReadFile(h.results)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	s := strings.TrimPrefix(string(b), "\ufeff")
-	return strings.Split(strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n"), "\n")
-}
-
-func (h *history) writeResults(lines []string, eol, bom string) {
-	body := bom + strings.Join(lines, eol) + eol
-	if err := os.WriteFile(h.results, []byte(body), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
-// fingerprintOf is the last cell of a results line (no cell of ours holds
-// a comma unquoted before it, and the fingerprint is never quoted).
-func fingerprintOf(line string) string {
-	return line[strings.LastIndexByte(line, ',')+1:]
 }
 
 // check asserts what resume promises after the last resume: each ticket

@@ -24,8 +24,8 @@ import (
 )
 
 var (
-	stopRuns = flag.Int("stop.runs", 0, "runs TestStopModel plays (0: 30, or 10 with -short)")
-	stopSeed = flag.Uint64("stop.seed", 0, "first seed of TestStopModel (0: from the clock); run i plays seed+i")
+	stopHistories = flag.Int("stop.histories", 0, "runs TestStopModel plays (0: 30, or 10 with -short)")
+	stopSeed      = flag.Uint64("stop.seed", 0, "first seed of TestStopModel and TestStopWithShortStallsLeavesNoJournal (0: 1 to -stop.histories, and one from the clock); run i plays seed+i")
 )
 
 // TestStopModel stops runs once (the first signal) at random moments
@@ -35,18 +35,12 @@ var (
 // report of its results file calls "outcome unknown", and those the
 // in-flight journal still lists; a row the API only ever refused with 429
 // is never among them; report with the input agrees on every count; with
-// nothing unknown, no journal is left. A failing run prints its seed: go
-// test -run TestStopModel -stop.seed=N -stop.runs=1 plays it again (timing
-// may differ).
+// nothing unknown, no journal is left. A failing run prints its seed and
+// how to play it again (timing may differ); see run.Seeds for which runs
+// are played.
 func TestStopModel(t *testing.T) {
-	n := *stopRuns
-	if n == 0 {
-		n = 30
-		if testing.Short() {
-			n = 10
-		}
-	}
-	playStops(t, n, false)
+	c := run.Seeds{Test: "TestStopModel", Flag: "stop", N: *stopHistories, Seed: *stopSeed, Short: 10, Long: 30}
+	run.PlaySeeds(t, c, func(t *testing.T, s uint64) { stopModelRun(t, s, false) })
 }
 
 // TestStopWithShortStallsLeavesNoJournal: against a fake whose requests
@@ -54,25 +48,8 @@ func TestStopModel(t *testing.T) {
 // answered), one stop leaves nothing of unknown outcome, and so no
 // journal.
 func TestStopWithShortStallsLeavesNoJournal(t *testing.T) {
-	playStops(t, 10, true)
-}
-
-// playStops plays n stop model runs in parallel subtests named by their
-// seeds, from -stop.seed (else the clock); short: against a fake whose
-// stalls end before the timeout.
-func playStops(t *testing.T, n int, short bool) {
-	seed := *stopSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano() % 1e9)
-	}
-	t.Logf("seeds %d to %d", seed, seed+uint64(n)-1)
-	for i := range n {
-		s := seed + uint64(i)
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			t.Parallel()
-			stopModelRun(t, s, short)
-		})
-	}
+	c := run.Seeds{Test: "TestStopWithShortStallsLeavesNoJournal", Flag: "stop", N: *stopHistories, Seed: *stopSeed, Short: 10, Long: 10}
+	run.PlaySeeds(t, c, func(t *testing.T, s uint64) { stopModelRun(t, s, true) })
 }
 
 // stopFake is the fake API of a stop model run: it draws each request's

@@ -24,7 +24,7 @@ import (
 
 var (
 	syncHistories = flag.Int("sync.histories", 0, "histories TestSyncModel plays (0: 120, or 30 with -short)")
-	syncSeed      = flag.Uint64("sync.seed", 0, "first seed of TestSyncModel (0: from the clock)")
+	syncSeed      = flag.Uint64("sync.seed", 0, "first seed of TestSyncModel (0: 1 to histories, and one from the clock)")
 )
 
 // TestSyncModel plays random series of nights of a sync job against the
@@ -43,12 +43,14 @@ var (
 // applied, but no answer comes before the run dies). The last night runs
 // without trouble, and must leave every ticket in its last row.
 //
-// A failing history prints its seed: go test -run TestSyncModel
-// -sync.seed=N -sync.histories=1 plays it again (timing may differ).
+// A failing history prints its seed and how to play it again (timing may
+// differ); see Seeds for which histories are played.
 func TestSyncModel(t *testing.T) {
-	playSeeded(t, seeded{n: *syncHistories, seed: *syncSeed, all: 120, short: 30}, func(t *testing.T, s uint64) (func(), *[]string) {
+	c := Seeds{Test: "TestSyncModel", Flag: "sync", N: *syncHistories, Seed: *syncSeed, Short: 30, Long: 120}
+	PlaySeeds(t, c, func(t *testing.T, s uint64) {
 		j := newJob(t, s)
-		return j.play, &j.log
+		logOnFailure(t, s, &j.log)
+		j.play()
 	})
 }
 
