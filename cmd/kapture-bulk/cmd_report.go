@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	keynames "github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	outcome "github.com/kapture-bulk/kapture-bulk/internal/report" // report is app.go's error reporter
@@ -147,6 +148,8 @@ func (o *reportOptions) files() []file {
 	return slices.Concat(
 		input("RESULTS", results),
 		input("the in-flight journal of RESULTS", writer.JournalPath(results)),
+		input("the key-name pairs of RESULTS", keynames.ResultsPath(results)),
+		input("the API record of RESULTS", writer.APIPath(results)),
 		input("--input", o.inputPath),
 		output("--failed-rows", o.failedRows, tmpFile),
 	)

@@ -271,6 +271,8 @@ func exitStatus(err error, c run.Snapshot, rowsFailed int) error {
 		return fmt.Errorf("--strict: %w", err)
 	case errors.Is(err, writer.ErrExists):
 		return fmt.Errorf("%w: use --resume to continue that run or --overwrite to start afresh", err)
+	case errors.Is(err, writer.ErrOtherAPI):
+		return fmt.Errorf("%w; nothing was sent: give this run another --results (or --overwrite to start that file afresh)", err)
 	case errors.Is(err, run.ErrNoRows):
 		return fmt.Errorf("%w: a broken export? Nothing was sent; --allow-empty accepts an input without rows", err)
 	}

@@ -156,7 +156,8 @@ func (o *runOptions) files() []file {
 		f.names.files(),
 		// In order of their worth: a clash is blamed on the later one.
 		output("--sync-state", f.syncState, sidecar{"compaction copy", syncstate.CompactPath}),
-		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}, namesSidecar, namesTmpSidecar),
+		output("--results", results, sidecar{"in-flight journal", writer.JournalPath}, namesSidecar, namesTmpSidecar,
+			sidecar{"API record", writer.APIPath}),
 		output("--backup", f.backup),
 		output("--summary-json", f.summaryJSON, tmpFile),
 		output("--metrics-file", f.metricsFile, tmpFile),

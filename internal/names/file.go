@@ -327,17 +327,20 @@ func (b *Book) Save(path, api string) error {
 	return writeFile(path, buf.Bytes())
 }
 
-// writeFile writes data to path through path.tmp, mode 0600.
+// writeFile writes data to path through path.tmp, mode 0600. Whatever
+// stands at path.tmp (a crash's leftover, a link someone planted) is
+// removed and the file made anew, exclusively: nothing is written
+// through a link.
 func writeFile(path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("save names: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("save names: %w", err)
 	}
-	err = f.Chmod(0o600) // a .tmp left by a crash may have been made otherwise
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	_, err = f.Write(data)
 	err = errors.Join(err, f.Sync(), f.Close())
 	if err == nil {
 		err = os.Rename(tmp, path)

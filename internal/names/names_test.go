@@ -309,3 +309,25 @@ func TestResolveUnderItsParent(t *testing.T) {
 		t.Errorf("read back: %q, %v; want the parent kept, and no guess", got, err)
 	}
 }
+
+// TestSaveNeverWritesThroughALink: a link planted where Save writes its
+// temporary file is replaced, not written through.
+func TestSaveNeverWritesThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim.txt")
+	if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "r.names.csv")
+	if err := os.Symlink(victim, path+".tmp"); err != nil {
+		t.Skip(err)
+	}
+	b := names.NewBook()
+	b.Learn(names.SubStatus, "CL", "Closed")
+	if err := b.Save(path, "https://acme.kapturecrm.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "keep me\n" {
+		t.Errorf("the link's target was written: %q", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // readSide is what a run keeps of what Kapture holds: the pre-image of
@@ -28,6 +29,11 @@ func (r *runner) openReadSide(ecfg *batch.Config) (*readSide, error) {
 	api, err := batch.APIRoot(*ecfg)
 	if err != nil {
 		return nil, err
+	}
+	if r.cfg.Mode == writer.Resume {
+		if err := checkPairsFile(r.cfg.Results, api); err != nil {
+			return nil, err
+		}
 	}
 	rs := &readSide{book: r.cfg.Names, api: api}
 	if rs.book == nil {
@@ -65,4 +71,23 @@ func (rs *readSide) close(r *runner) error {
 		err = errors.Join(err, rs.backup.Close())
 	}
 	return err
+}
+
+// checkPairsFile refuses, before anything is sent, a run whose results
+// file has beside it a file of key-name pairs that the run could not
+// merge its own into at the end: one that is no names file, or one of
+// another API.
+func checkPairsFile(results, api string) error {
+	if results == "" {
+		return nil
+	}
+	path := names.ResultsPath(results)
+	got, err := names.APIOf(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the key-name pairs beside the results: %w", err)
+	case got != "" && got != api:
+		return fmt.Errorf("results file %q %w: %s (%s says so), not %s", results, writer.ErrOtherAPI, got, path, api)
+	}
+	return nil
 }

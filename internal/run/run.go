@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -308,6 +309,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 		return err
 	}
 	defer w.Close()
+	if err := r.claimAPI(); err != nil {
+		return err
+	}
 	r.stats.resultsOpen.Store(true)
 	plan, err := r.prepareResults(ctx, w, eng)
 	if err != nil {
@@ -340,6 +344,31 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 		err = serr
 	}
 	return err
+}
+
+// claimAPI makes the results file the record of runs against this run's
+// API (writer.ClaimAPI), refusing, before anything is sent, one that
+// records runs against another. A sync run's results files are new each
+// night, and its state says the API already.
+func (r *runner) claimAPI() error {
+	if r.cfg.Sync.State != "" {
+		return nil
+	}
+	api, err := batch.APIRoot(r.cfg.Engine)
+	if err != nil {
+		return refuse(err)
+	}
+	if r.cfg.Mode != writer.Resume {
+		// A file started afresh: what was kept beside it is of the runs
+		// it no longer records.
+		if err := writer.ForgetAPI(r.cfg.Results); err != nil {
+			return refuse(err)
+		}
+		if err := os.Remove(names.ResultsPath(r.cfg.Results)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return refuse(err)
+		}
+	}
+	return refuse(writer.ClaimAPI(r.cfg.Results, api))
 }
 
 // prepareResults readies the open results file for the run: for a resume

@@ -150,7 +150,7 @@ type nameKey struct {
 type planner struct {
 	opts    Options
 	res     *Result
-	api     string              // the results' names file's, "" unknown
+	api     string              // the API the results record (writer.APIOf), "" unknown
 	changed map[uint64]*changed // with Results: the tickets to restore
 	seen    int64               // of them, those the snapshot holds
 	names   map[nameKey]*Name
@@ -193,6 +193,11 @@ func (p *planner) loadResults() error {
 		return err
 	}
 	p.res.Changed = int64(len(p.changed))
+	// The API the results record runs against; for a file of an older
+	// version, the one the pairs kept beside it were learnt from.
+	if p.api, err = writer.APIOf(path); err != nil || p.api != "" {
+		return err
+	}
 	p.api, err = names.APIOf(names.ResultsPath(path))
 	return err
 }
