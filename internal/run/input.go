@@ -66,7 +66,8 @@ func (r *runner) checkSyntax() error {
 		return err
 	}
 	defer fh.Close()
-	return refuse(reader.Check(fh, r.cfg.Reader))
+	_, err = reader.Check(fh, r.cfg.Reader)
+	return refuse(err)
 }
 
 // ScanStats are what Validate found.
