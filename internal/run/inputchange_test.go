@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -106,6 +107,84 @@ func stateEntry(t *testing.T, path, ticket string) syncstate.Entry {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestInputCutWhileSending: an input cut short in place once sending has
+// begun ends the run with ErrInputChanged, naming how many rows it read
+// and how many a read before sending found, whatever that read was (the
+// syntax check, a strict run's scan, a resume's index, a sync run's plan);
+// a run whose limit the main read reached before the cut took what it was
+// to take.
+func TestInputCutWhileSending(t *testing.T) {
+	const rows, kept = 3000, 10
+	pad := strings.Repeat("x", 200) // a column not sent: past what the reader holds ahead
+	var b strings.Builder
+	b.WriteString("ticket_id,sub_status,note\n")
+	cut := 0
+	for i := range rows {
+		if i == kept {
+			cut = b.Len()
+		}
+		fmt.Fprintf(&b, "7135166%05d,CL,%s\n", i, pad)
+	}
+	for _, tt := range []struct {
+		name    string
+		tune    func(*Config)
+		resume  bool // after a run of the first 100 rows
+		changed bool
+	}{
+		{name: "plain", changed: true},
+		{name: "strict", tune: func(c *Config) { c.Strict = true }, changed: true},
+		{name: "resume", resume: true, changed: true},
+		{name: "sync", tune: func(c *Config) { c.Sync.State = c.Results + ".state" }, changed: true},
+		{name: "sync full", tune: func(c *Config) { c.Sync = Sync{State: c.Results + ".state", Full: true} }, changed: true},
+		{name: "limit past the cut", tune: func(c *Config) { c.Limit = 2000 }, changed: true},
+		{name: "limit within what was read", tune: func(c *Config) { c.Limit = kept / 2 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := kapturetest.NewServer(t, kapturetest.Options{})
+			dir := t.TempDir()
+			in := writeFile(t, dir, "in.csv", b.String())
+			c := config(in, filepath.Join(dir, "r.csv"), srv.URL)
+			c.Engine.BatchSize, c.Engine.Workers = 50, 2
+			if tt.tune != nil {
+				tt.tune(&c)
+			}
+			if tt.resume {
+				first := c
+				first.Limit = 100
+				if err := Run(context.Background(), first, nil); err != nil {
+					t.Fatal(err)
+				}
+				c.Mode = writer.Resume
+			}
+			c.OnStart = func() {
+				if err := os.Truncate(in, int64(cut)); err != nil {
+					t.Error(err)
+				}
+			}
+			var stats Stats
+			err := Run(context.Background(), c, &stats)
+			read := stats.Snapshot().Read
+			if !tt.changed {
+				if err != nil || read != int64(c.Limit) {
+					t.Fatalf("%v after %d rows; want nil after %d", err, read, c.Limit)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInputChanged) {
+				t.Fatalf("%v after %d rows; want ErrInputChanged", err, read)
+			}
+			if read >= rows {
+				t.Fatalf("%d rows read of a file cut to %d", read, kept)
+			}
+			for _, want := range []string{in, fmt.Sprintf("after %d rows", read), fmt.Sprintf("found %d", rows)} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("no %q in %q", want, err)
+				}
+			}
+		})
+	}
 }
 
 // TestSyncExportReplacedDuringNight: an export replaced (renamed over)

@@ -59,13 +59,6 @@ type Sync struct {
 // MsgUnchanged is the message of a row a sync run did not send.
 const MsgUnchanged = "not sent: the sync state says the ticket already holds its last row of this input"
 
-// ErrInputChanged ends a sync run whose input lost rows of a ticket
-// between the read that planned the run and the read that sent it: rows
-// of that ticket were recorded unchanged though the input no longer ends
-// the ticket with the row the state holds. A run of the input as it is
-// now plans it afresh.
-var ErrInputChanged = errors.New("the input changed while the run read it")
-
 // unchangedBatch is how many unchanged results the producer hands the
 // writer at once: a write call per row would cost more than the check.
 const unchangedBatch = 512
@@ -196,7 +189,8 @@ func recordInFlight(path string) (int, error) {
 // planSync reads the whole input through f, the very file the main read
 // opened, for each ticket's last valid row and, with a limit, the tickets
 // with a row past it, and compares them with the state (for a full run,
-// only the limit matters).
+// only the limit matters). It counts the input's rows (see
+// runner.readWhole).
 func (r *runner) planSync(ctx context.Context, st *syncstate.State, full bool, f *os.File) (*syncstate.Plan, error) {
 	rd, err := reader.Open(io.NewSectionReader(f, 0, math.MaxInt64), r.cfg.Reader)
 	if err != nil {
@@ -227,6 +221,7 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State, full bool, f
 			p.Add(rec.TicketID, k)
 		}
 	}
+	r.counted(rd.Records())
 	if full {
 		return p.Plan(), r.early(ctx)
 	}
@@ -328,7 +323,7 @@ func (s *syncRun) end(finished bool, limited bool) error {
 	if finished {
 		err = s.st.Finish(s.full && !limited, time.Now())
 		if n := s.unread(); n > 0 {
-			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input no longer ends them with the row the state holds: run it again", ErrInputChanged, n))
+			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input may no longer end them with the row the state holds", ErrInputChanged, n))
 		}
 	}
 	err = errors.Join(err, s.st.Close())
