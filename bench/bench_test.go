@@ -81,7 +81,7 @@ func BenchmarkReaderCheck(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	before := mallocs()
 	for b.Loop() {
-		if err := reader.Check(bytes.NewReader(data), reader.Options{Name: "bench.csv"}); err != nil {
+		if _, err := reader.Check(bytes.NewReader(data), reader.Options{Name: "bench.csv"}); err != nil {
 			b.Fatal(err)
 		}
 	}

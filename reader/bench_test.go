@@ -113,7 +113,7 @@ func BenchmarkCheck(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := Check(f, Options{}); err != nil {
+		if _, err := Check(f, Options{}); err != nil {
 			b.Fatal(err)
 		}
 		f.Close()

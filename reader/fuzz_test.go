@@ -15,8 +15,8 @@ import (
 // FuzzReader feeds arbitrary bytes through Open/Next and Check. It must
 // never panic or hang; every row is a Record whose line is after the header
 // and after the previous row, or an error with a line; Check refuses exactly
-// what Open/Next refuse; a valid record never carries text the CRM must not
-// get. mode picks the options: bit 0 windows-1252, bits 1-3 a delimiter.
+// what Open/Next refuse, and counts as many records; a valid record never
+// carries text the CRM must not get. mode picks the options: bit 0 windows-1252, bits 1-3 a delimiter.
 func FuzzReader(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*"))
 	if err != nil {
@@ -39,7 +39,7 @@ func FuzzReader(f *testing.F) {
 			opts.Encoding = "windows-1252"
 		}
 		opts.Delimiter = []rune{0, ',', ';', '\t', '|', 0, 0, 0}[mode>>1&7]
-		checkErr := Check(strings.NewReader(string(data)), opts)
+		records, checkErr := Check(strings.NewReader(string(data)), opts)
 
 		rd, err := Open(strings.NewReader(string(data)), opts)
 		if err != nil {
@@ -58,6 +58,9 @@ func FuzzReader(f *testing.F) {
 			if errors.Is(err, io.EOF) {
 				if checkErr != nil {
 					t.Fatalf("Check refused (%v) what Open/Next read to the end", checkErr)
+				}
+				if rd.Records() != records {
+					t.Fatalf("Next read %d records, Check %d", rd.Records(), records)
 				}
 				break
 			}

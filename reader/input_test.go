@@ -103,7 +103,7 @@ func TestOptionsRefused(t *testing.T) {
 				in = "ticket_id,sub_status\n1,CL\n"
 			}
 			_, errOpen := Open(strings.NewReader(in), tt.opts)
-			errCheck := Check(strings.NewReader(in), tt.opts)
+			_, errCheck := Check(strings.NewReader(in), tt.opts)
 			for _, err := range []error{errOpen, errCheck} {
 				var fe *FileError
 				switch {

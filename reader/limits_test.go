@@ -78,7 +78,7 @@ func readPath(t *testing.T, path string, opts Options, wrap func(io.Reader) io.R
 	recs, _, nextErr = readAll(in, opts)
 	done()
 	in, done = open()
-	checkErr = Check(in, opts)
+	_, checkErr = Check(in, opts)
 	done()
 	return recs, nextErr, checkErr
 }

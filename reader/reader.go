@@ -21,6 +21,7 @@ type Reader struct {
 	prevOff int64 // input offset where the previous row (or the header) ended
 	prevEnd int   // parser line on which the previous row ended
 	skipped int
+	records int   // CSV records after the header, as Check counts them
 	err     error // sticky: io.EOF or the FileError that stopped the stream
 	keepRaw bool
 	peeked  *peeked // what Peek read, for the next Next
@@ -95,6 +96,11 @@ func (r *Reader) LeftOut() []string { return append([]string(nil), r.hdr.leftOut
 // have been skipped so far.
 func (r *Reader) Skipped() int { return r.skipped }
 
+// Records returns how many CSV records after the header have been read so
+// far, all-empty rows included: at the end, what Check returns for the
+// same bytes.
+func (r *Reader) Records() int { return r.records }
+
 // Next returns the next row. A row that breaks a rule comes back with
 // Invalid set, never as an error. The error is io.EOF at the end, a
 // *FileError for a CSV syntax error or a record over MaxRecordBytes (the
@@ -128,6 +134,7 @@ func (r *Reader) Next() (Record, error) {
 				r.err = io.EOF
 				return Record{}, r.err
 			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+				r.records++
 				r.advance(pe.StartLine, raw, off)
 				rec, ok := r.ragged(pe.StartLine, raw, complete)
 				if !ok {
@@ -144,6 +151,7 @@ func (r *Reader) Next() (Record, error) {
 				return Record{}, r.err
 			}
 		}
+		r.records++
 		line, _ := r.src.csv.FieldPos(0)
 		r.advance(line, raw, off)
 		r.hdr.unescape(fields)
@@ -324,27 +332,29 @@ func also(inv, p string) string {
 
 // Check reads the whole input with bare encoding/csv, decoded and split
 // exactly as Open does, and returns the first *FileError (not text, header
-// refused, CSV syntax error, a record over the limits) or nil. Row-level problems are left to Next. It is meant
-// to run before anything is sent, so a broken file is refused whole.
-func Check(r io.Reader, opts Options) error {
+// refused, CSV syntax error, a record over the limits) or nil, and how
+// many records it read after the header (as Reader.Records counts them).
+// Row-level problems are left to Next. It is meant to run before anything
+// is sent, so a broken file is refused whole.
+func Check(r io.Reader, opts Options) (records int, err error) {
 	if _, err := anchor(opts.TicketIDPattern); err != nil {
-		return fmt.Errorf("ticket id pattern: %w: %w", err, ErrOptions)
+		return 0, fmt.Errorf("ticket id pattern: %w: %w", err, ErrOptions)
 	}
 	src, err := newSource(r, opts)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	head, err := src.csv.Read()
 	if err != nil {
-		return src.headerError(err)
+		return 0, src.headerError(err)
 	}
 	line, _ := src.csv.FieldPos(0)
 	hdr, err := analyseHeader(head, line+src.lineOffset, opts, src.name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	prev := src.csv.InputOffset()
-	for {
+	for ; ; records++ {
 		src.tee.keep = prev
 		_, err := src.csv.Read()
 		if err != nil {
@@ -354,15 +364,15 @@ func Check(r io.Reader, opts Options) error {
 			)
 			switch {
 			case errors.As(err, &le):
-				return src.limitFileError(le, prev, hdr.names)
+				return records, src.limitFileError(le, prev, hdr.names)
 			case errors.Is(err, io.EOF):
-				return nil
+				return records, nil
 			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 				// a row-level problem: Next reports it
 			case errors.As(err, &pe):
-				return src.syntaxError(pe, prev, hdr.names)
+				return records, src.syntaxError(pe, prev, hdr.names)
 			default:
-				return fmt.Errorf("read %s: %w", src.name, err)
+				return records, fmt.Errorf("read %s: %w", src.name, err)
 			}
 		}
 		prev = src.csv.InputOffset()

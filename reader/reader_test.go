@@ -281,7 +281,8 @@ func TestReader(t *testing.T) {
 			recs, rd, err := readAll(strings.NewReader(string(data)), tt.opts)
 			checkFileErr(t, "Open/Next", err, tt.fileErr, tt.errLine, tt.errCol)
 			// Check must refuse exactly what Open/Next refuse.
-			checkFileErr(t, "Check", Check(strings.NewReader(string(data)), tt.opts), tt.fileErr, tt.errLine, tt.errCol)
+			_, checkErr := Check(strings.NewReader(string(data)), tt.opts)
+			checkFileErr(t, "Check", checkErr, tt.fileErr, tt.errLine, tt.errCol)
 
 			if len(recs) != len(tt.want) {
 				t.Errorf("got %d records, want %d", len(recs), len(tt.want))

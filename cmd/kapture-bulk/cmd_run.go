@@ -230,6 +230,9 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 	if stopProgress != nil {
 		stopProgress()
 	}
+	if errors.Is(err, run.ErrInputChanged) {
+		err = fmt.Errorf("%w; once the input is whole again, %s", err, st.next.text())
+	}
 	return exitStatus(err, st.stats.Snapshot(), f.rowsFailedExit)
 }
 

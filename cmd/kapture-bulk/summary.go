@@ -44,7 +44,7 @@ type summary struct {
 	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
 	SkippedResume int64   `json:"skipped_resume"`
 	ResentOrder   int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
-	HeldBack      int64   `json:"held_back"`        // --limit: not sent, a row of the ticket past the limit has a result
+	HeldBack      int64   `json:"held_back"`        // --limit: not sent, a row of the ticket past the limit has a result (sync: is valid)
 	NotSent       int64   `json:"not_sent"`
 	BlankSkipped  int     `json:"blank_rows_skipped"`
 	DuplicateRows int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
@@ -220,7 +220,11 @@ func (s *summary) print(w io.Writer) {
 		fmt.Fprintf(&b, ", %d sent again, though done, to keep their tickets' rows in order", s.ResentOrder)
 	}
 	if s.HeldBack > 0 {
-		fmt.Fprintf(&b, ", %d held back (a row of their ticket past --limit has a result: a resume without --limit sends them in order)", s.HeldBack)
+		why := "a row of their ticket past --limit has a result: a resume without --limit sends them in order"
+		if s.next.sync {
+			why = "their ticket has a later row past --limit: a run without --limit sends them in order"
+		}
+		fmt.Fprintf(&b, ", %d held back (%s)", s.HeldBack, why)
 	}
 	if s.NotSent > 0 {
 		fmt.Fprintf(&b, ", %d not sent", s.NotSent)

@@ -13,10 +13,11 @@ import (
 
 // An input file is read up to three times, each a separate step: one pass
 // before anything is sent (the syntax check, or for Strict the listing of
-// invalid rows, which checks the syntax as it goes), a resume's check that
-// the results file records this input (up to the first row that shows
-// it), and the main read. Stdin is read once. Only the main read goes
-// through input.
+// invalid rows, which checks the syntax as it goes), a resume's index or a
+// sync run's plan, and the main read. Each read before the main one counts
+// the records it found (runner.counted): a main read that finds the file's
+// end sooner ends the run with ErrInputChanged. Stdin is read once. Only
+// the main read goes through input.
 
 // input is the input opened for the main read.
 type input struct {
@@ -66,7 +67,9 @@ func (r *runner) checkSyntax() error {
 		return err
 	}
 	defer fh.Close()
-	return refuse(reader.Check(fh, r.cfg.Reader))
+	n, err := reader.Check(fh, r.cfg.Reader)
+	r.counted(n)
+	return refuse(err)
 }
 
 // ScanStats are what Validate found.
@@ -74,6 +77,7 @@ type ScanStats struct {
 	Rows, Invalid int // data rows read, and of them invalid
 	Blank         int // blank rows skipped
 	LeftOut       []string
+	records       int // CSV records read (reader.Reader.Records)
 }
 
 // Validate reads the input (a path, or "-" for stdin) as a run would,
@@ -121,16 +125,16 @@ func scan(src io.Reader, opts reader.Options, limit int, list *invalidList) (Sca
 			list.add(rec.Line, rec.Invalid)
 		}
 	}
-	st.Blank = rd.Skipped()
+	st.Blank, st.records = rd.Skipped(), rd.Records()
 	return st, nil
 }
 
 // listInvalid is scan over a file, for Strict: the invalid rows grouped
 // on out.
-func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (int, error) {
+func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (ScanStats, error) {
 	fh, err := openFile(path)
 	if err != nil {
-		return 0, err
+		return ScanStats{}, err
 	}
 	defer fh.Close()
 	list := newInvalidList(opts.Name, Grouped, out)
@@ -138,7 +142,7 @@ func listInvalid(path string, opts reader.Options, limit int, out io.Writer) (in
 	if err == nil {
 		list.write(validateAll)
 	}
-	return st.Invalid, refuse(err)
+	return st, refuse(err)
 }
 
 // validateAll says where every invalid row is listed with its message.

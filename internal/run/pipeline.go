@@ -9,6 +9,7 @@ import (
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/resume"
+	"github.com/kapture-bulk/kapture-bulk/internal/syncstate"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -205,7 +206,7 @@ var errStopped = errors.New("stopped")
 // produce reads records until the end, a stop, or an input error, and
 // hands them on: invalid rows straight to the results, rows a resume
 // skips or holds back counted, the rest (unless a sync run finds them
-// unchanged) to the engine.
+// unchanged, or holds them back) to the engine.
 func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func([]writer.Result) error) error {
 	defer p.sync.flush(send) // rows recorded unchanged so far get their results
 	err := resume.Walk(p.records, p.limit, p.plan, func(row *resume.Row) error {
@@ -233,19 +234,22 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 		case resume.SendAgain:
 			p.stats.resent.Add(1)
 		}
-		keep, err := p.sync.keep(row.Record, row.Key, send)
-		if err != nil {
+		switch d, err := p.sync.decide(row.Record, row.Key, send); {
+		case err != nil:
 			return errStopped
+		case d == syncstate.HoldBack:
+			p.stats.heldBack.Add(1)
+			return nil
+		case d == syncstate.Unchanged:
+			return nil
 		}
-		if keep {
-			p.prior.add(row)
-			select {
-			case rows <- rowOf(row):
-			case <-p.stop:
-				return errStopped
-			case <-ctx.Done():
-				return errStopped
-			}
+		p.prior.add(row)
+		select {
+		case rows <- rowOf(row):
+		case <-p.stop:
+			return errStopped
+		case <-ctx.Done():
+			return errStopped
 		}
 		return nil
 	})

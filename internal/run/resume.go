@@ -65,6 +65,7 @@ func (r *runner) resumePlan(st *resume.State, rep resume.Report) (*resume.Plan, 
 	if err != nil {
 		return nil, refuse(err)
 	}
+	r.counted(rd.Records())
 	if ix.Belongs() == 0 {
 		return nil, refuse(&ForeignResultsError{Results: r.cfg.Results, Input: r.cfg.Reader.Name, Rows: st.Rows()})
 	}

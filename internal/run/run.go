@@ -109,6 +109,12 @@ var (
 	// ErrNoRows refuses (with ErrRefused) an input that has a header and
 	// no data rows, unless Config.AllowEmpty.
 	ErrNoRows = errors.New("no data rows")
+	// ErrInputChanged ends a run whose input file changed while the run
+	// read it: the main read found the file's end before as many rows as
+	// a read of it before sending found (the file cut short or rewritten
+	// in place), or a sync run's plan no longer holds (see sync.go). What
+	// was sent is recorded; the rest was neither sent nor counted.
+	ErrInputChanged = errors.New("the input changed while the run read it")
 )
 
 // refusedError is an error that refused the run.
@@ -232,6 +238,30 @@ type runner struct {
 	stats     *Stats
 	log       *slog.Logger
 	fromStdin bool
+	// records is the most CSV records after the header that a read of
+	// the input before the main one found (reader.Check, Reader.Records):
+	// a main read that reaches the file's end must find as many.
+	records int
+}
+
+// counted notes that a read of the input before the main one found n
+// records after the header.
+func (r *runner) counted(n int) { r.records = max(r.records, n) }
+
+// readWhole returns ErrInputChanged when the main read rd, having
+// finished, found the input's end before as many records as a read of it
+// before sending found: the file was cut short, or rewritten shorter in
+// place, while the run read it. A main read that stopped at the limit
+// took what it was to take.
+func (r *runner) readWhole(rd *reader.Reader) error {
+	if r.cfg.Limit > 0 && r.stats.read.Load() >= int64(r.cfg.Limit) {
+		return nil
+	}
+	if _, err := rd.Peek(); err != io.EOF || rd.Records() >= r.records {
+		return nil // not at its end (no claim to make), or all of it read
+	}
+	return fmt.Errorf("%s: %w: the run found its end after %s, where a read of it before sending found %d; the %s after them were neither sent nor counted",
+		r.cfg.Reader.Name, ErrInputChanged, plural.Of(rd.Records(), "row", "rows"), r.records, plural.Of(r.records-rd.Records(), "row", "rows"))
 }
 
 // early is what a run stopped before it sent anything returns; nil while
@@ -279,12 +309,13 @@ func (r *runner) requireRows(ctx context.Context, rd *reader.Reader) error {
 
 // strictScan refuses the run if any row of the input is invalid.
 func (r *runner) strictScan(ctx context.Context) error {
-	n, err := listInvalid(r.cfg.Input, r.cfg.Reader, r.cfg.Limit, r.cfg.InvalidOut)
+	st, err := listInvalid(r.cfg.Input, r.cfg.Reader, r.cfg.Limit, r.cfg.InvalidOut)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return &InvalidRowsError{Input: r.cfg.Input, Rows: n}
+	r.counted(st.records)
+	if st.Invalid > 0 {
+		return &InvalidRowsError{Input: r.cfg.Input, Rows: st.Invalid}
 	}
 	return r.early(ctx)
 }
@@ -339,6 +370,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	}
 	if err == nil && stopped(r.cfg.Stop) {
 		err = ErrInterrupted
+	}
+	if err == nil {
+		err = r.readWhole(rd)
 	}
 	if serr := sy.end(err == nil, r.cfg.Limit > 0); serr != nil && err == nil {
 		err = serr

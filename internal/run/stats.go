@@ -37,7 +37,8 @@ type Snapshot struct {
 	Resent int64
 	// HeldBack counts the rows a resume with a limit did not send: a row
 	// of their ticket beyond the limit has a result, and sending them
-	// could move the ticket away from the state that row put it in.
+	// could move the ticket away from the state that row put it in. For a
+	// sync run: a valid row of their ticket lies beyond the limit.
 	HeldBack int64
 	// Success, Failed and Invalid count the results written. For a dry
 	// run, Invalid counts the invalid rows read (nothing is written).

@@ -31,10 +31,17 @@ import (
 // input is read twice: a pre-pass builds the plan, then the main read
 // sends. Both read the one file the run opened (a rename in between
 // changes nothing); a row the plan did not see (the file rewritten in
-// place) is sent, with the rest of its ticket. Stdin cannot be read twice, and holding a whole export in memory
-// is what the run must not do: a sync run refuses stdin. It refuses to
-// resume, too: a sync run is its own unit, and a row that failed is sent
-// again by the next run because the state does not record it as applied.
+// place) is sent, with the rest of its ticket. Stdin cannot be read
+// twice, and holding a whole export in memory is what the run must not
+// do: a sync run refuses stdin. It refuses to resume, too: a sync run is
+// its own unit, and a row that failed is sent again by the next run
+// because the state does not record it as applied.
+//
+// A run with a limit (a canary night) is judged against the whole export,
+// as a resume is: a ticket with a row past the limit is not moved, for
+// that row would move it on; its rows within the limit are recorded
+// unchanged if the state holds its last row, and otherwise held back (not
+// sent, no result, counted). A full run with a limit holds them back too.
 
 // Sync makes a run a sync run.
 type Sync struct {
@@ -51,13 +58,6 @@ type Sync struct {
 
 // MsgUnchanged is the message of a row a sync run did not send.
 const MsgUnchanged = "not sent: the sync state says the ticket already holds its last row of this input"
-
-// ErrInputChanged ends a sync run whose input lost rows of a ticket
-// between the read that planned the run and the read that sent it: rows
-// of that ticket were recorded unchanged though the input no longer ends
-// the ticket with the row the state holds. A run of the input as it is
-// now plans it afresh.
-var ErrInputChanged = errors.New("the input changed while the run read it")
 
 // unchangedBatch is how many unchanged results the producer hands the
 // writer at once: a write call per row would cost more than the check.
@@ -81,7 +81,7 @@ func (e *lockedError) Unwrap() []error { return []error{writer.ErrLocked, e.err}
 // nothing.
 type syncRun struct {
 	st   *syncstate.State
-	plan *syncstate.Plan // nil with Full
+	plan *syncstate.Plan // nil with Full and no limit
 	full bool
 	log  *slog.Logger
 
@@ -126,8 +126,8 @@ func (r *runner) openSync(ctx context.Context, in *input) (*syncRun, error) {
 		r.log.Warn("the last sync run was stopped with requests in flight: their tickets are sent again", "state", cfg.Sync.State, "tickets", st.Recovered)
 	}
 	r.settleLastRun(st.Results)
-	if !s.full {
-		if s.plan, err = r.planSync(ctx, st, in.file); err != nil {
+	if !s.full || cfg.Limit > 0 { // a full run without a limit sends every row: no plan
+		if s.plan, err = r.planSync(ctx, st, s.full, in.file); err != nil {
 			s.close()
 			return nil, err
 		}
@@ -186,17 +186,19 @@ func recordInFlight(path string) (int, error) {
 	return rep.Unknown, errors.Join(err, w.Close())
 }
 
-// planSync reads the input (within the limit) through f, the very file
-// the main read opened, for each ticket's last valid row, and compares
-// them with the state.
-func (r *runner) planSync(ctx context.Context, st *syncstate.State, f *os.File) (*syncstate.Plan, error) {
+// planSync reads the whole input through f, the very file the main read
+// opened, for each ticket's last valid row and, with a limit, the tickets
+// with a row past it, and compares them with the state (for a full run,
+// only the limit matters). It counts the input's rows (see
+// runner.readWhole).
+func (r *runner) planSync(ctx context.Context, st *syncstate.State, full bool, f *os.File) (*syncstate.Plan, error) {
 	rd, err := reader.Open(io.NewSectionReader(f, 0, math.MaxInt64), r.cfg.Reader)
 	if err != nil {
 		return nil, refuse(err)
 	}
 	p := syncstate.NewPlanner()
 	var buf []byte
-	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := r.early(ctx); err != nil {
 				return nil, err
@@ -213,7 +215,15 @@ func (r *runner) planSync(ctx context.Context, st *syncstate.State, f *os.File) 
 			continue
 		}
 		buf = reader.AppendObject(buf[:0], rec)
-		p.Add(rec.TicketID, rowkey.New(rec.TicketID, buf))
+		if k := rowkey.New(rec.TicketID, buf); r.cfg.Limit > 0 && n >= r.cfg.Limit {
+			p.AddPast(rec.TicketID, k)
+		} else {
+			p.Add(rec.TicketID, k)
+		}
+	}
+	r.counted(rd.Records())
+	if full {
+		return p.Plan(), r.early(ctx)
 	}
 	plan, err := st.Plan(p)
 	if err != nil {
@@ -230,21 +240,25 @@ func (s *syncRun) start(results string) error {
 	return s.st.StartRun(results, time.Now())
 }
 
-// keep reports whether the valid row rec, whose key is k, is sent. A row
-// not sent is recorded as unchanged, through send in batches; an error
-// means the run is ending.
-func (s *syncRun) keep(rec reader.Record, k rowkey.Key, send func([]writer.Result) error) (bool, error) {
-	if s == nil || s.full || s.plan.Send(rec.TicketID, k) {
-		return true, nil
+// decide says what becomes of the valid row rec, whose key is k: sent,
+// held back (a limit), or recorded as unchanged, through send in batches;
+// an error means the run is ending.
+func (s *syncRun) decide(rec reader.Record, k rowkey.Key, send func([]writer.Result) error) (syncstate.Decision, error) {
+	if s == nil || s.plan == nil {
+		return syncstate.Send, nil
+	}
+	d := s.plan.Decide(rec.TicketID, k)
+	if d != syncstate.Unchanged {
+		return d, nil
 	}
 	s.batch = append(s.batch, writer.Result{
 		TicketID: rec.TicketID, Status: writer.StatusUnchanged, Message: MsgUnchanged,
 		Line: rec.Line, Key: k,
 	})
 	if len(s.batch) < unchangedBatch {
-		return false, nil
+		return d, nil
 	}
-	return false, s.flush(send)
+	return d, s.flush(send)
 }
 
 // flush hands the unchanged results held to the writer.
@@ -309,7 +323,7 @@ func (s *syncRun) end(finished bool, limited bool) error {
 	if finished {
 		err = s.st.Finish(s.full && !limited, time.Now())
 		if n := s.unread(); n > 0 {
-			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input no longer ends them with the row the state holds: run it again", ErrInputChanged, n))
+			err = errors.Join(err, fmt.Errorf("%w: %d tickets had fewer rows than when it was planned, so their rows were recorded unchanged though the input may no longer end them with the row the state holds", ErrInputChanged, n))
 		}
 	}
 	err = errors.Join(err, s.st.Close())

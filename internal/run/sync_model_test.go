@@ -6,12 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -186,6 +185,7 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 		}
 	}
 	full := j.rng.IntN(6) == 0
+	before := j.api.States()
 	cfg, err := j.run(n, rows, in, results, trouble, full)
 	if errors.Is(err, syncstate.ErrDamaged) || errors.Is(err, syncstate.ErrNotState) {
 		if !j.damaged {
@@ -206,10 +206,7 @@ func (j *job) night(n int, rows []mrow, trouble bool) {
 	default:
 		j.t.Fatalf("night %d: %v", n, err)
 	}
-	if cfg.Limit > 0 {
-		rows = limitRows(rows, cfg.Limit)
-	}
-	j.check(n, rows, results, !trouble)
+	j.check(n, rows, cfg.Limit, results, !trouble, before)
 	j.checkJournals(n)
 }
 
@@ -345,10 +342,21 @@ func (j *job) checkJournals(n int) {
 // limitRows is the rows a run with --limit takes.
 func limitRows(rows []mrow, limit int) []mrow { return rows[:min(limit, len(rows))] }
 
-// check asserts what a finished night promises; clean: the night met no
-// faults, so every row the API knows succeeded or was unchanged.
-func (j *job) check(n int, rows []mrow, results string, clean bool) {
+// check asserts what a finished night of the export all promises, with
+// its limit (0: none); clean: the night met no faults, so every row the
+// API knows succeeded or was unchanged. A night with a limit is judged
+// against all: a ticket with a valid row past the limit is not moved (it
+// holds what it held before, as the fake's states said), its rows within
+// the limit held back (no result) or unchanged.
+func (j *job) check(n int, all []mrow, limit int, results string, clean bool, before map[string]kapturetest.Item) {
 	t := j.t
+	rows, past := all, map[string]bool{}
+	if limit > 0 {
+		rows = limitRows(all, limit)
+		for _, r := range all[len(rows):] {
+			past[r.ticket] = past[r.ticket] || r.valid()
+		}
+	}
 	got := map[int]writer.Row{} // by line
 	f := mustOpen(t, results)
 	if err := writer.ReadRows(f, results, func(r writer.Row) error {
@@ -363,11 +371,14 @@ func (j *job) check(n int, rows []mrow, results string, clean bool) {
 			lastLine[r.ticket] = i + 2
 		}
 	}
-	allUnchanged := map[string]bool{}
+	kinds := map[string]string{} // a ticket's rows are all unchanged, all held back, or all sent
 	for i, r := range rows {
 		line := i + 2
 		res, ok := got[line]
+		kind := "sent"
 		switch {
+		case !ok && r.valid() && past[r.ticket]:
+			kind = "held back"
 		case !ok:
 			t.Errorf("night %d: line %d (ticket %s) has no result", n, line, r.ticket)
 			continue
@@ -376,19 +387,40 @@ func (j *job) check(n int, rows []mrow, results string, clean bool) {
 				t.Errorf("night %d: invalid line %d: %s", n, line, res.Status)
 			}
 			continue
+		case res.Status == writer.StatusUnchanged:
+			kind = "unchanged"
+		case past[r.ticket]:
+			t.Errorf("night %d: line %d of ticket %s, which has a row past the limit: %s, want held back or unchanged", n, line, r.ticket, res.Status)
 		case !strings.HasPrefix(r.ticket, "7") && res.Status != writer.StatusFailed:
 			t.Errorf("night %d: line %d of a ticket the API refuses: %s, want failed (sent again)", n, line, res.Status)
 		case clean && strings.HasPrefix(r.ticket, "7") && res.Status == writer.StatusFailed:
 			t.Errorf("night %d: line %d (ticket %s) failed on a night without faults", n, line, r.ticket)
 		}
-		u := res.Status == writer.StatusUnchanged
-		if prev, seen := allUnchanged[r.ticket]; seen && prev != u {
-			t.Errorf("night %d: ticket %s has rows unchanged and rows sent", n, r.ticket)
+		if prev, seen := kinds[r.ticket]; seen && prev != kind {
+			t.Errorf("night %d: ticket %s has rows %s and rows %s", n, r.ticket, prev, kind)
 		}
-		allUnchanged[r.ticket] = u
+		kinds[r.ticket] = kind
+	}
+	for tk, moved := range past {
+		if !moved {
+			continue // only invalid rows past the limit
+		}
+		have, _ := j.api.State(tk)
+		if lastLine[tk] > 0 && !maps.Equal(have, before[tk]) {
+			t.Errorf("night %d: ticket %s, with a row past the limit, was moved from %v to %v", n, tk, before[tk], have)
+		}
+		if kinds[tk] == "unchanged" {
+			last := rowsOf(all, tk)
+			for len(last) > 1 && !last[len(last)-1].valid() {
+				last = last[:len(last)-1]
+			}
+			if w := last[len(last)-1]; have["sub_status"] != w.sub || have["queue"] != w.queue || have["comment"] != w.comment {
+				t.Errorf("night %d: ticket %s, unchanged, holds %v, not its last row past the limit %+v", n, tk, have, w)
+			}
+		}
 	}
 	for tk, line := range lastLine {
-		if !strings.HasPrefix(tk, "7") {
+		if !strings.HasPrefix(tk, "7") || past[tk] {
 			continue
 		}
 		st := got[line].Status
@@ -420,78 +452,3 @@ func (j *job) checkState(n int) {
 		j.t.Errorf("night %d: the state was left open", n)
 	}
 }
-
-// TestSyncExportReplacedDuringNight: an export replaced (renamed over)
-// after the run opened it is still the run's input for its plan too. The
-// replacement ends every ticket with the row the state holds, and has
-// tonight's row before it: a plan of it would take every ticket as
-// unchanged and record tonight's rows so; the run must send them.
-func TestSyncExportReplacedDuringNight(t *testing.T) {
-	api := newFakeAPI(t, 1, kapturetest.ReplyArray, 0)
-	dir := t.TempDir()
-	state, in := filepath.Join(dir, "job.state"), filepath.Join(dir, "export.csv")
-	// An export with a column not sent, and each ticket's rows' sub_status.
-	write := func(path string, subs ...string) {
-		b := []byte("ticket_id,sub_status,note\n")
-		for i := range 200 {
-			for _, sub := range subs {
-				b = fmt.Appendf(b, "7135165%05d,%s,x\n", i, sub)
-			}
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := func(results string, log *slog.Logger) Config {
-		return Config{
-			Input: in, Reader: reader.Options{Name: in}, Results: filepath.Join(dir, results), Mode: writer.Create, Log: log,
-			Engine: batch.Config{BaseURL: api.URL, Token: kapturetest.DefaultToken, Workers: 2, BatchSize: 10, Timeout: modelTimeout},
-			Sync:   Sync{State: state},
-		}
-	}
-	write(in, "P")
-	if err := Run(context.Background(), cfg("1.csv", nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	write(in, "CL")
-	write(in+".new", "CL", "P")
-	// The run logs its first line (the column it does not send) once it
-	// has opened the input and before it plans: the export is replaced
-	// then.
-	var first string
-	log := slog.New(&onFirstRecord{fn: func(r slog.Record) {
-		first = r.Message
-		if err := os.Rename(in+".new", in); err != nil {
-			t.Error(err)
-		}
-	}})
-	var stats Stats
-	if err := Run(context.Background(), cfg("2.csv", log), &stats); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(first, "columns not sent") {
-		t.Fatalf("the export was replaced at %q, not before the plan", first)
-	}
-	if s := stats.Snapshot(); s.Unchanged != 0 || s.Success != 200 {
-		t.Errorf("%d unchanged, %d success; want every changed ticket sent", s.Unchanged, s.Success)
-	}
-	for i := range 200 {
-		if got, _ := api.State(fmt.Sprintf("7135165%05d", i)); got["sub_status"] != "CL" {
-			t.Fatalf("ticket %d holds %v, want CL", i, got)
-		}
-	}
-}
-
-// onFirstRecord is a log handler that calls fn with the first record.
-type onFirstRecord struct {
-	once sync.Once
-	fn   func(slog.Record)
-}
-
-func (h *onFirstRecord) Enabled(context.Context, slog.Level) bool { return true }
-func (h *onFirstRecord) Handle(_ context.Context, r slog.Record) error {
-	h.once.Do(func() { h.fn(r) })
-	return nil
-}
-func (h *onFirstRecord) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *onFirstRecord) WithGroup(string) slog.Handler      { return h }

@@ -151,7 +151,7 @@ func readDamaged(path string, ro bool, held map[string]Entry) (wrong int, err er
 	}
 	for id, e := range held {
 		k := rowkey.Key{Ticket: rowkey.TicketHash(id), Content: e.Content}
-		if !pl.Send(id, k) && !ok(id, e.Content) {
+		if pl.Decide(id, k) == Unchanged && !ok(id, e.Content) {
 			wrong++
 		}
 	}

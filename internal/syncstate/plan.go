@@ -22,6 +22,11 @@ import (
 // for the ticket, or if it is the last of them and not the one the state
 // holds (the file was rewritten in place between the reads).
 //
+// A run that takes only the export's first rows (a limit) is judged
+// against the whole export, as a resume is: a ticket with a row past the
+// limit is not moved by it (its rows within the limit are held back, or
+// unchanged), for its row past the limit would move it on.
+//
 // Its memory is about 30 to 50 bytes a distinct ticket and 8 a row:
 // tickets are kept by the ticket part of their row key
 // (rowkey.TicketHash), with a second, independent hash of the id; two
@@ -37,8 +42,8 @@ type Planner struct {
 type planned struct {
 	content uint64 // of its last row
 	check   uint32 // the second hash of its id
-	// rows counts the ticket's rows; in the main read, those still to
-	// come. 16 bits keep an entry in 16 bytes.
+	// rows counts the ticket's rows within the limit; in the main read,
+	// those still to come. 16 bits keep an entry in 16 bytes.
 	rows  uint16
 	flags uint8
 }
@@ -46,6 +51,7 @@ type planned struct {
 const (
 	collided  uint8 = 1 << iota // two tickets share the first hash: send both
 	unchanged                   // the state holds the ticket's last row
+	past                        // a row of the ticket lies past the limit
 )
 
 // NewPlanner returns an empty Planner.
@@ -72,6 +78,22 @@ func (p *Planner) Add(ticket string, k rowkey.Key) {
 	p.rows = append(p.rows, k.Content)
 }
 
+// AddPast records the next valid row of the export past the limit (after
+// every row given to Add): of ticket, whose key is k. Only a ticket with a
+// row within the limit is kept, so the Planner's memory follows the limit.
+func (p *Planner) AddPast(ticket string, k rowkey.Key) {
+	t, ok := p.tickets[k.Ticket]
+	if !ok {
+		return
+	}
+	if t.check != p.check(ticket) {
+		t.flags |= collided // held back with the ticket it collides with
+	}
+	t.content = k.Content
+	t.flags |= past
+	p.tickets[k.Ticket] = t
+}
+
 // Tickets returns the number of distinct tickets added.
 func (p *Planner) Tickets() int { return len(p.tickets) }
 
@@ -82,7 +104,7 @@ type Plan struct {
 	unchanged int
 }
 
-// Unread returns the number of tickets planned unchanged of which Send
+// Unread returns the number of tickets planned unchanged of which Decide
 // was given fewer rows than the plan's read had, all of them seen: after
 // the main read, the input ended them with a row the state may not hold.
 func (pl *Plan) Unread() int {
@@ -97,6 +119,8 @@ func (pl *Plan) Unread() int {
 
 // Plan compares the export's tickets with the state, in one pass over the
 // state, and returns the Plan. The Planner is the Plan's from then on.
+// A run that sends every ticket whatever the state holds (a full one)
+// uses Planner.Plan instead.
 func (s *State) Plan(p *Planner) (*Plan, error) {
 	if s.readOnly {
 		return nil, fmt.Errorf("sync state %q: a plan needs the state open for a run", s.path)
@@ -134,25 +158,66 @@ func (s *State) Plan(p *Planner) (*Plan, error) {
 	return pl, nil
 }
 
-// Send reports whether a row of ticket, whose key is k, is sent: false
-// only when the state holds its ticket's last row. It is given the rows
-// of the main read in file order. A ticket the Planner was not given, a
-// row it did not see, and the rows after one sent, are sent.
-func (pl *Plan) Send(ticket string, k rowkey.Key) bool {
+// Decision is what a sync run does with one valid row of its export.
+type Decision int
+
+const (
+	// Send: the state does not hold the ticket's last row.
+	Send Decision = iota
+	// Unchanged: the state holds the ticket's last row; not sent.
+	Unchanged
+	// HoldBack: the ticket has a row past the limit, and the state does
+	// not hold its last row; not sent, so that a run with a limit never
+	// moves a ticket away from where its later rows put it.
+	HoldBack
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Send:
+		return "send"
+	case Unchanged:
+		return "unchanged"
+	case HoldBack:
+		return "hold back"
+	}
+	return fmt.Sprintf("Decision(%d)", int(d))
+}
+
+// Plan returns the Plan of a run that sends every ticket whatever the
+// state holds: it holds back the rows of tickets with a row past the
+// limit. The Planner is the Plan's from then on.
+func (p *Planner) Plan() *Plan { return &Plan{p: p} }
+
+// Decide says what to do with a row of ticket, whose key is k. It is
+// given the rows of the main read in file order. A ticket the Planner was
+// not given, a row it did not see, and the rows after one sent, are sent,
+// unless the ticket has a row past the limit.
+func (pl *Plan) Decide(ticket string, k rowkey.Key) Decision {
 	t, ok := pl.p.tickets[k.Ticket]
-	if !ok || t.flags&unchanged == 0 || t.check != pl.p.check(ticket) {
-		return true
+	if !ok || t.flags&collided == 0 && t.check != pl.p.check(ticket) {
+		return Send // a ticket the plan's read did not have
 	}
-	seen := t.rows > 0 && pl.saw(k.Content)
-	if seen {
-		t.rows--
-		seen = t.rows > 0 || k.Content == t.content
+	if t.flags&unchanged != 0 {
+		seen := t.rows > 0 && pl.saw(k.Content)
+		if seen {
+			t.rows--
+			// The ticket's last row must be the state's, unless it lies
+			// past the limit, where the main read does not go.
+			seen = t.rows > 0 || k.Content == t.content || t.flags&past != 0
+		}
+		if !seen {
+			t.flags &^= unchanged
+		}
+		pl.p.tickets[k.Ticket] = t
+		if seen {
+			return Unchanged
+		}
 	}
-	if !seen {
-		t.flags &^= unchanged
+	if t.flags&past != 0 {
+		return HoldBack
 	}
-	pl.p.tickets[k.Ticket] = t
-	return !seen
+	return Send
 }
 
 // saw reports whether the plan's read had a row of content c.

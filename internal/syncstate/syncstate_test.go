@@ -217,11 +217,11 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		if got := pl.Send(r.ticket, key(r.ticket, r.content)); got != r.send {
+		if got := pl.Decide(r.ticket, key(r.ticket, r.content)) == Send; got != r.send {
 			t.Errorf("ticket %s row %s: send %v, want %v", r.ticket, r.content, got, r.send)
 		}
 	}
-	if got := pl.Send("9", key("9", "z")); !got {
+	if got := pl.Decide("9", key("9", "z")); got != Send {
 		t.Error("a ticket the planner never saw is not sent")
 	}
 	if pl.Unchanged() != 2 || pl.Tickets() != 6 {
@@ -246,8 +246,8 @@ func TestPlanCollision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pl.Send("1", a) || !pl.Send("2", b) {
-		t.Errorf("send 1: %v, 2: %v; want both", pl.Send("1", a), pl.Send("2", b))
+	if pl.Decide("1", a) != Send || pl.Decide("2", b) != Send {
+		t.Errorf("1: %v, 2: %v; want both sent", pl.Decide("1", a), pl.Decide("2", b))
 	}
 }
 
@@ -343,12 +343,65 @@ func TestPlanInputChanged(t *testing.T) {
 		{"4", "d", false}, {"4", "d2", true}, // a row past the planned count
 		{"5", "z", false}, // and no more rows of 5
 	} {
-		if got := pl.Send(r.ticket, key(r.ticket, r.content)); got != r.send {
+		if got := pl.Decide(r.ticket, key(r.ticket, r.content)) == Send; got != r.send {
 			t.Errorf("ticket %s row %s: send %v, want %v", r.ticket, r.content, got, r.send)
 		}
 	}
 	if got := pl.Unread(); got != 1 {
 		t.Errorf("unread %d, want 1 (ticket 5)", got)
+	}
+}
+
+// TestPlanLimit: a run with a limit is judged against the whole export. A
+// ticket with a row past the limit is not moved: its rows within it are
+// unchanged when the state holds its last row (past the limit), held back
+// otherwise; a full run holds them back whatever the state holds. The
+// other tickets are decided as without a limit.
+func TestPlanLimit(t *testing.T) {
+	key := func(ticket, content string) rowkey.Key { return rowkey.New(ticket, []byte(content)) }
+	s := open(t, filepath.Join(t.TempDir(), "s.db"))
+	for tk, c := range map[string]string{"1": "a2", "2": "b1", "3": "c1"} {
+		s.Sending([]string{tk})
+		s.Outcome(tk, key(tk, c).Content, true, at)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	within := [][2]string{{"1", "a1"}, {"2", "b1"}, {"3", "c1"}, {"4", "d1"}, {"5", "e1"}}
+	past := [][2]string{{"1", "a2"}, {"3", "c2"}, {"5", "e2"}, {"6", "f1"}}
+	planner := func() *Planner {
+		p := NewPlanner()
+		for _, r := range within {
+			p.Add(r[0], key(r[0], r[1]))
+		}
+		for _, r := range past {
+			p.AddPast(r[0], key(r[0], r[1]))
+		}
+		return p
+	}
+	synced, err := s.Plan(planner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		plan *Plan
+		want []Decision // of within's rows, in order
+	}{
+		{"sync", synced, []Decision{Unchanged, Unchanged, HoldBack, Send, HoldBack}},
+		{"full", planner().Plan(), []Decision{HoldBack, Send, HoldBack, Send, HoldBack}},
+	} {
+		for i, r := range within {
+			if got := tt.plan.Decide(r[0], key(r[0], r[1])); got != tt.want[i] {
+				t.Errorf("%s: ticket %s row %s: %v, want %v", tt.name, r[0], r[1], got, tt.want[i])
+			}
+		}
+		if n := tt.plan.Unread(); n != 0 {
+			t.Errorf("%s: %d tickets unread, want none: the main read stops at the limit", tt.name, n)
+		}
+	}
+	if synced.Tickets() != len(within) {
+		t.Errorf("%d tickets planned, want %d: a ticket only past the limit is not kept", synced.Tickets(), len(within))
 	}
 }
 

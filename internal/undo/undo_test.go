@@ -143,7 +143,7 @@ func catalogue() *names.Book { return namestest.Catalogue() }
 // nothing) after checking it is an ordinary input: what validate checks.
 func (j *job) restore(t *testing.T, file []byte) {
 	t.Helper()
-	if err := reader.Check(bytes.NewReader(file), reader.Options{Name: "RESTORE.csv"}); err != nil {
+	if _, err := reader.Check(bytes.NewReader(file), reader.Options{Name: "RESTORE.csv"}); err != nil {
 		t.Fatalf("RESTORE.csv is no input: %v", err)
 	}
 	rd, err := reader.Open(bytes.NewReader(file), reader.Options{Name: "RESTORE.csv"})
