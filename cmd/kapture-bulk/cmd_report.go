@@ -105,7 +105,7 @@ func reportRun(o *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts}
+	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts, Hide: o.env.secrets.hide}
 	var failed *atomicFile
 	if o.failedRows != "" {
 		if failed, err = createAtomic(o.failedRows, 0o644); err != nil {
@@ -126,10 +126,11 @@ func reportRun(o *reportOptions) error {
 			return withCode(exitAborted, fmt.Errorf("--failed-rows: %w", err))
 		}
 	}
+	out := hidingWriter{w: o.env.stdout, s: o.env.secrets}
 	if o.json {
-		err = printReportJSON(o.env.stdout, rep, o.failedRows)
+		err = printReportJSON(out, rep, o.failedRows)
 	} else {
-		printReport(o.env.stdout, rep, o.failedRows)
+		printReport(out, rep, o.failedRows)
 	}
 	if err != nil {
 		return err

@@ -127,6 +127,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	s := st.summary(time.Now())
 	s.finish(err)
+	s.secrets = e.secrets
 	switch {
 	case !st.stats.Snapshot().Sending:
 	case strings.EqualFold(f.logFormat, "json"):

@@ -69,6 +69,7 @@ type summary struct {
 
 	next     advice
 	finished time.Time
+	secrets  *secrets // hidden in the JSON file (stderr hides them itself)
 	// inflight: of Unknown, the rows this run left in the journal.
 	inflight int64
 }
@@ -333,5 +334,5 @@ func (s *summary) writeJSON(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b, 0o644)
+	return writeAtomic(path, []byte(s.secrets.hide(string(b))), 0o644)
 }
