@@ -271,11 +271,12 @@ func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 	}
 	switch {
 	case rep.TornHeader:
-		b.WriteString("  the results file holds only part of its header (a crash right after it was created): it records no rows\n")
+		b.WriteString("  the results file holds no whole header line (a crash right after it was created): it records no rows\n")
+	case rep.ResultsRows == 0 && rep.Torn:
+		b.WriteString("  the results file records no whole row: it holds its header and a torn line (a crash while its first row was written), not counted: no row is known done\n")
 	case rep.ResultsRows == 0:
 		b.WriteString("  the results file records no rows (it is empty or holds only its header): no row is known done\n")
-	}
-	if rep.Torn && !rep.TornHeader {
+	case rep.Torn:
 		b.WriteString("  the results file ends in a torn line (a crash in mid-write): that row is not counted\n")
 	}
 	if rep.JournalIgnored {
