@@ -186,7 +186,7 @@ func (o *runOptions) checkOutputs(ends []*endFile) error {
 		}
 		ef.ok = true
 		if ef.flag == "--summary-json" {
-			if rerr := os.Remove(ef.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			if rerr := os.Remove(linkTarget(ef.path)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 				ef.ok = false
 				err = cmp.Or(err, usagef("--summary-json: cannot remove the last run's summary: %w", rerr))
 			}

@@ -56,7 +56,7 @@ type sidecar struct {
 }
 
 // tmpFile is the temporary file an atomicFile writes first.
-var tmpFile = sidecar{"temporary file", tmpPath}
+var tmpFile = sidecar{"temporary file", func(p string) string { return tmpPath(linkTarget(p)) }}
 
 // checkFiles refuses (exit 2, a *clashError) a command one of whose
 // outputs, or its token file, is another of its files, inputs or
