@@ -78,8 +78,10 @@ func (rd *Redactor) addToken(token string) {
 		}
 	}
 	for i, t := range texts {
-		rd.add(t, i == 0)
-		rd.add(hex.EncodeToString([]byte(t)), false)
+		if len(t) >= minSecret { // the hex of a shorter one is no secret either
+			rd.add(t, i == 0)
+			rd.add(hex.EncodeToString([]byte(t)), false)
+		}
 	}
 }
 

@@ -149,10 +149,15 @@ func TestRedactedBodyStaysJSON(t *testing.T) {
 	}
 }
 
-// TestShortTokenNotHidden: below minSecret nothing is hidden.
+// TestShortTokenNotHidden: below minSecret nothing is hidden, not even
+// in hex (a short secret's hex would blank digits of ticket ids).
 func TestShortTokenNotHidden(t *testing.T) {
 	rd := NewRedactor("abc=")
-	if got := rd.Text("abc abc= abc"); got != "abc abc= abc" {
+	if got := rd.Text("abc abc= abc 616263 ticket 713616263001"); got != "abc abc= abc 616263 ticket 713616263001" {
+		t.Errorf("text = %q", got)
+	}
+	rd = NewRedactor(base64.StdEncoding.EncodeToString([]byte("ops:abc")))
+	if got := rd.Text("ticket 713616263001"); got != "ticket 713616263001" {
 		t.Errorf("text = %q", got)
 	}
 }
