@@ -124,7 +124,7 @@ func BenchmarkReplyPath(b *testing.B) {
 		{"fake", fakeReply(b, rows)},
 		{"documented", []byte("[" + strings.Join(items, ",") + "]")},
 	}
-	rd := newRedactor(kapturetest.DefaultToken)
+	rd := NewRedactor(kapturetest.DefaultToken)
 	hdr := http.Header{}
 	for _, bb := range bodies {
 		b.Run(bb.name, func(b *testing.B) {

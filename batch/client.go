@@ -40,7 +40,7 @@ type client struct {
 	timeout time.Duration
 	objects ObjectReplies // how interpret reads one object for several items
 	check   bool          // hold a success item's ticket against its row (see checkApplied)
-	redact  *redactor
+	redact  *Redactor
 
 	// answered is set once the API gave a reply read as one (to an
 	// update or a read): from then on the address is known to be right,
@@ -109,7 +109,7 @@ func newClient(cfg Config) (*client, error) {
 		timeout: cfg.Timeout,
 		objects: cfg.ObjectReplies,
 		check:   !cfg.AcceptMoved,
-		redact:  newRedactor(token),
+		redact:  NewRedactor(token),
 	}, nil
 }
 
@@ -136,8 +136,8 @@ func parseBaseURL(cfg Config) (*url.URL, error) {
 	if u.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(u.Hostname()) {
 		return nil, &ConfigError{Fix: FixPlainHTTP, Msg: fmt.Sprintf("base URL %q: plain http would send the token in the clear; use https", raw)}
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q: give the API root only, without a query", raw)
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return nil, fmt.Errorf("base URL %q: give the API root only, without a query or fragment", raw)
 	}
 	return u, nil
 }
@@ -166,10 +166,7 @@ func hideUserinfo(raw string) (string, bool) {
 // without the scheme word) and refuses a token no request could carry.
 // Its errors never show the token.
 func parseToken(given string) (string, error) {
-	token := strings.TrimSpace(given)
-	if len(token) >= 5 && strings.EqualFold(token[:5], "basic") && (len(token) == 5 || token[5] == ' ' || token[5] == '\t') {
-		token = strings.TrimSpace(token[5:])
-	}
+	token := tokenText(given)
 	if token == "" {
 		return "", errors.New("no API token")
 	}
@@ -179,6 +176,15 @@ func parseToken(given string) (string, error) {
 		}
 	}
 	return token, nil
+}
+
+// tokenText is the token given, trimmed, without a leading "Basic ".
+func tokenText(given string) string {
+	token := strings.TrimSpace(given)
+	if len(token) >= 5 && strings.EqualFold(token[:5], "basic") && (len(token) == 5 || token[5] == ' ' || token[5] == '\t') {
+		token = strings.TrimSpace(token[5:])
+	}
+	return token
 }
 
 // httpClient is the client the engine sends with. It never follows a

@@ -283,6 +283,20 @@ func testRetriesTransientFaults(t *testing.T) {
 	}
 }
 
+// TestEngineGivesUpAfterOneAttempt: with no retries the message says
+// "1 attempt".
+func TestEngineGivesUpAfterOneAttempt(t *testing.T) {
+	s := kapturetest.NewServer(t, kapturetest.Options{Fail: func(int, []kapturetest.Item) *kapturetest.Fault {
+		return &kapturetest.Fault{Kind: kapturetest.FaultErrorPage, Status: 502}
+	}})
+	cfg := config(s)
+	cfg.Workers, cfg.BatchSize, cfg.MaxRetries, cfg.BreakerThreshold = 1, 1, 0, 1
+	c, _ := run(t, context.Background(), cfg, fixture(1))
+	if len(c.res) != 1 || !strings.HasPrefix(c.res[0].Message, "gave up after 1 attempt: ") {
+		t.Errorf("results %+v, want one that gave up after 1 attempt", c.res)
+	}
+}
+
 func TestEngineGivesUpAndBreaks(t *testing.T) {
 	s := kapturetest.NewServer(t, kapturetest.Options{Fail: func(int, []kapturetest.Item) *kapturetest.Fault {
 		return &kapturetest.Fault{Kind: kapturetest.FaultErrorPage, Status: 502}

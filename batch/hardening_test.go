@@ -197,6 +197,17 @@ func TestUserinfoInTheBaseURLIsRefused(t *testing.T) {
 	}
 }
 
+// TestBaseURLWithQueryOrFragmentIsRefused: the message names what is
+// wrong with the URL given.
+func TestBaseURLWithQueryOrFragmentIsRefused(t *testing.T) {
+	for _, u := range []string{"https://acme.kapturecrm.com/?x=1", "https://acme.kapturecrm.com#f", "https://acme.kapturecrm.com/#", "https://acme.kapturecrm.com?"} {
+		_, err := batch.New(batch.Config{BaseURL: u, Token: "a-good-token"})
+		if err == nil || !strings.Contains(err.Error(), "without a query or fragment") {
+			t.Errorf("%s: %v, want refused without a query or fragment", u, err)
+		}
+	}
+}
+
 // TestTokenWithControlCharactersIsRefused: refused by New, before any
 // request, without showing the token.
 func TestTokenWithControlCharactersIsRefused(t *testing.T) {

@@ -2,15 +2,18 @@ package batch
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRedactorSpellings: the token is hidden by what it is, however it
 // is spelled; nothing else is touched.
 func TestRedactorSpellings(t *testing.T) {
-	rd := newRedactor("dGVzdDpzZWNyZXQ=") // base64 of "test:secret"
+	rd := NewRedactor("dGVzdDpzZWNyZXQ=") // base64 of "test:secret"
 	tests := []struct{ in, want string }{
 		{"key dGVzdDpzZWNyZXQ= refused", "key [redacted] refused"},
 		{"key dGVzdDpzZWNyZXQ refused", "key [redacted] refused"},
@@ -29,11 +32,82 @@ func TestRedactorSpellings(t *testing.T) {
 		{"100% & \\ no escape %zz &#xZZ; \\q", "100% & \\ no escape %zz &#xZZ; \\q"},
 	}
 	for _, tt := range tests {
-		if got := rd.text(tt.in); got != tt.want {
+		if got := rd.Text(tt.in); got != tt.want {
 			t.Errorf("text(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 		if got := string(rd.body([]byte(tt.in))); got != tt.want {
 			t.Errorf("body(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestRedactorNestedEscapes: the token escaped more than once (a server
+// that percent-encodes what it already percent-encoded, or entity-encodes
+// it), in hex, in upper case or full-width is hidden whole; a prefix of
+// it must not stay behind (it decodes to most of the password).
+func TestRedactorNestedEscapes(t *testing.T) {
+	const token = "YWRtaW46czNjcjN0fn5+UGFzc3cwcmQ/Pw==" // admin:s3cr3t~~~Passw0rd??
+	rd := NewRedactor("Basic " + token)
+	pct := func(s string) string {
+		var b strings.Builder
+		for _, c := range []byte(s) {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+		return b.String()
+	}
+	fullWidth := func(s string) string {
+		return strings.Map(func(r rune) rune { return r + 0xfee0 }, s)
+	}
+	for _, echo := range []string{
+		"YWRtaW46czNjcjN0fn5%252BUGFzc3cwcmQ%252FPw%253D%253D",
+		"YWRtaW46czNjcjN0fn5%25252BUGFzc3cwcmQ%25252FPw%25253D",
+		"YWRtaW46czNjcjN0fn5&#37;2BUGFzc3cwcmQ&#37;2FPw&#37;3D",
+		"YWRtaW46czNjcjN0fn5%26%2343%3BUGFzc3cwcmQ/Pw==",
+		"YWRtaW46czNjcjN0fn5&amp;#43;UGFzc3cwcmQ&amp;#x2f;Pw",
+		`{"m":"YWRtaW46czNjcjN0fn5\\u002bUGFzc3cwcmQ/Pw=="}`,
+		strings.ReplaceAll(pct(token), "%", "%25"),
+		hex.EncodeToString([]byte(token)),
+		strings.ToUpper(hex.EncodeToString([]byte("admin:s3cr3t~~~Passw0rd??"))),
+		hex.EncodeToString([]byte("s3cr3t~~~Passw0rd??")),
+		"S3CR3T~~~PASSW0RD??",
+		fullWidth("s3cr3t~~~Passw0rd??"),
+	} {
+		got := rd.Text("key " + echo + ".")
+		if strings.Contains(strings.ToLower(got), "ywrtaw46") || strings.Contains(strings.ToLower(got), "s3cr3t") || !strings.Contains(got, redacted) ||
+			strings.Contains(got, "595752") || strings.Contains(got, "733363") {
+			t.Errorf("echo %s: %q", echo, got)
+		}
+		if b := string(rd.body([]byte(echo))); b != rd.Text(echo) {
+			t.Errorf("body(%q) = %q, text %q", echo, b, rd.Text(echo))
+		}
+	}
+}
+
+// TestRedactorTokens: a Redactor hides each of the tokens it is given.
+func TestRedactorTokens(t *testing.T) {
+	rd := NewRedactor("dGVzdDpzZWNyZXQ=", "", "Basic b3BzOmFub3RoZXJvbmU=")
+	if got := rd.Text("a test:secret b anotherone c dGVzdDpzZWNyZXQ"); got != "a [redacted] b [redacted] c [redacted]" {
+		t.Errorf("Text = %q", got)
+	}
+}
+
+// TestRedactorNestedCost: a text made of nested escapes, longer than a
+// window, is redacted in time linear in its size (about 40 ms here
+// without -race; a cost quadratic in the size would take hours), and a
+// secret across a window's end is found.
+func TestRedactorNestedCost(t *testing.T) {
+	rd := NewRedactor("dGVzdDpzZWNyZXQ=")
+	const secret = "dGVzdDpzZWNyZXQ%25253D"
+	for _, unit := range []string{"%2525", "&#38;#38;", `\\\\`} {
+		filler := strings.Repeat(unit, (nestWindow-10)/len(unit)) // the first secret goes past the first window
+		text := filler + secret + filler + secret
+		start := time.Now()
+		got := rd.Text(text)
+		if strings.Count(got, redacted) != 2 {
+			t.Errorf("%q…: %d redacted, want 2", unit, strings.Count(got, redacted))
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%q…: %v for %d bytes", unit, d, len(text))
 		}
 	}
 }
@@ -51,7 +125,7 @@ func TestRedactorURLSafeToken(t *testing.T) {
 		{std, url}, {url, std}, {url, plain}, {url, "P>>>w~~~d???4"},
 		{std, strings.ReplaceAll(std, "+", " ")}, // a form decoded
 	} {
-		if got := newRedactor(tt.token).text("key " + tt.echo + "."); got != "key [redacted]." {
+		if got := NewRedactor(tt.token).Text("key " + tt.echo + "."); got != "key [redacted]." {
 			t.Errorf("token %s, echo %s: %q", tt.token, tt.echo, got)
 		}
 	}
@@ -60,7 +134,7 @@ func TestRedactorURLSafeToken(t *testing.T) {
 // TestRedactedBodyStaysJSON: a token escaped inside a JSON string is
 // replaced with its escapes, the one it starts in included.
 func TestRedactedBodyStaysJSON(t *testing.T) {
-	rd := newRedactor("dGVzdDpzZWNyZXQ=")
+	rd := NewRedactor("dGVzdDpzZWNyZXQ=")
 	for _, body := range []string{
 		`{"message":"key \u0064GVzdDpzZWNyZXQ\u003d","status":"failed"}`,
 		`{"message":"key \\dGVzdDpzZWNyZXQ=","status":"failed"}`,
@@ -75,10 +149,15 @@ func TestRedactedBodyStaysJSON(t *testing.T) {
 	}
 }
 
-// TestShortTokenNotHidden: below minSecret nothing is hidden.
+// TestShortTokenNotHidden: below minSecret nothing is hidden, not even
+// in hex (a short secret's hex would blank digits of ticket ids).
 func TestShortTokenNotHidden(t *testing.T) {
-	rd := newRedactor("abc=")
-	if got := rd.text("abc abc= abc"); got != "abc abc= abc" {
+	rd := NewRedactor("abc=")
+	if got := rd.Text("abc abc= abc 616263 ticket 713616263001"); got != "abc abc= abc 616263 ticket 713616263001" {
+		t.Errorf("text = %q", got)
+	}
+	rd = NewRedactor(base64.StdEncoding.EncodeToString([]byte("ops:abc")))
+	if got := rd.Text("ticket 713616263001"); got != "ticket 713616263001" {
 		t.Errorf("text = %q", got)
 	}
 }
@@ -87,9 +166,9 @@ func FuzzRedactor(f *testing.F) {
 	for _, s := range []string{"dGVzdDpzZWNyZXQ=", "%64%47&#x56;\\u007a", "\\\\dGVz\\", "&#;&#x;%", "\x1b]0;\x1b\\", "\\ud83d\\ude00"} {
 		f.Add(s)
 	}
-	rd := newRedactor("dGVzdDpzZWNyZXQ=")
+	rd := NewRedactor("dGVzdDpzZWNyZXQ=")
 	f.Fuzz(func(t *testing.T, in string) {
-		got := rd.text(in)
+		got := rd.Text(in)
 		if strings.Contains(got, "dGVzdDpzZWNyZXQ") || strings.Contains(got, "secret") {
 			t.Fatalf("text(%q) = %q", in, got)
 		}

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -172,7 +173,7 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 		// have been applied.
 		p.maybeApplied = p.maybeApplied || out.httpStatus != http.StatusTooManyRequests
 		if attempt > w.e.cfg.MaxRetries {
-			msg := fmt.Sprintf("gave up after %d attempts: %s", attempt, out.message)
+			msg := fmt.Sprintf("gave up after %s: %s", plural.Of(attempt, "attempt", "attempts"), out.message)
 			if err := w.emitAll(p.rows, Failed, msg, out.httpStatus, tries); err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func TestObjectLimitMatchesTheWire(t *testing.T) {
 		"line breaks": "one\ntwo\n",
 		"tab and CR":  "tab\tcr\r.",
 		"quotes":      `say "hi" \ back`,
-		"control":     "\x01\x02\x1f bell",
+		"format":      "\u200b\u202e mixed direction",
 		"separators":  "\u2028 and \u2029",
 		"non-ASCII":   "é ü 漢字 🙂",
 	}

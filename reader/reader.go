@@ -223,23 +223,23 @@ func (r *Reader) build(line int, fields []string, size int64) (Record, bool) {
 	if rec.SubStatus == "" {
 		inv = also(inv, "sub_status is empty")
 	} else {
-		inv = also(inv, cellProblem(colSubStatus, rec.SubStatus))
+		inv = also(inv, cellProblem(colSubStatus, rec.SubStatus, false))
 	}
-	inv = also(inv, cellProblem(colQueue, rec.Queue))
+	inv = also(inv, cellProblem(colQueue, rec.Queue, false))
 	if nullMarker(trim(rec.Comment)) {
-		inv = also(inv, cellProblem(colComment, trim(rec.Comment)))
+		inv = also(inv, cellProblem(colComment, trim(rec.Comment), true))
 	} else {
-		inv = also(inv, cellProblem(colComment, rec.Comment))
+		inv = also(inv, cellProblem(colComment, rec.Comment, true))
 	}
 	inv = also(inv, callbackProblem(rec.CallbackTime))
-	inv = also(inv, cellProblem(colDisposition, rec.Disposition))
+	inv = also(inv, cellProblem(colDisposition, rec.Disposition, false))
 	if len(r.hdr.sent) > 0 {
 		rec.Extra = make([]Field, 0, len(r.hdr.sent))
 		for _, i := range r.hdr.sent {
 			name := r.hdr.names[i]
 			val := trim(fields[i])
 			rec.Extra = append(rec.Extra, Field{Name: name, Value: val})
-			inv = also(inv, cellProblem(name, val))
+			inv = also(inv, cellProblem(name, val, true))
 		}
 	}
 	// Extra columns that are not sent are not checked: a helper column

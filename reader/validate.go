@@ -39,16 +39,28 @@ func nullMarker(s string) bool {
 
 // badText describes text that must not reach the CRM: invalid UTF-8 (it
 // would go out as U+FFFD), U+FFFD itself (a character already lost by an
-// earlier conversion) and NUL. "" when the text is fine. ASCII is checked a
-// byte at a time without decoding.
-func badText(s string) string {
+// earlier conversion), NUL, and the control characters (C0, DEL, C1),
+// which would reach the terminals and screens that show the ticket (ESC
+// and CSI start terminal sequences); in free text (a comment, an extra
+// column) but tab, line feed and carriage return, the author's layout. A
+// code (free false) must hold no invisible formatting character either
+// (bidirectional overrides and marks, zero-width characters, the line
+// and paragraph separators): no code has one, and they hide or reorder
+// what a person reads. "" when the text is fine. ASCII is checked a byte
+// at a time without decoding.
+func badText(s string, free bool) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == 0 {
-			return fmt.Sprintf("contains a NUL byte at byte %d", i+1)
-		}
-		if c < utf8.RuneSelf {
+		switch {
+		case c >= 0x20 && c < 0x7f: // printable ASCII: most bytes
 			continue
+		case c == 0:
+			return fmt.Sprintf("contains a NUL byte at byte %d", i+1)
+		case c < utf8.RuneSelf:
+			if free && (c == '\t' || c == '\n' || c == '\r') {
+				continue
+			}
+			return controlAt(rune(c), i)
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
@@ -56,18 +68,28 @@ func badText(s string) string {
 			return fmt.Sprintf("is not valid UTF-8 (byte 0x%02X at byte %d); if the file is Windows-1252 (Excel \"CSV\" on Windows), read it with encoding windows-1252", c, i+1)
 		case r == utf8.RuneError:
 			return fmt.Sprintf("contains U+FFFD at byte %d, a character lost in an earlier conversion; export the file again as UTF-8", i+1)
+		case r <= 0x9f:
+			return controlAt(r, i)
+		case !free && (unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'):
+			return fmt.Sprintf("contains the invisible character %s at byte %d; remove it and export again", runeName(r), i+1)
 		}
 		i += size - 1
 	}
 	return ""
 }
 
-// cellProblem is the common check for every cell that is sent.
-func cellProblem(col, v string) string {
+// controlAt says that the control character r is at byte i.
+func controlAt(r rune, i int) string {
+	return fmt.Sprintf("contains the control character %s at byte %d; remove it and export again", runeName(r), i+1)
+}
+
+// cellProblem is the common check for every cell that is sent; free is
+// true for free text (see badText).
+func cellProblem(col, v string, free bool) string {
 	if nullMarker(v) {
 		return fmt.Sprintf("%s is %s, a NULL marker or spreadsheet error, not a value", col, quote(v))
 	}
-	if p := badText(v); p != "" {
+	if p := badText(v, free); p != "" {
 		return col + " " + p
 	}
 	return ""
@@ -101,7 +123,7 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 	if v == "" {
 		return "ticket_id is empty"
 	}
-	if p := cellProblem(colTicketID, v); p != "" {
+	if p := cellProblem(colTicketID, v, false); p != "" {
 		return p
 	}
 	ok := false
@@ -159,7 +181,7 @@ func callbackProblem(v string) string {
 	if v == "" {
 		return ""
 	}
-	if p := cellProblem(colCallbackTime, v); p != "" {
+	if p := cellProblem(colCallbackTime, v, false); p != "" {
 		return p
 	}
 	if !callbackShape(v) {
@@ -260,6 +282,14 @@ var runeNames = map[rune]string{
 	'\t':     "TAB",
 	'\n':     "LINE FEED",
 	'\r':     "CARRIAGE RETURN",
+	'\x1b':   "ESCAPE",
+	'\x7f':   "DELETE",
+	'\u0085': "NEXT LINE",
+	'\u009b': "CONTROL SEQUENCE INTRODUCER",
+	'\u202d': "LEFT-TO-RIGHT OVERRIDE",
+	'\u202e': "RIGHT-TO-LEFT OVERRIDE",
+	'\u2028': "LINE SEPARATOR",
+	'\u2029': "PARAGRAPH SEPARATOR",
 }
 
 func runeName(r rune) string {

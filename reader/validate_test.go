@@ -69,9 +69,45 @@ func TestCellChecks(t *testing.T) {
 		{"a\uFFFDb", "U+FFFD at byte 2"},
 	}
 	for _, tt := range tests {
-		got := cellProblem("queue", tt.in)
+		got := cellProblem("queue", tt.in, false)
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("cellProblem(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestControlCharactersRefused: a cell that is sent holds no control
+// character (a comment or an extra column keeps its line breaks and
+// tabs), and a code no invisible formatting character either; the
+// message names the column and the character.
+func TestControlCharactersRefused(t *testing.T) {
+	in := "ticket_id,sub_status,queue,comment,region\n" +
+		"713516000001,\x1b[2JCL,,a,\n" +
+		"713516000002,\u009b31mCL,,b,\n" +
+		"713516000003,CL,Q\u202e1,c,\n" +
+		"713516000004,CL,,\"line\nbreak\ttab\r\nend \u202eRTL\u2028\",\"north\tsouth\"\n" +
+		"713516000005,CL,,bell\x07,\n" +
+		"713516000006,CL,,a,x\u0085y\n" +
+		"713516000007,CL,,del\x7f,\n"
+	recs, _, err := readAll(strings.NewReader(in), Options{Name: "in.csv", ExtraColumns: []string{"region"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"sub_status contains the control character U+001B (ESCAPE) at byte 1",
+		"sub_status contains the control character U+009B (CONTROL SEQUENCE INTRODUCER) at byte 1",
+		"queue contains the invisible character U+202E (RIGHT-TO-LEFT OVERRIDE) at byte 2",
+		"",
+		"comment contains the control character U+0007 at byte 5",
+		"region contains the control character U+0085 (NEXT LINE) at byte 2",
+		"comment contains the control character U+007F (DELETE) at byte 4",
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for i, w := range want {
+		if got := recs[i].Invalid; (w == "") != (got == "") || !strings.HasPrefix(got, w) {
+			t.Errorf("line %d: invalid %q, want %q", recs[i].Line, got, w)
 		}
 	}
 }

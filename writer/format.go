@@ -374,14 +374,15 @@ func splitCells(line []byte, cells [][]byte) (n int, ok bool) {
 // headerError reports whether first (the first bytes of a file of the given
 // size) starts with the results header line, or is a torn prefix of it.
 func headerError(path string, first []byte, size int64) error {
+	whole := int64(len(first)) == size
 	first = bytes.TrimPrefix(first, []byte("\ufeff")) // a spreadsheet may add one
 	line, _, hasNL := bytes.Cut(first, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if hasNL && string(line) == Header {
 		return nil
 	}
-	if !hasNL && int64(len(first)) == size && strings.HasPrefix(Header+"\r", string(first)) {
-		return nil // torn header
+	if !hasNL && whole && strings.HasPrefix(Header+"\r", string(first)) {
+		return nil // torn header, or a BOM alone
 	}
 	return fmt.Errorf("results file %q: %w: first line is %q, want %q",
 		path, ErrNotResults, shorten(line, 80), Header)

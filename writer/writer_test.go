@@ -288,6 +288,8 @@ func TestModes(t *testing.T) {
 		{"overwrite empty", ptr(""), Overwrite, nil, Header + "\n"},
 		{"overwrite results", ptr(rows), Overwrite, nil, Header + "\n"},
 		{"overwrite torn header", ptr("ticket_id,sta"), Overwrite, nil, Header + "\n"},
+		{"overwrite a BOM and a torn header", ptr("\ufeffticket_id,sta"), Overwrite, nil, Header + "\n"},
+		{"resume a BOM alone", ptr("\ufeff"), Resume, nil, Header + "\n"},
 		{"overwrite refuses the input file", ptr(input), Overwrite, ErrNotResults, input},
 		{"resume new", nil, Resume, nil, Header + "\n"},
 		{"resume empty", ptr(""), Resume, nil, Header + "\n"},

@@ -108,15 +108,16 @@ func (f *apiFlags) apiRoot(getenv func(string) string) (string, error) {
 // engineConfig is the engine's configuration for the API the flags and
 // the environment name, with the token; the command adds what is its own
 // (batch size, reply forms, the reply check, the read batch).
-func (f *apiFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
-	base, err := f.apiRoot(getenv)
+func (f *apiFlags) engineConfig(e *env, log *slog.Logger) (batch.Config, error) {
+	base, err := f.apiRoot(e.getenv)
 	if err != nil {
 		return batch.Config{}, err
 	}
-	token, err := loadToken(f.tokenFile, getenv)
+	token, err := loadToken(f.tokenFile, e.getenv)
 	if err != nil {
 		return batch.Config{}, err
 	}
+	e.secrets.add(token)
 	warnTokenFile(f.tokenFile, log)
 	roots, err := loadCACert(f.caCert)
 	if err != nil {
@@ -140,7 +141,7 @@ func (f *apiFlags) engineConfig(getenv func(string) string, log *slog.Logger) (b
 
 // files are the files the flags name that a command reads.
 func (f *apiFlags) files() []file {
-	return append(input("--token-file", f.tokenFile), input("--ca-cert", f.caCert)...)
+	return append(secretInput("--token-file", f.tokenFile), input("--ca-cert", f.caCert)...)
 }
 
 // logger is the command's logger on stderr; on a terminal (unless

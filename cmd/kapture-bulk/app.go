@@ -34,6 +34,18 @@ type env struct {
 	getenv         func(string) string
 	signals        <-chan os.Signal
 	isTerminal     func() bool
+	// secrets are the tokens the invocation knows, hidden in what it
+	// prints (see withSecrets).
+	secrets *secrets
+}
+
+// withSecrets returns a copy of e whose stderr hides the tokens the
+// invocation knows, and learns those it reads.
+func (e *env) withSecrets() *env {
+	c := *e
+	c.secrets = newSecrets(e.getenv)
+	c.stderr = hidingWriter{w: e.stderr, s: c.secrets}
+	return &c
 }
 
 // Exit codes: a contract with the scripts and schedulers that run the
@@ -77,6 +89,7 @@ func cli(ctx context.Context, args []string, e *env) int {
 		printUsage(e.stderr)
 		return exitUsage
 	}
+	e = e.withSecrets()
 	return report(dispatch(ctx, "kapture-bulk", commands(), args, e), e.stderr)
 }
 

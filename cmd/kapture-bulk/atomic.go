@@ -16,8 +16,10 @@ type atomicFile struct {
 	done bool // committed or aborted
 }
 
-// createAtomic starts writing the file at path.
+// createAtomic starts writing the file at path: through a symbolic link,
+// at what it points to (linkTarget).
 func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
+	path = linkTarget(path)
 	f, err := os.OpenFile(tmpPath(path), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return nil, err
@@ -65,4 +67,17 @@ func writeAtomic(path string, b []byte, perm os.FileMode) error {
 		return err
 	}
 	return a.commit()
+}
+
+// linkTarget is where writing path lands: path itself, or for a symbolic
+// link what it points to, followed to the end (it need not exist yet).
+// An atomicFile writes there, as a plain write through the link would, so
+// that a link an operator made (summary.json -> /shared/job/summary.json)
+// stays a link, and a link into a missing folder is refused as that
+// folder is (checkWritable).
+func linkTarget(path string) string {
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return path
+	}
+	return resolve(path)
 }

@@ -106,7 +106,7 @@ func reportRun(o *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts}
+	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts, Hide: o.env.secrets.hide}
 	var failed *atomicFile
 	if o.failedRows != "" {
 		if failed, err = createAtomic(o.failedRows, 0o644); err != nil {
@@ -127,10 +127,11 @@ func reportRun(o *reportOptions) error {
 			return withCode(exitAborted, fmt.Errorf("--failed-rows: %w", err))
 		}
 	}
+	out := hidingWriter{w: o.env.stdout, s: o.env.secrets}
 	if o.json {
-		err = printReportJSON(o.env.stdout, rep, o.failedRows)
+		err = printReportJSON(out, rep, o.failedRows)
 	} else {
-		printReport(o.env.stdout, rep, o.failedRows)
+		printReport(out, rep, o.failedRows)
 	}
 	if err != nil {
 		return err
@@ -273,11 +274,12 @@ func printReportNotes(b *strings.Builder, rep *outcome.Report) {
 	}
 	switch {
 	case rep.TornHeader:
-		b.WriteString("  the results file holds only part of its header (a crash right after it was created): it records no rows\n")
+		b.WriteString("  the results file holds no whole header line (a crash right after it was created): it records no rows\n")
+	case rep.ResultsRows == 0 && rep.Torn:
+		b.WriteString("  the results file records no whole row: it holds its header and a torn line (a crash while its first row was written), not counted: no row is known done\n")
 	case rep.ResultsRows == 0:
 		b.WriteString("  the results file records no rows (it is empty or holds only its header): no row is known done\n")
-	}
-	if rep.Torn && !rep.TornHeader {
+	case rep.Torn:
 		b.WriteString("  the results file ends in a torn line (a crash in mid-write): that row is not counted\n")
 	}
 	if rep.JournalIgnored {

@@ -127,6 +127,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	s := st.summary(time.Now())
 	s.finish(err)
+	s.secrets = e.secrets
 	switch {
 	case !st.stats.Snapshot().Sending:
 	case strings.EqualFold(f.logFormat, "json"):
@@ -185,7 +186,7 @@ func (o *runOptions) checkOutputs(ends []*endFile) error {
 		}
 		ef.ok = true
 		if ef.flag == "--summary-json" {
-			if rerr := os.Remove(ef.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			if rerr := os.Remove(linkTarget(ef.path)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 				ef.ok = false
 				err = cmp.Or(err, usagef("--summary-json: cannot remove the last run's summary: %w", rerr))
 			}

@@ -12,6 +12,9 @@ type file struct {
 	flag string // the flag that moves it: what to change when it clashes
 	path string
 	out  bool // the command writes it
+	// secret: it holds the token, so it may be no other file of the
+	// command either, read or written (read as a CSV, it would be quoted).
+	secret bool
 }
 
 // input is a file the command only reads; none for an empty path (a flag
@@ -21,6 +24,15 @@ func input(role, path string) []file {
 		return nil
 	}
 	return []file{{role: role, flag: role, path: path}}
+}
+
+// secretInput is a file that holds the token (--token-file); none for an
+// empty path.
+func secretInput(role, path string) []file {
+	if path == "" {
+		return nil
+	}
+	return []file{{role: role, flag: role, path: path, secret: true}}
 }
 
 // output is a file the command writes under flag, then the files it
@@ -44,18 +56,19 @@ type sidecar struct {
 }
 
 // tmpFile is the temporary file an atomicFile writes first.
-var tmpFile = sidecar{"temporary file", tmpPath}
+var tmpFile = sidecar{"temporary file", func(p string) string { return tmpPath(linkTarget(p)) }}
 
 // checkFiles refuses (exit 2, a *clashError) a command one of whose
-// outputs is another of its files, inputs or outputs: the same file (a
-// link or a hard link included) when both exist, else the same path once
-// made absolute and its links followed. It reads nothing but the files'
-// metadata, so it can run before anything is read or written.
+// outputs, or its token file, is another of its files, inputs or
+// outputs: the same file (a link or a hard link included) when both
+// exist, else the same path once made absolute and its links followed.
+// It reads nothing but the files' metadata, so it can run before
+// anything is read or written.
 func checkFiles(files []file) error {
 	for i, a := range files {
 		for _, b := range files[i+1:] {
-			if (a.out || b.out) && sameFile(a.path, b.path) {
-				if !b.out { // the one written overwrites the other
+			if (a.out || b.out || a.secret || b.secret) && sameFile(a.path, b.path) {
+				if !b.out && (a.out || b.secret) { // the one written (or the token) is at stake
 					a, b = b, a
 				}
 				return withCode(exitUsage, &clashError{written: b, other: a})
@@ -65,10 +78,14 @@ func checkFiles(files []file) error {
 	return nil
 }
 
-// clashError is an output of a command that is another of its files.
+// clashError is an output of a command (or its token file) that is
+// another of its files.
 type clashError struct{ written, other file }
 
 func (e *clashError) Error() string {
+	if !e.written.out {
+		return fmt.Sprintf("%s %s is also %s: the token file must be no other file of the command; check the paths", e.other.role, e.other.path, e.written.role)
+	}
 	return fmt.Sprintf("%s %s would overwrite %s %s: give %s another path", e.written.role, e.written.path, e.other.role, e.other.path, e.written.flag)
 }
 

@@ -140,3 +140,42 @@ func hardLink(target, name string) func(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestEndFilesThroughALink: a --summary-json or --metrics-file that is a
+// symbolic link is written where it points, and stays a link; one that
+// points into a missing folder is refused (exit 2), naming both, and is
+// left as it was.
+func TestEndFilesThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	writeTestFile(t, in, "ticket_id,sub_status\n713516551148,CL\n")
+	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link("out/s.json", "s.json")(t, dir)
+	link("out/m.prom", "m.prom")(t, dir)
+	link(filepath.Join(dir, "gone", "s.json"), "dangling.json")(t, dir)
+	run := func(args ...string) opsRun { return runOps(t, kapturetest.DefaultToken, false, nil, args...) }
+
+	r := run("run", "--dry-run", "--summary-json", filepath.Join(dir, "s.json"), "--metrics-file", filepath.Join(dir, "m.prom"), in)
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, name := range []string{"s.json", "m.prom"} {
+		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a link: %v", name, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "out", name)); err != nil {
+			t.Errorf("%s was not written where it points: %v", name, err)
+		}
+	}
+
+	dangling := filepath.Join(dir, "dangling.json")
+	r = run("run", "--dry-run", "--summary-json", dangling, in)
+	if r.code != exitUsage || !strings.Contains(r.stderr, dangling+" (a link to "+filepath.Join(dir, "gone", "s.json")+"): its folder does not exist") {
+		t.Errorf("a link into a missing folder: exit %d, stderr %q; want 2, naming both", r.code, r.stderr)
+	}
+	if target, err := os.Readlink(dangling); err != nil || target != filepath.Join(dir, "gone", "s.json") {
+		t.Errorf("the link became %q, %v", target, err)
+	}
+}

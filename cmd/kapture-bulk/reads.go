@@ -39,7 +39,7 @@ func (f *apiFlags) openSession(ctx context.Context, e *env, what string, tune fu
 	if err != nil {
 		return ctx, nil, err
 	}
-	cfg, err := f.engineConfig(e.getenv, log)
+	cfg, err := f.engineConfig(e, log)
 	if err != nil {
 		return ctx, nil, err
 	}

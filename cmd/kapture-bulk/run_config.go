@@ -94,7 +94,7 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 		Results: resultsPath, Mode: f.mode(),
 		Limit:  f.limit,
 		Strict: f.strict, InvalidOut: e.stderr,
-		DryRun: f.dryRun, DryRunOut: e.stdout,
+		DryRun: f.dryRun, DryRunOut: hidingWriter{w: e.stdout, s: e.secrets},
 		// All a dry run needs: to cut payloads, and to estimate the time.
 		Engine: batch.Config{BatchSize: f.batchSize, Rate: f.rate, AutoRate: f.rateAuto, Burst: f.burst, Workers: f.workers},
 		Log:    log,
@@ -103,12 +103,15 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 	cfg.AllowEmpty = f.allowEmpty
 	cfg.Backup = f.backup
 	if !f.dryRun {
-		if cfg.Engine, err = f.engineConfig(e.getenv, log); err != nil {
+		if cfg.Engine, err = f.engineConfig(e, log); err != nil {
 			return run.Config{}, err
 		}
-	} else if base, err := f.apiRoot(e.getenv); err == nil {
-		// Only to say where a run would send: a dry run needs no address.
-		cfg.Engine.BaseURL, cfg.Engine.AllowInsecureHTTP = base, f.allowInsecure
+	} else {
+		f.learnToken(e)
+		if base, err := f.apiRoot(e.getenv); err == nil {
+			// Only to say where a run would send: a dry run needs no address.
+			cfg.Engine.BaseURL, cfg.Engine.AllowInsecureHTTP = base, f.allowInsecure
+		}
 	}
 	api, _ := batch.APIRoot(cfg.Engine) // a bad address is the run's to refuse
 	if cfg.Names, err = loadBook("", f.names, api); err != nil {
@@ -180,8 +183,8 @@ func defaultResults(input string) string {
 }
 
 // engineConfig is the engine's configuration for a run that sends.
-func (f *runFlags) engineConfig(getenv func(string) string, log *slog.Logger) (batch.Config, error) {
-	cfg, err := f.apiFlags.engineConfig(getenv, log)
+func (f *runFlags) engineConfig(e *env, log *slog.Logger) (batch.Config, error) {
+	cfg, err := f.apiFlags.engineConfig(e, log)
 	if err != nil {
 		return batch.Config{}, err
 	}
@@ -210,6 +213,18 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 		return t, nil
 	}
 	return "", usagef("no API token: set KAPTURE_API_TOKEN or give --token-file")
+}
+
+// learnToken makes the token of --token-file known to e's secrets for a
+// command that does not need it (a dry run): a file it quotes may hold a
+// copy. Only a regular file is read, as a FIFO could block.
+func (f *apiFlags) learnToken(e *env) {
+	if fi, err := os.Stat(f.tokenFile); err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	if t, err := loadToken(f.tokenFile, e.getenv); err == nil {
+		e.secrets.add(t)
+	}
 }
 
 // warnTokenFile warns when the token file can be read by users the job

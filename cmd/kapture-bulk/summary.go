@@ -69,6 +69,7 @@ type summary struct {
 
 	next     advice
 	finished time.Time
+	secrets  *secrets // hidden in the JSON file (stderr hides them itself)
 	// inflight: of Unknown, the rows this run left in the journal.
 	inflight int64
 }
@@ -307,23 +308,30 @@ func (s *summary) logJSON(w io.Writer) error {
 }
 
 // checkWritable makes sure that path can be written as writeAtomic
-// writes it: its temporary file is created and removed again. Neither may
-// be anything but a file: a FIFO would block the write, a folder refuse
-// the rename.
+// writes it (through a link, at its target): its temporary file is
+// created and removed again. Neither may be anything but a file: a FIFO
+// would block the write, a folder refuse the rename.
 func checkWritable(path string) error {
+	named := path
+	if t := linkTarget(path); t != path {
+		named, path = fmt.Sprintf("%s (a link to %s)", path, t), t
+	}
 	tmp := tmpPath(path)
 	for _, p := range []string{path, tmp} {
 		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			if p == path {
+				p = named
+			}
 			return fmt.Errorf("%s: %w", p, writer.NotRegular(fi))
 		}
 	}
 	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE, 0o644)
 	if _, derr := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) && errors.Is(derr, fs.ErrNotExist) {
-		return fmt.Errorf("%s: its folder does not exist", path)
+		return fmt.Errorf("%s: its folder does not exist", named)
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) { // the temporary file is not what the user named
-		return fmt.Errorf("%s cannot be written: %w", path, pe.Err)
+		return fmt.Errorf("%s cannot be written: %w", named, pe.Err)
 	}
 	if err != nil {
 		return err
@@ -337,5 +345,5 @@ func (s *summary) writeJSON(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b, 0o644)
+	return writeAtomic(path, []byte(s.secrets.hide(string(b))), 0o644)
 }

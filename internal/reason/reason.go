@@ -39,6 +39,8 @@ const MaxLen = 200
 //     reasons);
 //   - a UUID, or a word that mixes letters and digits otherwise (a hex
 //     request id) becomes <id>;
+//   - a Unicode code point (U+009B) stays as it is: the character a
+//     message names is the reason, not a value of the row;
 //   - runs of white space become one space, and the result is cut to
 //     MaxLen bytes, ending in "…".
 //
@@ -61,6 +63,11 @@ func Mask(msg string) string {
 		}
 		if n := quoted(msg, i); n > 0 {
 			b.WriteString(Value)
+			i += n
+			continue
+		}
+		if n := codePoint(msg, i); n > 0 {
+			b.WriteString(msg[i : i+n])
 			i += n
 			continue
 		}
@@ -101,6 +108,24 @@ func httpStatus(msg string, i int) int {
 	}
 	return 3
 }
+
+// codePoint returns the length of the code point written U+ and 4 to 6
+// hex digits that starts msg[i] as a word of its own, else 0.
+func codePoint(msg string, i int) int {
+	if !strings.HasPrefix(msg[i:], "U+") || (i > 0 && isWordByte(msg[i-1])) {
+		return 0
+	}
+	n := 2
+	for n < len(msg)-i && n < 8 && isHex(msg[i+n]) {
+		n++
+	}
+	if n < 6 || (i+n < len(msg) && isWordByte(msg[i+n])) {
+		return 0
+	}
+	return n
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' || 'a' <= c && c <= 'f' }
 
 // cut shortens s to MaxLen bytes at a character boundary.
 func cut(s string) string {

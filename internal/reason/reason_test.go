@@ -28,6 +28,8 @@ func TestMask(t *testing.T) {
 		{"  spaced \n\t out  ", "spaced out"},
 		{`an unclosed " quote`, `an unclosed " quote`},
 		{"12345 rows, 123456 id", "<n> rows, <id> id"},
+		{"sub_status contains the control character U+009B (CONTROL SEQUENCE INTRODUCER) at byte 3", "sub_status contains the control character U+009B (CONTROL SEQUENCE INTRODUCER) at byte <n>"},
+		{"U+200B, U+1F600 and U+10FFFF; not XU+0041, U+12 or U+0041A7B", "U+200B, U+1F600 and U+10FFFF; not XU+<n>, U+<n> or U+<id>"},
 		{"", ""},
 	}
 	for _, tt := range tests {

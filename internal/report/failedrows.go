@@ -3,20 +3,19 @@ package report
 import (
 	"github.com/kapture-bulk/kapture-bulk/internal/failedrows"
 	"github.com/kapture-bulk/kapture-bulk/reader"
-	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // writeFailedRows writes to opts.FailedRows the rows failing lists (by
 // ordinal among the data rows, in input order) as package failedrows
 // writes them, each with why it is not done in the error column.
-func writeFailedRows(opts Options, failing []why, msgs *writer.Messages) (int64, error) {
+func writeFailedRows(opts Options, failing []why, msgs messages) (int64, error) {
 	return failedrows.Write(opts.FailedRows, opts.Input, opts.Reader, failingRows{failing, msgs})
 }
 
 // failingRows are the rows not done, for failedrows.Write.
 type failingRows struct {
 	rows []why
-	msgs *writer.Messages
+	msgs messages
 }
 
 func (f failingRows) Len() int          { return len(f.rows) }

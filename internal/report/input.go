@@ -43,10 +43,10 @@ const (
 )
 
 // message returns the error cell of the row rec whose reason is w.
-func (w why) message(rec reader.Record, msgs *writer.Messages) (string, error) {
+func (w why) message(rec reader.Record, msgs messages) (string, error) {
 	switch w.kind {
 	case whyInvalid:
-		return rec.Invalid, nil
+		return msgs.text(rec.Invalid), nil
 	case whyNotSent:
 		return msgNotSent, nil
 	case whyUnreadable:
@@ -54,13 +54,13 @@ func (w why) message(rec reader.Record, msgs *writer.Messages) (string, error) {
 	case whyOutOfOrder:
 		return msgOutOfOrder(rec.TicketID), nil
 	}
-	return resume.Result{At: w.at}.Message(msgs)
+	return msgs.of(resume.Result{At: w.at})
 }
 
 // walker is one read of the input against the results.
 type walker struct {
 	st      *resume.State
-	msgs    *writer.Messages
+	msgs    messages
 	rep     *Report
 	tally   *reason.Tally
 	failing []why // with failed rows to write: the rows not done, in input order
@@ -72,7 +72,7 @@ type walker struct {
 // walkInput reads the input in order and fills rep with the final state of
 // each of its rows; with Options.FailedRows it then writes the rows not
 // done.
-func walkInput(opts Options, st *resume.State, msgs *writer.Messages, rep *Report) error {
+func walkInput(opts Options, st *resume.State, msgs messages, rep *Report) error {
 	w := &walker{st: st, msgs: msgs, rep: rep, tally: reason.NewTally(0), keep: opts.FailedRows != nil}
 	plan, err := orderPlan(opts, st)
 	if err != nil {
@@ -136,7 +136,7 @@ func (w *walker) row(row *resume.Row) error {
 	rep.Rows++
 	if row.Invalid != "" {
 		rep.Invalid++
-		w.tally.Add(string(writer.StatusInvalid), row.Invalid, row.Line)
+		w.tally.Add(string(writer.StatusInvalid), w.msgs.text(row.Invalid), row.Line)
 		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyInvalid})
 		return nil
 	}
@@ -151,7 +151,7 @@ func (w *walker) row(row *resume.Row) error {
 		rep.NotSent++
 		w.fail(why{ordinal: uint32(row.Ordinal), kind: whyNotSent})
 	case r.Status == resume.Failed, r.Status == resume.Invalid: // invalid: recorded so by a version with other rules
-		msg, err := r.Message(w.msgs)
+		msg, err := w.msgs.of(r)
 		if err != nil {
 			return err
 		}

@@ -49,6 +49,32 @@ type Options struct {
 	// in input order, in the input's own columns and delimiter plus a
 	// last column error (see WriteFailedRows); nil writes nothing.
 	FailedRows io.Writer
+	// Hide, if set, is applied to every message before it is grouped
+	// into a reason or written as an error cell: the command hides the
+	// tokens it knows with it (a token cut by the masking of a reason
+	// could no longer be found whole).
+	Hide func(string) string
+}
+
+// messages reads the messages of rows back, from the results file (or
+// the input's reader, for invalid rows), with Options.Hide applied.
+type messages struct {
+	results *writer.Messages
+	hide    func(string) string
+}
+
+// of is the message of result r.
+func (m messages) of(r resume.Result) (string, error) {
+	msg, err := r.Message(m.results)
+	return m.text(msg), err
+}
+
+// text is msg with Options.Hide applied.
+func (m messages) text(msg string) string {
+	if m.hide == nil {
+		return msg
+	}
+	return m.hide(msg)
 }
 
 // Report is the outcome of the rows. With an input, its counts partition
@@ -166,7 +192,7 @@ func Build(opts Options) (*Report, error) {
 		ResultsRows: int64(c.Rows), Superseded: int64(c.Superseded), Unattributed: int64(c.Unattributed),
 		Torn: torn, TornHeader: tornHeader, JournalIgnored: loaded.Journal != nil,
 	}
-	msgs := writer.NewMessages(f)
+	msgs := messages{results: writer.NewMessages(f), hide: opts.Hide}
 	if opts.Input == "" {
 		return rep, settle(st, msgs, rep)
 	}

@@ -12,7 +12,7 @@ import (
 // settle fills rep from the results alone: every key's latest result, and
 // every invalid result no later result on its line replaced. Messages are
 // read back from the results file (msgs) for the rows not done.
-func settle(st *resume.State, msgs *writer.Messages, rep *Report) error {
+func settle(st *resume.State, msgs messages, rep *Report) error {
 	var notDone []resume.Result
 	rep.Superseded += int64(st.Each(func(r resume.Result, _, _ bool) {
 		rep.Rows++
@@ -34,7 +34,7 @@ func settle(st *resume.State, msgs *writer.Messages, rep *Report) error {
 	slices.SortFunc(notDone, func(a, b resume.Result) int { return cmp.Compare(a.At, b.At) })
 	tally := reason.NewTally(0)
 	for _, r := range notDone {
-		msg, err := r.Message(msgs)
+		msg, err := msgs.of(r)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ func TestReportRecordsNothing(t *testing.T) {
 		{"empty", "", false, false},
 		{"only a header", writer.Header + "\n", false, false},
 		{"a torn header", writer.Header[:13], true, true},
+		{"a BOM alone", "\ufeff", true, true},
 		{"a header and a torn row", writer.Header + "\n713516551148,succ", true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
