@@ -26,37 +26,73 @@ const backupFailed = "not sent: the backup read failed: "
 // them to Config.Backup, before p's first request leaves (never before a
 // retry, a split half or a row sent again on its own: its tickets were
 // read already). The read is paced and retried as a request is. It
-// reports whether p may go: not when a stop came first (p is left as
-// never sent), nor when the read still failed after its retries (p's
-// rows are failed, never sent; that counts towards the breaker). A read
-// refused for a reason no retry or later payload changes (the token, the
-// address, the API's refusal of the read, a reply in a shape no read can
-// take) fails p's rows so and is fatal; an error of Keep is fatal.
-func (w *worker) backup(s stops, p held) (send bool, err error) {
+// returns what of p may go, and whether any may: not when a stop came
+// first (p is left as never sent), nor when the read still failed after
+// its retries (p's rows are failed, never sent; that counts towards the
+// breaker). A ticket the read could not take (Ticket.Unread: its reply
+// alone is over the size bound) has its rows failed, never sent, and the
+// rest of p goes. A read refused for a reason no retry or later payload
+// changes (the token, the address, the API's refusal of the read, a reply
+// in a shape no read can take) fails p's rows so and is fatal; an error
+// of Keep is fatal.
+func (w *worker) backup(s stops, p held) (rest held, send bool, err error) {
 	ids := make([]string, len(p.rows))
 	for i, r := range p.rows {
 		ids[i] = r.TicketID
 	}
 	need := w.e.cfg.Backup.Need(ids)
 	if len(need) == 0 {
-		return true, nil
+		return p, true, nil
 	}
 	tickets, status, err := w.e.read(s.soft, need)
 	if err == nil {
-		if err := w.e.cfg.Backup.Keep(s.run, tickets); err != nil {
-			return false, fmt.Errorf("keep the pre-images of %d tickets: %w", len(tickets), err)
+		read, unread := tickets[:0:0], map[string]string{}
+		for _, t := range tickets {
+			if t.Unread != "" {
+				unread[t.ID] = t.Unread
+			} else {
+				read = append(read, t)
+			}
 		}
-		return true, nil
+		if len(read) == 0 {
+			return w.holdBack(p, unread, status)
+		}
+		if err := w.e.cfg.Backup.Keep(s.run, read); err != nil {
+			return p, false, fmt.Errorf("keep the pre-images of %d tickets: %w", len(read), err)
+		}
+		return w.holdBack(p, unread, status)
 	}
 	if s.soft.Err() != nil {
-		return false, w.abandon(s.run, p, false)
+		return p, false, w.abandon(s.run, p, false)
 	}
 	msg := backupFailed + err.Error()
 	if eerr := w.emitAll(p.rows, Failed, msg, status, p.prior); eerr != nil {
-		return false, eerr
+		return p, false, eerr
 	}
 	if _, gaveUp := errors.AsType[*readGaveUp](err); gaveUp {
-		return false, w.e.unhealthy(msg)
+		return p, false, w.e.unhealthy(msg)
 	}
-	return false, fmt.Errorf("the backup read failed: %w", err)
+	return p, false, fmt.Errorf("the backup read failed: %w", err)
+}
+
+// holdBack fails, never sent, the rows of p whose ticket has a reason in
+// why (backupFailed and the reason), and returns the rest of p, and
+// whether any is left to send.
+func (w *worker) holdBack(p held, why map[string]string, httpStatus int) (held, bool, error) {
+	if len(why) == 0 {
+		return p, true, nil
+	}
+	rest := p
+	rest.rows = nil
+	for _, r := range p.rows {
+		reason, ok := why[r.TicketID]
+		if !ok {
+			rest.rows = append(rest.rows, r)
+			continue
+		}
+		if err := w.emitAll([]Row{r}, Failed, backupFailed+reason, httpStatus, p.prior); err != nil {
+			return p, false, err
+		}
+	}
+	return rest, len(rest.rows) > 0, nil
 }

@@ -58,6 +58,10 @@ type outcome struct {
 	// fix and suggest (kindConfig) say what to change (ConfigError).
 	fix     Fix
 	suggest string
+	// oversize (kindRetry) is the size bound the reply was over, 0 when
+	// it was not: an update's such reply is retried (it may have been
+	// applied), a read's is not (the same read gets the same reply).
+	oversize int64
 }
 
 // entry is the reply's word on one item.
