@@ -119,11 +119,11 @@ func stopErr(ctx context.Context) error {
 // it ends with an answer if it can. It returns only fatal errors.
 func (w *worker) deliver(s stops, p held, admitted bool) error {
 	if p.prior == 0 && w.e.cfg.Backup != nil && s.soft.Err() == nil {
-		rest, send, err := w.backup(s, p)
-		if !send {
+		send, err := w.backup(s, p)
+		if len(send) == 0 {
 			return err
 		}
-		p = rest // without the rows of tickets the backup could not read
+		p.rows = send
 	}
 	// A new buffer per payload, never reused: the HTTP transport may
 	// still be reading a request's body after Do returned (a server that

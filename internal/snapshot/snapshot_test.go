@@ -413,8 +413,8 @@ func TestBackup(t *testing.T) {
 	if err := b.Keep(context.Background(), []batch.Ticket{read(t, ids[0], false, false)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.Need([]string{ids[1], ids[0], ids[1], ids[2]}); !slices.Equal(got, ids[1:]) {
-		t.Errorf("Need = %v, want %v", got, ids[1:])
+	if got, absent := b.Need([]string{ids[1], ids[0], ids[1], ids[2]}); !slices.Equal(got, ids[1:]) || absent != nil {
+		t.Errorf("Need = %v, %v; want %v, none absent", got, absent, ids[1:])
 	}
 	later := read(t, ids[0], false, false)
 	later.SubStatus = batch.Code{Value: "Later", Given: true}
