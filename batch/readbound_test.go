@@ -82,10 +82,13 @@ func TestBackupOverTheBound(t *testing.T) {
 	}
 	const want = "not sent: the backup read failed: the API's reply for this ticket is larger than 1310720 bytes"
 	for _, r := range c.res {
+		_, known := s.Ticket(r.TicketID)
 		switch {
 		case r.TicketID == long && (r.Status != batch.Failed || r.Message != want || r.Attempts != 0):
 			t.Errorf("line %d of the long ticket: %v %q (%d attempts), want failed %q, never sent", r.Line, r.Status, r.Message, r.Attempts, want)
-		case r.TicketID != long && strings.Contains(r.Message, "backup"):
+		case !known && r.Message != batch.NotShown:
+			t.Errorf("line %d of a ticket the fake does not know: %v %q, want %q", r.Line, r.Status, r.Message, batch.NotShown)
+		case known && r.TicketID != long && strings.Contains(r.Message, "backup"):
 			t.Errorf("line %d: %v %q, want it sent", r.Line, r.Status, r.Message)
 		}
 	}
