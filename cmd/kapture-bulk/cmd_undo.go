@@ -85,6 +85,9 @@ func (o *undoOptions) check() error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
+	if err := checkReadable(input("--snapshot", o.snapshot), input("--results", o.results), o.names.files()); err != nil {
+		return err
+	}
 	return checkOutput("--out", o.out, header(undo.Header))
 }
 
@@ -141,7 +144,7 @@ func snapshotAPI(path string) (string, error) {
 // undoError is an error of reading undo's files: one that cannot be read
 // is exit 2, as one refused (app.go).
 func undoError(err error) error {
-	if isReadSideRefusal(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, writer.ErrNotRegular) || errors.Is(err, writer.ErrNotResults) {
+	if isReadSideRefusal(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, writer.ErrNotRegular) || errors.Is(err, writer.ErrNotResults) {
 		return withCode(exitUsage, err)
 	}
 	return err

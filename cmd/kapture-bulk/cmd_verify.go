@@ -95,15 +95,11 @@ func (o *verifyOptions) check() error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
-	if fi, err := os.Stat(o.args[0]); err != nil {
-		return withCode(exitUsage, fmt.Errorf("input: %w", err))
-	} else if !fi.Mode().IsRegular() {
+	if fi, err := os.Stat(o.args[0]); err == nil && !fi.Mode().IsRegular() {
 		return usagef("input %s: not a regular file: verify reads it twice", o.args[0])
 	}
-	if o.results != "" {
-		if _, err := os.Stat(o.results); err != nil {
-			return withCode(exitUsage, fmt.Errorf("--results: %w", err))
-		}
+	if err := checkReadable(input("input", o.args[0]), input("--results", o.results), o.names.files()); err != nil {
+		return err
 	}
 	ropts, err := o.input.options(o.args[0])
 	if err != nil {

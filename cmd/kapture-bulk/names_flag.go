@@ -66,6 +66,9 @@ func resultsInputs(results string) []file {
 // than api (when api is known) is refused, exit 2, naming file, line and
 // column where there is one.
 func loadBook(results string, files namesFlag, api string) (*keynames.Book, error) {
+	if err := checkReadable(files.files()); err != nil {
+		return nil, err
+	}
 	b := keynames.NewBook()
 	var paths []string
 	if results != "" {

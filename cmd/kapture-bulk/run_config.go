@@ -201,7 +201,7 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", usagef("read --token-file: %w", err)
+			return "", fileError("--token-file", path, err)
 		}
 		t := strings.TrimSpace(string(b))
 		if t == "" {
