@@ -161,6 +161,9 @@ func printUndo(w io.Writer, o *undoOptions, res *undo.Result) {
 	b.WriteString("\n")
 	if o.results != "" {
 		fmt.Fprintf(&b, "  %s: %s changed by the job (a success, or an outcome nobody knows)\n", o.results, plural.Of(res.Changed, "ticket", "tickets"))
+		if note := noPairsNote(o.results); note != "" {
+			fmt.Fprintf(&b, "  %s\n", note)
+		}
 	}
 	if res.Unsnapped > 0 {
 		lines := joinInts(res.UnsnappedLines)

@@ -101,6 +101,11 @@ func (o *verifyOptions) check() error {
 	if err := checkReadable(input("input", o.args[0]), input("--results", o.results), o.names.files()); err != nil {
 		return err
 	}
+	if o.results != "" {
+		if err := checkResults(o.results); err != nil {
+			return err
+		}
+	}
 	ropts, err := o.input.options(o.args[0])
 	if err != nil {
 		return err
@@ -124,6 +129,9 @@ func verifyRun(ctx context.Context, o *verifyOptions) error {
 	book, err := loadBook(o.results, o.names, s.api)
 	if err != nil {
 		return err
+	}
+	if note := noPairsNote(o.results); note != "" {
+		s.log.Warn(note)
 	}
 	ropts, err := o.input.options(o.args[0])
 	if err != nil {
