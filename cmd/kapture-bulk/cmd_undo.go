@@ -97,6 +97,9 @@ func undoRun(o *undoOptions) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	if err := removeEarlier("--out", o.out); err != nil { // as verify's
+		return err
+	}
 	api, err := snapshotAPI(o.snapshot)
 	if err != nil {
 		return err

@@ -121,6 +121,11 @@ func verifyRun(ctx context.Context, o *verifyOptions) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	// A verify that fails leaves no earlier VERIFY.csv or FIX.csv: run
+	// on an old FIX.csv, its rows would undo what changed since.
+	if err := errors.Join(removeEarlier("--out", o.out), removeEarlier("--differs", o.differs)); err != nil {
+		return withCode(exitUsage, err)
+	}
 	ctx, s, err := o.api.openSession(ctx, o.env, "nothing is written", func(c *batch.Config) { c.ReadBatch = o.readBatch })
 	if err != nil {
 		return err

@@ -225,6 +225,21 @@ func readable(path string) error {
 	return f.Close()
 }
 
+// removeEarlier removes the file an earlier command left at the output
+// of flag (through a link, what it points to), once the checks let this
+// one replace it: a command that then fails or is interrupted leaves
+// none, so that no one takes an earlier file for this one's. None for an
+// empty path.
+func removeEarlier(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(linkTarget(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return usagef("%s: cannot remove the earlier %s: %w", flag, path, err)
+	}
+	return nil
+}
+
 // header is the start of an output whose header is h, for checkOutput.
 func header(h string) func() ([]byte, error) {
 	return func() ([]byte, error) { return []byte(h + "\n"), nil }
