@@ -62,7 +62,7 @@ func undoFlagSet(o *undoOptions) *flag.FlagSet {
 	fs.StringVar(&o.snapshot, "snapshot", "", "the snapshot of the tickets before the job: snapshot --out, or run --backup (required)")
 	fs.StringVar(&o.results, "results", "", "the results CSV of the job: only the tickets it changed (a success, or an outcome nobody knows) are put back; its key-name pairs (RESULTS.names.csv) translate the snapshot's names (default: every ticket of the snapshot)")
 	registerNames(fs, &o.names, "for the names of the snapshot no reply has shown")
-	fs.StringVar(&o.out, "out", "", "the input to write (mode 0600): ticket_id,sub_status,queue,disposition, as keys (required)")
+	fs.StringVar(&o.out, "out", "", "the input to write (mode 0600; an earlier one is removed first, so a failed undo leaves none): ticket_id,sub_status,queue,disposition, as keys (required)")
 	return fs
 }
 

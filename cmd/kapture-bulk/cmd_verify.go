@@ -56,8 +56,9 @@ reads carry, or shows a name no pair, or more than one, gives a key for:
 compared on no ticket. Reads count against the rate limit as updates do.
 Exits 0 only when every ticket matches; 1 otherwise; 2 for bad input,
 files or flags, or a reply in a shape it cannot read (probe shows it); 3
-when the API refused the token or stayed down; 130 when interrupted
-(nothing is written then).
+when the API refused the token or stayed down; 130 when interrupted.
+An earlier --out or --differs is removed before the reads, so after a
+failure or an interruption neither exists.
 
 `
 
