@@ -257,6 +257,22 @@ func TestNightlyPassesTheRunOn(t *testing.T) {
 	}
 }
 
+// TestNightlyRefusesCRLFTenantFile: a TENANT.env saved with Windows line
+// ends is exit 64, saying so, not an export "missing" for the CR at the
+// end of its path.
+func TestNightlyRefusesCRLFTenantFile(t *testing.T) {
+	n := newNightly(t)
+	n.write(n.input, "ticket_id,sub_status\n713516551148,CL\n", 0o644)
+	n.write(filepath.Join(n.etc, "acme.env"), "KAPTURE_SUBDOMAIN=acme\r\nKAPTURE_BULK_INPUT="+n.input+"\r\n", 0o644)
+	code, out := n.run("0", "", "acme")
+	if code != 64 || !strings.Contains(out, "CRLF") {
+		t.Errorf("exit %d, want 64 naming the CRLF line ends; output:\n%s", code, out)
+	}
+	if got := n.read(filepath.Join(n.stubs, "args")); got != "" {
+		t.Errorf("kapture-bulk ran with %q", got)
+	}
+}
+
 // TestNightlyUsage: a wrong call or a missing tenant file is exit 64, and
 // nothing runs.
 func TestNightlyUsage(t *testing.T) {
