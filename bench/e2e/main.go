@@ -44,6 +44,7 @@ type config struct {
 	python  string // the Python baseline script
 	workers int
 	batch   int
+	big     int // rows of the large input (memory, resume, sync, report, validate)
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume,sync,report (default all)")
 	flag.StringVar(&c.python, "python", "bench/e2e/py_bulk.py", "the Python baseline script (cpu scenario)")
 	flag.StringVar(&c.perf, "perf", "", "also record a CPU profile of one 200k-row run with perf into this file")
+	flag.IntVar(&c.big, "big", 1_000_000, "rows of the large input: the peak-RSS guard holds for any input, so try a larger one")
 	flag.Parse()
 	c.workers, c.batch = 8, 100
 	if c.quick {
@@ -102,7 +104,7 @@ func run(c config) error {
 
 	small := c.size(100_000, 20_000)
 	mid := c.size(200_000, 50_000)
-	big := c.size(1_000_000, 100_000)
+	big := c.size(c.big, 100_000)
 
 	var rep report
 	if c.want("e2e") {
