@@ -392,12 +392,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 
 // claimAPI makes the results file the record of runs against this run's
 // API (writer.ClaimAPI), refusing, before anything is sent, one that
-// records runs against another. A sync run's results files are new each
-// night, and its state says the API already.
+// records runs against another. A sync run's results file says it too,
+// though its state knows the API: undo and verify look beside the file.
 func (r *runner) claimAPI() error {
-	if r.cfg.Sync.State != "" {
-		return nil
-	}
 	api, err := batch.APIRoot(r.cfg.Engine)
 	if err != nil {
 		return refuse(err)
