@@ -41,7 +41,13 @@ func TestLoadRefuses(t *testing.T) {
 		{"column twice", "kind,key,name,Key\n", 1, 4, "column key twice"},
 		{"too many cells", "kind,key,name\nqueue,ESC,Escalations,x\n", 2, 4, "4 cells"},
 		{"two apis", "kind,key,name,api\nqueue,ESC,Escalations,https://a.example\nqueue,L1,L1 Support,https://b.example\n", 3, 4, "one API"},
-		{"broken quote", "kind,key,name\nqueue,ESC,\"Esc\"alations\n", 2, 15, "quote"},
+		// Syntax errors, limits and binary files are said as an input's
+		// are (reader.Records; before: Go's "bare \" in non-quoted-field",
+		// and an 80 MB cell read whole).
+		{"broken quote", "kind,key,name\nqueue,ESC,\"Esc\"alations\n", 2, 3, `CSV syntax error: a " inside quoted field column 3 (name), which starts here, is not doubled`},
+		{"bare quote", "kind,key,name\nsub_status,VIP,Customer \"VIP\"\n", 2, 3, `CSV syntax error: a " inside unquoted field column 3 (name); quote the whole field`},
+		{"a line over the limit", "kind,key,name\nsub_status,CL," + strings.Repeat("x", reader.MaxRecordBytes) + "\n", 2, 0, "longer than 1 MiB"},
+		{"not text", "kind,key,name\x00\x01\x02\n", 0, 0, "not a text file"},
 		{"empty file", "", 0, 0, "empty"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
