@@ -101,6 +101,19 @@ func binaryLine(line []byte, kind string) string {
 	return fmt.Sprintf("this is not a text file (byte %d of the first line is the control character 0x%02X); give %s", i+1, line[i], give)
 }
 
+// NotText says why a file whose first bytes are head is no text, for a
+// file that should be kind ("a results CSV", named in what to give
+// instead of a binary file): it is a workbook, an
+// archive, an image (by its first bytes), or its first line holds a
+// control character; "" for text. Validate says the same of an input.
+func NotText(head []byte, kind string) string {
+	if what, _ := fileKind(head); what != "" {
+		return "this is " + what
+	}
+	line, _ := firstLine(head)
+	return binaryLine(line, kind)
+}
+
 // utf16Like reports text where every other byte is NUL: ASCII in UTF-16.
 func utf16Like(b []byte) bool {
 	b = b[:min(len(b), 512)]

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
@@ -383,6 +384,9 @@ func headerError(path string, first []byte, size int64) error {
 	}
 	if !hasNL && whole && strings.HasPrefix(Header+"\r", string(first)) {
 		return nil // torn header, or a BOM alone
+	}
+	if msg := reader.NotText(first, "a results CSV (run writes INPUT.results.csv)"); msg != "" {
+		return fmt.Errorf("results file %q: %w: %s", path, ErrNotResults, msg)
 	}
 	return fmt.Errorf("results file %q: %w: first line is %q, want %q",
 		path, ErrNotResults, shorten(line, 80), Header)
