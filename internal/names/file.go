@@ -187,18 +187,24 @@ func parse(path string, r io.Reader) (*file, error) {
 	}
 }
 
-// add adds e, refusing a pair twice and a key with two names.
+// add adds e, refusing a pair twice and a key with two names. Keys are
+// told apart without regard to case, as the reply check compares them:
+// CL and cl are one key, and a file with both is refused.
 func (f *file) add(seen map[Kind]map[string]entry, e entry, ferr func(int, int, string, ...any) error) error {
 	if seen[e.kind] == nil {
 		seen[e.kind] = map[string]entry{}
 	}
-	if prev, ok := seen[e.kind][e.key]; ok {
+	fold := strings.ToLower(e.key)
+	if prev, ok := seen[e.kind][fold]; ok {
+		if prev.key != e.key {
+			return ferr(e.line, e.keyCol, "%s %s is %s of line %d in another case: keys are compared without regard to case (as replies are checked), so they are one key: keep one line", e.kind, e.key, prev.key, prev.line)
+		}
 		if prev.name == e.name {
 			return ferr(e.line, e.keyCol, "%s %s paired with %q twice (line %d too)", e.kind, e.key, e.name, prev.line)
 		}
 		return ferr(e.line, e.nameCol, "%s %s is named %q here but %q on line %d: one key has one name", e.kind, e.key, e.name, prev.name, prev.line)
 	}
-	seen[e.kind][e.key] = e
+	seen[e.kind][fold] = e
 	f.entries = append(f.entries, e)
 	return nil
 }
@@ -284,8 +290,15 @@ func (b *Book) Save(path, api string) error {
 	case old.api != "" && old.api != api:
 		return fmt.Errorf("names file %q: %w (%s, not %s)", path, ErrOtherAPI, old.api, api)
 	}
+	shown := map[Kind]map[string]bool{} // the keys replies showed, in lower case
+	for k, m := range learned {
+		shown[k] = map[string]bool{}
+		for key := range m {
+			shown[k][strings.ToLower(key)] = true
+		}
+	}
 	for _, e := range old.entries {
-		if _, ok := learned[e.kind][e.key]; !ok {
+		if !shown[e.kind][strings.ToLower(e.key)] { // a key a reply showed, in any case, is the reply's
 			learned[e.kind][e.key] = e.name
 		}
 		if _, ok := parents[e.key]; !ok && e.kind == SubStatus && e.parent != "" {

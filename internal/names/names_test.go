@@ -35,6 +35,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"empty name", "kind,key,name\nqueue,ESC,\n", 2, 3, "name is empty"},
 		{"pair twice", "kind,key,name\nsub_status,P,Pending\nqueue,P,Pending\nsub_status,P,Pending\n", 4, 2, "twice (line 2 too)"},
 		{"key with two names", "kind,key,name\nsub_status,CL,Closed\nsub_status,CL,Shut\n", 3, 3, `named "Shut" here but "Closed" on line 2`},
+		{"a key in two cases", "kind,key,name\nsub_status,CL,Closed\nsub_status,cl,Closed\n", 3, 2, "CL of line 2 in another case"},
 		{"columns in another order", "name,kind,key\nClosed,sub_status,CL\nShut,sub_status,CL\n", 3, 1, `named "Shut"`},
 		{"unknown column", "kind,key,name,note\n", 1, 4, `column "note"`},
 		{"missing column", "kind,key\nqueue,ESC\n", 1, 0, "no name column"},
@@ -318,6 +319,23 @@ func TestResolveUnderItsParent(t *testing.T) {
 
 // TestSaveNeverWritesThroughALink: a link planted where Save writes its
 // temporary file is replaced, not written through.
+// TestSaveOneKeyInOneCase: a reply that shows a key the names file holds
+// in another case replaces it, so that the file Save writes is one Load
+// takes (a file with CL and cl is refused: keys are compared without
+// regard to case).
+func TestSaveOneKeyInOneCase(t *testing.T) {
+	const api = "https://acme.kapturecrm.com"
+	path := tempFile(t, "night.results.names.csv", "kind,key,name,api\nsub_status,CL,Closed,"+api+"\n")
+	b := names.NewBook()
+	b.Learn(names.SubStatus, "cl", "Closed")
+	if err := b.Save(path, api); err != nil {
+		t.Fatal(err)
+	}
+	if err := names.NewBook().Load(path); err != nil {
+		t.Errorf("Load of what Save wrote: %v", err)
+	}
+}
+
 func TestSaveNeverWritesThroughALink(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim.txt")
