@@ -65,3 +65,17 @@ func TestUndoSaysWhatIsWrong(t *testing.T) {
 		t.Errorf("a snapshot of one ticket of four: exit %d; want 1 and %q\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
 }
+
+// TestTokenFileWithBOM: a token file saved as "UTF-8 with BOM" (Notepad)
+// works: the BOM is not sent with the token (before: 401, exit 3).
+func TestTokenFileWithBOM(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	in, _ := readInput(t, dir, 2, "CL")
+	tf := filepath.Join(dir, "token")
+	os.WriteFile(tf, []byte("\ufeff"+kapturetest.DefaultToken+"\r\n"), 0o600)
+	r := runOps(t, "", false, nil, "run", "--base-url", srv.URL, "--rate", "0", "--quiet", "--token-file", tf, in)
+	if r.code != exitOK {
+		t.Errorf("run with a token file with a BOM: exit %d\n%s", r.code, r.stderr)
+	}
+}
