@@ -33,8 +33,8 @@ type Rows interface {
 	Message(i int, rec reader.Record) (string, error)
 }
 
-// Write reads the input again from in (opts.Name names it), keeping every row's
-// cells as found, and writes to out the rows rows lists: the input's own
+// Write reads the input again from in (opts.Name names it), keeping
+// every row's cells as found, and writes to out the rows rows lists: the input's own
 // header cells, delimiter and row cells, and a last column error. A run
 // of the file leaves the error column out, as it leaves out any column it
 // does not know. An input that has an error column already (a failed rows
@@ -43,8 +43,8 @@ type Rows interface {
 // which the reader takes off again when the file is run. The file is
 // UTF-8 with a BOM, so that a spreadsheet shows its characters right
 // (whatever encoding the input was in; the reader takes the BOM). It
-// returns how many rows it wrote.
-// A row to write that the input no longer has is reader.ErrChanged.
+// returns how many rows it wrote; a row to write that the input no
+// longer has is reader.ErrChanged.
 func Write(out io.Writer, in io.Reader, opts reader.Options, rows Rows) (int64, error) {
 	opts.KeepRaw = true
 	rd, err := reader.Open(in, opts)
