@@ -128,28 +128,30 @@ func readFile(path string) (*file, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("names file %q: %w", path, writer.NotRegular(fi))
 	}
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("names file: %w", err)
 	}
-	return parse(path, data)
+	defer fh.Close()
+	return parse(path, fh)
 }
 
-// parse reads a names file's bytes.
-func parse(path string, data []byte) (*file, error) {
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+// parse reads a names file from r, as an input is read (reader.Records:
+// its decoding, delimiters, limits and wording of a broken file).
+func parse(path string, r io.Reader) (*file, error) {
 	ferr := func(line, col int, format string, args ...any) error {
 		return &reader.FileError{Name: path, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = delimiter(data)
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
+	cr, err := reader.OpenRecords(r, reader.Options{Name: path}, "a names file (CSV kind,key,name)")
+	if err != nil {
+		return nil, err
+	}
+	head, _, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ferr(0, 0, "the file is empty: a names file starts with the header kind,key,name")
 	}
 	if err != nil {
-		return nil, csvError(path, err)
+		return nil, err
 	}
 	cols, err := columns(head, ferr)
 	if err != nil {
@@ -159,14 +161,13 @@ func parse(path string, data []byte) (*file, error) {
 	apiLine := 0
 	seen := map[Kind]map[string]entry{}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return f, nil
 		}
 		if err != nil {
-			return nil, csvError(path, err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
 		e, api, err := row(rec, line, cols, ferr)
 		if err != nil || e.kind == "" {
 			if err != nil {
@@ -180,18 +181,32 @@ func parse(path string, data []byte) (*file, error) {
 		if api != "" && f.api == "" {
 			f.api, apiLine = api, line
 		}
-		if seen[e.kind] == nil {
-			seen[e.kind] = map[string]entry{}
+		if err := f.add(seen, e, ferr); err != nil {
+			return nil, err
 		}
-		if prev, ok := seen[e.kind][e.key]; ok {
-			if prev.name == e.name {
-				return nil, ferr(line, e.keyCol, "%s %s paired with %q twice (line %d too)", e.kind, e.key, e.name, prev.line)
-			}
-			return nil, ferr(line, e.nameCol, "%s %s is named %q here but %q on line %d: one key has one name", e.kind, e.key, e.name, prev.name, prev.line)
-		}
-		seen[e.kind][e.key] = e
-		f.entries = append(f.entries, e)
 	}
+}
+
+// add adds e, refusing a pair twice and a key with two names. Keys are
+// told apart without regard to case, as the reply check compares them:
+// CL and cl are one key, and a file with both is refused.
+func (f *file) add(seen map[Kind]map[string]entry, e entry, ferr func(int, int, string, ...any) error) error {
+	if seen[e.kind] == nil {
+		seen[e.kind] = map[string]entry{}
+	}
+	fold := strings.ToLower(e.key)
+	if prev, ok := seen[e.kind][fold]; ok {
+		if prev.key != e.key {
+			return ferr(e.line, e.keyCol, "%s %s is %s of line %d in another case: keys are compared without regard to case (as replies are checked), so they are one key: keep one line", e.kind, e.key, prev.key, prev.line)
+		}
+		if prev.name == e.name {
+			return ferr(e.line, e.keyCol, "%s %s paired with %q twice (line %d too)", e.kind, e.key, e.name, prev.line)
+		}
+		return ferr(e.line, e.nameCol, "%s %s is named %q here but %q on line %d: one key has one name", e.kind, e.key, e.name, prev.name, prev.line)
+	}
+	seen[e.kind][fold] = e
+	f.entries = append(f.entries, e)
+	return nil
 }
 
 // columns finds the columns of a names file's header: kind, key and name
@@ -247,29 +262,6 @@ func row(rec []string, line int, cols map[string]int, ferr func(int, int, string
 	return e, cell(colAPI), nil
 }
 
-// delimiter returns the one of , ; and tab that occurs most often on the
-// first line (a comma on a tie): a spreadsheet in a decimal-comma locale
-// saves CSV with semicolons.
-func delimiter(data []byte) rune {
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	best, n := ',', bytes.Count(first, []byte(","))
-	for _, d := range []rune{';', '\t'} {
-		if c := bytes.Count(first, []byte(string(d))); c > n {
-			best, n = d, c
-		}
-	}
-	return best
-}
-
-// csvError is a CSV syntax error of a names file, as a *reader.FileError.
-func csvError(path string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &reader.FileError{Name: path, Line: pe.Line, Column: pe.Column, Msg: pe.Err.Error()}
-	}
-	return fmt.Errorf("names file %q: %w", path, err)
-}
-
 // Save writes the pairs replies showed (Learn) to the names file at path,
 // for the API api, merged with the pairs the file holds (a key a reply
 // showed takes the reply's name): sorted by kind and key, with the api
@@ -298,8 +290,15 @@ func (b *Book) Save(path, api string) error {
 	case old.api != "" && old.api != api:
 		return fmt.Errorf("names file %q: %w (%s, not %s)", path, ErrOtherAPI, old.api, api)
 	}
+	shown := map[Kind]map[string]bool{} // the keys replies showed, in lower case
+	for k, m := range learned {
+		shown[k] = map[string]bool{}
+		for key := range m {
+			shown[k][strings.ToLower(key)] = true
+		}
+	}
 	for _, e := range old.entries {
-		if _, ok := learned[e.kind][e.key]; !ok {
+		if !shown[e.kind][strings.ToLower(e.key)] { // a key a reply showed, in any case, is the reply's
 			learned[e.kind][e.key] = e.name
 		}
 		if _, ok := parents[e.key]; !ok && e.kind == SubStatus && e.parent != "" {

@@ -59,9 +59,11 @@ type Result struct {
 	// Changed counts the tickets the results say the job changed (with
 	// Results); Unsnapped those of them the snapshot lacks (no pre-image:
 	// they cannot be restored), UnsnappedLines the input lines of the
-	// first of them.
+	// first of them (in input order), UnsnappedTickets the ids of the
+	// first few of those (from the results file).
 	Changed, Unsnapped int64
 	UnsnappedLines     []int
+	UnsnappedTickets   []string
 	// LeftOut lists the first MaxListed tickets left out, and LeftOutTotal
 	// counts them all; Names groups the values no key could be found for,
 	// with the line to add to a names file.
@@ -137,8 +139,9 @@ func Plan(opts Options) (*Result, error) {
 
 // changed is a ticket the results changed.
 type changed struct {
-	line int  // an input line of it, for messages
-	seen bool // the snapshot has it
+	line int   // an input line of it, for messages
+	at   int64 // where its results row starts (resume.Result.At); -1: none
+	seen bool  // the snapshot has it
 }
 
 type nameKey struct {
@@ -184,22 +187,42 @@ func (p *planner) loadResults() error {
 			return
 		}
 		if c := p.changed[ticket]; c == nil {
-			p.changed[ticket] = &changed{line: r.Line}
+			p.changed[ticket] = &changed{line: r.Line, at: r.At}
 		} else if r.Line > 0 && (c.line == 0 || r.Line < c.line) {
-			c.line = r.Line
+			c.line, c.at = r.Line, r.At
 		}
 	})
 	if err != nil {
 		return err
 	}
 	p.res.Changed = int64(len(p.changed))
-	// The API the results record runs against; for a file of an older
-	// version, the one the pairs kept beside it were learnt from.
-	if p.api, err = writer.APIOf(path); err != nil || p.api != "" {
+	p.api, err = ResultsAPI(path)
+	return err
+}
+
+// ResultsAPI returns the API the results file at path records runs
+// against; for a file of an older version, the one the pairs kept beside
+// it were learnt from; "" when neither says.
+func ResultsAPI(path string) (string, error) {
+	if api, err := writer.APIOf(path); err != nil || api != "" {
+		return api, err
+	}
+	return names.APIOf(names.ResultsPath(path))
+}
+
+// SameTenant refuses (ErrOtherTenant) a snapshot read from snapAPI when
+// the results file at results records runs against another API: checked
+// first, so that the message says so rather than blame the results'
+// names file, which is of the results' API.
+func SameTenant(snapshot, snapAPI, results string) error {
+	if snapAPI == "" || results == "" {
+		return nil
+	}
+	api, err := ResultsAPI(results)
+	if err != nil || api == "" || api == snapAPI {
 		return err
 	}
-	p.api, err = names.APIOf(names.ResultsPath(path))
-	return err
+	return fmt.Errorf("%s: %w: it was read from %s, the results were sent to %s", snapshot, ErrOtherTenant, snapAPI, api)
 }
 
 // mayHaveChanged reports whether a row whose latest result is r may have
@@ -225,14 +248,8 @@ func (p *planner) settle() error {
 	if p.changed != nil && p.res.Changed > 0 && p.seen == 0 {
 		return fmt.Errorf("%s: %w (%d tickets have a success in %s)", p.opts.Snapshot, ErrOtherTickets, p.res.Changed, p.opts.Results)
 	}
-	for _, c := range p.changed {
-		if c.seen {
-			continue
-		}
-		p.res.Unsnapped++
-		if len(p.res.UnsnappedLines) < 20 && c.line > 0 {
-			p.res.UnsnappedLines = append(p.res.UnsnappedLines, c.line)
-		}
+	if err := p.unsnapped(); err != nil {
+		return err
 	}
 	for i := 1; i < len(columns); i++ {
 		switch {
