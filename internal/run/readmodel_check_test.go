@@ -288,10 +288,10 @@ func (h *readHistory) restored(pre, now kapturetest.Ticket) bool {
 // leftOutCause says why undo cannot restore pre with book: a value no
 // one key explains; "" when it can.
 func (h *readHistory) leftOutCause(book *names.Book, pre kapturetest.Ticket) string {
-	if _, ok := h.expectKey(book, names.SubStatus, h.shown(pre.SubStatus.Key, pre.SubStatus.Name), pre.SubStatus.Status.Key); !ok {
+	if _, ok := h.expectKey(book, names.SubStatus, h.shown(pre.SubStatus.Key, pre.SubStatus.Name), pre.SubStatus.Status); !ok {
 		return "sub-status"
 	}
-	if _, ok := h.expectKey(book, names.Queue, h.shown(pre.Queue.Key, pre.Queue.Name), ""); h.shape.queue && !ok {
+	if _, ok := h.expectKey(book, names.Queue, h.shown(pre.Queue.Key, pre.Queue.Name), kapturetest.Status{}); h.shape.queue && !ok {
 		return "queue"
 	}
 	return ""

@@ -140,7 +140,7 @@ func newReadHistory(t *testing.T, seed uint64) *readHistory {
 		KeepSubStatus: h.shape.keep, ReadKeys: h.shape.keys, ReadQueue: h.shape.queue}, 0.03)
 	if rng.IntN(3) > 0 {
 		h.shape.namesFile = h.path("names.csv")
-		h.writeNamesFile(rng.IntN(2) == 0)
+		h.writeNamesFile(rng.IntN(2) == 0, seed)
 	}
 	for i := range 3 + rng.IntN(8) {
 		h.tickets = append(h.tickets, fmt.Sprintf("7135167%05d", i))
@@ -177,25 +177,64 @@ func (h *readHistory) newRow() rrow {
 }
 
 // writeNamesFile writes the operator's names file: every pair of the
-// tenant (all), or some of them.
-func (h *readHistory) writeNamesFile(all bool) {
+// tenant (all), or some of them. Its own generator (seeded apart, so
+// that the rest of a history plays as before) decides the rest: whether
+// the file has the parent column, and which sub-status pairs give their
+// parent (as a key or a name); and, for half the files, that of the
+// sub-statuses sharing a name ("Others": PO under Pending, CO under
+// Complete) the file lists one at most, which a book must not take a
+// ticket under the other status for while the pair gives no parent.
+func (h *readHistory) writeNamesFile(all bool, seed uint64) {
+	nrng := rand.New(rand.NewPCG(seed, 20))
+	parents, oneHomonym := nrng.IntN(2) == 0, nrng.IntN(2) == 0
 	var b strings.Builder
-	b.WriteString("kind,key,name\n")
+	b.WriteString("kind,key,name")
+	if parents {
+		b.WriteString(",parent")
+	}
+	b.WriteString("\n")
+	n, bare := 0, 0
+	listed := map[string]bool{} // sub-status names listed
+	add := func(k names.Kind, key, name string, status kapturetest.Status) {
+		if !all && h.rng.IntN(2) != 0 {
+			return
+		}
+		if k == names.SubStatus && oneHomonym && h.homonymName(name) && (listed[name] || nrng.IntN(3) == 0) {
+			return
+		}
+		parent := ""
+		if k == names.SubStatus && parents && nrng.IntN(2) == 0 {
+			parent = []string{status.Key, status.Name}[nrng.IntN(2)]
+		}
+		if k == names.SubStatus {
+			listed[name] = true
+			if parent == "" {
+				bare++
+			}
+		}
+		b.WriteString(names.Line(k, key, name, parent) + "\n")
+		n++
+	}
+	for _, s := range h.cat.SubStatuses {
+		add(names.SubStatus, s.Key, s.Name, s.Status)
+	}
+	for _, q := range h.cat.Queues {
+		add(names.Queue, q.Key, q.Name, kapturetest.Status{})
+	}
+	h.writeFile(h.shape.namesFile, b.String())
+	h.log = append(h.log, fmt.Sprintf("names file of %d pairs (%d sub-statuses without a parent; parent column %v, one of a shared name %v)", n, bare, parents, oneHomonym))
+}
+
+// homonymName reports whether several of the tenant's sub-statuses have
+// the name.
+func (h *readHistory) homonymName(name string) bool {
 	n := 0
-	add := func(k names.Kind, key, name string) {
-		if all || h.rng.IntN(2) == 0 {
-			b.WriteString(names.Line(k, key, name) + "\n")
+	for _, s := range h.cat.SubStatuses {
+		if s.Name == name {
 			n++
 		}
 	}
-	for _, s := range h.cat.SubStatuses {
-		add(names.SubStatus, s.Key, s.Name)
-	}
-	for _, q := range h.cat.Queues {
-		add(names.Queue, q.Key, q.Name)
-	}
-	h.writeFile(h.shape.namesFile, b.String())
-	h.log = append(h.log, fmt.Sprintf("names file of %d pairs", n))
+	return n > 1
 }
 
 func (h *readHistory) writeFile(path, content string) {

@@ -94,6 +94,7 @@ type LeftOut struct {
 type Name struct {
 	Kind    names.Kind
 	Value   string
+	Status  string   // the parent status it was read under, for an unknown sub-status
 	Keys    []string // the keys it may stand for; none: unknown
 	Tickets int64
 	Add     string // the line to add to a names file, for an unknown one
@@ -142,8 +143,8 @@ type changed struct {
 }
 
 type nameKey struct {
-	kind  names.Kind
-	value string
+	kind          names.Kind
+	value, status string // status: the parent status read, for an unknown sub-status
 }
 
 // planner is one Plan.
