@@ -162,11 +162,8 @@ type planner struct {
 	bw      *bufio.Writer
 }
 
-// loadResults reads which tickets the results say the job changed: a
-// success, a row not applied (the API said success), or an outcome nobody
-// knows (a request in flight at a kill, recorded so by a resume or not
-// yet; a results row that cannot be read), and the API of their names
-// file.
+// loadResults reads which tickets the results say the job changed
+// (resume.State.ChangedTickets), and the API of their names file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
 	f, _, err := writer.OpenRead(path)
@@ -178,20 +175,13 @@ func (p *planner) loadResults() error {
 	if err != nil {
 		return err
 	}
-	msgs := writer.NewMessages(f)
-	p.changed = map[uint64]*changed{}
-	st.Tickets(func(ticket uint64, r resume.Result) {
-		if err != nil || !p.mayHaveChanged(r, msgs, &err) {
-			return
-		}
-		if c := p.changed[ticket]; c == nil {
-			p.changed[ticket] = &changed{line: r.Line}
-		} else if r.Line > 0 && (c.line == 0 || r.Line < c.line) {
-			c.line = r.Line
-		}
-	})
+	tickets, err := st.ChangedTickets(writer.NewMessages(f))
 	if err != nil {
 		return err
+	}
+	p.changed = make(map[uint64]*changed, len(tickets))
+	for t, line := range tickets {
+		p.changed[t] = &changed{line: line}
 	}
 	p.res.Changed = int64(len(p.changed))
 	// The API the results record runs against; for a file of an older
@@ -201,23 +191,6 @@ func (p *planner) loadResults() error {
 	}
 	p.api, err = names.APIOf(names.ResultsPath(path))
 	return err
-}
-
-// mayHaveChanged reports whether a row whose latest result is r may have
-// changed its ticket; *err gets an error reading its message.
-func (p *planner) mayHaveChanged(r resume.Result, msgs *writer.Messages, err *error) bool {
-	switch {
-	case r.Status == resume.Success, r.At < 0:
-		return true
-	case r.Status != resume.Failed:
-		return false
-	}
-	msg, merr := r.Message(msgs)
-	*err = merr
-	// A row not applied had a success reply: the API took its queue or
-	// disposition, or a rule moved the ticket on, though not to the row's
-	// sub-status.
-	return msg == resume.MsgUnknown || strings.HasPrefix(msg, batch.NotAppliedPrefix)
 }
 
 // settle checks what the whole snapshot showed: its tickets against the
