@@ -116,6 +116,13 @@ type readHistory struct {
 	next    int
 
 	input, results, backup string
+	// backup2 is the backup a resume of the job may be given instead of
+	// backup (an operator's slip: another day's file), from then on;
+	// switched says one was. alt decides it, seeded apart so that the
+	// rest of a history plays as before.
+	backup2  string
+	switched bool
+	alt      *rand.Rand
 	// before is what each ticket the tenant has held before the job;
 	// applied how many updates the fake had applied to it when a phase
 	// began (History's length), by phase.
@@ -129,6 +136,7 @@ func newReadHistory(t *testing.T, seed uint64) *readHistory {
 	h := &readHistory{t: t, rng: rng, dir: t.TempDir(), cat: kapturetest.DefaultCatalogue(),
 		before: map[string]kapturetest.Ticket{}, changed: map[string]bool{}}
 	h.input, h.results, h.backup = h.path("in.csv"), h.path("in.results.csv"), h.path("snap.csv")
+	h.backup2, h.alt = h.path("snap2.csv"), rand.New(rand.NewPCG(seed, 21))
 	h.shape = tenantShape{keys: rng.IntN(3) == 0, queue: rng.IntN(2) == 0, reply: kapturetest.ReplyArray}
 	if rng.IntN(2) == 0 {
 		h.shape.keep = []float64{0.1, 0.3, 0.6}[rng.IntN(3)]
@@ -369,6 +377,10 @@ func (h *readHistory) job(name, input, results, backup string) Snapshot {
 		h.api.faulty.Store(h.rng.IntN(2) == 0)
 		h.runOnce(name, input, results, backup, mode, 1+h.rng.IntN(3))
 		mode = writer.Resume
+		if backup == h.backup && h.alt.IntN(3) == 0 {
+			backup, h.switched = h.backup2, true
+			h.log = append(h.log, "the resumes from here on are given another backup file")
+		}
 	}
 	h.api.faulty.Store(false)
 	return h.runOnce(name, input, results, backup, mode, 0)
