@@ -104,7 +104,8 @@ func (rs *readSide) markChanged(st *resume.State, results string) error {
 		return fmt.Errorf("read the results' messages: %w", err)
 	}
 	defer f.Close()
-	changed, err := st.ChangedTickets(writer.NewMessages(f))
+	changed := map[uint64]struct{}{}
+	err = st.Changed(writer.NewMessages(f), func(ticket uint64, _ resume.Result) { changed[ticket] = struct{}{} })
 	if err != nil {
 		return fmt.Errorf("read the results' messages: %w", err)
 	}

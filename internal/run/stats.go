@@ -82,7 +82,7 @@ type Snapshot struct {
 	BackupOlder int64
 	// BackupMissing counts, once a resume with a backup has ended, the
 	// tickets it sent that its results record as changed by an earlier
-	// run (resume.State.ChangedTickets) and the backup holds no pre-image
+	// run (resume.State.Changed) and the backup holds no pre-image
 	// of: not read, the read being the job's own change.
 	BackupMissing int64
 

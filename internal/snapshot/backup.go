@@ -19,11 +19,11 @@ type Backup struct {
 	Book *names.Book      // resolves the names reads show; nil: none
 	Now  func() time.Time // the time a read is stamped with; nil: time.Now
 	// Changed holds the tickets (rowkey.TicketHash) that the earlier runs
-	// a resume goes on from may have changed (resume.State.ChangedTickets);
+	// a resume goes on from may have changed (resume.State.Changed);
 	// set before the first Need. One the file holds no pre-image of is not
 	// read: the read would show the job's own change. Its rows go, and
 	// Missing counts it.
-	Changed map[uint64]int
+	Changed map[uint64]struct{}
 
 	mu      sync.Mutex
 	older   ids // tickets asked for whose pre-image the file held before

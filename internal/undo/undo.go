@@ -163,7 +163,7 @@ type planner struct {
 }
 
 // loadResults reads which tickets the results say the job changed
-// (resume.State.ChangedTickets), and the API of their names file.
+// (resume.State.Changed), and the API of their names file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
 	f, _, err := writer.OpenRead(path)
@@ -175,13 +175,16 @@ func (p *planner) loadResults() error {
 	if err != nil {
 		return err
 	}
-	tickets, err := st.ChangedTickets(writer.NewMessages(f))
+	p.changed = map[uint64]*changed{}
+	err = st.Changed(writer.NewMessages(f), func(ticket uint64, r resume.Result) {
+		if c := p.changed[ticket]; c == nil {
+			p.changed[ticket] = &changed{line: r.Line}
+		} else if r.Line > 0 && (c.line == 0 || r.Line < c.line) {
+			c.line = r.Line
+		}
+	})
 	if err != nil {
 		return err
-	}
-	p.changed = make(map[uint64]*changed, len(tickets))
-	for t, line := range tickets {
-		p.changed[t] = &changed{line: line}
 	}
 	p.res.Changed = int64(len(p.changed))
 	// The API the results record runs against; for a file of an older
