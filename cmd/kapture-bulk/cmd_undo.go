@@ -196,7 +196,7 @@ func printUndo(w io.Writer, o *undoOptions, res *undo.Result) {
 		}
 	}
 	if len(res.Names) > 0 {
-		b.WriteString("names no known pair gives a single key for (add a line to a names file, KEY being Kapture's key, then run undo again with --names):\n")
+		b.WriteString("names no known pair gives a single key for (add a line to a names file of the columns kind,key,name,parent, KEY being Kapture's key, then run undo again with --names):\n")
 		for _, n := range res.Names {
 			switch {
 			case n.Add != "":

@@ -44,11 +44,16 @@ func ResultsPath(results string) string {
 }
 
 // Line returns a names file's line (without its newline) pairing key with
-// name, quoted as CSV needs.
-func Line(k Kind, key, name string) string {
+// name, and for a sub-status with its parent status when not "" (the
+// columns kind,key,name,parent), quoted as CSV needs.
+func Line(k Kind, key, name, parent string) string {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write([]string{string(k), key, name})
+	cells := []string{string(k), key, name}
+	if parent != "" {
+		cells = append(cells, parent)
+	}
+	w.Write(cells)
 	w.Flush()
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -71,14 +76,17 @@ type file struct {
 }
 
 // Load adds the pairs of the names file at path: CSV with a header kind,
-// key, name (and api, as Save writes it), in any order, comma-, semicolon-
-// or tab-separated, UTF-8 with or without a BOM; kind is sub_status,
-// queue or status; a cell's ' before a formula-like value is taken off,
-// as a spreadsheet means it. A file with a bad kind, an empty key or name,
-// a pair twice, a key with two names (in the file, or here and in a file
-// loaded before), or rows of several APIs is refused whole with a
-// *reader.FileError naming the file, line and column; the Book is then as
-// it was. Pairs a reply showed (Learn) win over the file's.
+// key, name (and parent, api, as Save writes them), in any order, comma-,
+// semicolon- or tab-separated, UTF-8 with or without a BOM; kind is
+// sub_status, queue or status; a cell's ' before a formula-like value is
+// taken off, as a spreadsheet means it. A sub_status pair's parent is the
+// file's, or the one a reply showed for the key (which wins); a pair that
+// another file gave without a parent takes it. A file with a bad kind, an
+// empty key or name, a pair twice, a key with two names (in the file, or
+// here and in a file loaded before), or rows of several APIs is refused
+// whole with a *reader.FileError naming the file, line and column; the
+// Book is then as it was. Pairs a reply showed (Learn) win over the
+// file's.
 func (b *Book) Load(path string) error {
 	f, err := readFile(path)
 	if err != nil {
@@ -95,13 +103,21 @@ func (b *Book) Load(path string) error {
 	}
 	for _, e := range f.entries {
 		t := b.tables[e.kind]
+		parent := e.parent
+		if p, ok := b.parents[e.key]; ok && e.kind == SubStatus {
+			parent = p // a reply showed the key under it
+		}
+		if p, ok := t.byKey[e.key]; ok && p.name == e.name {
+			if p.parent == "" { // the parent the pair lacked where it came first
+				p.parent = parent
+				t.byKey[e.key] = p
+			}
+			continue // messages name where it came first
+		}
 		if _, ok := b.learned[e.kind][e.key]; ok {
 			continue // a reply showed it: the tenant's own, and newer
 		}
-		if p, ok := t.byKey[e.key]; ok && p.name == e.name {
-			continue // messages name where it came first
-		}
-		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line), parent: e.parent})
+		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line), parent: parent})
 	}
 	return nil
 }

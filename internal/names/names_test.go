@@ -355,3 +355,78 @@ func TestSaveNeverWritesThroughALink(t *testing.T) {
 		t.Errorf("the link's target was written: %q", got)
 	}
 }
+
+// TestParentlessPairUnderAStatus: a names file's sub_status pair without
+// a parent ("sub_status,CO,Others", which undo once advised) translates a
+// read under a status only once the book knows the key sits under it (a
+// reply showed it there, or another file's pair gives the parent); a
+// read that shows no status takes it as before. The advice names the
+// status read as the parent. (F14: the pair restored a Pending/Others
+// ticket to CO, Complete/Others.)
+func TestParentlessPairUnderAStatus(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bare := write("bare.csv", "kind,key,name\nsub_status,CO,Others\n")
+	parented := write("parented.csv", "kind,key,name,parent\nsub_status,CO,Others,Complete\n")
+	read := func(status, sub string) batch.Ticket {
+		return batch.Ticket{Found: true, Status: batch.Code{Value: status, Given: true}, SubStatus: batch.Code{Value: sub, Given: true}}
+	}
+	type want struct {
+		key  string
+		line string // the advice's line, for an unknown name
+	}
+	for _, tt := range []struct {
+		name  string
+		files []string
+		learn bool // a reply shows CO under C (Complete)
+		cases map[string]want
+	}{
+		{"no parent", []string{bare}, false, map[string]want{
+			"Pending": {line: "sub_status,KEY,Others,Pending"}, "Complete": {line: "sub_status,KEY,Others,Complete"}, "": {key: "CO"}}},
+		{"a reply shows the parent", []string{bare}, true, map[string]want{
+			"Pending": {line: "sub_status,KEY,Others,Pending"}, "Complete": {key: "CO"}, "C": {key: "CO"}, "": {key: "CO"}}},
+		{"the file gives it", []string{parented}, false, map[string]want{
+			"Pending": {line: "sub_status,KEY,Others,Pending"}, "Complete": {key: "CO"}, "": {key: "CO"}}},
+		{"a later file gives it", []string{bare, parented}, false, map[string]want{
+			"Pending": {line: "sub_status,KEY,Others,Pending"}, "Complete": {key: "CO"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := names.NewBook()
+			for _, f := range tt.files {
+				if err := b.Load(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.learn {
+				b.LearnTicket(batch.Ticket{Status: batch.Code{Key: "C", Name: "Complete"}, SubStatus: batch.Code{Key: "CO", Name: "Others"}})
+			}
+			for status, w := range tt.cases {
+				got, err := b.ResolveIn(names.SubStatus, read(status, "Others"))
+				var unknown *names.UnknownError
+				switch {
+				case w.key != "" && (got != w.key || err != nil):
+					t.Errorf("Others under %q: %q, %v; want %s", status, got, err, w.key)
+				case w.key == "" && (got != "" || !errors.As(err, &unknown)):
+					t.Errorf("Others under %q: %q, %v; want no key, unknown", status, got, err)
+				case w.key == "" && (unknown.Add() != w.line || !strings.Contains(err.Error(), w.line)):
+					t.Errorf("Others under %q: advice %q in %q; want %s", status, unknown.Add(), err, w.line)
+				}
+			}
+		})
+	}
+	// A key of the name whose parent is not known may sit under the
+	// status read: the name is ambiguous, not the known one's.
+	b := names.NewBook()
+	if err := b.Load(write("both.csv", "kind,key,name,parent\nsub_status,PO,Others,Pending\nsub_status,XO,Others,\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ResolveIn(names.SubStatus, read("Pending", "Others")); got != "" || err == nil || errors.Is(err, names.ErrUnknownName) {
+		t.Errorf("Others under Pending with PO there and XO's parent not known: %q, %v; want ambiguous", got, err)
+	}
+}

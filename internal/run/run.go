@@ -176,6 +176,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) (err error) {
 		if rs, err = r.openReadSide(&ecfg); err != nil {
 			return refuse(err)
 		}
+		r.rs = rs
 		defer func() { err = cmp.Or(err, rs.close(r)) }()
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
@@ -237,6 +238,7 @@ type runner struct {
 	stats     *Stats
 	log       *slog.Logger
 	fromStdin bool
+	rs        *readSide // nil for a dry run
 	// records is the most CSV records after the header that a read of
 	// the input before the main one found (reader.Check, Reader.Records):
 	// a main read that reaches the file's end must find as many.
@@ -428,6 +430,9 @@ func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, eng *batc
 	}
 	plan, err := r.resumePlan(st, rep)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.rs.markChanged(st, r.cfg.Results); err != nil {
 		return nil, err
 	}
 	warnLoad(rep, r.cfg.Results, r.log)

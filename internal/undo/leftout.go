@@ -26,7 +26,9 @@ func (p *planner) leaveOut(e snapshot.Entry, reason, add string) {
 }
 
 // untranslatable leaves out a ticket whose prior value of kind k has no
-// key, or several (err from names.Book.Resolve), and groups the value.
+// key, or several (err from names.Book.ResolveIn), and groups the value
+// by the parent status it was read under: one name under two statuses is
+// two sub-statuses, and two lines to add.
 func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	var (
 		unknown *names.UnknownError
@@ -36,7 +38,7 @@ func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	var keys []string
 	switch {
 	case errors.As(err, &unknown):
-		key.value = unknown.Value
+		key.value, key.status = unknown.Value, unknown.Status
 	case errors.As(err, &amb):
 		key.value, keys = amb.Value, amb.Keys
 	default:
@@ -45,9 +47,9 @@ func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	}
 	n := p.names[key]
 	if n == nil {
-		n = &Name{Kind: k, Value: key.value, Keys: slices.Clone(keys)}
-		if keys == nil {
-			n.Add = names.Line(k, "KEY", key.value)
+		n = &Name{Kind: k, Value: key.value, Status: key.status, Keys: slices.Clone(keys)}
+		if unknown != nil {
+			n.Add = unknown.Add()
 		}
 		p.names[key] = n
 		p.order = append(p.order, key)

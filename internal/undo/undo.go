@@ -96,6 +96,7 @@ type LeftOut struct {
 type Name struct {
 	Kind    names.Kind
 	Value   string
+	Status  string   // the parent status it was read under, for an unknown sub-status
 	Keys    []string // the keys it may stand for; none: unknown
 	Tickets int64
 	Add     string // the line to add to a names file, for an unknown one
@@ -145,8 +146,8 @@ type changed struct {
 }
 
 type nameKey struct {
-	kind  names.Kind
-	value string
+	kind          names.Kind
+	value, status string // status: the parent status read, for an unknown sub-status
 }
 
 // planner is one Plan.
@@ -164,11 +165,8 @@ type planner struct {
 	bw      *bufio.Writer
 }
 
-// loadResults reads which tickets the results say the job changed: a
-// success, a row not applied (the API said success), or an outcome nobody
-// knows (a request in flight at a kill, recorded so by a resume or not
-// yet; a results row that cannot be read), and the API of their names
-// file.
+// loadResults reads which tickets the results say the job changed
+// (resume.State.Changed), and the API of their names file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
 	f, _, err := writer.OpenRead(path)
@@ -180,12 +178,8 @@ func (p *planner) loadResults() error {
 	if err != nil {
 		return err
 	}
-	msgs := writer.NewMessages(f)
 	p.changed = map[uint64]*changed{}
-	st.Tickets(func(ticket uint64, r resume.Result) {
-		if err != nil || !p.mayHaveChanged(r, msgs, &err) {
-			return
-		}
+	err = st.Changed(writer.NewMessages(f), func(ticket uint64, r resume.Result) {
 		if c := p.changed[ticket]; c == nil {
 			p.changed[ticket] = &changed{line: r.Line, at: r.At}
 		} else if r.Line > 0 && (c.line == 0 || r.Line < c.line) {
@@ -223,23 +217,6 @@ func SameTenant(snapshot, snapAPI, results string) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w: it was read from %s, the results were sent to %s", snapshot, ErrOtherTenant, snapAPI, api)
-}
-
-// mayHaveChanged reports whether a row whose latest result is r may have
-// changed its ticket; *err gets an error reading its message.
-func (p *planner) mayHaveChanged(r resume.Result, msgs *writer.Messages, err *error) bool {
-	switch {
-	case r.Status == resume.Success, r.At < 0:
-		return true
-	case r.Status != resume.Failed:
-		return false
-	}
-	msg, merr := r.Message(msgs)
-	*err = merr
-	// A row not applied had a success reply: the API took its queue or
-	// disposition, or a rule moved the ticket on, though not to the row's
-	// sub-status.
-	return msg == resume.MsgUnknown || strings.HasPrefix(msg, batch.NotAppliedPrefix)
 }
 
 // settle checks what the whole snapshot showed: its tickets against the
