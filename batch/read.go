@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"strings"
 )
 
@@ -236,7 +235,7 @@ func (e *Engine) readOnce(ctx context.Context, ids []string) (readAnswer, error)
 			return ans, fmt.Errorf("a read's reply of kind %d", out.kind)
 		}
 		if attempt > e.cfg.MaxRetries {
-			return ans, &readGaveUp{fmt.Sprintf("gave up after %s: %s", plural.Of(attempt, "attempt", "attempts"), out.message)}
+			return ans, &readGaveUp{gaveUpAfter(attempt, out.message)}
 		}
 		e.log.Debug("retrying read", "tickets", len(ids), "attempt", attempt, "reason", out.message)
 		if err := sleep(ctx, e.backoff(attempt)); err != nil {

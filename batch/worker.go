@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"fmt"
-	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -175,7 +174,7 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 		// have been applied.
 		p.maybeApplied = p.maybeApplied || out.httpStatus != http.StatusTooManyRequests
 		if attempt > w.e.cfg.MaxRetries {
-			msg := fmt.Sprintf("gave up after %s: %s", plural.Of(attempt, "attempt", "attempts"), out.message)
+			msg := gaveUpAfter(attempt, out.message)
 			if err := w.emitAll(p.rows, Failed, msg, out.httpStatus, tries); err != nil {
 				return err
 			}
@@ -372,4 +371,13 @@ func (w *worker) emitAll(rows []Row, st Status, msg string, httpStatus, tries in
 			Status: st, Message: msg, HTTPStatus: httpStatus, Attempts: tries, FinishedAt: now}
 	}
 	return w.emit(res)
+}
+
+// gaveUpAfter is the message of a request given up after attempt tries,
+// the last answered with msg.
+func gaveUpAfter(attempt int, msg string) string {
+	if attempt == 1 {
+		return "gave up after 1 attempt: " + msg
+	}
+	return fmt.Sprintf("gave up after %d attempts: %s", attempt, msg)
 }
