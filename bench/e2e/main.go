@@ -133,20 +133,8 @@ func run(c config) error {
 			return fmt.Errorf("latency: %w", err)
 		}
 	}
-	if c.want("rate") {
-		if err := rateAdherence(c, &rep); err != nil {
-			return fmt.Errorf("rate: %w", err)
-		}
-	}
-	if c.want("auto") {
-		if err := autoRate(c, genFile(c, mid), &rep); err != nil {
-			return fmt.Errorf("auto: %w", err)
-		}
-	}
-	if c.want("spurious") {
-		if err := spurious429s(c, &rep); err != nil {
-			return fmt.Errorf("spurious: %w", err)
-		}
+	if err := pacing(c, mid, &rep); err != nil {
+		return err
 	}
 	if c.want("sync") {
 		if err := syncNights(c, genFile(c, big), &rep); err != nil {

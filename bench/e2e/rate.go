@@ -11,6 +11,28 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 )
 
+// pacing runs the pacer's scenarios c selects: a fixed rate against
+// strict limits (rate), --rate auto against an unknown limit over an
+// input of mid rows (auto), and both against random 429s (spurious).
+func pacing(c config, mid int, rep *report) error {
+	for _, s := range []struct {
+		name string
+		run  func() error
+	}{
+		{"rate", func() error { return rateAdherence(c, rep) }},
+		{"auto", func() error { return autoRate(c, genFile(c, mid), rep) }},
+		{"spurious", func() error { return spurious429s(c, rep) }},
+	} {
+		if !c.want(s.name) {
+			continue
+		}
+		if err := s.run(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
 // rateAdherence runs a fixed --rate against servers that enforce that
 // rate, a bucket of two tokens and strict ones of one, and measures the
 // rate served between the first and the last arrival, and the refusals.
