@@ -99,6 +99,12 @@ type rateController struct {
 	probing    bool      // autoHold: probing above held
 	quiet      time.Duration
 	rtt        time.Duration // smoothed time from a request leaving to its reply
+
+	noise noise
+	// paused is how long the step was paused by 429s not taken for the
+	// limit's, pausedTo when the last such pause ends.
+	paused   time.Duration
+	pausedTo time.Time
 }
 
 func newRateController(now time.Time) *rateController {
@@ -137,12 +143,22 @@ func (c *rateController) accepted(now time.Time, d departure) {
 		}
 	}
 	c.answers++
+	c.noise.accepted(now, d)
 	c.advance(now)
 }
 
 // refused notes a refusal (429) of the request d; the API asked for a
 // pause until resume.
 func (c *rateController) refused(now, resume time.Time, d departure) {
+	heard, began := c.noise.refused(now, d)
+	switch {
+	case began:
+		c.recover(now, resume)
+		return
+	case !heard:
+		c.pause(now, resume)
+		return
+	}
 	defer c.restart(resume)
 	if d.rate > 0 && d.rate < c.bad {
 		c.bad = d.rate
@@ -191,12 +207,13 @@ func (c *rateController) advance(now time.Time) {
 	case c.phase == autoHold:
 		need = c.quiet
 	}
-	if now.Sub(c.since) < need || c.sent < autoStepRequests {
+	active := now.Sub(c.since) - c.paused
+	if active < need || c.sent < autoStepRequests {
 		return
 	}
 	defer c.restart(now)
 	switch {
-	case float64(c.sent) < 0.8*c.rate*now.Sub(c.since).Seconds():
+	case float64(c.sent) < 0.8*c.rate*active.Seconds():
 		// The requests did not use the rate: the API's latency, not
 		// the rate, holds the run back, and a higher rate proves nothing.
 		return
@@ -209,6 +226,10 @@ func (c *rateController) advance(now time.Time) {
 	if r >= c.good {
 		c.good, c.firm = r, c.phase != autoStartup
 	}
+	if c.firm {
+		c.noise.probed(c.good)
+	}
+
 	switch c.phase {
 	case autoStartup:
 		c.set(now, min(autoMax, autoGrowth*r))
@@ -273,5 +294,30 @@ func (c *rateController) restart(at time.Time) {
 	if at.After(c.since) {
 		c.since = at
 	}
-	c.sent, c.answers = 0, 0
+	c.sent, c.answers, c.paused = 0, 0, 0
+}
+
+// pause notes a pause until resume that did not restart the step: a
+// step is timed without it.
+func (c *rateController) pause(now, resume time.Time) {
+	from := now
+	for _, t := range []time.Time{c.pausedTo, c.since} {
+		if t.After(from) {
+			from = t
+		}
+	}
+	if resume.After(from) {
+		c.paused += resume.Sub(from)
+		c.pausedTo = resume
+	}
+}
+
+// recover starts again from the highest rate the API proved, as at
+// startup, once 429s are seen to come whatever the rate: the search and
+// the cuts that brought the rate under it answered no limit.
+func (c *rateController) recover(now, resume time.Time) {
+	c.phase, c.good, c.firm, c.bad = autoStartup, 0, false, math.Inf(1)
+	c.quiet = autoQuiet
+	c.set(now, max(c.rate, c.noise.peak()))
+	c.restart(resume)
 }

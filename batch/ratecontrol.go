@@ -98,12 +98,18 @@ func (p *proof) accepted(now time.Time, d departure) {
 	}
 }
 
+// close reports whether a 429 at now would follow the previous one
+// closely: at most inARow answers accepted between them, within
+// repeatWindow.
+func (p *proof) close(now time.Time) bool {
+	return !p.last429.IsZero() && now.Sub(p.last429) < repeatWindow && p.streak <= inARow
+}
+
 // refused notes a 429 at now and reports whether it came in a row.
 func (p *proof) refused(now time.Time) (inRow bool) {
+	inRow = p.close(now)
 	if p.last429.IsZero() || now.Sub(p.last429) >= repeatWindow {
 		p.unproven = 0
-	} else {
-		inRow = p.streak <= inARow
 	}
 	if p.unproven++; p.unproven >= unproven429s {
 		inRow, p.unproven = true, 0
