@@ -134,10 +134,12 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	<-prodDone
 	close(reqs)
 	<-writerDone
-	p.stats.unanswered(p.w.Unanswered())
-	failed, unknown := p.prior.left()
+	unanswered := p.w.Unanswered()
+	p.stats.unanswered(unanswered)
+	failed, unknown, done := p.prior.left(unanswered)
 	p.stats.failedBefore.Store(failed)
 	p.stats.unknownBefore.Store(unknown)
+	p.stats.doneBefore.Store(done)
 
 	interrupted := stopped(p.stop)
 	switch {
