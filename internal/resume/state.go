@@ -107,10 +107,12 @@ type State struct {
 	unknown []writer.InFlight // rows left in flight, for Record
 }
 
-// invalid is the latest invalid result of a line.
+// invalid is the latest invalid result of a line; fixed once Build found
+// a later result of a key on that line (the row was fixed and sent since).
 type invalid struct {
-	pos uint32
-	at  int64
+	pos   uint32
+	at    int64
+	fixed bool
 }
 
 // Counts say what a results file holds.
@@ -175,25 +177,29 @@ func (s *State) Damaged(line int) bool { return s.damaged[line] }
 // invalid results a later result on their line replaced: the row was
 // fixed and sent since.
 func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
-	latest := map[int]uint32{} // line → latest keyed position + 1, for lines with an invalid result
 	for i := range s.t.entries {
-		e := &s.t.entries[i]
-		if e.unknown() {
-			continue
-		}
-		fn(e.result(), true, e.st&seenBit != 0)
-		if _, ok := s.invalid[int(e.line)]; ok {
-			latest[int(e.line)] = max(latest[int(e.line)], e.pos()+1)
+		if e := &s.t.entries[i]; !e.unknown() {
+			fn(e.result(), true, e.st&seenBit != 0)
 		}
 	}
 	for line, inv := range s.invalid {
-		if latest[line] > inv.pos {
+		if inv.fixed {
 			fixed++
 			continue
 		}
 		fn(Result{Status: Invalid, Line: line, At: inv.at}, false, false)
 	}
 	return fixed
+}
+
+// Invalid returns the latest result of the input line when it is an
+// invalid one that no later result on the line replaced (see Each).
+func (s *State) Invalid(line int) (Result, bool) {
+	inv, ok := s.invalid[line]
+	if !ok || inv.fixed {
+		return Result{}, false
+	}
+	return Result{Status: Invalid, Line: line, At: inv.at}, true
 }
 
 // Tickets calls fn with the latest result of every row the results
@@ -267,6 +273,9 @@ func (b *Builder) Add(r writer.Row) error {
 		ps |= 1
 	}
 	id := r.Key.ID()
+	if len(b.recs) == cap(b.recs) && len(b.recs) >= compactAt {
+		b.compact()
+	}
 	b.recs = append(b.recs, entry{tag: tag, id: id, ps: ps, line: uint32(max(r.Line, 0)), st: st, at: r.Offset})
 	if _, ok := b.inflight[id]; ok {
 		b.inflight[id] = pos + 1
@@ -312,9 +321,31 @@ func unknownID(pos uint32) uint64 { return 0x7ffffffe_00000000 | uint64(pos) }
 // unknown reports whether e stands for a damaged results row.
 func (e entry) unknown() bool { return e.id>>32 == 0x7ffffffe }
 
+// compactAt is how many entries a Builder holds before, when they fill
+// their array, it keeps only each key's latest instead of growing it.
+const compactAt = 1 << 16
+
+// compact keeps each key's latest entry, when the entries fill their
+// array: a results file that holds many results of the same rows (each
+// resume sends failures again) then costs memory by its keys, not its
+// lines. The array doubles when that frees less than half of it, so that
+// compacting costs no more than growing.
+func (b *Builder) compact() {
+	b.recs = latest(b.recs)
+	if len(b.recs) > cap(b.recs)/2 {
+		b.recs = slices.Grow(b.recs, cap(b.recs))
+	}
+}
+
+// maxGrow bounds the room Grow makes at once (40 MiB of entries, a
+// million rows): a file's size says how many lines it has, not how many
+// keys.
+const maxGrow = 1 << 20
+
 // Grow makes room for n more rows, so that a results file of known size
-// is read without growing the Builder's memory by doubling.
-func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
+// is read without growing the Builder's memory by doubling (up to
+// maxGrow).
+func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, min(n, maxGrow)) }
 
 // Build returns the State of the rows added.
 func (b *Builder) Build() *State {
@@ -322,6 +353,10 @@ func (b *Builder) Build() *State {
 	s := &State{t: newTable(b.recs), damaged: b.damaged, invalid: b.invalid, stats: b.stats}
 	b.recs = nil
 	for _, e := range s.t.entries {
+		if inv, ok := s.invalid[int(e.line)]; ok && !e.unknown() && e.pos() > inv.pos {
+			inv.fixed = true
+			s.invalid[int(e.line)] = inv
+		}
 		switch {
 		case e.unknown():
 			n-- // not a key: it says nothing of which input this is

@@ -8,7 +8,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
-// priorFailures follows the rows a resume sends again whose latest result
+// priorResults follows the rows a resume sends again whose latest result
 // is one of an earlier run: a failure (or a request of unknown outcome),
 // or a success sent again to keep its ticket's rows in order. If the run
 // stops before such a row gets a result of its own, that result is still
@@ -17,7 +17,7 @@ import (
 // writer goroutine drops it when the row's result is written; what is
 // left at the end is counted, but for the rows still in the in-flight
 // journal: those are of unknown outcome, and counted so.
-type priorFailures struct {
+type priorResults struct {
 	results string // the results file, read for the messages of failures
 	msgs    *writer.Messages
 	f       *os.File
@@ -37,7 +37,7 @@ const (
 
 // add notes row, about to be sent again, if its latest result is a
 // failure or a success.
-func (p *priorFailures) add(row *resume.Row) {
+func (p *priorResults) add(row *resume.Row) {
 	if !row.HasPrior {
 		return
 	}
@@ -60,8 +60,16 @@ func (p *priorFailures) add(row *resume.Row) {
 	p.rows[row.Line] = kind
 }
 
+// sameInvalid reports whether the invalid row's line holds, as its latest
+// result, the verdict it would be recorded with now: a resume does not
+// write it again, so that resumes of an input with invalid rows do not
+// grow the results file by them each time (nothing new to say).
+func (p *priorResults) sameInvalid(row *resume.Row) bool {
+	return row.HasPrior && row.Prior.Status == resume.Invalid && p.message(row.Prior) == writer.Inert(row.Invalid)
+}
+
 // message reads the message of an earlier result; "" when it cannot.
-func (p *priorFailures) message(r resume.Result) string {
+func (p *priorResults) message(r resume.Result) string {
 	if p.msgs == nil {
 		f, err := os.Open(p.results)
 		if err != nil {
@@ -74,7 +82,7 @@ func (p *priorFailures) message(r resume.Result) string {
 }
 
 // written drops the rows whose results were just written.
-func (p *priorFailures) written(res []writer.Result) {
+func (p *priorResults) written(res []writer.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range res {
@@ -86,7 +94,7 @@ func (p *priorFailures) written(res []writer.Result) {
 // failure, of them how many of unknown outcome, and how many kept their
 // earlier success; and closes what it opened. The rows inflight lists
 // (the journal's) are left out: their outcome is unknown now.
-func (p *priorFailures) left(inflight []writer.InFlight) (failed, unknown, done int64) {
+func (p *priorResults) left(inflight []writer.InFlight) (failed, unknown, done int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range inflight {

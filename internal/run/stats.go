@@ -163,6 +163,13 @@ func (s *Stats) unanswered(rows []writer.InFlight) {
 	}
 }
 
+// keptInvalid counts an invalid row whose latest result says so already
+// (not written again) as if written.
+func (s *Stats) keptInvalid(row *resume.Row) {
+	s.invalid.Add(1)
+	s.tallyReason(&writer.Result{Status: writer.StatusInvalid, Message: row.Invalid, Line: row.Line})
+}
+
 // count adds a written result to the counters.
 func (s *Stats) count(st writer.Status) {
 	switch st {
