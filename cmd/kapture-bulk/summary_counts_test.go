@@ -28,9 +28,17 @@ func TestSummaryOfStoppedResumeAgreesWithReport(t *testing.T) {
 	var resuming atomic.Bool
 	stop := make(chan struct{})
 	var once sync.Once
+	stats := &run.Stats{}
 	srv := kapturetest.NewServer(t, kapturetest.Options{Fail: func(int, []kapturetest.Item) *kapturetest.Fault {
 		if resuming.Load() {
-			once.Do(func() { close(stop) }) // the resume's first request: stop after it
+			// The resume's first request: stop, and answer it once the
+			// engine knows (a stop deadline), so that nothing more leaves.
+			once.Do(func() {
+				close(stop)
+				for end := time.Now().Add(10 * time.Second); stats.Snapshot().StopDeadline.IsZero() && time.Now().Before(end); {
+					time.Sleep(time.Millisecond)
+				}
+			})
 		}
 		return nil
 	}})
@@ -53,7 +61,7 @@ func TestSummaryOfStoppedResumeAgreesWithReport(t *testing.T) {
 	write("ticket_id,sub_status\n713516551148,PS\n713516551148,CL\n713516551149,CL\n") // line 2 edited
 	resuming.Store(true)
 	cfg.Mode, cfg.Stop = writer.Resume, stop
-	st := &runState{start: time.Now(), input: input, resultsPath: results, stats: &run.Stats{},
+	st := &runState{start: time.Now(), input: input, resultsPath: results, stats: stats,
 		next: advice{command: "kapture-bulk run --resume in.csv"}}
 	if err := run.Run(context.Background(), cfg, st.stats); !errors.Is(err, run.ErrInterrupted) {
 		t.Fatalf("resume: %v, want it interrupted", err)
