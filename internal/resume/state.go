@@ -102,17 +102,9 @@ func (r Result) Message(m *writer.Messages) (string, error) {
 type State struct {
 	t       table
 	damaged map[int]bool      // input lines whose results rows could not be read
-	invalid map[int]invalid   // the latest invalid result of each line
+	invalid []invalidRec      // the latest invalid result of each line, by line
 	stats   Counts            // what the file holds
 	unknown []writer.InFlight // rows left in flight, for Record
-}
-
-// invalid is the latest invalid result of a line; fixed once Build found
-// a later result of a key on that line (the row was fixed and sent since).
-type invalid struct {
-	pos   uint32
-	at    int64
-	fixed bool
 }
 
 // Counts say what a results file holds.
@@ -182,12 +174,12 @@ func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
 			fn(e.result(), true, e.st&seenBit != 0)
 		}
 	}
-	for line, inv := range s.invalid {
-		if inv.fixed {
+	for _, inv := range s.invalid {
+		if inv.pos&fixedBit != 0 {
 			fixed++
 			continue
 		}
-		fn(Result{Status: Invalid, Line: line, At: inv.at}, false, false)
+		fn(Result{Status: Invalid, Line: int(inv.line), At: inv.at}, false, false)
 	}
 	return fixed
 }
@@ -195,11 +187,11 @@ func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
 // Invalid returns the latest result of the input line when it is an
 // invalid one that no later result on the line replaced (see Each).
 func (s *State) Invalid(line int) (Result, bool) {
-	inv, ok := s.invalid[line]
-	if !ok || inv.fixed {
+	i := findInvalid(s.invalid, line)
+	if i < 0 || s.invalid[i].pos&fixedBit != 0 {
 		return Result{}, false
 	}
-	return Result{Status: Invalid, Line: line, At: inv.at}, true
+	return Result{Status: Invalid, Line: line, At: s.invalid[i].at}, true
 }
 
 // Tickets calls fn with the latest result of every row the results
@@ -226,7 +218,7 @@ func (s *State) Seen(k rowkey.Key) {
 type Builder struct {
 	recs     []entry
 	damaged  map[int]bool
-	invalid  map[int]invalid
+	invalid  []invalidRec // in append order until Build
 	stats    Counts
 	inflight map[uint64]uint32 // key id → latest position + 1, for the journal's keys
 }
@@ -234,7 +226,7 @@ type Builder struct {
 // NewBuilder returns a Builder; inflight are the rows a killed run's
 // journal lists, whose results it watches for.
 func NewBuilder(inflight []writer.InFlight) *Builder {
-	b := &Builder{damaged: map[int]bool{}, invalid: map[int]invalid{}, inflight: map[uint64]uint32{}}
+	b := &Builder{damaged: map[int]bool{}, inflight: map[uint64]uint32{}}
 	for _, r := range inflight {
 		b.inflight[r.Key.ID()] = 0
 	}
@@ -287,11 +279,8 @@ func (b *Builder) Add(r writer.Row) error {
 // result (by its line), or a damaged one.
 func (b *Builder) addUnkeyed(r writer.Row, pos uint32) {
 	switch {
-	case r.Status == writer.StatusInvalid && r.Line > 0:
-		if _, ok := b.invalid[r.Line]; ok {
-			b.stats.Superseded++
-		}
-		b.invalid[r.Line] = invalid{pos: pos, at: r.Offset}
+	case r.Status == writer.StatusInvalid && r.Line > 0 && r.Line <= maxInvalidLine:
+		b.addInvalid(r.Line, pos, r.Offset)
 		return
 	case r.FileLine > 0: // not the torn last line, which is reported apart
 		b.stats.Unattributed++
@@ -350,13 +339,11 @@ func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, min(n, maxGrow)) }
 // Build returns the State of the rows added.
 func (b *Builder) Build() *State {
 	n := len(b.recs)
-	s := &State{t: newTable(b.recs), damaged: b.damaged, invalid: b.invalid, stats: b.stats}
+	t := newTable(b.recs)
 	b.recs = nil
+	inv := b.buildInvalid(t.entries)
+	s := &State{t: t, damaged: b.damaged, invalid: inv, stats: b.stats}
 	for _, e := range s.t.entries {
-		if inv, ok := s.invalid[int(e.line)]; ok && !e.unknown() && e.pos() > inv.pos {
-			inv.fixed = true
-			s.invalid[int(e.line)] = inv
-		}
 		switch {
 		case e.unknown():
 			n-- // not a key: it says nothing of which input this is
