@@ -16,6 +16,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
 	outcome "github.com/kapture-bulk/kapture-bulk/internal/report" // report is app.go's error reporter
+	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -95,13 +96,12 @@ func reportRun(o *reportOptions) error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
+	// The input is read twice: a FIFO is refused saying what to do.
+	if fi, err := os.Stat(o.inputPath); o.inputPath != "" && err == nil && !fi.Mode().IsRegular() {
+		return usagef("--%w", &reader.NotFileError{Path: o.inputPath, Mode: fi.Mode()})
+	}
 	if err := checkReadable(input("results", results), input("--input", o.inputPath)); err != nil {
 		return err
-	}
-	if o.failedRows != "" {
-		if fi, err := os.Stat(o.inputPath); err == nil && !fi.Mode().IsRegular() {
-			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
-		}
 	}
 	ropts, err := o.input.options(o.inputPath)
 	if err != nil {

@@ -98,7 +98,7 @@ func (o *verifyOptions) check() error {
 		return err
 	}
 	if fi, err := os.Stat(o.args[0]); err == nil && !fi.Mode().IsRegular() {
-		return usagef("input %s: not a regular file: verify reads it twice", o.args[0])
+		return usagef("%w", &reader.NotFileError{Path: o.args[0], Mode: fi.Mode()})
 	}
 	if err := checkReadable(input("input", o.args[0]), input("--results", o.results), o.names.files()); err != nil {
 		return err

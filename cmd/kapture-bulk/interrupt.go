@@ -82,12 +82,22 @@ func (ir *interrupts) signal(sig os.Signal) {
 // stillWaiting says what the stop still waits for, if anything.
 func (ir *interrupts) stillWaiting() {
 	c := ir.stats()
-	if ir.n > 1 || c.Delivering == 0 || c.StopDeadline.IsZero() {
+	left, waiting := stopWait(c, time.Now())
+	if ir.n > 1 || !waiting {
 		return
 	}
-	left := (max(time.Until(c.StopDeadline), 0) + time.Second - 1).Truncate(time.Second) // at most: rounded up
 	ir.log.Warn("stopping: still waiting for the answers to the requests in flight; send the signal again to stop at once",
 		"requests", c.Delivering, "rows", c.InFlight, "at_most", left.String())
+}
+
+// stopWait reports whether a stop waits for requests in flight (c's
+// Delivering), and for how long at most from now, rounded up to a second:
+// what the log line and the bar say while it waits.
+func stopWait(c run.Snapshot, now time.Time) (left time.Duration, waiting bool) {
+	if c.Delivering == 0 || c.StopDeadline.IsZero() {
+		return 0, false
+	}
+	return (max(c.StopDeadline.Sub(now), 0) + time.Second - 1).Truncate(time.Second), true
 }
 
 // close stops watching and waits for the watcher to end.

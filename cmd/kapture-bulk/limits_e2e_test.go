@@ -72,7 +72,7 @@ func hostileInputs(t *testing.T, dir string) []hostile {
 		w.WriteString("\n713517204455,CL\n")
 	})
 	inputs := []hostile{
-		{name: "/dev/zero", path: "/dev/zero", want: []string{"/dev/zero: this is not a text file"}},
+		{name: "/dev/zero", path: "/dev/zero", want: []string{"input /dev/zero is a device, not a regular file"}},
 		{name: "/dev/zero on stdin", stdin: fromFile("/dev/zero"), want: []string{"stdin: this is not a text file"}},
 		{name: "endless line on stdin", stdin: endlessPipe, want: []string{"stdin:1: the header is longer than 1 MiB"}},
 		{name: "a million columns", path: wide, want: []string{"wide.csv:1: the header has more than 1000 columns"}},

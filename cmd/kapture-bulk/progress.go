@@ -256,19 +256,18 @@ func newBarSink(out *termLines, total progressTotal) *barSink {
 
 func (b *barSink) show(s progressSnap) {
 	var d strings.Builder
+	// After the first Ctrl-C the bar says what the stop waits for, at
+	// every redraw: the log line saying so scrolls away above it.
+	left, stopping := stopWait(s.Snapshot, s.at)
+	if stopping {
+		fmt.Fprintf(&d, "stopping: waiting for %s, at most %s (Ctrl-C again stops at once) | ", plural.Of(s.Delivering, "request", "requests"), left)
+	}
 	fmt.Fprintf(&d, "%s: %d ok, %d failed, %d invalid", plural.Of(s.done(), "row", "rows"), s.Success, s.Failed, s.Invalid)
 	if s.Skipped > 0 {
 		fmt.Fprintf(&d, ", %d skipped", s.Skipped)
 	}
-	fmt.Fprintf(&d, " | %.1f rows/s", s.rowsPerSec)
-	if s.Retries > 0 {
-		fmt.Fprintf(&d, " | %s", plural.Of(s.Retries, "retry", "retries"))
-	}
-	switch e := eta(s, b.total); {
-	case s.idle >= stallAfter:
-		fmt.Fprintf(&d, " | stalled: no row finished for %s", s.idle.Round(time.Second))
-	case e > 0:
-		fmt.Fprintf(&d, " | ETA %s", e)
+	if !stopping {
+		b.describePace(&d, s)
 	}
 	b.bar.Describe(d.String())
 	pos := s.done() // stdin: a count
@@ -280,6 +279,21 @@ func (b *barSink) show(s progressSnap) {
 	}
 	b.shown = max(b.shown, pos)
 	_ = b.bar.Set64(b.shown)
+}
+
+// describePace adds the run's pace to the bar's description: rows per
+// second, retries, and the time left or how long nothing finished.
+func (b *barSink) describePace(d *strings.Builder, s progressSnap) {
+	fmt.Fprintf(d, " | %.1f rows/s", s.rowsPerSec)
+	if s.Retries > 0 {
+		fmt.Fprintf(d, " | %s", plural.Of(s.Retries, "retry", "retries"))
+	}
+	switch e := eta(s, b.total); {
+	case s.idle >= stallAfter:
+		fmt.Fprintf(d, " | stalled: no row finished for %s", s.idle.Round(time.Second))
+	case e > 0:
+		fmt.Fprintf(d, " | ETA %s", e)
+	}
 }
 
 // finish takes the bar off the screen so the summary starts on a clean line.

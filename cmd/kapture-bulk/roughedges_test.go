@@ -175,6 +175,33 @@ func TestBarSaysStalled(t *testing.T) {
 	}
 }
 
+// After the first Ctrl-C the bar says what the stop waits for, and at
+// most how long, at every redraw (issue 20): the warning logged once
+// scrolls away above a bar that keeps drawing. Once nothing is in
+// flight, the bar is the usual one.
+func TestBarSaysWhatTheStopWaitsFor(t *testing.T) {
+	now := time.Now()
+	deadline := now.Add(6500 * time.Millisecond)
+	for _, tt := range []struct {
+		name        string
+		delivering  int64
+		at          time.Time
+		want, never string
+	}{
+		{"at the stop", 3, now, "stopping: waiting for 3 requests, at most 7s (Ctrl-C again stops at once)", "stalled"},
+		{"a second on", 1, now.Add(time.Second), "stopping: waiting for 1 request, at most 6s", "stalled"},
+		{"past the deadline", 1, now.Add(time.Minute), "stopping: waiting for 1 request, at most 0s", "stalled"},
+		{"nothing in flight", 0, now.Add(time.Second), "stalled: no row finished for 42s", "stopping"},
+	} {
+		var out bytes.Buffer
+		bar := newBarSink(&termLines{w: &out}, progressTotal{limit: 100})
+		bar.show(progressSnap{Snapshot: run.Snapshot{Success: 40, Delivering: tt.delivering, StopDeadline: deadline}, at: tt.at, idle: 42 * time.Second})
+		if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), tt.never) {
+			t.Errorf("%s: bar %q, want it to say %q and not %q", tt.name, out.String(), tt.want, tt.never)
+		}
+	}
+}
+
 // With --log-format json every line on stderr is JSON, the summary too.
 func TestJSONLogsEndWithTheSummaryRecord(t *testing.T) {
 	srv := kapturetest.NewServer(t, kapturetest.Options{})

@@ -80,6 +80,9 @@ type summary struct {
 	secrets  *secrets // hidden in the JSON file (stderr hides them itself)
 	// inflight: of Unknown, the rows this run left in the journal.
 	inflight int64
+	// doneBefore: of SkippedResume, rows a resume was to send again to
+	// keep their tickets' rows in order, stopped before they went.
+	doneBefore int64
 }
 
 // runState is what a run got as far as, for its summary.
@@ -127,7 +130,7 @@ func (st *runState) summary(end time.Time) *summary {
 	s.NotApplied = c.NotApplied
 	s.Invalid = c.Invalid
 	s.Unchanged = c.Unchanged
-	s.SkippedResume = c.Skipped
+	s.SkippedResume, s.doneBefore = c.Skipped+c.DoneBefore, c.DoneBefore
 	s.ResentOrder = c.Resent
 	s.HeldBack = c.HeldBack
 	s.BlankSkipped = int(c.BlankSkipped)
@@ -135,7 +138,7 @@ func (st *runState) summary(end time.Time) *summary {
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
 	s.NotSent = c.NotSent()
 	s.BackupOlder, s.BackupMissing, s.backup = c.BackupOlder, c.BackupMissing, st.backup
-	if s.NotSent+s.Unknown+s.FailedBefore > 0 && !st.next.sync {
+	if s.unsettled() && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
 	s.Requests, s.Retries, s.RateLimited, s.Splits, s.FinalRate = c.Requests, c.Retries, c.Limited, c.Splits, c.Rate
@@ -194,10 +197,19 @@ func (s *summary) stopText() string {
 	if s.NotSent > 0 {
 		parts = append(parts, plural.Of(s.NotSent, "row not sent has no result", "rows not sent have no result"))
 	}
-	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
+	if s.doneBefore > 0 {
+		parts = append(parts, plural.Of(s.doneBefore, "row done before was not sent again to keep its ticket's rows in order", "rows done before were not sent again to keep their tickets' rows in order"))
+	}
+	if s.unsettled() {
 		parts = append(parts, s.next.text())
 	}
 	return strings.Join(parts, "; ")
+}
+
+// unsettled reports whether rows are left for a resume (or the next sync
+// run) to send.
+func (s *summary) unsettled() bool {
+	return s.NotSent+s.Unknown+s.FailedBefore+s.doneBefore > 0
 }
 
 // failedText counts failed rows, those of them of unknown outcome, and
@@ -278,7 +290,11 @@ func (s *summary) print(w io.Writer) {
 	if s.FailedBefore > 0 {
 		fmt.Fprintf(&b, "  not sent again: %s the failure an earlier run recorded (of unknown outcome: %d)\n", plural.Of(s.FailedBefore, "row keeps", "rows keep"), s.Unknown-s.inflight)
 	}
-	if s.NotSent+s.Unknown+s.FailedBefore > 0 {
+	if s.doneBefore > 0 {
+		fmt.Fprintf(&b, "  not sent again: %s done before (counted skipped); %s again to keep %s rows in order\n",
+			plural.Of(s.doneBefore, "row", "rows"), plural.Pick(s.doneBefore, "it must go", "they must go"), plural.Pick(s.doneBefore, "its ticket's", "their tickets'"))
+	}
+	if s.unsettled() {
 		fmt.Fprintf(&b, "  next: %s\n", s.next.text())
 	}
 	s.printReasons(&b)

@@ -104,6 +104,13 @@ type table struct {
 	byName map[string][]string // name → its keys, sorted
 }
 
+// MaxKeys bounds the keys a Book holds of one kind: a tenant has a few
+// dozen sub-statuses and queues, while a hostile or broken API could show
+// a new pair in every reply of a long run. Learn keeps no new key past it
+// (Full says so); a read that shows such a key's name is then not
+// resolved, never guessed.
+const MaxKeys = 4096
+
 // Book holds key↔name pairs by kind. It is safe for concurrent use: a
 // run's workers Learn from replies while others Resolve.
 type Book struct {
@@ -112,6 +119,7 @@ type Book struct {
 	learned map[Kind]map[string]string // the pairs replies showed, for Save
 	parents map[string]string          // sub-status key → parent status key, as replies showed
 	renamed []Rename
+	full    []Kind // the kinds Learn found holding MaxKeys keys, in the order found
 }
 
 // NewBook returns an empty Book.
@@ -151,9 +159,15 @@ func (b *Book) Learn(k Kind, key, name string) (conflict bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.learned[k][key] = name
 	t := b.tables[k]
 	old, ok := t.byKey[key]
+	if !ok && len(t.byKey) >= MaxKeys {
+		if !slices.Contains(b.full, k) {
+			b.full = append(b.full, k)
+		}
+		return false
+	}
+	b.learned[k][key] = name
 	if ok && old.name == name {
 		return false
 	}
@@ -182,7 +196,9 @@ func (b *Book) LearnTicket(t batch.Ticket) {
 	if sub, parent := strings.TrimSpace(t.SubStatus.Key), strings.TrimSpace(t.Status.Key); sub != "" && parent != "" {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		b.parents[sub] = parent
+		if _, ok := b.parents[sub]; ok || len(b.parents) < MaxKeys {
+			b.parents[sub] = parent
+		}
 		if p, ok := b.tables[SubStatus].byKey[sub]; ok {
 			p.parent = parent
 			b.tables[SubStatus].byKey[sub] = p
@@ -196,6 +212,14 @@ func (b *Book) Renamed() []Rename {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.renamed)
+}
+
+// Full returns the kinds whose new keys Learn did not keep, the Book
+// holding MaxKeys keys of them already, in the order found.
+func (b *Book) Full() []Kind {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.full)
 }
 
 // Resolve says which key c stands for: its Key when the API labelled one;

@@ -430,3 +430,37 @@ func TestParentlessPairUnderAStatus(t *testing.T) {
 		t.Errorf("Others under Pending with PO there and XO's parent not known: %q, %v; want ambiguous", got, err)
 	}
 }
+
+// TestLearnBounded: replies that show a new pair every time (a hostile or
+// broken API) fill a kind up to MaxKeys keys, no further; the pairs past
+// it are not kept, so their names are not resolved (never guessed), Full
+// names the kinds once, and a key already held is still renamed.
+func TestLearnBounded(t *testing.T) {
+	b := names.NewBook()
+	for i := range names.MaxKeys + 500 {
+		b.LearnTicket(batch.Ticket{
+			Status:    batch.Code{Key: fmt.Sprintf("S%d", i), Name: fmt.Sprintf("Status %d", i)},
+			SubStatus: batch.Code{Key: fmt.Sprintf("SS%d", i), Name: fmt.Sprintf("Sub %d", i)},
+			Queue:     batch.Code{Key: fmt.Sprintf("Q%d", i), Name: fmt.Sprintf("Queue %d", i)},
+		})
+	}
+	if got, want := b.Learned(), 3*names.MaxKeys; got != want {
+		t.Errorf("Learned() = %d, want %d", got, want)
+	}
+	if got := fmt.Sprint(b.Full()); got != "[status sub_status queue]" {
+		t.Errorf("Full() = %s, want every kind once", got)
+	}
+	last := names.MaxKeys - 1
+	if key, err := b.Resolve(names.Queue, batch.Code{Value: fmt.Sprintf("Queue %d", last)}); err != nil || key != fmt.Sprintf("Q%d", last) {
+		t.Errorf("a pair within the bound: %q, %v", key, err)
+	}
+	if key, err := b.Resolve(names.Queue, batch.Code{Value: fmt.Sprintf("Queue %d", names.MaxKeys)}); !errors.Is(err, names.ErrUnknownName) {
+		t.Errorf("a pair past the bound: %q, %v; want ErrUnknownName", key, err)
+	}
+	if !b.Learn(names.Queue, "Q0", "Queue zero") {
+		t.Error("a key already held was not renamed once the kind was full")
+	}
+	if name, _ := b.Name(names.Queue, "Q0"); name != "Queue zero" {
+		t.Errorf("Q0 is named %q after the rename", name)
+	}
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -78,9 +79,9 @@ func walkInput(opts Options, st *resume.State, msgs messages, rep *Report) error
 	if err != nil {
 		return err
 	}
-	fh, err := os.Open(opts.Input)
+	fh, err := openInput(opts.Input)
 	if err != nil {
-		return fmt.Errorf("open input: %w", err)
+		return err
 	}
 	defer fh.Close()
 	rd, err := reader.Open(fh, opts.Reader)
@@ -107,6 +108,18 @@ func walkInput(opts Options, st *resume.State, msgs messages, rep *Report) error
 	return err
 }
 
+// openInput opens the input, refusing anything but a regular file
+// (reader.NotFileError as it is): it is read twice, and a FIFO would
+// block the open.
+func openInput(path string) (*os.File, error) {
+	fh, err := reader.OpenFile(path, false)
+	var nf *reader.NotFileError
+	if err != nil && !errors.As(err, &nf) {
+		err = fmt.Errorf("open input: %w", err)
+	}
+	return fh, err
+}
+
 // orderPlan reads the whole input once for the order rules (package
 // resume needs each ticket's last row before it decides about the first),
 // and returns their Plan; nil when the results hold no row.
@@ -114,9 +127,9 @@ func orderPlan(opts Options, st *resume.State) (*resume.Plan, error) {
 	if st.Rows() == 0 {
 		return nil, nil
 	}
-	fh, err := os.Open(opts.Input)
+	fh, err := openInput(opts.Input)
 	if err != nil {
-		return nil, fmt.Errorf("open input: %w", err)
+		return nil, err
 	}
 	defer fh.Close()
 	rd, err := reader.Open(fh, opts.Reader)

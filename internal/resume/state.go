@@ -102,15 +102,9 @@ func (r Result) Message(m *writer.Messages) (string, error) {
 type State struct {
 	t       table
 	damaged map[int]bool      // input lines whose results rows could not be read
-	invalid map[int]invalid   // the latest invalid result of each line
+	invalid []invalidRec      // the latest invalid result of each line, by line
 	stats   Counts            // what the file holds
 	unknown []writer.InFlight // rows left in flight, for Record
-}
-
-// invalid is the latest invalid result of a line.
-type invalid struct {
-	pos uint32
-	at  int64
 }
 
 // Counts say what a results file holds.
@@ -175,25 +169,29 @@ func (s *State) Damaged(line int) bool { return s.damaged[line] }
 // invalid results a later result on their line replaced: the row was
 // fixed and sent since.
 func (s *State) Each(fn func(r Result, keyed, seen bool)) (fixed int) {
-	latest := map[int]uint32{} // line → latest keyed position + 1, for lines with an invalid result
 	for i := range s.t.entries {
-		e := &s.t.entries[i]
-		if e.unknown() {
-			continue
-		}
-		fn(e.result(), true, e.st&seenBit != 0)
-		if _, ok := s.invalid[int(e.line)]; ok {
-			latest[int(e.line)] = max(latest[int(e.line)], e.pos()+1)
+		if e := &s.t.entries[i]; !e.unknown() {
+			fn(e.result(), true, e.st&seenBit != 0)
 		}
 	}
-	for line, inv := range s.invalid {
-		if latest[line] > inv.pos {
+	for _, inv := range s.invalid {
+		if inv.pos&fixedBit != 0 {
 			fixed++
 			continue
 		}
-		fn(Result{Status: Invalid, Line: line, At: inv.at}, false, false)
+		fn(Result{Status: Invalid, Line: int(inv.line), At: inv.at}, false, false)
 	}
 	return fixed
+}
+
+// Invalid returns the latest result of the input line when it is an
+// invalid one that no later result on the line replaced (see Each).
+func (s *State) Invalid(line int) (Result, bool) {
+	i := findInvalid(s.invalid, line)
+	if i < 0 || s.invalid[i].pos&fixedBit != 0 {
+		return Result{}, false
+	}
+	return Result{Status: Invalid, Line: line, At: s.invalid[i].at}, true
 }
 
 // Tickets calls fn with the latest result of every row the results
@@ -220,7 +218,7 @@ func (s *State) Seen(k rowkey.Key) {
 type Builder struct {
 	recs     []entry
 	damaged  map[int]bool
-	invalid  map[int]invalid
+	invalid  []invalidRec // in append order until Build
 	stats    Counts
 	inflight map[uint64]uint32 // key id → latest position + 1, for the journal's keys
 }
@@ -228,7 +226,7 @@ type Builder struct {
 // NewBuilder returns a Builder; inflight are the rows a killed run's
 // journal lists, whose results it watches for.
 func NewBuilder(inflight []writer.InFlight) *Builder {
-	b := &Builder{damaged: map[int]bool{}, invalid: map[int]invalid{}, inflight: map[uint64]uint32{}}
+	b := &Builder{damaged: map[int]bool{}, inflight: map[uint64]uint32{}}
 	for _, r := range inflight {
 		b.inflight[r.Key.ID()] = 0
 	}
@@ -267,6 +265,9 @@ func (b *Builder) Add(r writer.Row) error {
 		ps |= 1
 	}
 	id := r.Key.ID()
+	if len(b.recs) == cap(b.recs) && len(b.recs) >= compactAt {
+		b.compact()
+	}
 	b.recs = append(b.recs, entry{tag: tag, id: id, ps: ps, line: uint32(max(r.Line, 0)), st: st, at: r.Offset})
 	if _, ok := b.inflight[id]; ok {
 		b.inflight[id] = pos + 1
@@ -278,11 +279,8 @@ func (b *Builder) Add(r writer.Row) error {
 // result (by its line), or a damaged one.
 func (b *Builder) addUnkeyed(r writer.Row, pos uint32) {
 	switch {
-	case r.Status == writer.StatusInvalid && r.Line > 0:
-		if _, ok := b.invalid[r.Line]; ok {
-			b.stats.Superseded++
-		}
-		b.invalid[r.Line] = invalid{pos: pos, at: r.Offset}
+	case r.Status == writer.StatusInvalid && r.Line > 0 && r.Line <= maxInvalidLine:
+		b.addInvalid(r.Line, pos, r.Offset)
 		return
 	case r.FileLine > 0: // not the torn last line, which is reported apart
 		b.stats.Unattributed++
@@ -312,15 +310,39 @@ func unknownID(pos uint32) uint64 { return 0x7ffffffe_00000000 | uint64(pos) }
 // unknown reports whether e stands for a damaged results row.
 func (e entry) unknown() bool { return e.id>>32 == 0x7ffffffe }
 
+// compactAt is how many entries a Builder holds before, when they fill
+// their array, it keeps only each key's latest instead of growing it.
+const compactAt = 1 << 16
+
+// compact keeps each key's latest entry, when the entries fill their
+// array: a results file that holds many results of the same rows (each
+// resume sends failures again) then costs memory by its keys, not its
+// lines. The array doubles when that frees less than half of it, so that
+// compacting costs no more than growing.
+func (b *Builder) compact() {
+	b.recs = latest(b.recs)
+	if len(b.recs) > cap(b.recs)/2 {
+		b.recs = slices.Grow(b.recs, cap(b.recs))
+	}
+}
+
+// maxGrow bounds the room Grow makes at once (40 MiB of entries, a
+// million rows): a file's size says how many lines it has, not how many
+// keys.
+const maxGrow = 1 << 20
+
 // Grow makes room for n more rows, so that a results file of known size
-// is read without growing the Builder's memory by doubling.
-func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
+// is read without growing the Builder's memory by doubling (up to
+// maxGrow).
+func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, min(n, maxGrow)) }
 
 // Build returns the State of the rows added.
 func (b *Builder) Build() *State {
 	n := len(b.recs)
-	s := &State{t: newTable(b.recs), damaged: b.damaged, invalid: b.invalid, stats: b.stats}
+	t := newTable(b.recs)
 	b.recs = nil
+	inv := b.buildInvalid(t.entries)
+	s := &State{t: t, damaged: b.damaged, invalid: inv, stats: b.stats}
 	for _, e := range s.t.entries {
 		switch {
 		case e.unknown():

@@ -53,8 +53,21 @@ type table struct {
 }
 
 // newTable sorts recs (the results' rows, in append order) and keeps the
-// latest entry of each key.
+// latest entry of each key, in an array of their size.
 func newTable(recs []entry) table {
+	recs = latest(recs)
+	if cap(recs) > len(recs)+len(recs)/4 {
+		recs = slices.Clone(recs) // a file of many results per key: free the room they took
+	}
+	t := table{entries: slices.Clip(recs)}
+	t.indexTickets()
+	t.indexIDs()
+	return t
+}
+
+// latest sorts recs by ticket, key and position, and keeps the latest
+// entry of each key, in place.
+func latest(recs []entry) []entry {
 	slices.SortFunc(recs, func(a, b entry) int {
 		if c := cmp.Compare(a.tag, b.tag); c != 0 {
 			return c
@@ -72,10 +85,7 @@ func newTable(recs []entry) table {
 		recs[n] = recs[i]
 		n++
 	}
-	t := table{entries: slices.Clip(recs[:n])}
-	t.indexTickets()
-	t.indexIDs()
-	return t
+	return recs[:n]
 }
 
 func (t *table) indexTickets() {

@@ -27,7 +27,8 @@ type Row struct {
 	Object []byte
 	// Decision is what the Plan says of a valid row; Send without a Plan.
 	// Prior is the row's latest result in the results file the Plan
-	// reads (HasPrior false: none, or no Plan).
+	// reads (HasPrior false: none, or no Plan); for an invalid row, the
+	// latest result on its line when that is invalid (State.Invalid).
 	Decision Decision
 	Prior    Result
 	HasPrior bool
@@ -62,6 +63,9 @@ func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 			}
 		} else {
 			row.Object = obj
+			if plan != nil {
+				row.Prior, row.HasPrior = plan.st.Invalid(rec.Line)
+			}
 		}
 		if err := fn(&row); err != nil {
 			return err

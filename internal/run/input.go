@@ -41,16 +41,18 @@ func (r *runner) openInput() (*input, error) {
 	return &input{r: &countingReader{r: fh, n: &r.stats.bytes}, file: fh, close: func() { fh.Close() }, abort: func() {}}, nil
 }
 
-// openFile opens the input file, refusing a directory up front (its read
-// error would come later, and less clearly).
+// openFile opens the input file, refusing up front anything but a
+// regular file (reader.NotFileError): a FIFO would block the open or give
+// its rows to the first of the reads only, a directory's read error
+// would come later, and less clearly.
 func openFile(path string) (*os.File, error) {
-	fh, err := os.Open(path)
-	if err != nil {
+	fh, err := reader.OpenFile(path, true)
+	var nf *reader.NotFileError
+	switch {
+	case errors.As(err, &nf):
+		return nil, refuse(err)
+	case err != nil:
 		return nil, refuse(fmt.Errorf("input %w", err)) // cli prints "input x.csv: no such file or directory"
-	}
-	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
-		fh.Close()
-		return nil, refuse(fmt.Errorf("input %s is a directory, not a CSV file", path))
 	}
 	return fh, nil
 }

@@ -2,13 +2,17 @@ package run
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // Validate groups invalid rows by reason, each with its count and first
@@ -68,5 +72,48 @@ func TestDryRunEstimate(t *testing.T) {
 	}
 	if got := roughly(100 * time.Minute); got != "1h40m" {
 		t.Errorf("roughly(100m) = %q", got)
+	}
+}
+
+// TestResumeKeepsInvalidRowsOnce: a resume does not write an invalid row
+// again when its line's latest result is that same verdict, so that
+// resumes of an input with invalid rows do not grow the results file by
+// them each time; it still counts them invalid. A row whose verdict
+// changed (edited into another mistake) is written again.
+func TestResumeKeepsInvalidRowsOnce(t *testing.T) {
+	srv := kapturetest.NewServer(t, kapturetest.Options{})
+	dir := t.TempDir()
+	input := writeFile(t, dir, "in.csv", "ticket_id,sub_status\n713516551148,CL\nabc,CL\n713516551149,\nxyz,P\n")
+	results := filepath.Join(dir, "in.results.csv")
+	if err := Run(context.Background(), config(input, results, srv.URL), nil); err != nil {
+		t.Fatal(err)
+	}
+	first := lines(t, results)
+	for i := range 3 {
+		cfg := config(input, results, srv.URL)
+		cfg.Mode = writer.Resume
+		var st Stats
+		if err := Run(context.Background(), cfg, &st); err != nil {
+			t.Fatal(err)
+		}
+		if c := st.Snapshot(); c.Invalid != 3 || c.Skipped != 1 || c.NotSent() != 0 {
+			t.Errorf("resume %d: %d invalid, %d skipped, %d not sent; want 3, 1, 0", i+1, c.Invalid, c.Skipped, c.NotSent())
+		}
+		if got := st.FailureReasons(10); len(got) != 2 {
+			t.Errorf("resume %d: failure reasons %v, want the two of the invalid rows", i+1, got)
+		}
+		if got := lines(t, results); got != first {
+			t.Errorf("resume %d: the results file holds %d lines, after the first run %d", i+1, got, first)
+		}
+	}
+	// Line 3 breaks otherwise: its new verdict is written.
+	writeFile(t, dir, "in.csv", "ticket_id,sub_status\n713516551148,CL\nabcd,CL\n713516551149,\nxyz,P\n")
+	cfg := config(input, results, srv.URL)
+	cfg.Mode = writer.Resume
+	if err := Run(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(t, results); got != first+1 {
+		t.Errorf("after an edit: %d lines, want %d (the edited row's verdict)", got, first+1)
 	}
 }

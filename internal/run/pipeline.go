@@ -29,7 +29,7 @@ type pipeline struct {
 	stop        <-chan struct{} // the soft stop
 	stats       *Stats
 	sync        *syncRun // nil unless a sync run
-	prior       priorFailures
+	prior       priorResults
 
 	readErr error // set by the producer before it closes rows
 }
@@ -134,10 +134,12 @@ func (p *pipeline) run(ctx context.Context, abortInput func()) error {
 	<-prodDone
 	close(reqs)
 	<-writerDone
-	p.stats.unanswered(p.w.Unanswered())
-	failed, unknown := p.prior.left()
+	unanswered := p.w.Unanswered()
+	p.stats.unanswered(unanswered)
+	failed, unknown, done := p.prior.left(unanswered)
 	p.stats.failedBefore.Store(failed)
 	p.stats.unknownBefore.Store(unknown)
+	p.stats.doneBefore.Store(done)
 
 	interrupted := stopped(p.stop)
 	switch {
@@ -215,6 +217,10 @@ func (p *pipeline) produce(ctx context.Context, rows chan<- batch.Row, send func
 		}
 		p.stats.read.Add(1)
 		if row.Invalid != "" {
+			if p.prior.sameInvalid(row) {
+				p.stats.keptInvalid(row)
+				return nil
+			}
 			if send([]writer.Result{invalidResult(row.Record)}) != nil {
 				return errStopped
 			}

@@ -71,6 +71,10 @@ func (rs *readSide) close(r *runner) error {
 			err = fmt.Errorf("keep the key-name pairs the replies showed in %s: %w", path, serr)
 		}
 	}
+	for _, k := range rs.book.Full() {
+		r.log.Warn("the API's replies showed more keys of a kind than any tenant has: the pairs past the limit were not kept, so a read showing one of their names is not resolved",
+			"kind", string(k), "limit", names.MaxKeys)
+	}
 	for _, rn := range rs.book.Renamed() {
 		r.log.Warn("the API's replies name a key otherwise than before (the newer name is kept)",
 			"kind", string(rn.Kind), "key", rn.Key, "was", rn.Old, "now", rn.New)

@@ -373,7 +373,7 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 	p := &pipeline{
 		records: rd, w: w, plan: plan, eng: eng, sending: hook, log: r.log, limit: r.cfg.Limit,
 		resultsPath: r.cfg.Results, stop: r.cfg.Stop, stats: r.stats, sync: sy,
-		prior: priorFailures{results: r.cfg.Results},
+		prior: priorResults{results: r.cfg.Results},
 	}
 	err = p.run(ctx, in.abort)
 	r.stats.blank.Store(int64(rd.Skipped()))

@@ -19,6 +19,7 @@ type Stats struct {
 	wouldSend, payloads          atomic.Int64
 	unchanged, inflight, unknown atomic.Int64
 	failedBefore, unknownBefore  atomic.Int64
+	doneBefore                   atomic.Int64
 	notApplied, backupOlder      atomic.Int64
 	backupMissing                atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
@@ -72,6 +73,11 @@ type Snapshot struct {
 	// not "not sent"; UnknownBefore how many of them are of unknown
 	// outcome.
 	FailedBefore, UnknownBefore int64
+	// DoneBefore counts, once a resume has ended, the rows it was to
+	// send again to keep their tickets' rows in order (Resent) whose
+	// latest result is still an earlier run's success: done, as report
+	// counts them (in order or not), not "not sent".
+	DoneBefore int64
 	// NotApplied counts, of Failed, the rows the API said it applied
 	// while its reply showed the ticket holding another sub-status or
 	// queue than the row sent (batch.Result.NotApplied).
@@ -120,7 +126,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Duplicates: s.duplicates.Load(), BlankSkipped: s.blank.Load(), InputBytes: s.bytes.Load(),
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
-		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(),
+		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(), DoneBefore: s.doneBefore.Load(),
 		NotApplied: s.notApplied.Load(), BackupOlder: s.backupOlder.Load(), BackupMissing: s.backupMissing.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
@@ -139,7 +145,7 @@ func (s *Stats) Snapshot() Snapshot {
 // sync run, sends them).
 func (c Snapshot) NotSent() int64 {
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
-	return max(0, c.Read-c.Skipped-c.HeldBack-done-c.Unknown-c.FailedBefore)
+	return max(0, c.Read-c.Skipped-c.HeldBack-done-c.Unknown-c.FailedBefore-c.DoneBefore)
 }
 
 // startSending records that rows go to eng from now on.
@@ -155,6 +161,13 @@ func (s *Stats) unanswered(rows []writer.InFlight) {
 	for _, r := range rows {
 		s.tallyReason(&writer.Result{Status: writer.StatusFailed, Message: resume.MsgUnknown, Line: r.Line})
 	}
+}
+
+// keptInvalid counts an invalid row whose latest result says so already
+// (not written again) as if written.
+func (s *Stats) keptInvalid(row *resume.Row) {
+	s.invalid.Add(1)
+	s.tallyReason(&writer.Result{Status: writer.StatusInvalid, Message: row.Invalid, Line: row.Line})
 }
 
 // count adds a written result to the counters.

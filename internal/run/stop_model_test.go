@@ -1,10 +1,8 @@
 package run_test
 
 import (
-	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -12,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/batch/kapturetest"
 	"github.com/kapture-bulk/kapture-bulk/internal/report"
 	"github.com/kapture-bulk/kapture-bulk/internal/run"
@@ -64,6 +62,7 @@ type stopFake struct {
 	mu      sync.Mutex
 	rng     *rand.Rand
 	only429 map[string]bool // false once a request carrying it got anything but a 429
+	refuse  atomic.Bool     // from now on, refuse the token
 }
 
 func newStopFake(t *testing.T, rng *rand.Rand, short bool, timeout time.Duration) *stopFake {
@@ -82,6 +81,9 @@ func newStopFake(t *testing.T, rng *rand.Rand, short bool, timeout time.Duration
 // fault draws a request's fault, one in p of them, of any kind alike (the
 // short fake: only 429s), and notes what its rows met.
 func (f *stopFake) fault(_ int, items []kapturetest.Item) *kapturetest.Fault {
+	if f.refuse.Load() {
+		return kapturetest.InvalidAuth(http.StatusUnauthorized)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kinds := []kapturetest.Fault{
@@ -129,60 +131,15 @@ func (f *stopFake) serve(w http.ResponseWriter, r *http.Request) {
 // once after a random number of results, and checks the counts.
 func stopModelRun(t *testing.T, seed uint64, short bool) {
 	rng := rand.New(rand.NewPCG(seed, 3))
-	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("ticket_id,sub_status,comment\n")
-	rows := 40 + rng.IntN(160)
-	tickets := 5 + rng.IntN(rows)
-	for i := range rows {
-		fmt.Fprintf(&b, "7135165%05d,%s,c%d\n", rng.IntN(tickets), []string{"P", "PS", "CL"}[rng.IntN(3)], i)
-	}
-	input := filepath.Join(dir, "in.csv")
-	if err := os.WriteFile(input, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	results := filepath.Join(dir, "in.results.csv")
+	input, rows := writeStopInput(t, rng, false)
+	results := filepath.Join(filepath.Dir(input), "in.results.csv")
 	timeout := time.Duration(200+rng.IntN(400)) * time.Millisecond
 	fake := newStopFake(t, rng, short, timeout)
-	cfg := run.Config{
-		Input: input, Reader: reader.Options{Name: input}, Results: results, Mode: writer.Create,
-		Engine: batch.Config{
-			BaseURL: fake.url, Token: kapturetest.DefaultToken,
-			Workers: 1 + rng.IntN(4), BatchSize: 1 + rng.IntN(8), MaxRetries: 3 + rng.IntN(6),
-			Timeout:     timeout, // no --rate: 429s pause, they do not slow the run for good
-			BackoffBase: time.Millisecond, BackoffMax: time.Duration(1+rng.IntN(30)) * time.Millisecond,
-			BreakerThreshold: 1000, // an unlucky streak must not end the run as "API down"
-		},
-	}
-	stop := make(chan struct{})
-	cfg.Stop = stop
+	// No --rate: 429s pause, they do not slow the run for good.
 	after := int64(rng.IntN(rows))
-	var stats run.Stats
-	quit, watched := make(chan struct{}), make(chan struct{})
-	go func() { // the first signal; ends when Run has returned (quit)
-		defer close(watched)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-			}
-			// A stop while rows are sent: one before (the checks) sends
-			// nothing and writes no results file.
-			if c := stats.Snapshot(); c.Sending && c.Success+c.Failed >= after {
-				close(stop)
-				return
-			}
-		}
-	}()
-	err := run.Run(context.Background(), cfg, &stats)
-	close(quit)
-	<-watched
-	c := stats.Snapshot()
-	t.Logf("seed %d: %d rows, stop after %d results, fault share %.2f, stall %v, timeout %v, %+v: %v; read %d success %d failed %d unknown %d not sent %d",
-		seed, rows, after, fake.p, fake.stall, timeout, cfg.Engine, err, c.Read, c.Success, c.Failed, c.Unknown, c.NotSent())
+	c, err := stopAt(rng, input, results, writer.Create, fake, timeout, 3+rng.IntN(6), after, false)
+	t.Logf("seed %d: %d rows, stop after %d results, fault share %.2f, stall %v, timeout %v: %v; read %d success %d failed %d unknown %d not sent %d",
+		seed, rows, after, fake.p, fake.stall, timeout, err, c.Read, c.Success, c.Failed, c.Unknown, c.NotSent())
 	if err != nil && !errors.Is(err, run.ErrInterrupted) {
 		t.Fatalf("Run: %v", err)
 	}
