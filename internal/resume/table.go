@@ -50,6 +50,7 @@ type table struct {
 	shift   uint     // ticket buckets: tag >> shift
 	buckets []uint32 // buckets[b]: the first entry whose tag is in bucket b
 	byID    []uint32 // entry number + 1, 0 = empty; len is a power of two
+	several bool     // some ticket has more than one entry
 }
 
 // newTable sorts recs (the results' rows, in append order) and keeps the
@@ -73,6 +74,9 @@ func newTable(recs []entry) table {
 		n++
 	}
 	t := table{entries: slices.Clip(recs[:n])}
+	for i := 1; i < n && !t.several; i++ {
+		t.several = recs[i].tag == recs[i-1].tag
+	}
 	t.indexTickets()
 	t.indexIDs()
 	return t
