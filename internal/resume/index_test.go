@@ -138,3 +138,30 @@ func TestIndexInputStopsOnceNothingIsLeftToLearn(t *testing.T) {
 		t.Errorf("with a ticket of several results: read %d times, want 6 (every row, then the end)", src.reads)
 	}
 }
+
+// A walk with a Plan keeps its tickets' first rows on the State's entries
+// (firsts): it must number every row as a Counter of its own does, and
+// hold in its map only the tickets whose first row has no entry.
+func TestFirstsNumberRowsAsACounter(t *testing.T) {
+	st := stateOf(t, []result{{"1/a", 0, ok}, {"1/c", 0, ok}, {"2/b", 1, ok}, {"3/x", 0, fail}, {"5/e", 0, ok}})
+	in := input("1/a", "2/b", "1/a", "1/c", "3/x", "1/a", "2/b", "3/x", "4/n", "4/n", "5/e", "2/b")
+	f := &firsts{t: &st.t, rest: map[uint64]uint64{}}
+	own, onTable := rowkey.NewCounter(), rowkey.NewCounterWith(f)
+	for _, rec := range in {
+		_, k := keyOf(nil, rec)
+		o1, r1 := own.Next(k)
+		o2, r2 := onTable.Next(k)
+		if o1 != o2 || r1 != r2 {
+			t.Errorf("line %d (%s/%s): occurrence %d, repeat %v; a Counter of its own: %d, %v", rec.Line, rec.TicketID, rec.Comment, o2, r2, o1, r1)
+		}
+	}
+	// 2's first row sends b, recorded only as occurrence 1; 4 has no entry.
+	if len(f.rest) != 2 {
+		t.Errorf("the map holds %d tickets, want 2 (tickets 2 and 4)", len(f.rest))
+	}
+	for _, e := range st.t.entries {
+		if e.result().Status&flagBits != 0 {
+			t.Errorf("a result's status keeps a walk's marks: %v", e.result().Status)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type Row struct {
 // Walk returns fn's first error, or src's; nil at the end of src.
 func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 	occ := rowkey.NewCounter()
+	if plan != nil {
+		occ = rowkey.NewCounterWith(&firsts{t: &plan.st.t, rest: map[uint64]uint64{}})
+	}
 	var row Row
 	for n := 0; limit <= 0 || n < limit; n++ {
 		rec, err := src.Next()
@@ -89,9 +92,9 @@ func keyOf(obj []byte, rec reader.Record) ([]byte, rowkey.Key) {
 // ticket's occurrences depend on its own rows only, so they come out as
 // Walk's. When no ticket has several results and the run takes the whole
 // input, the rows after that one can teach the Index nothing: it stops
-// there. The caller has read the whole input already (its syntax, its
-// record count): a resume of a finished run reads it twice, not three
-// times.
+// there: a caller that needs the whole input read before it sends (its
+// syntax, its record count) reads it so itself, as a run's syntax check
+// does, and a resume of a finished run reads it twice, not three times.
 func IndexInput(st *State, src Records, limit int) (*Index, error) {
 	ix := NewIndex(st)
 	occ := rowkey.NewCounter()
