@@ -115,6 +115,9 @@ func runFlagSet(o *runOptions) *flag.FlagSet {
 func runRun(ctx context.Context, o *runOptions) error {
 	f, e := &o.flags, o.env
 	st := &runState{start: time.Now(), stats: new(run.Stats)}
+	if f.syncState != "" {
+		tuneSyncGC(e.getenv)
+	}
 	if len(o.args) == 1 {
 		st.input = o.args[0]
 		st.next = advice{sync: f.syncState != "", command: resumeCommand(o.set, st.input), stdin: st.input == "-"}

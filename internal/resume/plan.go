@@ -33,7 +33,7 @@ const (
 type Index struct {
 	st      *State
 	last    map[uint64]uint64 // ticket hash → key id of its last row
-	belongs int
+	belongs bool
 }
 
 // NewIndex returns an empty Index over st. A State serves one Index.
@@ -43,29 +43,33 @@ func NewIndex(st *State) *Index { return &Index{st: st, last: map[uint64]uint64{
 // lies past the rows the run takes. It reports whether the row shows that
 // the results file is the record of this input (see State.BelongsTo).
 func (ix *Index) Add(k rowkey.Key, beyond bool) (belongs bool) {
-	t := &ix.st.t
-	first, end := t.ticket(k.Ticket)
+	first, end := ix.st.t.ticket(k.Ticket)
+	return ix.add(k, first, end, beyond)
+}
+
+// add is Add with the entries of k's ticket, [first, end), looked up.
+func (ix *Index) add(k rowkey.Key, first, end int, beyond bool) (belongs bool) {
 	if first < 0 {
 		return false // nothing recorded for its ticket
 	}
+	t := &ix.st.t
 	if end-first > 1 {
 		// With one entry, nothing can have been recorded after the row
 		// that has it: only tickets of several need their last row known.
 		ix.last[k.Ticket] = k.ID()
 	}
-	if beyond && t.find(k.ID(), k.Ticket) >= 0 {
+	i := t.find(k.ID(), k.Ticket)
+	if beyond && i >= 0 {
 		t.entries[first].chain |= limitBit
 	}
-	if ix.st.BelongsTo(k) {
-		ix.belongs++
-		return true
-	}
-	return false
+	belongs = ix.st.belongsAt(i)
+	ix.belongs = ix.belongs || belongs
+	return belongs
 }
 
-// Belongs returns how many rows added show that the results file is the
+// Belongs reports whether a row added showed that the results file is the
 // record of this input.
-func (ix *Index) Belongs() int { return ix.belongs }
+func (ix *Index) Belongs() bool { return ix.belongs }
 
 // Plan applies the resume rules (see the package doc) to an input's rows,
 // in file order, against one State and the Index of the whole input. It
@@ -83,6 +87,13 @@ func (ix *Index) Plan() *Plan { return &Plan{st: ix.st, last: ix.last} }
 // Decide says what to do with the next valid row of the input (within
 // the rows the run takes), whose key is k and which starts on line.
 func (p *Plan) Decide(k rowkey.Key, line int) Decision {
+	d, _ := p.decideRow(k, line)
+	return d
+}
+
+// decideRow is Decide, which also returns the entry of k's latest result
+// (-1: none), so that a walk looks each row's key up once.
+func (p *Plan) decideRow(k rowkey.Key, line int) (Decision, int) {
 	t := &p.st.t
 	// Most rows of a resume have a result: their key leads to their
 	// ticket's entries at once. A new row's ticket is looked up by hash.
@@ -91,18 +102,18 @@ func (p *Plan) Decide(k rowkey.Key, line int) Decision {
 	if i >= 0 {
 		first, end = t.group(i)
 	} else if first, end = t.ticket(k.Ticket); first < 0 {
-		return Send // nothing recorded for this ticket
+		return Send, i // nothing recorded for this ticket
 	}
 	head := &t.entries[first] // carries the ticket's decisions
 	d := p.decide(head, t.entries[first:end], i, k, line)
 	switch {
 	case d == Skip:
 	case head.chain&limitBit != 0:
-		return HoldBack
+		return HoldBack, i
 	default:
 		head.chain |= sendingBit // the ticket's later rows go after this one
 	}
-	return d
+	return d, i
 }
 
 // decide applies the rules to the row with key k, whose entry is i (-1:

@@ -23,7 +23,8 @@
 //     the input (deleted or edited since) may have been applied later, so
 //     the last row is sent again to put the ticket back in its state. So a
 //     resume reads the whole input once before it decides (Index): it must
-//     know each ticket's last row when it meets the first.
+//     know each ticket's last row when it meets the first (unless no
+//     ticket has several results: then nothing can come after a last row).
 //   - A run that takes only the input's first rows (a limit, a canary)
 //     never moves a ticket away from the state a later row of the whole
 //     input put it in: a row it would send whose ticket has a row beyond
@@ -155,8 +156,12 @@ func (s *State) Recorded(k rowkey.Key) (found, done bool) {
 // is done (or, in a file where no row ever succeeded, failed). A results
 // file none of whose such rows match the input belongs to another input.
 func (s *State) BelongsTo(k rowkey.Key) bool {
-	found, ok := s.Recorded(k)
-	return found && (ok || s.stats.Successes == 0)
+	return s.belongsAt(s.t.find(k.ID(), k.Ticket))
+}
+
+// belongsAt is BelongsTo for the key whose entry is i (-1: none).
+func (s *State) belongsAt(i int) bool {
+	return i >= 0 && (s.t.entries[i].result().Status.Done() || s.stats.Successes == 0)
 }
 
 // Damaged reports whether a results row for the input line could not be

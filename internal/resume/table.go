@@ -23,11 +23,18 @@ type entry struct {
 	st    Status // its status, with seenBit once an input row matched it
 }
 
-// seenBit marks an entry an input row matched (State.Seen).
-const seenBit Status = 0x80
+// seenBit marks an entry an input row matched (State.Seen). A walk with
+// a Plan marks its ticket's first row (firstBit) on the entry of that
+// row's content and, on its ticket's first entry, metBit (see firsts).
+const (
+	seenBit  Status = 0x80
+	firstBit Status = 0x40
+	metBit   Status = 0x20
+	flagBits        = seenBit | firstBit | metBit
+)
 
 func (e entry) result() Result {
-	return Result{Status: e.st &^ seenBit, Line: int(e.line), At: e.at}
+	return Result{Status: e.st &^ flagBits, Line: int(e.line), At: e.at}
 }
 
 const (
@@ -50,6 +57,7 @@ type table struct {
 	shift   uint     // ticket buckets: tag >> shift
 	buckets []uint32 // buckets[b]: the first entry whose tag is in bucket b
 	byID    []uint32 // entry number + 1, 0 = empty; len is a power of two
+	several bool     // some ticket has more than one entry
 }
 
 // newTable sorts recs (the results' rows, in append order) and keeps the
@@ -60,6 +68,9 @@ func newTable(recs []entry) table {
 		recs = slices.Clone(recs) // a file of many results per key: free the room they took
 	}
 	t := table{entries: slices.Clip(recs)}
+	for i := 1; i < len(t.entries) && !t.several; i++ {
+		t.several = t.entries[i].tag == t.entries[i-1].tag
+	}
 	t.indexTickets()
 	t.indexIDs()
 	return t
@@ -166,4 +177,41 @@ func (t *table) find(id, tag uint64) int {
 			return int(n - 1)
 		}
 	}
+}
+
+// firsts is a walk's rowkey.Firsts over the State's entries: a ticket the
+// results record whose first row in the input sends a content they record
+// (occurrence 0: its id is the content) is marked on its entries, the
+// rest go to a map. A resume of a large finished run then holds no map of
+// every ticket beside its table (4M tickets: some 100 MiB).
+type firsts struct {
+	t    *table
+	rest map[uint64]uint64
+}
+
+func (f *firsts) First(ticket uint64) (uint64, bool) {
+	if c, ok := f.rest[ticket]; ok {
+		return c, true
+	}
+	first, end := f.t.ticket(ticket)
+	if first < 0 || f.t.entries[first].st&metBit == 0 {
+		return 0, false
+	}
+	for _, e := range f.t.entries[first:end] {
+		if e.st&firstBit != 0 {
+			return e.id, true
+		}
+	}
+	return 0, false // not reached: a met ticket has its first row marked or in rest
+}
+
+func (f *firsts) SetFirst(ticket, content uint64) {
+	i := f.t.find(content, ticket)
+	if i < 0 {
+		f.rest[ticket] = content
+		return
+	}
+	first, _ := f.t.group(i)
+	f.t.entries[i].st |= firstBit
+	f.t.entries[first].st |= metBit
 }

@@ -42,6 +42,9 @@ type Row struct {
 // Walk returns fn's first error, or src's; nil at the end of src.
 func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 	occ := rowkey.NewCounter()
+	if plan != nil {
+		occ = rowkey.NewCounterWith(&firsts{t: &plan.st.t, rest: map[uint64]uint64{}})
+	}
 	var row Row
 	for n := 0; limit <= 0 || n < limit; n++ {
 		rec, err := src.Next()
@@ -54,12 +57,14 @@ func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 		obj := row.Object[:0]
 		row = Row{Record: rec, Ordinal: n}
 		if rec.Invalid == "" {
-			row.Object = reader.AppendObject(obj, rec)
-			row.Key = rowkey.New(rec.TicketID, row.Object)
+			row.Object, row.Key = keyOf(obj, rec)
 			row.Key.Occurrence, row.Repeat = occ.Next(row.Key)
 			if plan != nil {
-				row.Decision = plan.Decide(row.Key, rec.Line)
-				row.Prior, row.HasPrior = plan.st.Latest(row.Key)
+				var i int
+				row.Decision, i = plan.decideRow(row.Key, rec.Line)
+				if row.HasPrior = i >= 0; row.HasPrior {
+					row.Prior = plan.st.t.entries[i].result()
+				}
 			}
 		} else {
 			row.Object = obj
@@ -74,15 +79,51 @@ func Walk(src Records, limit int, plan *Plan, fn func(*Row) error) error {
 	return nil
 }
 
-// IndexInput reads the whole input src and returns its Index over st,
-// for a run that takes its first limit data rows (0: all).
+// keyOf appends a valid record's request object to obj and returns it
+// with the record's key, its occurrence (a Counter's) aside: every read of
+// the input keys its rows here.
+func keyOf(obj []byte, rec reader.Record) ([]byte, rowkey.Key) {
+	obj = reader.AppendObject(obj, rec)
+	return obj, rowkey.New(rec.TicketID, obj)
+}
+
+// IndexInput reads the input src and returns its Index over st, for a
+// run that takes its first limit data rows (0: all). It keys the rows as
+// Walk does, but counts occurrences (a Counter of every ticket of the
+// input, the most of its time and memory) only for the rows whose key it
+// needs: those of tickets the results record more than once, beyond the
+// limit, or until a row shows that the results file is this input's. A
+// ticket's occurrences depend on its own rows only, so they come out as
+// Walk's. When no ticket has several results and the run takes the whole
+// input, the rows after that one can teach the Index nothing: it stops
+// there: a caller that needs the whole input read before it sends (its
+// syntax, its record count) reads it so itself, as a run's syntax check
+// does, and a resume of a finished run reads it twice, not three times.
 func IndexInput(st *State, src Records, limit int) (*Index, error) {
 	ix := NewIndex(st)
-	err := Walk(src, 0, nil, func(r *Row) error {
-		if r.Invalid == "" {
-			ix.Add(r.Key, limit > 0 && r.Ordinal >= limit)
+	occ := rowkey.NewCounter()
+	var obj []byte
+	for n := 0; ; n++ {
+		rec, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return ix, nil
 		}
-		return nil
-	})
-	return ix, err
+		if err != nil {
+			return ix, err
+		}
+		if rec.Invalid != "" {
+			continue
+		}
+		var k rowkey.Key
+		obj, k = keyOf(obj[:0], rec)
+		first, end := st.t.ticket(k.Ticket)
+		if first < 0 || end-first == 1 && limit <= 0 && ix.belongs {
+			continue // nothing recorded for its ticket, or nothing more to learn from it
+		}
+		k.Occurrence, _ = occ.Next(k)
+		ix.add(k, first, end, limit > 0 && n >= limit)
+		if ix.belongs && limit <= 0 && !st.t.several {
+			return ix, nil
+		}
+	}
 }

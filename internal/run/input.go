@@ -13,8 +13,9 @@ import (
 
 // An input file is read up to three times, each a separate step: one pass
 // before anything is sent (the syntax check, or for Strict the listing of
-// invalid rows, which checks the syntax as it goes), a resume's index or a
-// sync run's plan, and the main read. Each read before the main one counts
+// invalid rows, which checks the syntax as it goes), a resume's index (as
+// far as it must, see resume.IndexInput) or a sync run's plan, and the
+// main read. Each read before the main one counts
 // the records it found (runner.counted): a main read that finds the file's
 // end sooner ends the run with ErrInputChanged. Stdin is read once. Only
 // the main read goes through input.

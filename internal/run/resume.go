@@ -16,7 +16,8 @@ import (
 
 // The run's side of resuming: the results file must be the record of this
 // input, and every row is decided by a resume.Plan, which needs the whole
-// input read once first (each ticket's last row, see resume.Index). A
+// input read once first (each ticket's last row, see resume.Index; the
+// syntax check reads it whole, the Index only as far as it must). A
 // resume from stdin, which can be read only once, first saves stdin to a
 // temporary file (spoolStdin). The rules themselves are package resume's.
 
@@ -38,9 +39,9 @@ func (e *ForeignResultsError) Error() string {
 	return fmt.Sprintf("%s records %s, but none of those done matches a row of %s (same ticket and values): it belongs to another input (or every row was edited)", e.Results, plural.Of(e.Rows, "row", "rows"), e.Input)
 }
 
-// resumePlan reads the whole input once and returns the Plan that decides
-// its rows against st (nil when the results hold nothing a plan would
-// look at), having made sure that the results file is the record of this
+// resumePlan reads the input (as far as resume.IndexInput must) and
+// returns the Plan that decides its rows against st (nil when the results
+// hold nothing a plan would look at), having made sure that the results file is the record of this
 // input: one of the input's rows must match a row the file records as done
 // (in a file where nothing succeeded, as failed).
 func (r *runner) resumePlan(st *resume.State, rep resume.Report) (*resume.Plan, error) {
@@ -66,7 +67,7 @@ func (r *runner) resumePlan(st *resume.State, rep resume.Report) (*resume.Plan, 
 		return nil, refuse(err)
 	}
 	r.counted(rd.Records())
-	if ix.Belongs() == 0 {
+	if !ix.Belongs() {
 		return nil, refuse(&ForeignResultsError{Results: r.cfg.Results, Input: r.cfg.Reader.Name, Rows: st.Rows()})
 	}
 	return ix.Plan(), nil
