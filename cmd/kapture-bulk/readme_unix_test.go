@@ -7,11 +7,9 @@ package main
 // binary on PATH, against the mock, in a temporary folder.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -101,38 +99,6 @@ func sh(t *testing.T, dir, script string, env ...string) (codes []string, stderr
 		t.Fatalf("no exit codes recorded: %v\noutput:\n%s", err, errb.String())
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n"), errb.String()
-}
-
-// startMock starts the binary's mock on a free port and returns its URL,
-// read from the line it prints once listening.
-func startMock(t *testing.T) string {
-	t.Helper()
-	p := exec.Command(binary(t), "mock", "--addr", "127.0.0.1:0")
-	p.Env = append(cleanEnv(), "KAPTURE_API_TOKEN=rehearsal")
-	pipe, err := p.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(pipe)
-	line, err := r.ReadString('\n')
-	drained := make(chan struct{})
-	go func() { // reads the mock's stderr until it ends, at the cleanup's kill
-		defer close(drained)
-		_, _ = r.WriteTo(io.Discard)
-	}()
-	t.Cleanup(func() {
-		_ = p.Process.Kill()
-		<-drained // every read of the pipe done before Wait closes it
-		_ = p.Wait()
-	})
-	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line)
-	if err != nil || m == nil {
-		t.Fatalf("mock did not start: %q, %v", line, err)
-	}
-	return m[1]
 }
 
 // marchClosures is the walk-through's export: 24 rows, 2 of them for
