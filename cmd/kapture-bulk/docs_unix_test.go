@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -41,17 +42,41 @@ func TestDocsRunAsWritten(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			runDoc(t, script, cmds)
+			dir := runDoc(t, script, cmds)
+			if check := docChecks[name]; check != nil && !t.Failed() {
+				check(t, dir)
+			}
 		})
 	}
 }
 
-// runDoc runs a file's script and checks every command's exit code.
-func runDoc(t *testing.T, script string, cmds []docCmd) {
+// docChecks check what a file's blocks leave in their folder, beyond the
+// exit codes: what the README's walkthrough promises.
+var docChecks = map[string]func(t *testing.T, dir string){
+	"README.md": func(t *testing.T, dir string) {
+		var sum map[string]any
+		b, err := os.ReadFile(filepath.Join(dir, "march-closures.summary.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &sum)
+		}
+		if err != nil || sum["outcome"] != "finished" || sum["success"] != 21.0 || sum["failed"] != 2.0 || sum["invalid"] != 1.0 {
+			t.Errorf("the full run's summary JSON is not 21 success, 2 failed, 1 invalid: %v\n%s", err, b)
+		}
+		failed, err := os.ReadFile(filepath.Join(dir, "rehearsal", "march-closures.failed.csv"))
+		if err != nil || !strings.HasPrefix(string(failed), "\ufeffTicket ID,Sub Status,Comment,Agent Notes,error\n") || strings.Count(string(failed), "\n") != 4 {
+			t.Errorf("the rehearsal's march-closures.failed.csv is not the 3 rows to fix with an error column: %v\n%s", err, failed)
+		}
+	},
+}
+
+// runDoc runs a file's script in a new folder and checks every command's
+// exit code; it returns the folder.
+func runDoc(t *testing.T, script string, cmds []docCmd) string {
+	dir := t.TempDir()
 	start := time.Now()
-	problems, out := docProblems(t, script, cmds)
+	problems, out := docProblems(t, dir, script, cmds)
 	took := time.Since(start).Round(100 * time.Millisecond)
-	t.Logf("%d commands in %v", len(cmds), took)
+	t.Logf("commands: %d, in %v", len(cmds), took)
 	for _, p := range problems {
 		t.Error(p)
 	}
@@ -61,14 +86,19 @@ func runDoc(t *testing.T, script string, cmds []docCmd) {
 	if len(problems) > 0 {
 		t.Logf("output (### FILE:LINE marks each checked command):\n%s", out)
 	}
+	return dir
 }
 
-// docProblems runs a file's script in a new folder with samples/, against
-// a mock of its own, and returns each command that did not exit as its
-// annotation says, and the output.
-func docProblems(t *testing.T, script string, cmds []docCmd) (problems []string, out string) {
+// shellError is a line the shell or a common tool writes when a command
+// of the blocks other than kapture-bulk fails: no set -e (the convention),
+// so it is caught here.
+var shellError = regexp.MustCompile(`(?m)^(sh: \d+: .*|(cat|cp|mv|rm|mkdir|chmod|sed|grep|head|tail|sort|cut|tr|wc|ls|printf|make): .*)$`)
+
+// docProblems runs a file's script in dir with samples/, against a mock
+// of its own, and returns each command that did not exit as its
+// annotation says, each error of another command, and the output.
+func docProblems(t *testing.T, dir, script string, cmds []docCmd) (problems []string, out string) {
 	t.Helper()
-	dir := t.TempDir()
 	copySamples(t, dir)
 	script = strings.ReplaceAll(script, "127.0.0.1:8080", freeAddr(t))
 	codes, out := shDoc(t, dir, script, "KAPTURE_BASE_URL="+startMock(t), "KAPTURE_API_TOKEN=rehearsal")
@@ -79,6 +109,9 @@ func docProblems(t *testing.T, script string, cmds []docCmd) (problems []string,
 		case slices.ContainsFunc(got, func(code int) bool { return code != c.want }):
 			problems = append(problems, fmt.Sprintf("%s: %s\n\texited %v, want %d", c.where, c.text, got, c.want))
 		}
+	}
+	for _, e := range shellError.FindAllString(out, -1) {
+		problems = append(problems, "a command of the blocks failed: "+e)
 	}
 	return problems, out
 }
@@ -252,12 +285,14 @@ sleep 1
 KAPTURE_BASE_URL=http://127.0.0.1:8080 kapture-bulk probe 713516551149 >/dev/null
 kill $!
 wait
+cat nosuch.txt
 '''
 `)))
-	problems, out := docProblems(t, script, cmds)
+	problems, out := docProblems(t, t.TempDir(), script, cmds)
 	want := []string{
 		"h.md:4: kapture-bulk validate nosuch.csv\n\texited [2], want 0",
 		"h.md:10: kapture-bulk version\n\tdid not run",
+		"a command of the blocks failed: cat: nosuch.txt: No such file or directory",
 	}
 	if !slices.Equal(problems, want) {
 		t.Errorf("problems:\n%s\nwant\n%s\noutput:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"), out)
