@@ -131,7 +131,7 @@ func shDoc(t *testing.T, dir, script string, env ...string) (map[string][]int, s
 [ -n "${KB_AT:-}" ] || exec %[1]q "$@"
 at=$KB_AT
 unset KB_AT
-printf '### %%s\n' "$at" >&3 2>/dev/null
+printf '### %%s\n' "$at" 2>/dev/null >&3
 %[1]q "$@"
 code=$?
 printf '%%s %%d\n' "$at" "$code" >>%[2]q
