@@ -152,3 +152,52 @@ func TestCodeSpansAndAnchors(t *testing.T) {
 		t.Errorf("anchors %q, want %q", got, want)
 	}
 }
+
+// A Kubernetes container's args, block or flow style, are a command when
+// they start with one; another container's are not.
+func TestYAMLArgs(t *testing.T) {
+	lines := strings.Split(`containers:
+  - name: kapture-bulk
+    args:
+      - run
+      - --sync-state=/data/acme.state   # the state
+      - "--full"
+      - /data/acme.csv
+    env: []
+  - name: other
+    args: [sh, -c, "--not-ours"]
+  - name: flow
+    args: [state, stats, '--sync-state=/s']`, "\n")
+	var got [][]string
+	for _, c := range yamlArgs("c.yaml", lines) {
+		got = append(got, append([]string{c.where}, c.words...))
+	}
+	want := [][]string{
+		{"c.yaml:3", "run", "--sync-state=/data/acme.state", "--full", "/data/acme.csv"},
+		{"c.yaml:12", "state", "stats", "--sync-state=/s"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("args %q, want %q", got, want)
+	}
+}
+
+// A link to a file that is not there, out of the repository, or to a
+// heading a page does not have.
+func TestCheckLink(t *testing.T) {
+	anchors := func(file string) []string { return map[string][]string{"README.md": {"exit-codes"}}[file] }
+	for _, tc := range []struct{ from, target, want string }{
+		{"docs/x.md", "../README.md#exit-codes", ""},
+		{"README.md", "#exit-codes", ""},
+		{"README.md", "samples/march-closures.csv", ""},
+		{"README.md", "deploy/", ""},
+		{"README.md", "Makefile#L10", ""}, // not a page: the anchor is a line
+		{"README.md", "#exit-code", "README.md has no heading #exit-code"},
+		{"docs/x.md", "../README.md#nope", "README.md has no heading #nope"},
+		{"docs/x.md", "nope.md", "no such file docs/nope.md"},
+		{"docs/x.md", "../../etc/passwd", "leads out of the repository"},
+	} {
+		if got := checkLink(tc.from, tc.target, anchors); got != tc.want {
+			t.Errorf("%s → %s: %q, want %q", tc.from, tc.target, got, tc.want)
+		}
+	}
+}
