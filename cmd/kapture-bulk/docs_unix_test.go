@@ -128,15 +128,15 @@ func shDoc(t *testing.T, dir, script string, env ...string) (map[string][]int, s
 	tmp := t.TempDir()
 	bin, codesFile, races := filepath.Join(tmp, "bin"), filepath.Join(tmp, "codes"), filepath.Join(tmp, "race")
 	wrapper := fmt.Sprintf(`#!/bin/sh
-[ -n "${KB_AT:-}" ] || exec %[1]q "$@"
+[ -n "${KB_AT:-}" ] || exec %[1]s "$@"
 at=$KB_AT
 unset KB_AT
 printf '### %%s\n' "$at" 2>/dev/null >&3
-%[1]q "$@"
+%[1]s "$@"
 code=$?
-printf '%%s %%d\n' "$at" "$code" >>%[2]q
+printf '%%s %%d\n' "$at" "$code" >>%[2]s
 exit "$code"
-`, binary(t), codesFile)
+`, shQuote(binary(t)), shQuote(codesFile))
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,13 @@ exit "$code"
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // whatever the script left running
 	}
 	w.Close()
-	<-copied
+	select { // a process that left the group may hold w: not for long
+	case <-copied:
+	case <-time.After(10 * time.Second):
+		t.Errorf("a process the blocks started outlived them, out of their process group")
+		r.Close() // ends the copy
+		<-copied
+	}
 	r.Close()
 	if ctx.Err() != nil { // the codes so far say what ran; the last mark, what hung
 		marks := regexp.MustCompile(`(?m)^### (\S+)$`).FindAllStringSubmatch(out.String(), -1)
@@ -186,6 +192,9 @@ exit "$code"
 	}
 	return parseCodes(t, codesFile), out.String()
 }
+
+// shQuote quotes s for sh.
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // parseCodes reads the wrapper's "FILE:LINE CODE" lines: a command run
 // more than once (in a loop) has a code for each time.
