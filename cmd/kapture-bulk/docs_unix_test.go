@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -227,16 +229,30 @@ func copySamples(t *testing.T, dir string) {
 	}
 }
 
+// handedOut are the ports freeAddr gave: not twice in one test binary.
+var handedOut sync.Map
+
 // freeAddr is a loopback address no one listens on, for a block's own
-// mock in place of 127.0.0.1:8080 (which may be taken here).
+// mock in place of 127.0.0.1:8080 (which may be taken here). Its port is
+// below Linux's ephemeral range (32768 up), so that between this check and
+// the block's mock binding it, no port-0 listener (the other files'
+// mocks) nor a connection's source port can take it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port from 20000 to 31999 in 100 tries")
+	return ""
 }
 
 // startMock starts the binary's mock on a free port and returns its URL,
