@@ -200,7 +200,6 @@ type heading struct {
 var (
 	atxHeading = regexp.MustCompile(`^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$`)
 	mdLink     = regexp.MustCompile(`!?\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)`)
-	codeSpan   = regexp.MustCompile("(`+)([^`]|[^`].*?[^`])`+")
 )
 
 // headings lists d's headings (ATX, and setext with ===) with the anchors
