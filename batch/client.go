@@ -301,7 +301,7 @@ func (c *client) exchange(ctx context.Context, ep endpoint, body []byte, limit i
 		return out, nil
 	}
 	if int64(len(data)) > limit {
-		return outcome{kind: kindRetry, httpStatus: resp.StatusCode,
+		return outcome{kind: kindRetry, httpStatus: resp.StatusCode, oversize: limit,
 			message: fmt.Sprintf("reply larger than %d bytes", limit)}, nil
 	}
 	return read(resp.StatusCode, resp.Header, data), nil

@@ -5,48 +5,27 @@ import (
 	"encoding/json"
 	"io"
 	"regexp"
-	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/personal"
 )
 
 // Customer data in what a read brings back (task_details shows the
-// customer's name, e-mail and phone) never leaves the engine unmasked: a
-// ticket's Raw, ReadRaw's body and the excerpts in messages are masked.
+// customer's name, e-mail and phone; free text may quote a phone) never
+// leaves the engine unmasked: a ticket's Raw, ReadRaw's body and the
+// excerpts in messages are masked, by the rule of package personal.
 
 // maskedValue stands in for a masked value.
 const maskedValue = "***"
 
-var (
-	// reEmail finds an e-mail address in free text (a history entry may
-	// quote one).
-	reEmail = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-	// reMember finds a JSON member and its value (a string, or a bare
-	// value) in text that does not parse as JSON (a truncated reply).
-	reMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"?|[^,}\]\s]*)`)
-)
+// reMember finds a JSON member and its value (a string, or a bare value)
+// in text that does not parse as JSON (a truncated reply).
+// An object or array as a value is not taken: its members are found in
+// turn.
+var reMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"?|[^,{}\[\]\s"]*)`)
 
-// personal reports whether a member's name says its value is about a
-// person (customerName, customerEmail, customerPhone, mobile, an
-// address, any other name), except the names of the codes a ticket
-// holds, which are the tenant's configuration and what a person checks a
-// read for.
-func personal(member string) bool {
-	m := strings.ToLower(member)
-	switch m {
-	case "statusname", "substatusname", "sub_status_name", "queuename", "queue_name":
-		return false
-	}
-	for _, s := range []string{"name", "email", "phone", "mobile", "customer", "contact", "address"} {
-		if strings.Contains(m, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// maskBody returns body with customer data masked: as compact JSON when
-// it is JSON (the value of every personal member masked, e-mail addresses
-// in other text too); else with every personal member's value and every
-// e-mail address found in the text masked.
+// maskBody returns body with customer data masked (see package
+// personal): as compact JSON when it is JSON; else member by member as
+// found, and the text between them as free text.
 func maskBody(body []byte) []byte {
 	if len(body) == 0 {
 		return body
@@ -54,24 +33,34 @@ func maskBody(body []byte) []byte {
 	if out, ok := maskJSON(body); ok {
 		return out
 	}
-	out := reMember.ReplaceAllFunc(body, func(m []byte) []byte {
-		sub := reMember.FindSubmatchIndex(m)
-		if !personal(string(m[sub[2]:sub[3]])) {
-			return m
+	var b bytes.Buffer
+	last := 0
+	for _, m := range reMember.FindAllSubmatchIndex(body, -1) {
+		b.WriteString(personal.Text(string(body[last:m[0]]), maskedValue))
+		name, value := string(body[m[2]:m[3]]), body[m[4]:m[5]]
+		b.Write(body[m[0]:m[4]])
+		switch {
+		case personal.Member(name):
+			b.WriteString(`"` + maskedValue + `"`)
+		case personal.IDMember(name):
+			b.Write(value)
+		default:
+			b.WriteString(personal.Text(string(value), maskedValue))
 		}
-		return append(m[:sub[4]:sub[4]], `"`+maskedValue+`"`...)
-	})
-	return reEmail.ReplaceAll(out, []byte(maskedValue))
+		last = m[1]
+	}
+	b.WriteString(personal.Text(string(body[last:]), maskedValue))
+	return b.Bytes()
 }
 
 // maskJSON returns the JSON value raw as compact JSON, members in their
-// order, personal members' values and e-mail addresses masked; ok is
-// false when raw is not one JSON value.
+// order, customer data masked; ok is false when raw is not one JSON
+// value.
 func maskJSON(raw []byte) (out []byte, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // numbers as written
 	var b bytes.Buffer
-	if err := maskValue(dec, &b); err != nil {
+	if err := maskValue(dec, &b, false); err != nil {
 		return nil, false
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -80,8 +69,9 @@ func maskJSON(raw []byte) (out []byte, ok bool) {
 	return b.Bytes(), true
 }
 
-// maskValue copies the next JSON value of dec to b, masked.
-func maskValue(dec *json.Decoder, b *bytes.Buffer) error {
+// maskValue copies the next JSON value of dec to b, masked; id says it is
+// the value of a ticket id's member, kept as it is.
+func maskValue(dec *json.Decoder, b *bytes.Buffer, id bool) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -94,7 +84,7 @@ func maskValue(dec *json.Decoder, b *bytes.Buffer) error {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				if err := maskValue(dec, b); err != nil {
+				if err := maskValue(dec, b, false); err != nil {
 					return err
 				}
 			}
@@ -102,34 +92,12 @@ func maskValue(dec *json.Decoder, b *bytes.Buffer) error {
 			b.WriteByte(']')
 			return err
 		}
-		b.WriteByte('{')
-		for i := 0; dec.More(); i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			key, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			name, _ := key.(string)
-			writeJSONString(b, name)
-			b.WriteByte(':')
-			if !personal(name) {
-				err = maskValue(dec, b)
-			} else {
-				var skip json.RawMessage
-				err = dec.Decode(&skip)
-				writeJSONString(b, maskedValue)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		b.WriteByte('}')
-		return err
+		return maskObject(dec, b)
 	case string:
-		writeJSONString(b, reEmail.ReplaceAllString(t, maskedValue))
+		if !id {
+			t = personal.Text(t, maskedValue)
+		}
+		writeJSONString(b, t)
 	case json.Number:
 		b.WriteString(t.String())
 	case bool:
@@ -142,6 +110,37 @@ func maskValue(dec *json.Decoder, b *bytes.Buffer) error {
 		b.WriteString("null")
 	}
 	return nil
+}
+
+// maskObject copies the members of the object dec is in to b, masked,
+// and its end.
+func maskObject(dec *json.Decoder, b *bytes.Buffer) error {
+	b.WriteByte('{')
+	for i := 0; dec.More(); i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := key.(string)
+		writeJSONString(b, name)
+		b.WriteByte(':')
+		if !personal.Member(name) {
+			err = maskValue(dec, b, personal.IDMember(name))
+		} else {
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+			writeJSONString(b, maskedValue)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token()
+	b.WriteByte('}')
+	return err
 }
 
 // writeJSONString writes s as a JSON string that is safe to print: every

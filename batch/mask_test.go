@@ -19,6 +19,9 @@ func TestMaskBody(t *testing.T) {
 		{"text made safe", `{"note":"a\u001b[31m\u202eb\nc","ok":true}`, `{"note":"a\u001b[31m\u202eb\nc","ok":true}`},
 		{"truncated", `[{"task_details":{"ticketId":"7135","customerName":"Priya Nair","customerEmail":"p@x.in","customerPhone":"+9198`,
 			`[{"task_details":{"ticketId":"7135","customerName":"***","customerEmail":"***","customerPhone":"***"`},
+		{"truncated, phones by value", `[{"task_details":{"ticketId":"713500000001","alternateNumber":"+91 98765 43210","subject":"call 9812345678","tat":"x`,
+			`[{"task_details":{"ticketId":"713500000001","alternateNumber":"***","subject":"call ***","tat":"x`},
+		{"not JSON, a phone", `<html>call +91 98765 43210</html>`, `<html>call ***</html>`},
 		{"not JSON at all", `<html>write to p@x.in</html>`, `<html>write to ***</html>`},
 		{"empty", ``, ``},
 	} {

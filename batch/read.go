@@ -33,6 +33,21 @@ func (e *ReadShapeError) Error() string {
 	return fmt.Sprintf("a Get Ticket reply (HTTP %d) in a shape kapture-bulk cannot read: want %s; got: %s", e.HTTPStatus, e.Want, e.Got)
 }
 
+// ReplyTooLargeError is a Get Ticket reply over its size bound (the
+// tickets asked carry long histories). It is not a network fault: it is
+// not retried, as the same request gets the same reply.
+type ReplyTooLargeError struct {
+	IDs   int   // the ids the request asked for
+	Limit int64 // the bound, in bytes
+}
+
+func (e *ReplyTooLargeError) Error() string {
+	if e.IDs == 1 {
+		return fmt.Sprintf("the API's reply for this ticket is larger than %d bytes", e.Limit)
+	}
+	return fmt.Sprintf("the API's reply for %d tickets is larger than %d bytes", e.IDs, e.Limit)
+}
+
 // readGaveUp is a read request that still failed after its retries.
 type readGaveUp struct{ msg string }
 
@@ -42,7 +57,10 @@ func (e *readGaveUp) Error() string { return e.msg }
 // distinct ids per request. Each request is paced by the engine's pacer
 // (reads and updates together keep the rate; AutoRate counts them) and
 // retried as an update is (429 with its Retry-After, 5xx pages, network
-// errors, timeouts, unreadable 2xx replies; MaxRetries, backoff). It
+// errors, timeouts, unreadable 2xx replies; MaxRetries, backoff). A reply
+// over the size bound is not retried: the request's ids are read again in
+// two halves, down to one id, and a ticket whose reply alone is over it
+// is Unread, so that one long ticket keeps no other from being read. It
 // returns one Ticket per id, in order (an id the reply does not have:
 // Found false). Errors: a wrapped ErrAuth or ErrConfig (as for updates);
 // ErrAPIDown when a request still fails after its retries; the API's own
@@ -66,14 +84,20 @@ func (e *Engine) Read(ctx context.Context, ids []string) ([]Ticket, error) {
 // ReadBatch; retried as Read's), for a person to see what the tenant
 // answers: the last reply's body (customer data masked, token
 // redacted), its HTTP status, and the tickets read from it. Its errors
-// are Read's; body and status are those of the last reply even then.
+// are Read's, and a *ReplyTooLargeError for a reply over the size bound
+// to more than one id (for one: that ticket, Unread, and no body); body
+// and status are those of the last reply even then.
 func (e *Engine) ReadRaw(ctx context.Context, ids []string) (body []byte, status int, tickets []Ticket, err error) {
 	if err := checkIDs(ids); err != nil {
 		return nil, 0, nil, err
 	}
 	ctx, done := e.readContext(ctx)
 	defer done()
-	ans, err := e.readOnce(ctx, distinct(ids))
+	uniq := distinct(ids)
+	ans, err := e.readOnce(ctx, uniq)
+	if _, big := errors.AsType[*ReplyTooLargeError](err); big && len(uniq) == 1 {
+		ans.tickets, err = []Ticket{{ID: uniq[0], Unread: err.Error()}}, nil
+	}
 	if err == nil {
 		tickets = inOrder(ids, byID(nil, ans.tickets))
 	}
@@ -125,14 +149,38 @@ func (e *Engine) read(ctx context.Context, ids []string) ([]Ticket, int, error) 
 	got := make(map[string]Ticket, len(uniq))
 	status := 0
 	for start := 0; start < len(uniq); start += e.cfg.ReadBatch {
-		ans, err := e.readOnce(ctx, uniq[start:min(start+e.cfg.ReadBatch, len(uniq))])
-		status = ans.status
+		var err error
+		status, err = e.readHalves(ctx, uniq[start:min(start+e.cfg.ReadBatch, len(uniq))], got)
 		if err != nil {
 			return inOrder(ids, got), status, err
 		}
-		byID(got, ans.tickets)
 	}
 	return inOrder(ids, got), status, nil
+}
+
+// readHalves reads ids (distinct, checked) into got in one request; when
+// its reply is over the size bound, in two halves, each read so in turn,
+// down to one id, whose ticket is then Unread. It returns the HTTP status
+// of the last reply.
+func (e *Engine) readHalves(ctx context.Context, ids []string, got map[string]Ticket) (int, error) {
+	ans, err := e.readOnce(ctx, ids)
+	big, isBig := errors.AsType[*ReplyTooLargeError](err)
+	switch {
+	case !isBig:
+		if err == nil {
+			byID(got, ans.tickets)
+		}
+		return ans.status, err
+	case len(ids) == 1:
+		got[ids[0]] = Ticket{ID: ids[0], Unread: big.Error()}
+		return ans.status, nil
+	}
+	e.log.Debug("read reply over its bound: reading halves", "tickets", len(ids), "bound", big.Limit)
+	half := len(ids) / 2
+	if status, err := e.readHalves(ctx, ids[:half], got); err != nil {
+		return status, err
+	}
+	return e.readHalves(ctx, ids[half:], got)
 }
 
 // readAnswer is what one read request brought back.
@@ -168,6 +216,9 @@ func (e *Engine) readOnce(ctx context.Context, ids []string) (readAnswer, error)
 			return ans, ended(ctx, err)
 		}
 		ans.status = out.httpStatus
+		if out.oversize > 0 {
+			return ans, &ReplyTooLargeError{IDs: len(ids), Limit: out.oversize}
+		}
 		switch out.kind {
 		case kindRead:
 			e.healthy()

@@ -297,6 +297,46 @@ func TestReadMasksCustomerData(t *testing.T) {
 	}
 }
 
+// TestReadMasksPhonesByValue: phones a read holds outside the customer*
+// members (an alternateNumber, a subject, a history comment: the shapes
+// breaktest-2 served) are masked in ReadRaw's body and in a ticket's Raw,
+// by name and by value; the ticket's id, dates and codes stay readable.
+func TestReadMasksPhonesByValue(t *testing.T) {
+	const id = "713500000001"
+	element := `{"additional_info":{},"history":[{"comment":"customer said call 9988776655"}],"task_details":{` +
+		`"ticketId":"` + id + `","date":"08-06-2024 16:27","status":"Pending","substatus":"Pending Seller",` +
+		`"customerName":"Jane Doe","customerEmail":"jane@example.com","customerPhone":"+919876543210",` +
+		`"alternateNumber":"+91 98765 43210","subject":"Call me at 9812345678","ticketNumber":"` + id + `"}}`
+	body := "[" + element + "]"
+	_, url := newFront(t, kapturetest.Options{}, reply(200, "Content-Type: application/json", body),
+		reply(200, "Content-Type: application/json", body))
+	eng := readEngine(t, kapturetest.NewServer(t, kapturetest.Options{}), func(c *batch.Config) {
+		c.BaseURL = url
+		c.KeepRaw = true
+	})
+	raw, _, ts, err := eng.ReadRaw(context.Background(), []string{id})
+	if err != nil || len(ts) != 1 || !ts[0].Found {
+		t.Fatalf("ReadRaw: %v, %+v", err, ts)
+	}
+	got, err := eng.Read(context.Background(), []string{id})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Read: %v, %+v", err, got)
+	}
+	for _, text := range []string{string(raw), string(got[0].Raw)} {
+		for _, secret := range []string{"98765 43210", "9812345678", "9988776655", "9876543210", "Jane", "jane@"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("shows %q: %s", secret, text)
+			}
+		}
+		for _, kept := range []string{`"ticketId":"` + id + `"`, `"ticketNumber":"` + id + `"`, `"date":"08-06-2024 16:27"`,
+			`"substatus":"Pending Seller"`, `"alternateNumber":"***"`, `"subject":"Call me at ***"`, `"customer said call ***"`} {
+			if !strings.Contains(text, kept) {
+				t.Errorf("lacks %s: %s", kept, text)
+			}
+		}
+	}
+}
+
 // TestReadKeepsTheRate: reads and updates made together keep the rate:
 // their requests are no closer than the rate allows.
 func TestReadKeepsTheRate(t *testing.T) {

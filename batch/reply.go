@@ -58,6 +58,10 @@ type outcome struct {
 	// fix and suggest (kindConfig) say what to change (ConfigError).
 	fix     Fix
 	suggest string
+	// oversize (kindRetry) is the size bound the reply was over, 0 when
+	// it was not: an update's such reply is retried (it may have been
+	// applied), a read's is not (the same read gets the same reply).
+	oversize int64
 }
 
 // entry is the reply's word on one item.
@@ -208,6 +212,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		out.message = fmt.Sprintf("reply has %d results for %d items", len(items), len(rows))
 		return out
 	}
+	items = inPayloadOrder(items, rows)
 	out.entries = make([]entry, len(items))
 	failed, own := 0, 0
 	for i, it := range items {
@@ -243,6 +248,31 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 	}
 	out.kind = kindRows
 	return out
+}
+
+// inPayloadOrder returns items in the order of rows when they came in
+// another order but each names a ticket, and the tickets they name are
+// the payload's, each once: the answer is matched by the ticket it names
+// (splitting would send every row again, comments twice). Otherwise it
+// returns items as they came, for the caller to judge.
+func inPayloadOrder(items []replyItem, rows []Row) []replyItem {
+	at := make(map[string]int, len(rows)) // ticket → its row's index
+	for i, r := range rows {
+		if _, twice := at[r.TicketID]; twice {
+			return items
+		}
+		at[r.TicketID] = i
+	}
+	sorted := make([]replyItem, len(items))
+	seen := make([]bool, len(rows))
+	for _, it := range items {
+		i, ok := at[ticketID(it)]
+		if !ok || seen[i] {
+			return items
+		}
+		sorted[i], seen[i] = it, true
+	}
+	return sorted
 }
 
 // mentions reports whether msg names the ticket id as a word of its own

@@ -127,7 +127,15 @@ func otherReplyCases() []interpretCase {
 			body: `[{"message":"No ticket found for ticket_id 7110","status":"failed"},{"message":"No ticket found for ticket_id 722","status":"failed"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "7110"},
 		{name: "array wrong length", status: 200, body: `[{"status":"success"}]`, rows: two, kind: kindRejected, form: formArray, msgHas: "1 results for 2 items"},
-		{name: "array misattributed", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
+		// Items in another order, each naming a ticket of the payload
+		// once: matched by the ticket they name, nothing sent again.
+		{name: "array in another order, each naming its ticket", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"failed","message":"Invalid sub_status"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
+			rows: two, kind: kindRows, form: formArray, entries: []string{"ok", "failed"}},
+		{name: "array misattributed: one item names none", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"status":"success"}]`,
+			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
+		{name: "array misattributed: a ticket not sent", status: 200, body: `[{"ticket":{"ticketId":"799"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
+			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 799"},
+		{name: "array misattributed: a ticket twice", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"722"},"status":"success"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
 		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"failed"}},
 		// An item that states two statuses is taken as neither: failed,

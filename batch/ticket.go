@@ -15,7 +15,11 @@ type Code struct {
 // ticket an update's success reply carries.
 type Ticket struct {
 	ID    string
-	Found bool // false: a read's reply did not have this id
+	Found bool // false: a read's reply did not have this id, or see Unread
+	// Unread, when not "", says why the ticket could not be read (the
+	// API's reply for it alone is over the size bound): not "not found",
+	// and nothing else of it is known.
+	Unread string
 
 	Status, SubStatus, Queue Code
 	Disposition              string

@@ -118,6 +118,13 @@ func stopErr(ctx context.Context) error {
 // that may have been gets one more attempt within the grace time, so that
 // it ends with an answer if it can. It returns only fatal errors.
 func (w *worker) deliver(s stops, p held, admitted bool) error {
+	if p.prior == 0 && w.e.cfg.Backup != nil && s.soft.Err() == nil {
+		send, err := w.backup(s, p)
+		if len(send) == 0 {
+			return err
+		}
+		p.rows = send
+	}
 	// A new buffer per payload, never reused: the HTTP transport may
 	// still be reading a request's body after Do returned (a server that
 	// answers before reading it), so a reused buffer would be overwritten
@@ -125,11 +132,6 @@ func (w *worker) deliver(s stops, p held, admitted bool) error {
 	body := Payload(p.rows)
 	journaled := p.prior > 0 // BeforeSend has seen the rows
 	last := false            // a request left after the stop
-	if p.prior == 0 && w.e.cfg.Backup != nil && s.soft.Err() == nil {
-		if send, err := w.backup(s, p); !send {
-			return err
-		}
-	}
 	for attempt := 1; ; attempt++ {
 		if s.soft.Err() != nil && (!p.maybeApplied || last || s.run.Err() != nil) {
 			return w.abandon(s.run, p, journaled)

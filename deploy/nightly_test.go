@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // stubBulk stands for kapture-bulk: it records its arguments, writes the
@@ -144,6 +145,52 @@ func TestNightlyRefusesAMissingOrEmptyExport(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestNightlyReadsLineEndsAndSepLines: the wrapper counts rows as
+// kapture-bulk reads them: LF, CRLF and CR line ends, a byte-order mark,
+// and Excel's sep= first line, which is not the header. An export with a
+// data row goes to kapture-bulk; one without is 66. A UTF-16 export is
+// kapture-bulk's to read: it always goes to it, which decides.
+func TestNightlyReadsLineEndsAndSepLines(t *testing.T) {
+	for _, tt := range []struct {
+		name, content string
+		runs          bool
+	}{
+		{"CR line ends, rows", "ticket_id,sub_status\r713516551160,CL\r713516551161,CL\r", true},
+		{"CR line ends, one row, no last line end", "ticket_id,sub_status\r713516551160,CL", true},
+		{"CRLF line ends, rows", "ticket_id,sub_status\r\n713516551160,CL\r\n", true},
+		{"sep= line, a header and a row", "sep=;\nticket_id;sub_status\n713516551160;CL\n", true},
+		{"UTF-16 with rows", utf16LE("ticket_id,sub_status\r\n713516551160,CL\r\n"), true},
+		{"UTF-16, a header only", utf16LE("ticket_id,sub_status\r\n"), true},
+		{"CR line ends, a header only", "ticket_id,sub_status\r\r", false},
+		{"sep= line and a header", "sep=;\nticket_id;sub_status\n", false},
+		{"BOM, quoted sep= line and a header, CRLF", "\ufeff\"sep=;\"\r\nticket_id;sub_status\r\n\r\n", false},
+		{"sep= line alone, CR", "sep=,\r", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNightly(t)
+			n.write(n.input, tt.content, 0o644)
+			code, out := n.run("0", `{"outcome":"tonight"}`, "acme")
+			ran := n.read(filepath.Join(n.stubs, "args")) != ""
+			switch {
+			case tt.runs && (code != 0 || !ran):
+				t.Errorf("exit %d, kapture-bulk ran %v; want it run, exit 0; output:\n%s", code, ran, out)
+			case !tt.runs && (code != 66 || ran || !strings.Contains(out, "has no data rows")):
+				t.Errorf("exit %d, kapture-bulk ran %v; want exit 66, no data rows; output:\n%s", code, ran, out)
+			}
+		})
+	}
+}
+
+// utf16LE is s in UTF-16, little-endian, with its byte-order mark, as
+// Excel's "Unicode text" writes it.
+func utf16LE(s string) string {
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
+}
 
 // TestNightlyPassesTheRunOn: the run gets the tenant's files and flags,
 // its exit code is the wrapper's, and a night that did not end in 0 is

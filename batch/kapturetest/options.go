@@ -118,6 +118,10 @@ type Options struct {
 	// form. ReadQueue adds the ticket's queue, which those examples do
 	// not show.
 	ReadKeys, ReadQueue bool
+	// LongHistory, when not nil, gives the bytes of history Get Ticket
+	// shows for a ticket (0: none): a long-lived ticket whose reply alone
+	// may be over the client's bound.
+	LongHistory func(id string) int
 
 	// Latency is added to every request to either endpoint, while it
 	// counts as in flight; a request abandoned meanwhile gets no answer.

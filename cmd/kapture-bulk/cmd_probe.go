@@ -91,6 +91,9 @@ func probeRun(ctx context.Context, o *probeOptions) error {
 	var b strings.Builder
 	if body != nil || status != 0 {
 		fmt.Fprintf(&b, "Get Ticket %s%s for ticket %s: HTTP %d\nthe reply (customer data masked, the token redacted):\n", s.api, batch.ReadEndpoint, id, status)
+		if len(body) == 0 && len(tickets) == 1 && tickets[0].Unread != "" {
+			body = []byte("(not kept: " + tickets[0].Unread + ")")
+		}
 		b.Write(indentJSON(body))
 		b.WriteString("\n")
 	}
@@ -101,6 +104,8 @@ func probeRun(ctx context.Context, o *probeOptions) error {
 	switch {
 	case err != nil:
 		return err
+	case len(tickets) == 1 && tickets[0].Unread != "":
+		return withCode(exitRowsFailed, fmt.Errorf("ticket %s cannot be read: %s", id, tickets[0].Unread))
 	case len(tickets) != 1 || !tickets[0].Found:
 		return withCode(exitRowsFailed, fmt.Errorf("ticket %s not found: the reply does not have it, so it shows nothing of how this tenant's reads show a ticket; probe one that exists", id))
 	}
@@ -128,6 +133,10 @@ func indentJSON(body []byte) []byte {
 // were given).
 func describeRead(b *strings.Builder, t batch.Ticket, book *keynames.Book, named bool) {
 	fmt.Fprintf(b, "what kapture-bulk reads of ticket %s:\n", t.ID)
+	if t.Unread != "" {
+		fmt.Fprintf(b, "  not read: %s\n", t.Unread)
+		return
+	}
 	if !t.Found {
 		b.WriteString("  found: no (the reply does not have it)\n")
 		return

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/failedrows"
 	keynames "github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/reason"
@@ -98,12 +99,12 @@ func reportRun(o *reportOptions) error {
 		if fi, err := os.Stat(o.inputPath); err == nil && !fi.Mode().IsRegular() {
 			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))
 		}
-		if err := checkWritable(o.failedRows); err != nil {
-			return usagef("--failed-rows %w", err)
-		}
 	}
 	ropts, err := o.input.options(o.inputPath)
 	if err != nil {
+		return err
+	}
+	if err := checkOutput("--failed-rows", o.failedRows, func() ([]byte, error) { return failedrows.FirstLine(o.inputPath, ropts) }); err != nil {
 		return err
 	}
 	opts := outcome.Options{Results: results, Input: o.inputPath, Reader: ropts, Hide: o.env.secrets.hide}

@@ -58,10 +58,12 @@ tickets back. SNAP.csv may exist: the tickets it holds are not read again
 (their first read is kept), so a snapshot stopped by Ctrl-C or a failure
 goes on where it stopped; a snapshot of another API is refused. Reads count
 against the rate limit as updates do. A ticket not found is written so: a
-fact, not a failure. Exits 0 when every ticket was read (found or not), 2
-for bad input, files or flags, or a reply in a shape it cannot read (probe
-shows it), 3 when the API refused the token or stayed down, 130 when
-interrupted: the same command then reads the rest.
+fact, not a failure. A ticket whose reply alone is larger than a reply
+may be is listed and not written: it was not read. Exits 0 when every
+ticket was read (found or not), 1 when some could not be, 2 for bad input,
+files or flags, or a reply in a shape it cannot read (probe shows it), 3
+when the API refused the token or stayed down, 130 when interrupted: the
+same command then reads the rest.
 
 `
 
@@ -131,8 +133,12 @@ func snapshotRun(ctx context.Context, o *snapshotOptions) error {
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("--out %s: %w", o.out, cerr)
 	}
-	if err == nil || sn.r.read.Load() > 0 {
+	if err == nil || sn.r.read.Load()+sn.r.unread.Load() > 0 {
 		sn.print(e.stdout, name, o.out, err)
+	}
+	if n := sn.r.unread.Load(); err == nil && n > 0 {
+		return withCode(exitRowsFailed, fmt.Errorf("snapshot: %s could not be read, so %s not in %s (listed above)",
+			plural.Of(n, "ticket", "tickets"), plural.Pick(n, "it is", "they are"), o.out))
 	}
 	return err
 }
@@ -182,7 +188,11 @@ type snapshotter struct {
 	rows, invalid int64
 	mu            sync.Mutex
 	untranslated  map[keynames.Kind]*untranslated
+	unread        []batch.Ticket // the first maxListed the reads could not take
 }
+
+// maxListed bounds the tickets not read that snapshot lists.
+const maxListed = 10
 
 // untranslated counts the tickets whose value of a kind no pair (or more
 // than one) gives a key for, with the first such value.
@@ -240,16 +250,29 @@ func (sn *snapshotter) readRound(ctx context.Context, ids []string) error {
 	}
 	return sn.r.each(ctx, ids, func(_ int, ts []batch.Ticket) error {
 		at := time.Now()
-		es := make([]snap.Entry, len(ts))
-		for i, t := range ts {
-			es[i] = snap.NewEntry(t, at, sn.api, sn.book)
-			sn.note(es[i])
+		es := make([]snap.Entry, 0, len(ts))
+		for _, t := range ts {
+			if t.Unread != "" { // not "not found": not written, read again next time
+				sn.noteUnread(t)
+				continue
+			}
+			es = append(es, snap.NewEntry(t, at, sn.api, sn.book))
+			sn.note(es[len(es)-1])
 		}
 		if err := sn.w.Add(es); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 		return nil
 	})
+}
+
+// noteUnread keeps a ticket the read could not take, to list.
+func (sn *snapshotter) noteUnread(t batch.Ticket) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if len(sn.unread) < maxListed {
+		sn.unread = append(sn.unread, t)
+	}
 }
 
 // note counts an entry whose sub-status or queue no pair translates.
@@ -288,9 +311,20 @@ func (sn *snapshotter) print(w io.Writer, input, out string, err error) {
 		b.WriteString(": a ticket not found is kept so, a fact and not a failure")
 	}
 	b.WriteString("\n")
-	if err == nil {
+	unread := sn.r.unread.Load()
+	switch {
+	case err == nil && unread == 0:
 		fmt.Fprintf(&b, "  every ticket of the %s is in %s now (those it held already were not read again)\n", plural.Of(sn.rows-sn.invalid, "valid row", "valid rows"), out)
-	} else {
+	case err == nil:
+		fmt.Fprintf(&b, "  %s could not be read and %s not in %s (not \"not found\": nothing of %s is known); every other ticket is; the same command tries %s again:\n",
+			plural.Of(unread, "ticket", "tickets"), plural.Pick(unread, "is", "are"), out, plural.Pick(unread, "it", "them"), plural.Pick(unread, "it", "them"))
+		for _, t := range sn.unread {
+			fmt.Fprintf(&b, "    ticket %s: %s\n", t.ID, t.Unread)
+		}
+		if more := unread - int64(len(sn.unread)); more > 0 {
+			fmt.Fprintf(&b, "    … and %d more\n", more)
+		}
+	default:
 		fmt.Fprintf(&b, "  stopped: the tickets read are kept in %s; the same command reads the rest\n", out)
 	}
 	if sn.invalid > 0 {

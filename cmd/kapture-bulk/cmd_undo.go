@@ -85,10 +85,7 @@ func (o *undoOptions) check() error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
-	if err := checkWritable(o.out); err != nil {
-		return usagef("--out %w", err)
-	}
-	return nil
+	return checkOutput("--out", o.out, header(undo.Header))
 }
 
 // undoRun writes RESTORE.csv and says on stdout what it holds and what it

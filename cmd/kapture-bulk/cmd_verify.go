@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
+	"github.com/kapture-bulk/kapture-bulk/internal/failedrows"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/verify"
 )
@@ -104,15 +105,14 @@ func (o *verifyOptions) check() error {
 			return withCode(exitUsage, fmt.Errorf("--results: %w", err))
 		}
 	}
-	for _, out := range []struct{ flag, path string }{{"--out", o.out}, {"--differs", o.differs}} {
-		if out.path == "" {
-			continue
-		}
-		if err := checkWritable(out.path); err != nil {
-			return usagef("%s %w", out.flag, err)
-		}
+	ropts, err := o.input.options(o.args[0])
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := checkOutput("--out", o.out, header(verify.Header)); err != nil {
+		return err
+	}
+	return checkOutput("--differs", o.differs, func() ([]byte, error) { return failedrows.FirstLine(o.args[0], ropts) })
 }
 
 // verifyRun verifies INPUT's tickets and says what it found on stdout.

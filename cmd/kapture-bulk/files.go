@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // file is one path a command reads or writes, named as its flag names it.
@@ -137,3 +142,44 @@ func resolve(path string) string {
 
 // tmpPath is where an atomicFile writes path's content first.
 func tmpPath(path string) string { return path + ".tmp" }
+
+// checkOutput refuses (exit 2) an output of flag that checkWritable
+// refuses, and an existing file there (through a link, its target) that
+// is not empty and does not start as this output starts (first: its
+// header and newline, asked for only then): the output replaces only a
+// file it wrote, never a results CSV, a journal, a snapshot or an input
+// named by mistake, which would be lost. None for an empty path.
+func checkOutput(flag, path string, first func() ([]byte, error)) error {
+	if path == "" {
+		return nil
+	}
+	if err := checkWritable(path); err != nil {
+		return usagef("%s %w", flag, err)
+	}
+	f, err := os.Open(linkTarget(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usagef("%s %s: %w", flag, path, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		return nil
+	}
+	want, err := first()
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(f, got); err == nil && bytes.Equal(got, want) {
+		return nil
+	}
+	return usagef("%s %s exists and is not a file %s writes (it does not start with its header, %s): it is not replaced; move it aside or give %s another path",
+		flag, path, flag, strings.TrimSpace(strings.TrimPrefix(string(want), "\ufeff")), flag)
+}
+
+// header is the start of an output whose header is h, for checkOutput.
+func header(h string) func() ([]byte, error) {
+	return func() ([]byte, error) { return []byte(h + "\n"), nil }
+}

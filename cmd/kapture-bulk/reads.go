@@ -84,9 +84,9 @@ func (s *readSession) close() {
 // ids, up to workers requests at once, counted for the progress and the
 // summary.
 type ticketReader struct {
-	eng           *batch.Engine
-	size, workers int
-	read, found   atomic.Int64
+	eng                 *batch.Engine
+	size, workers       int
+	read, found, unread atomic.Int64 // unread: batch.Ticket.Unread, not in read
 }
 
 func newTicketReader(eng *batch.Engine, size, workers int) *ticketReader {
@@ -135,14 +135,18 @@ func (r *ticketReader) all(ctx context.Context, ids []string) ([]batch.Ticket, e
 }
 
 func (r *ticketReader) count(ts []batch.Ticket) {
-	found := 0
+	found, unread := 0, 0
 	for _, t := range ts {
-		if t.Found {
+		switch {
+		case t.Unread != "":
+			unread++
+		case t.Found:
 			found++
 		}
 	}
-	r.read.Add(int64(len(ts)))
+	r.read.Add(int64(len(ts) - unread))
 	r.found.Add(int64(found))
+	r.unread.Add(int64(unread))
 }
 
 // readText counts tickets read as the summaries say it.

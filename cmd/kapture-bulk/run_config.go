@@ -122,7 +122,7 @@ func (o *runOptions) config(log *slog.Logger) (run.Config, error) {
 
 // registerReads adds the flags of what a run reads of the tickets.
 func (f *runFlags) registerReads(fs *flag.FlagSet) {
-	fs.StringVar(&f.backup, "backup", "", "snapshot file (mode 0600): read each ticket's state before its first row is sent, and append it here; a ticket it holds already keeps its first state, across resumes (kapture-bulk undo turns it back into an input)")
+	fs.StringVar(&f.backup, "backup", "", "snapshot file (mode 0600): read each ticket's state before its first row is sent, and append it here; a ticket it holds already keeps its first state, across resumes; one job's: a run that is not a --resume refuses a file holding its tickets; a ticket the read does not show is not sent (kapture-bulk undo turns it back into an input)")
 	registerNames(fs, &f.names, "the names the backup's reads show that no reply has shown yet")
 	fs.BoolVar(&f.replyCheck, "reply-check", true, "hold every success reply's ticket against its row: a row whose reply shows the ticket in another sub-status (or another queue than the row sent) is failed, \"not applied: …\". "+
 		"Turn it off (--reply-check=false) only for a tenant whose workflows move tickets on by design: a canary (--limit) whose report shows \"not applied\" rows for tickets that Kapture shows moved on by its rules, not left where they were")

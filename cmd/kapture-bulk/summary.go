@@ -39,13 +39,16 @@ type summary struct {
 	NotApplied int64 `json:"not_applied"`
 	// FailedBefore: of failed, rows a resume was to send again that still
 	// hold an earlier run's failure (it stopped before they went).
-	FailedBefore  int64   `json:"failed_before"`
-	Invalid       int64   `json:"invalid"`
-	Unchanged     int64   `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
-	SkippedResume int64   `json:"skipped_resume"`
-	ResentOrder   int64   `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
-	HeldBack      int64   `json:"held_back"`        // --limit: not sent, a row of the ticket past the limit has a result (sync: is valid)
-	NotSent       int64   `json:"not_sent"`
+	FailedBefore  int64 `json:"failed_before"`
+	Invalid       int64 `json:"invalid"`
+	Unchanged     int64 `json:"unchanged"` // a sync run's rows not sent: their tickets held them already
+	SkippedResume int64 `json:"skipped_resume"`
+	ResentOrder   int64 `json:"resent_for_order"` // done before, sent again to keep a ticket's rows in order
+	HeldBack      int64 `json:"held_back"`        // --limit: not sent, a row of the ticket past the limit has a result (sync: is valid)
+	NotSent       int64 `json:"not_sent"`
+	// BackupOlder: tickets sent whose --backup pre-image was taken before
+	// this run (a resume's, a sync night's run again): kept, not read.
+	BackupOlder   int64   `json:"backup_older"`
 	BlankSkipped  int     `json:"blank_rows_skipped"`
 	DuplicateRows int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
 	WouldSend     int64   `json:"would_send,omitempty"`
@@ -125,6 +128,7 @@ func (st *runState) summary(end time.Time) *summary {
 	s.DuplicateRows = c.Duplicates
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
 	s.NotSent = c.NotSent()
+	s.BackupOlder = c.BackupOlder
 	if s.NotSent+s.Unknown+s.FailedBefore > 0 && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
@@ -255,6 +259,10 @@ func (s *summary) print(w io.Writer) {
 		them := plural.Pick(s.inflight, "it", "them")
 		fmt.Fprintf(&b, "  outcome unknown: %s no answer before the run stopped; the API may or may not have applied %s (%s.inflight lists %s)\n",
 			plural.Of(s.inflight, "row's request got", "rows' requests got"), them, s.Results, them)
+	}
+	if s.BackupOlder > 0 {
+		fmt.Fprintf(&b, "  backup: %s a pre-image taken before this run (kept, not read again: undo restores what they held then)\n",
+			plural.Of(s.BackupOlder, "ticket keeps", "tickets keep"))
 	}
 	if s.FailedBefore > 0 {
 		fmt.Fprintf(&b, "  not sent again: %s the failure an earlier run recorded (of unknown outcome: %d)\n", plural.Of(s.FailedBefore, "row keeps", "rows keep"), s.Unknown-s.inflight)

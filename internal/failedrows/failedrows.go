@@ -7,6 +7,7 @@ package failedrows
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -53,23 +54,9 @@ func Write(out io.Writer, path string, opts reader.Options, rows Rows) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	header := rd.RawHeader()
-	own := len(header) // the input's columns before ours
-	errCol := -1
-	for i, h := range header {
-		if reader.NormalizeName(h) == ErrorColumn {
-			errCol = i
-		}
-	}
-	if errCol < 0 {
-		errCol = len(header)
-		header = append(header, ErrorColumn)
-	}
+	header, own, errCol := layout(rd)
 	bw := bufio.NewWriter(out)
-	bw.WriteString("\ufeff")
-	cw := csv.NewWriter(bw)
-	cw.Comma = rd.Delimiter()
-	cw.Write(escaped(header))
+	cw := writeHeader(bw, header, rd.Delimiter())
 	var n int64
 	for i, ordinal := 0, 0; i < rows.Len(); ordinal++ {
 		rec, err := rd.Next()
@@ -101,6 +88,57 @@ func Write(out io.Writer, path string, opts reader.Options, rows Rows) (int64, e
 		return n, fmt.Errorf("write failed rows: %w", err)
 	}
 	return n, nil
+}
+
+// FirstLine returns the file's start that Write writes for the input at
+// path read with opts, up to and with the newline after the header: a
+// file that starts so is one Write wrote for this input (or an input of
+// the same header).
+func FirstLine(path string, opts reader.Options) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	defer fh.Close()
+	opts.KeepRaw = true
+	rd, err := reader.Open(fh, opts)
+	if err != nil {
+		return nil, err
+	}
+	header, _, _ := layout(rd)
+	var b bytes.Buffer
+	cw := writeHeader(&b, header, rd.Delimiter())
+	cw.Flush()
+	return b.Bytes(), cw.Error()
+}
+
+// layout returns the file's header for the input rd reads (its own
+// cells, and the error column unless it has one), how many of its
+// columns are the input's, and where the error column is.
+func layout(rd *reader.Reader) (header []string, own, errCol int) {
+	header = rd.RawHeader()
+	own = len(header) // the input's columns before ours
+	errCol = -1
+	for i, h := range header {
+		if reader.NormalizeName(h) == ErrorColumn {
+			errCol = i
+		}
+	}
+	if errCol < 0 {
+		errCol = len(header)
+		header = append(header, ErrorColumn)
+	}
+	return header, own, errCol
+}
+
+// writeHeader starts the file on w: the BOM and the header, in the
+// input's delimiter; the csv.Writer writes the rows after it.
+func writeHeader(w io.Writer, header []string, delimiter rune) *csv.Writer {
+	io.WriteString(w, "\ufeff")
+	cw := csv.NewWriter(w)
+	cw.Comma = delimiter
+	cw.Write(escaped(header))
+	return cw
 }
 
 // escaped returns cells with the ' of reader.EscapeCell where a

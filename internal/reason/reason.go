@@ -33,7 +33,8 @@ const MaxLen = 200
 //     closed at a word boundary) becomes <value>;
 //   - a number (digits, with . or , groups and an exponent: 12, 0.5,
 //     7.13517E+11, 713,517,204,461, 10.0.0.1) becomes <id> when it is
-//     digits only, 6 of them or more, and <n> otherwise; a unit glued to
+//     digits only, 6 of them or more, and not a size in bytes (1310720
+//     bytes, 2097152B), and <n> otherwise; a unit glued to
 //     it stays (30s → <n>s, 5xx → <n>xx); but an HTTP status right after
 //     the word HTTP stays as it is (HTTP 401: a 401 and a 503 are two
 //     reasons);
@@ -183,16 +184,17 @@ func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsD
 func word(msg string) (int, string) {
 	if msg[0] >= '0' && msg[0] <= '9' {
 		if n, digitsOnly, digits := number(msg); n > 0 {
-			mask := Number
-			if digitsOnly && digits >= 6 {
-				mask = ID
-			}
 			// A unit glued to the number (30s, 100ms, 5xx) stays.
 			unit := 0
 			for n+unit < len(msg) && isWordByte(msg[n+unit]) {
 				unit++
 			}
-			if u := msg[n : n+unit]; unit == 0 || units[strings.ToLower(u)] {
+			u := msg[n : n+unit]
+			mask := Number
+			if digitsOnly && digits >= 6 && !sized(u, msg[n+unit:]) {
+				mask = ID
+			}
+			if unit == 0 || units[strings.ToLower(u)] {
 				return n + unit, mask + u
 			}
 		}
@@ -261,6 +263,28 @@ func exponent(s string) int {
 		return 0
 	}
 	return i
+}
+
+// sized reports whether a number is a size, not an id: its unit glued
+// (1310720B, 64KiB) or the word after it (1310720 bytes) is one of bytes.
+func sized(glued, after string) bool {
+	if glued != "" {
+		return sizeUnits[strings.ToLower(glued)]
+	}
+	word, spaced := strings.CutPrefix(after, " ")
+	if !spaced {
+		return false
+	}
+	end := 0
+	for end < len(word) && isWordByte(word[end]) {
+		end++
+	}
+	return sizeUnits[strings.ToLower(word[:end])]
+}
+
+// sizeUnits are the units of a size in bytes.
+var sizeUnits = map[string]bool{
+	"b": true, "byte": true, "bytes": true, "kb": true, "mb": true, "gb": true, "kib": true, "mib": true, "gib": true,
 }
 
 // units are the suffixes a number keeps: times, sizes, ordinals, and the

@@ -249,7 +249,7 @@ func (h *readHistory) play() {
 		h.changed[id] = len(h.api.History(id)) > 0
 	}
 	h.checkBackup()
-	h.checkResults(h.input, h.results, mark, last)
+	h.checkResults(h.input, h.results, true, mark, last)
 
 	h.verify("verify after the job", "")
 	h.handEdits()
@@ -290,9 +290,10 @@ func (h *readHistory) handEdits() {
 	}
 }
 
-// fix runs the rows verify asked to fix, as a job of their own (with the
-// backup, sometimes, as an operator may keep the flag), and checks that
-// each row recorded success left its ticket holding it.
+// fix runs the rows verify asked to fix, as a job of their own (with a
+// backup of its own, sometimes: the job's would be refused, holding
+// these tickets), and checks that each row recorded success left its
+// ticket holding it.
 func (h *readHistory) fix(path string) {
 	rows := h.inputRows(path)
 	if len(rows) == 0 {
@@ -300,12 +301,12 @@ func (h *readHistory) fix(path string) {
 	}
 	backup := ""
 	if h.rng.IntN(2) == 0 {
-		backup = h.backup
+		backup = h.path("fix.snap.csv")
 	}
 	results := h.path("fix.results.csv")
 	mark := h.applied()
 	last := h.job("fix", path, results, backup)
-	h.checkResults(path, results, mark, last)
+	h.checkResults(path, results, backup != "", mark, last)
 	latest := h.latestResults(results)
 	for _, r := range rows {
 		kt, ok := h.api.Ticket(r.TicketID)

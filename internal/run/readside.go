@@ -3,10 +3,14 @@ package run
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
+	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -17,6 +21,7 @@ import (
 type readSide struct {
 	book   *names.Book
 	backup *snapshot.Writer // nil without Config.Backup
+	hook   *snapshot.Backup // the engine's backup hook over backup
 	api    string
 }
 
@@ -44,7 +49,8 @@ func (r *runner) openReadSide(ecfg *batch.Config) (*readSide, error) {
 		if rs.backup, err = snapshot.Open(r.cfg.Backup, api); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		ecfg.Backup = &snapshot.Backup{W: rs.backup, Book: rs.book}
+		rs.hook = &snapshot.Backup{W: rs.backup, Book: rs.book}
+		ecfg.Backup = rs.hook
 	}
 	return rs, nil
 }
@@ -68,9 +74,68 @@ func (rs *readSide) close(r *runner) error {
 			"kind", string(rn.Kind), "key", rn.Key, "was", rn.Old, "now", rn.New)
 	}
 	if rs.backup != nil {
+		if n := rs.hook.Older(); n > 0 {
+			r.stats.backupOlder.Store(int64(n))
+			r.log.Info("pre-images taken before this run are kept in the backup: the tickets are not read again, and undo restores what they held then",
+				"backup", r.cfg.Backup, "tickets", n)
+		}
 		err = errors.Join(err, rs.backup.Close())
 	}
 	return err
+}
+
+// checkBackupFresh refuses, before anything is sent, a run that is not a
+// resume whose backup holds pre-images of tickets of its input: a ticket
+// keeps its first pre-image, so the backup would hold what the ticket held
+// before an earlier job, and undo would put that back. A resume goes on
+// with its backup; a sync night cannot resume, and a stopped night run
+// again is a continuation (see close: it says how many tickets kept an
+// older pre-image). The input's valid rows within the limit are read once
+// more; stdin cannot be, so a backup holding any ticket is refused.
+func (r *runner) checkBackupFresh(rs *readSide) error {
+	if rs == nil || rs.backup == nil || r.cfg.Mode == writer.Resume || r.cfg.Sync.State != "" || rs.backup.Len() == 0 {
+		return nil
+	}
+	const way = "a backup is one job's: move it aside or name a new file; --resume goes on with it"
+	if r.fromStdin {
+		return refuse(fmt.Errorf("backup %s already holds the pre-images of %s, and a run from stdin cannot tell whether they are of this job: %s",
+			r.cfg.Backup, plural.Of(rs.backup.Len(), "ticket", "tickets"), way))
+	}
+	n, err := r.heldTickets(rs.backup)
+	if err != nil || n == 0 {
+		return err
+	}
+	return refuse(fmt.Errorf("backup %s already holds the pre-images of %d of this job's tickets, taken before this run: %s",
+		r.cfg.Backup, n, way))
+}
+
+// heldTickets counts the distinct tickets of the input's valid rows,
+// within the limit, that b holds.
+func (r *runner) heldTickets(b *snapshot.Writer) (int, error) {
+	fh, err := openFile(r.cfg.Input)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	rd, err := reader.Open(fh, r.cfg.Reader)
+	if err != nil {
+		return 0, refuse(err)
+	}
+	seen := map[uint64]struct{}{}
+	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, refuse(err)
+		}
+		if rec.Invalid != "" || !b.Has(rec.TicketID) {
+			continue
+		}
+		seen[rowkey.TicketHash(rec.TicketID)] = struct{}{}
+	}
+	return len(seen), nil
 }
 
 // checkPairsFile refuses, before anything is sent, a run whose results

@@ -16,8 +16,9 @@ import (
 const readSideCSV = "ticket_id,sub_status,queue\n713516000001,CL,ESC\n713516000002,PS,\n713516000001,RS,\n999999999999,CL,\n"
 
 // TestBackupKeepsTheFirstPreImage: a run with a backup reads every
-// ticket before its first row is sent; a resume (and a second run of the
-// same input) keeps the first pre-image, not the state the run left.
+// ticket before its first row is sent; a resume keeps the first
+// pre-image, not the state the run left. (A second run afresh is refused:
+// TestFreshRunRefusesAUsedBackup.)
 func TestBackupKeepsTheFirstPreImage(t *testing.T) {
 	srv := kapturetest.NewServer(t, kapturetest.Options{})
 	before := map[string]kapturetest.Ticket{}
@@ -27,7 +28,7 @@ func TestBackupKeepsTheFirstPreImage(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(writeFile(t, dir, "in.csv", readSideCSV), filepath.Join(dir, "r.csv"), srv.URL)
 	cfg.Backup = filepath.Join(dir, "snap.csv")
-	for i, mode := range []writer.Mode{writer.Create, writer.Overwrite} {
+	for i, mode := range []writer.Mode{writer.Create, writer.Resume} {
 		cfg.Mode = mode
 		if err := Run(context.Background(), cfg, nil); err != nil {
 			t.Fatalf("run %d: %v", i+1, err)

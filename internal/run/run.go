@@ -216,10 +216,8 @@ func Run(ctx context.Context, cfg Config, stats *Stats) (err error) {
 	if err := r.requireRows(ctx, rd); err != nil {
 		return err
 	}
-	if r.cfg.Strict {
-		if err := r.strictScan(ctx); err != nil {
-			return err
-		}
+	if err := r.checkRows(ctx, rs); err != nil {
+		return err
 	}
 	sy, err := r.openSync(ctx, in)
 	if err != nil {
@@ -305,6 +303,17 @@ func (r *runner) requireRows(ctx context.Context, rd *reader.Reader) error {
 		return refuse(fmt.Errorf("%s: %w under its header", r.cfg.Reader.Name, ErrNoRows))
 	}
 	return nil // a row, or an error the main read meets again
+}
+
+// checkRows reads the input's rows again, where the run must before it
+// sends: Strict's scan, and the tickets a backup holds already.
+func (r *runner) checkRows(ctx context.Context, rs *readSide) error {
+	if r.cfg.Strict {
+		if err := r.strictScan(ctx); err != nil {
+			return err
+		}
+	}
+	return r.checkBackupFresh(rs)
 }
 
 // strictScan refuses the run if any row of the input is invalid.

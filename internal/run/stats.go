@@ -19,7 +19,7 @@ type Stats struct {
 	wouldSend, payloads          atomic.Int64
 	unchanged, inflight, unknown atomic.Int64
 	failedBefore, unknownBefore  atomic.Int64
-	notApplied                   atomic.Int64
+	notApplied, backupOlder      atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
 	reasons                      reasonTally
@@ -75,6 +75,10 @@ type Snapshot struct {
 	// while its reply showed the ticket holding another sub-status or
 	// queue than the row sent (batch.Result.NotApplied).
 	NotApplied int64
+	// BackupOlder counts, once the run has ended, the tickets it sent
+	// whose pre-image the backup held before it started (a resume's, or a
+	// sync night's run again): kept, not read again.
+	BackupOlder int64
 
 	// Requests, Retries, Limited (requests answered 429), Splits and Rate
 	// are the engine's (batch.Stats); zero until sending begins.
@@ -111,7 +115,7 @@ func (s *Stats) Snapshot() Snapshot {
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
 		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(),
-		NotApplied:  s.notApplied.Load(),
+		NotApplied: s.notApplied.Load(), BackupOlder: s.backupOlder.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {

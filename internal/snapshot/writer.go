@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kapture-bulk/kapture-bulk/rowkey"
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
@@ -26,7 +27,7 @@ type Writer struct {
 	unlock func() error
 	off    int64 // end of the last whole row: where the next Add goes
 	torn   int64 // bytes of a torn last line past off, cut at the first Add
-	has    ids
+	has    marks
 	err    error // sticky: once a write failed the file is not trusted
 	closed bool
 }
@@ -54,7 +55,7 @@ func open(path, api string, raw bool) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{path: path, api: api, f: f, unlock: unlock, has: ids{}}
+	w := &Writer{path: path, api: api, f: f, unlock: unlock, has: marks{}}
 	if err := w.start(raw); err != nil {
 		unlock()
 		f.Close()
@@ -112,7 +113,7 @@ func (w *Writer) readBack(keep int64) (raw bool, err error) {
 		if e.API != w.api {
 			return fmt.Errorf("%s:%d: %w: %s, not %s", w.path, e.Line, ErrOtherAPI, e.API, w.api)
 		}
-		w.has.add(e.Ticket.ID)
+		w.has.add(e.Ticket.ID, heldBefore|absentIf(e.Ticket.Found))
 		return nil
 	})
 }
@@ -135,7 +136,23 @@ func tornHeader(f io.ReaderAt, size int64) bool {
 func (w *Writer) Has(id string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.has.has(id)
+	_, ok := w.has.get(id)
+	return ok
+}
+
+// Len returns how many tickets the snapshot holds.
+func (w *Writer) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.has)
+}
+
+// mark returns what the snapshot holds of ticket id: ok false when no
+// read of it.
+func (w *Writer) mark(id string) (m mark, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.has.get(id)
 }
 
 // Add appends the entries of the tickets the snapshot does not hold yet
@@ -155,7 +172,7 @@ func (w *Writer) Add(es []Entry) error {
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	added := ids{}
+	added := marks{}
 	for i := range es {
 		e := &es[i]
 		switch {
@@ -163,10 +180,10 @@ func (w *Writer) Add(es []Entry) error {
 			return fmt.Errorf("write snapshot %q: an entry without a ticket id", w.path)
 		case e.API != "" && e.API != w.api:
 			return fmt.Errorf("write snapshot %q: ticket %s: %w (%s, not %s)", w.path, e.Ticket.ID, ErrOtherAPI, e.API, w.api)
-		case w.has.has(e.Ticket.ID) || added.has(e.Ticket.ID):
+		case w.has.holds(e.Ticket.ID) || added.holds(e.Ticket.ID):
 			continue
 		}
-		added.add(e.Ticket.ID)
+		added.add(e.Ticket.ID, absentIf(e.Ticket.Found))
 		cw.Write(e.record(w.api, w.raw)) // into a bytes.Buffer: cannot fail
 	}
 	if len(added) == 0 {
@@ -181,8 +198,8 @@ func (w *Writer) Add(es []Entry) error {
 		w.err = fmt.Errorf("sync snapshot %q: %w", w.path, err)
 		return w.err
 	}
-	for h := range added {
-		w.has[h] = struct{}{}
+	for h, m := range added {
+		w.has[h] = m
 	}
 	return nil
 }
@@ -218,3 +235,26 @@ func (w *Writer) Close() error {
 	w.closed = true
 	return errors.Join(w.f.Sync(), w.unlock(), w.f.Close())
 }
+
+// mark is what a snapshot holds of a ticket, besides its row.
+type mark uint8
+
+const (
+	heldBefore mark = 1 << iota // the file held it when the Writer opened it
+	heldAbsent                  // the read did not show the ticket (found false)
+)
+
+// absentIf is heldAbsent for a ticket not found.
+func absentIf(found bool) mark {
+	if found {
+		return 0
+	}
+	return heldAbsent
+}
+
+// marks is ids with a mark per ticket (as small: a byte more a ticket).
+type marks map[uint64]mark
+
+func (s marks) get(id string) (mark, bool) { m, ok := s[rowkey.TicketHash(id)]; return m, ok }
+func (s marks) holds(id string) bool       { _, ok := s[rowkey.TicketHash(id)]; return ok }
+func (s marks) add(id string, m mark)      { s[rowkey.TicketHash(id)] = m }

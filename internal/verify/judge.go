@@ -86,6 +86,11 @@ type judgement struct {
 // tell which fields this tenant's reads carry.
 func (c *checker) judge(w want, t batch.Ticket) judgement {
 	j := judgement{id: w.id, line: w.line}
+	if t.Unread != "" { // not read: what it holds is not known
+		j.verdict = Unknown
+		j.detail = []string{t.Unread}
+		return j
+	}
 	if !t.Found {
 		j.verdict = NotFound
 		j.detail = []string{"the read's reply does not have this ticket"}

@@ -3,8 +3,8 @@
 // (sub_status always; queue and disposition when its cell is not empty).
 // Per ticket it says match, differs (what the ticket holds, what the row
 // wants), not_found, or unknown (a field this tenant's reads carry is
-// missing for the ticket, or shows a name no pair or several pairs give a
-// key for). A field no read carried at all is not verifiable on this
+// missing for the ticket, shows a name no pair or several pairs give a
+// key for, or the ticket could not be read: batch.Ticket.Unread). A field no read carried at all is not verifiable on this
 // tenant: said once, it makes no ticket unknown.
 //
 // It reads the input twice and never holds its rows: a first pass keeps,
