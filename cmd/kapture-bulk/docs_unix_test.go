@@ -61,8 +61,11 @@ var docChecks = map[string]func(t *testing.T, dir string){
 		if err == nil {
 			err = json.Unmarshal(b, &sum)
 		}
-		if err != nil || sum["outcome"] != "finished" || sum["success"] != 21.0 || sum["failed"] != 2.0 || sum["invalid"] != 1.0 {
-			t.Errorf("the full run's summary JSON is not 21 success, 2 failed, 1 invalid: %v\n%s", err, b)
+		// 21 rows through, by this run or the canary it resumed.
+		done, _ := sum["success"].(float64)
+		skipped, _ := sum["skipped_resume"].(float64)
+		if err != nil || sum["outcome"] != "finished" || done+skipped != 21 || sum["failed"] != 2.0 || sum["invalid"] != 1.0 {
+			t.Errorf("the full run's summary JSON is not 21 rows through (success and skipped_resume), 2 failed, 1 invalid: %v\n%s", err, b)
 		}
 		failed, err := os.ReadFile(filepath.Join(dir, "rehearsal", "march-closures.failed.csv"))
 		if err != nil || !strings.HasPrefix(string(failed), "\ufeffTicket ID,Sub Status,Comment,Agent Notes,error\n") || strings.Count(string(failed), "\n") != 4 {
