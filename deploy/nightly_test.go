@@ -19,8 +19,14 @@ import (
 
 // stubBulk stands for kapture-bulk: it records its arguments, writes the
 // summary JSON it is given to --summary-json (if any), and exits with
-// STUB_EXIT.
+// STUB_EXIT; called as verify, it records its arguments apart, prints a
+// summary line and exits with STUB_VERIFY_EXIT.
 const stubBulk = `#!/bin/sh
+if [ "$1" = verify ]; then
+	printf '%s\n' "$@" > "$STUB_DIR/verify.args"
+	echo "acme.csv: 1 ticket verified: stub"
+	exit "${STUB_VERIFY_EXIT:-0}"
+fi
 printf '%s\n' "$@" > "$STUB_DIR/args"
 while [ $# -gt 0 ]; do
 	if [ "$1" = --summary-json ] && [ -n "${STUB_SUMMARY:-}" ]; then printf '%s' "$STUB_SUMMARY" > "$2"; fi
@@ -38,9 +44,10 @@ cat > "$STUB_DIR/mail.body"
 // nightly is one tenant's setup for the wrapper, in temporary folders.
 type nightly struct {
 	t        *testing.T
-	etc, lib string // the wrapper's /etc/kapture-bulk and /var/lib/kapture-bulk
-	stubs    string // kapture-bulk and mail stubs, and what they recorded
-	input    string // the export's path
+	etc, lib string   // the wrapper's /etc/kapture-bulk and /var/lib/kapture-bulk
+	stubs    string   // kapture-bulk and mail stubs, and what they recorded
+	input    string   // the export's path
+	env      []string // more environment for the wrapper
 }
 
 func newNightly(t *testing.T) *nightly {
@@ -87,6 +94,7 @@ func (n *nightly) run(stubExit, stubSummary string, args ...string) (int, string
 		"KAPTURE_BULK_ETC=" + n.etc, "KAPTURE_BULK_LIB=" + n.lib,
 		"STUB_DIR=" + n.stubs, "STUB_EXIT=" + stubExit, "STUB_SUMMARY=" + stubSummary,
 	}
+	cmd.Env = append(cmd.Env, n.env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {
@@ -246,6 +254,22 @@ func TestNightlyPassesTheRunOn(t *testing.T) {
 				t.Errorf("mail subject %q, want exit %s", n.read(filepath.Join(n.stubs, "mail.args")), tt.exit)
 			}
 		})
+	}
+}
+
+// TestNightlyRefusesCRLFTenantFile: a TENANT.env saved with Windows line
+// ends is exit 64, saying so, not an export "missing" for the CR at the
+// end of its path.
+func TestNightlyRefusesCRLFTenantFile(t *testing.T) {
+	n := newNightly(t)
+	n.write(n.input, "ticket_id,sub_status\n713516551148,CL\n", 0o644)
+	n.write(filepath.Join(n.etc, "acme.env"), "KAPTURE_SUBDOMAIN=acme\r\nKAPTURE_BULK_INPUT="+n.input+"\r\n", 0o644)
+	code, out := n.run("0", "", "acme")
+	if code != 64 || !strings.Contains(out, "CRLF") {
+		t.Errorf("exit %d, want 64 naming the CRLF line ends; output:\n%s", code, out)
+	}
+	if got := n.read(filepath.Join(n.stubs, "args")); got != "" {
+		t.Errorf("kapture-bulk ran with %q", got)
 	}
 }
 

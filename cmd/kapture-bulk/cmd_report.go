@@ -95,6 +95,9 @@ func reportRun(o *reportOptions) error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
+	if err := checkReadable(input("results", results), input("--input", o.inputPath)); err != nil {
+		return err
+	}
 	if o.failedRows != "" {
 		if fi, err := os.Stat(o.inputPath); err == nil && !fi.Mode().IsRegular() {
 			return usagef("--input %s: %w: --failed-rows reads it twice", o.inputPath, writer.NotRegular(fi))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -186,9 +185,9 @@ func (o *runOptions) checkOutputs(ends []*endFile) error {
 		}
 		ef.ok = true
 		if ef.flag == "--summary-json" {
-			if rerr := os.Remove(linkTarget(ef.path)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			if rerr := removeEarlier(ef.flag, ef.path); rerr != nil {
 				ef.ok = false
-				err = cmp.Or(err, usagef("--summary-json: cannot remove the last run's summary: %w", rerr))
+				err = cmp.Or(err, rerr)
 			}
 		}
 	}

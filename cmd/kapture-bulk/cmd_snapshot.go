@@ -154,7 +154,7 @@ func openInput(path string, e *env) (in io.ReadCloser, name string, err error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, path, withCode(exitUsage, fmt.Errorf("input: %w", err))
+		return nil, path, fileError("input", path, err)
 	}
 	return f, path, nil
 }

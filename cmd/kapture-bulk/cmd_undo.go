@@ -62,7 +62,7 @@ func undoFlagSet(o *undoOptions) *flag.FlagSet {
 	fs.StringVar(&o.snapshot, "snapshot", "", "the snapshot of the tickets before the job: snapshot --out, or run --backup (required)")
 	fs.StringVar(&o.results, "results", "", "the results CSV of the job: only the tickets it changed (a success, or an outcome nobody knows) are put back; its key-name pairs (RESULTS.names.csv) translate the snapshot's names (default: every ticket of the snapshot)")
 	registerNames(fs, &o.names, "for the names of the snapshot no reply has shown")
-	fs.StringVar(&o.out, "out", "", "the input to write (mode 0600): ticket_id,sub_status,queue,disposition, as keys (required)")
+	fs.StringVar(&o.out, "out", "", "the input to write (mode 0600; an earlier one is removed first, so a failed undo leaves none): ticket_id,sub_status,queue,disposition, as keys (required)")
 	return fs
 }
 
@@ -85,6 +85,9 @@ func (o *undoOptions) check() error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
+	if err := checkReadable(input("--snapshot", o.snapshot), input("--results", o.results), o.names.files()); err != nil {
+		return err
+	}
 	return checkOutput("--out", o.out, header(undo.Header))
 }
 
@@ -92,6 +95,9 @@ func (o *undoOptions) check() error {
 // left out.
 func undoRun(o *undoOptions) error {
 	if err := o.check(); err != nil {
+		return err
+	}
+	if err := removeEarlier("--out", o.out); err != nil { // as verify's
 		return err
 	}
 	api, err := snapshotAPI(o.snapshot)
@@ -141,7 +147,7 @@ func snapshotAPI(path string) (string, error) {
 // undoError is an error of reading undo's files: one that cannot be read
 // is exit 2, as one refused (app.go).
 func undoError(err error) error {
-	if isReadSideRefusal(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, writer.ErrNotRegular) || errors.Is(err, writer.ErrNotResults) {
+	if isReadSideRefusal(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, writer.ErrNotRegular) || errors.Is(err, writer.ErrNotResults) {
 		return withCode(exitUsage, err)
 	}
 	return err
@@ -158,6 +164,9 @@ func printUndo(w io.Writer, o *undoOptions, res *undo.Result) {
 	b.WriteString("\n")
 	if o.results != "" {
 		fmt.Fprintf(&b, "  %s: %s changed by the job (a success, or an outcome nobody knows)\n", o.results, plural.Of(res.Changed, "ticket", "tickets"))
+		if note := noPairsNote(o.results); note != "" {
+			fmt.Fprintf(&b, "  %s\n", note)
+		}
 	}
 	if res.Unsnapped > 0 {
 		lines := joinInts(res.UnsnappedLines)

@@ -56,8 +56,9 @@ reads carry, or shows a name no pair, or more than one, gives a key for:
 compared on no ticket. Reads count against the rate limit as updates do.
 Exits 0 only when every ticket matches; 1 otherwise; 2 for bad input,
 files or flags, or a reply in a shape it cannot read (probe shows it); 3
-when the API refused the token or stayed down; 130 when interrupted
-(nothing is written then).
+when the API refused the token or stayed down; 130 when interrupted.
+An earlier --out or --differs is removed before the reads, so after a
+failure or an interruption neither exists.
 
 `
 
@@ -95,14 +96,15 @@ func (o *verifyOptions) check() error {
 	if err := checkFiles(o.files()); err != nil {
 		return err
 	}
-	if fi, err := os.Stat(o.args[0]); err != nil {
-		return withCode(exitUsage, fmt.Errorf("input: %w", err))
-	} else if !fi.Mode().IsRegular() {
+	if fi, err := os.Stat(o.args[0]); err == nil && !fi.Mode().IsRegular() {
 		return usagef("input %s: not a regular file: verify reads it twice", o.args[0])
 	}
+	if err := checkReadable(input("input", o.args[0]), input("--results", o.results), o.names.files()); err != nil {
+		return err
+	}
 	if o.results != "" {
-		if _, err := os.Stat(o.results); err != nil {
-			return withCode(exitUsage, fmt.Errorf("--results: %w", err))
+		if err := checkResults(o.results); err != nil {
+			return err
 		}
 	}
 	ropts, err := o.input.options(o.args[0])
@@ -120,6 +122,11 @@ func verifyRun(ctx context.Context, o *verifyOptions) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	// A verify that fails leaves no earlier VERIFY.csv or FIX.csv: run
+	// on an old FIX.csv, its rows would undo what changed since.
+	if err := errors.Join(removeEarlier("--out", o.out), removeEarlier("--differs", o.differs)); err != nil {
+		return withCode(exitUsage, err)
+	}
 	ctx, s, err := o.api.openSession(ctx, o.env, "nothing is written", func(c *batch.Config) { c.ReadBatch = o.readBatch })
 	if err != nil {
 		return err
@@ -128,6 +135,9 @@ func verifyRun(ctx context.Context, o *verifyOptions) error {
 	book, err := loadBook(o.results, o.names, s.api)
 	if err != nil {
 		return err
+	}
+	if note := noPairsNote(o.results); note != "" {
+		s.log.Warn(note)
 	}
 	ropts, err := o.input.options(o.args[0])
 	if err != nil {

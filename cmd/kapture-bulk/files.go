@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // file is one path a command reads or writes, named as its flag names it.
@@ -177,6 +180,64 @@ func checkOutput(flag, path string, first func() ([]byte, error)) error {
 	}
 	return usagef("%s %s exists and is not a file %s writes (it does not start with its header, %s): it is not replaced; move it aside or give %s another path",
 		flag, path, flag, strings.TrimSpace(strings.TrimPrefix(string(want), "\ufeff")), flag)
+}
+
+// checkReadable refuses (exit 2) a file a command will read that is
+// missing, is no regular file or may not be opened, before anything is
+// read or written, in one line naming it as its flag does ("--snapshot
+// s.csv: permission denied"): a file to mend, not a time to try again
+// (exit 3). Every command checks its input files through it.
+func checkReadable(files ...[]file) error {
+	for _, f := range slices.Concat(files...) {
+		if err := readable(f.path); err != nil {
+			return fileError(f.role, f.path, err)
+		}
+	}
+	return nil
+}
+
+// fileError is err, a failure to read the file role names at path, as
+// checkReadable words it: the role and the path, then the reason without
+// the system call; exit 2.
+func fileError(role, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return usagef("%s %s: %w", role, path, err)
+}
+
+// readable is why the file at path cannot be read: nil when it is a
+// regular file it may open. Anything else is refused before it is opened,
+// so that a FIFO cannot block.
+func readable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return writer.NotRegular(fi)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// removeEarlier removes the file an earlier command left at the output
+// of flag (through a link, what it points to), once the checks let this
+// one replace it: a command that then fails or is interrupted leaves
+// none, so that no one takes an earlier file for this one's. None for an
+// empty path.
+func removeEarlier(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(linkTarget(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return usagef("%s: cannot remove the earlier %s: %w", flag, path, err)
+	}
+	return nil
 }
 
 // header is the start of an output whose header is h, for checkOutput.

@@ -58,6 +58,37 @@ func resultsInputs(results string) []file {
 		input("the key-name pairs of --results", keynames.ResultsPath(results)))
 }
 
+// checkResults refuses (exit 2) a --results whose first line is not the
+// results header: an input or another CSV given by mistake would pass
+// for the results of a run that recorded no pairs. An empty file passes,
+// as a run that read no row leaves one.
+func checkResults(path string) error {
+	f, _, err := writer.OpenRead(path)
+	if err != nil {
+		return fileError("--results", path, err)
+	}
+	defer f.Close()
+	err = writer.ReadRows(f, path, func(writer.Row) error { return errFirstEntry })
+	if err != nil && !errors.Is(err, errFirstEntry) {
+		return usagef("--results: %w", err)
+	}
+	return nil
+}
+
+// noPairsNote says that no key-name pairs were recorded beside results
+// (the run kept none, or RESULTS.names.csv was not copied with it),
+// naming the path looked for; "" when they were, or results is "".
+func noPairsNote(results string) string {
+	if results == "" {
+		return ""
+	}
+	p := keynames.ResultsPath(results)
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	return fmt.Sprintf("--results %s: no key-name pairs were recorded beside it (looked for %s): the names the reads show are translated only with --names", results, p)
+}
+
 // loadBook is the book of key-name pairs a command translates with: the
 // pairs a run kept beside results (keynames.ResultsPath; none when results is
 // "" or the run kept none), then those of the names files. A names file
@@ -66,6 +97,9 @@ func resultsInputs(results string) []file {
 // than api (when api is known) is refused, exit 2, naming file, line and
 // column where there is one.
 func loadBook(results string, files namesFlag, api string) (*keynames.Book, error) {
+	if err := checkReadable(files.files()); err != nil {
+		return nil, err
+	}
 	b := keynames.NewBook()
 	var paths []string
 	if results != "" {

@@ -201,7 +201,7 @@ func loadToken(path string, getenv func(string) string) (string, error) {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", usagef("read --token-file: %w", err)
+			return "", fileError("--token-file", path, err)
 		}
 		t := strings.TrimSpace(string(b))
 		if t == "" {
@@ -249,7 +249,7 @@ func loadCACert(path string) (*x509.CertPool, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usagef("read --ca-cert: %w", err)
+		return nil, fileError("--ca-cert", path, err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
