@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"regexp"
-
-	"github.com/kapture-bulk/kapture-bulk/internal/personal"
 )
 
 // Customer data in what a read brings back (task_details shows the
 // customer's name, e-mail and phone; free text may quote a phone) never
 // leaves the engine unmasked: a ticket's Raw, ReadRaw's body and the
-// excerpts in messages are masked, by the rule of package personal.
+// excerpts in messages are masked, by one rule (personal.go).
 
 // maskedValue stands in for a masked value.
 const maskedValue = "***"
@@ -23,8 +21,8 @@ const maskedValue = "***"
 // turn.
 var reMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"?|[^,{}\[\]\s"]*)`)
 
-// maskBody returns body with customer data masked (see package
-// personal): as compact JSON when it is JSON; else member by member as
+// maskBody returns body with customer data masked (PersonalMember,
+// MaskPersonal): as compact JSON when it is JSON; else member by member as
 // found, and the text between them as free text.
 func maskBody(body []byte) []byte {
 	if len(body) == 0 {
@@ -36,20 +34,20 @@ func maskBody(body []byte) []byte {
 	var b bytes.Buffer
 	last := 0
 	for _, m := range reMember.FindAllSubmatchIndex(body, -1) {
-		b.WriteString(personal.Text(string(body[last:m[0]]), maskedValue))
+		b.WriteString(MaskPersonal(string(body[last:m[0]]), maskedValue))
 		name, value := string(body[m[2]:m[3]]), body[m[4]:m[5]]
 		b.Write(body[m[0]:m[4]])
 		switch {
-		case personal.Member(name):
+		case PersonalMember(name):
 			b.WriteString(`"` + maskedValue + `"`)
-		case personal.IDMember(name):
+		case TicketIDMember(name):
 			b.Write(value)
 		default:
-			b.WriteString(personal.Text(string(value), maskedValue))
+			b.WriteString(MaskPersonal(string(value), maskedValue))
 		}
 		last = m[1]
 	}
-	b.WriteString(personal.Text(string(body[last:]), maskedValue))
+	b.WriteString(MaskPersonal(string(body[last:]), maskedValue))
 	return b.Bytes()
 }
 
@@ -95,7 +93,7 @@ func maskValue(dec *json.Decoder, b *bytes.Buffer, id bool) error {
 		return maskObject(dec, b)
 	case string:
 		if !id {
-			t = personal.Text(t, maskedValue)
+			t = MaskPersonal(t, maskedValue)
 		}
 		writeJSONString(b, t)
 	case json.Number:
@@ -127,8 +125,8 @@ func maskObject(dec *json.Decoder, b *bytes.Buffer) error {
 		name, _ := key.(string)
 		writeJSONString(b, name)
 		b.WriteByte(':')
-		if !personal.Member(name) {
-			err = maskValue(dec, b, personal.IDMember(name))
+		if !PersonalMember(name) {
+			err = maskValue(dec, b, TicketIDMember(name))
 		} else {
 			var skip json.RawMessage
 			err = dec.Decode(&skip)

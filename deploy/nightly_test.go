@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -270,6 +271,41 @@ func TestNightlyRefusesCRLFTenantFile(t *testing.T) {
 	}
 	if got := n.read(filepath.Join(n.stubs, "args")); got != "" {
 		t.Errorf("kapture-bulk ran with %q", got)
+	}
+}
+
+// TestNightlyPrunesOldResults: a night removes the results, journals and
+// API files older than KAPTURE_BULK_KEEP_DAYS and keeps the pairs files
+// (the verify step reads them) and everything recent.
+func TestNightlyPrunesOldResults(t *testing.T) {
+	n := newNightly(t)
+	n.write(n.input, "ticket_id,sub_status\n713516551148,CL\n", 0o644)
+	res := filepath.Join(n.lib, "acme", "results")
+	if err := os.MkdirAll(res, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().AddDate(0, 0, -40)
+	files := map[string]bool{ // name → pruned
+		"st-1.results.csv": true, "st-1.results.csv.inflight": true, "st-1.results.api": true,
+		"st-1.results.names.csv": false, "st-9.results.csv": false, "st-9.results.api": false,
+	}
+	for name := range files {
+		p := filepath.Join(res, name)
+		n.write(p, "x", 0o644)
+		if strings.HasPrefix(name, "st-1.") {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if code, out := n.run("0", `{"outcome":"tonight"}`, "acme"); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, out)
+	}
+	for name, pruned := range files {
+		_, err := os.Stat(filepath.Join(res, name))
+		if gone := os.IsNotExist(err); gone != pruned {
+			t.Errorf("%s: removed %v, want %v", name, gone, pruned)
+		}
 	}
 }
 

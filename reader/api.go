@@ -30,6 +30,10 @@ type Options struct {
 	// KeepRaw keeps every row's cells as found in Record.Raw, for a
 	// caller that writes rows back in the input's own columns.
 	KeepRaw bool
+
+	// kind is what a file OpenRecords reads should be ("a names file"),
+	// for the messages that say what to give instead; "": an input.
+	kind string
 }
 
 // Field is one extra column sent with a row.

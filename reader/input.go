@@ -27,8 +27,10 @@ const peekSize = 64 << 10
 // Open and Check share it so that both see exactly the same rows.
 type source struct {
 	name       string
+	kind       string // Options.kind
 	comma      rune
 	lineOffset int // physical lines consumed before the parser starts (sep=)
+	guard      *recordGuard
 	tee        *tee
 	csv        *csv.Reader
 }
@@ -49,9 +51,9 @@ func newSource(r io.Reader, opts Options) (*source, error) {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(&crReader{r: dec}, peekSize)
-	s := &source{name: name}
+	s := &source{name: name, kind: opts.kind}
 
-	comma, sepLine, err := sniff(br, name)
+	comma, sepLine, err := sniff(br, name, opts.kind)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +64,8 @@ func newSource(r io.Reader, opts Options) (*source, error) {
 		comma = opts.Delimiter // the caller knows better than a sep= line or a count
 	}
 	s.comma = comma
-	s.tee = &tee{r: newRecordGuard(br, comma)}
+	s.guard = newRecordGuard(br, comma)
+	s.tee = &tee{r: s.guard}
 	s.csv = csv.NewReader(s.tee)
 	s.csv.Comma = comma
 	s.csv.ReuseRecord = true // a Record takes the strings (one allocation per record: see cloneAbove); the slice can be reused
@@ -176,13 +179,13 @@ func firstLine(p []byte) ([]byte, bool) {
 // returns the delimiter: the sep= one, else the one of , ; tab | that occurs
 // most often outside quotes on the header line. Ties go to the earlier in
 // that order (comma first: the commonest, and the default of every tool).
-func sniff(br *bufio.Reader, name string) (comma rune, sepLine bool, err error) {
+func sniff(br *bufio.Reader, name, kind string) (comma rune, sepLine bool, err error) {
 	p, err := peekHeader(br)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, false, fmt.Errorf("read %s: %w", name, err)
 	}
 	header, _ := firstLine(p)
-	if msg := binaryLine(header); msg != "" {
+	if msg := binaryLine(header, kind); msg != "" {
 		return 0, false, &FileError{Name: name, Msg: msg}
 	}
 	if c, n, ok := sepDirective(p); ok {

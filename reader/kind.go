@@ -87,14 +87,31 @@ func oleKind(head []byte) (what, todo string) {
 // that is no text: it holds a control character (NUL included) that no
 // header holds. "" when it does not, and for text in UTF-16 without its
 // byte order mark (NUL every other byte), which the header check explains.
-func binaryLine(line []byte) string {
+func binaryLine(line []byte, kind string) string {
 	i := bytes.IndexFunc(line, func(r rune) bool {
 		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f' && r != '\v'
 	})
 	if i < 0 || line[i] == 0 && utf16Like(line) {
 		return ""
 	}
-	return fmt.Sprintf("this is not a text file (byte %d of the first line is the control character 0x%02X); give the CSV export of the ticket updates", i+1, line[i])
+	give := "the CSV export of the ticket updates"
+	if kind != "" {
+		give = kind
+	}
+	return fmt.Sprintf("this is not a text file (byte %d of the first line is the control character 0x%02X); give %s", i+1, line[i], give)
+}
+
+// NotText says why a file whose first bytes are head is no text, for a
+// file that should be kind ("a results CSV", named in what to give
+// instead of a binary file): it is a workbook, an
+// archive, an image (by its first bytes), or its first line holds a
+// control character; "" for text. Validate says the same of an input.
+func NotText(head []byte, kind string) string {
+	if what, _ := fileKind(head); what != "" {
+		return "this is " + what
+	}
+	line, _ := firstLine(head)
+	return binaryLine(line, kind)
 }
 
 // utf16Like reports text where every other byte is NUL: ASCII in UTF-16.

@@ -62,6 +62,7 @@ type limitError struct {
 	line    int  // parser line on which the record starts
 	inQuote bool // a quoted field was open when the limit was reached
 	oneLine bool // no line feed in the record up to the limit
+	max     int  // the record bound broken (recordGuard.max)
 }
 
 func (e *limitError) Error() string {
@@ -80,6 +81,7 @@ func (e *limitError) Error() string {
 // reads, and fails the next read.
 type recordGuard struct {
 	r       io.Reader
+	max     int // MaxRecordBytes, unless Records.SetMaxRecord said otherwise
 	comma   byte
 	header  bool // the header has not ended yet
 	started bool // the header has begun (blank lines before it are skipped)
@@ -92,7 +94,7 @@ type recordGuard struct {
 }
 
 func newRecordGuard(r io.Reader, comma rune) *recordGuard {
-	return &recordGuard{r: r, comma: byte(comma), header: true, columns: 1, line: 1, recLine: 1}
+	return &recordGuard{r: r, max: MaxRecordBytes, comma: byte(comma), header: true, columns: 1, line: 1, recLine: 1}
 }
 
 func (g *recordGuard) Read(p []byte) (int, error) {
@@ -101,8 +103,8 @@ func (g *recordGuard) Read(p []byte) (int, error) {
 	}
 	// Any run of bytes between two line feeds of one read is then shorter
 	// than a record may be: scanRows checks only the first and the last.
-	if len(p) > MaxRecordBytes {
-		p = p[:MaxRecordBytes]
+	if len(p) > g.max {
+		p = p[:g.max]
 	}
 	n, err := g.r.Read(p)
 	k := 0
@@ -147,7 +149,7 @@ func (g *recordGuard) scanHeader(b []byte) int {
 		if c != '\r' {
 			g.started = true
 		}
-		if g.bytes++; g.bytes > MaxRecordBytes {
+		if g.bytes++; g.bytes > g.max {
 			return g.fail(limitRecord, i)
 		}
 	}
@@ -172,20 +174,20 @@ func (g *recordGuard) scanRows(b []byte) int {
 				// The record in progress ends at the first line feed; the
 				// lines up to the last are whole records, each shorter
 				// than this read; a new one starts after the last.
-				if first := bytes.IndexByte(seg, '\n'); g.bytes+first > MaxRecordBytes {
-					return g.failAt(b, off+MaxRecordBytes-g.bytes, recEnd)
+				if first := bytes.IndexByte(seg, '\n'); g.bytes+first > g.max {
+					return g.failAt(b, off+g.max-g.bytes, recEnd)
 				}
 				recEnd, g.bytes, from = off+last, 0, last+1
 			}
 		}
-		if room := MaxRecordBytes - g.bytes; len(seg)-from > room {
+		if room := g.max - g.bytes; len(seg)-from > room {
 			return g.failAt(b, off+from+room, recEnd)
 		}
 		g.bytes += len(seg) - from
 		if q < 0 {
 			break
 		}
-		if g.bytes == MaxRecordBytes {
+		if g.bytes == g.max {
 			return g.failAt(b, off+q, recEnd)
 		}
 		g.inQuote = !g.inQuote
@@ -205,7 +207,7 @@ func (g *recordGuard) count(b []byte, recEnd int) {
 	}
 }
 
-// failAt records a record over MaxRecordBytes at b[at].
+// failAt records a record over g.max at b[at].
 func (g *recordGuard) failAt(b []byte, at, recEnd int) int {
 	g.count(b[:at], recEnd)
 	return g.fail(limitRecord, at)
@@ -214,7 +216,7 @@ func (g *recordGuard) failAt(b []byte, at, recEnd int) int {
 // fail records the limit broken at b[at] and returns at: the bytes before
 // it still pass.
 func (g *recordGuard) fail(kind limitKind, at int) int {
-	g.err = &limitError{kind: kind, header: g.header, line: g.recLine, inQuote: g.inQuote, oneLine: g.line == g.recLine}
+	g.err = &limitError{kind: kind, header: g.header, line: g.recLine, inQuote: g.inQuote, oneLine: g.line == g.recLine, max: g.max}
 	return at
 }
 
@@ -228,12 +230,16 @@ func (s *source) limitFileError(le *limitError, from int64, names []string) *Fil
 		what = "the header"
 	}
 	if le.kind == limitColumns {
+		file := "the file of ticket updates"
+		if s.kind != "" {
+			file = s.kind
+		}
 		return &FileError{Name: s.name, Line: le.line + s.lineOffset,
-			Msg: fmt.Sprintf("the header has more than %d columns (the limit); check that this is the file of ticket updates and its delimiter", MaxColumns)}
+			Msg: fmt.Sprintf("the header has more than %d columns (the limit); check that this is %s and its delimiter", MaxColumns, file)}
 	}
-	limit := fmt.Sprintf("is longer than %s (the limit of one row)", sizeText(MaxRecordBytes))
+	limit := fmt.Sprintf("is longer than %s (the limit of one row)", sizeText(le.max))
 	if le.header {
-		limit = fmt.Sprintf("is longer than %s (the limit)", sizeText(MaxRecordBytes))
+		limit = fmt.Sprintf("is longer than %s (the limit)", sizeText(le.max))
 	}
 	if le.inQuote {
 		raw, _ := s.tee.held(from, s.tee.off)

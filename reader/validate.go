@@ -133,7 +133,7 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 		ok = anchored.MatchString(v)
 	}
 	if ok {
-		return ""
+		return readBackProblem(v)
 	}
 	q := "ticket_id " + quote(v)
 	switch {
@@ -160,6 +160,21 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 		return fmt.Sprintf("%s does not match the ticket id pattern %s", q, pattern)
 	}
 	return q + " is not a ticket id (digits only)"
+}
+
+// readBackProblem refuses a ticket id that a permissive pattern lets
+// through but no read can ask for: Get Ticket takes its ids
+// comma-separated, so an id holding a comma (or white space, which the
+// API trims around each) would be read as other tickets, or none, by
+// snapshot, verify and run --backup alike.
+func readBackProblem(v string) string {
+	switch {
+	case strings.IndexByte(v, ',') >= 0:
+		return fmt.Sprintf("ticket_id %s holds a comma: a ticket id must not hold a comma (Get Ticket takes ids comma-separated: it could never be read back)", quote(v))
+	case strings.IndexFunc(v, unicode.IsSpace) >= 0:
+		return fmt.Sprintf("ticket_id %s holds white space: a ticket id must not hold white space (it could never be read back)", quote(v))
+	}
+	return ""
 }
 
 // anchor makes a pattern match only whole values, whatever anchors the

@@ -127,6 +127,36 @@ func TestTicketPatternWholeMatch(t *testing.T) {
 	}
 }
 
+// TestTicketIDReadBack: whatever --ticket-id-pattern allows, an id
+// holding a comma or white space makes its row invalid: Get Ticket takes
+// ids comma-separated, so it could never be read back (before, validate
+// took it and snapshot, verify and run --backup stopped with exit 3).
+func TestTicketIDReadBack(t *testing.T) {
+	re := regexp.MustCompile(`.+`)
+	anchored, err := anchor(re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]string{
+		"714800000001,714800000002": "a ticket id must not hold a comma",
+		"7148 00000001":             "a ticket id must not hold white space",
+		"7148\u00a000000001":        "a ticket id must not hold white space",
+		"TKT-714800000001":          "",
+	} {
+		got := ticketProblem(v, re, anchored)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("ticketProblem(%q) = %q, want …%s…", v, got, want)
+		}
+	}
+	rd, err := Open(strings.NewReader("ticket_id,sub_status\n\"714800000001,714800000002\",CL\n"), Options{TicketIDPattern: re})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := rd.Next(); err != nil || !strings.Contains(rec.Invalid, "must not hold a comma") {
+		t.Errorf("row: %+v, %v; want invalid", rec, err)
+	}
+}
+
 func TestScientificTicketIDHintInEveryLocale(t *testing.T) {
 	// Excel writes a long number in scientific notation with the locale's
 	// decimal separator: a point, or a comma in most of Europe.

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/rowkey"
 )
 
@@ -248,7 +249,13 @@ type Messages struct {
 func NewMessages(r io.ReaderAt) *Messages { return &Messages{r: r, buf: make([]byte, 1<<10)} }
 
 // At returns the message of the row whose line starts at off.
-func (m *Messages) At(off int64) (string, error) {
+func (m *Messages) At(off int64) (string, error) { return m.cell(off, 2) }
+
+// TicketAt returns the ticket_id cell of the row whose line starts at off.
+func (m *Messages) TicketAt(off int64) (string, error) { return m.cell(off, 0) }
+
+// cell returns cell i of the row whose line starts at off.
+func (m *Messages) cell(off int64, i int) (string, error) {
 	for {
 		n, err := m.r.ReadAt(m.buf, off)
 		line, _, whole := bytes.Cut(m.buf[:n], []byte("\n"))
@@ -258,7 +265,7 @@ func (m *Messages) At(off int64) (string, error) {
 			if got, ok := splitCells(line, cells[:]); !ok || got != columns {
 				return "", fmt.Errorf("results row at byte %d cannot be read", off)
 			}
-			return string(cells[2]), nil
+			return string(cells[i]), nil
 		}
 		if err != nil {
 			return "", fmt.Errorf("read results row at byte %d: %w", off, err)
@@ -383,6 +390,9 @@ func headerError(path string, first []byte, size int64) error {
 	}
 	if !hasNL && whole && strings.HasPrefix(Header+"\r", string(first)) {
 		return nil // torn header, or a BOM alone
+	}
+	if msg := reader.NotText(first, "a results CSV (run writes INPUT.results.csv)"); msg != "" {
+		return fmt.Errorf("results file %q: %w: %s", path, ErrNotResults, msg)
 	}
 	return fmt.Errorf("results file %q: %w: first line is %q, want %q",
 		path, ErrNotResults, shorten(line, 80), Header)

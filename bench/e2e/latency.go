@@ -39,10 +39,8 @@ func latency(c config, rep *report) error {
 		logf("sequential baseline, %d rows: %.1f rows/s", n, r)
 	}
 	share := median(rates) / ideal
-	rep.add(fmt.Sprintf("20 ms latency: share of workers×batch/latency = %.0f rows/s", ideal), "≥ 85%",
-		100*share, "%", share >= 0.85)
-	times := median(rates) / median(base)
-	rep.add("20 ms latency: vs sequential one-row-per-request", "≥ 100×", times, "×", times >= 100)
+	rep.info(fmt.Sprintf("20 ms latency: share of workers×batch/latency = %.0f rows/s", ideal), 100*share, "%")
+	rep.info("20 ms latency: vs sequential one-row-per-request", median(rates)/median(base), "×")
 	rep.note("20 ms latency: %.0f rows/s; sequential baseline (%d rows): %.1f rows/s", median(rates), n, median(base))
 
 	// Real-world latencies: 30 s of rows at the ideal rate each, so that
@@ -70,8 +68,8 @@ func latency(c config, rep *report) error {
 				ch.first.Round(time.Millisecond), ch.last.Round(time.Millisecond), ch.wall.Round(time.Millisecond))
 		}
 		share := median(rates) / ideal
-		rep.add(fmt.Sprintf("%v latency, %d workers × %d rows, %dk rows: share of the ideal %.0f rows/s", lc.latency, cc.workers, cc.batch, in.rows/1000, ideal),
-			"≥ 95%", 100*share, "%", share >= 0.95)
+		rep.info(fmt.Sprintf("%v latency, %d workers × %d rows, %dk rows: share of the ideal %.0f rows/s", lc.latency, cc.workers, cc.batch, in.rows/1000, ideal),
+			100*share, "%")
 		floor, err := bareConcurrent(lc.latency, cc.workers, cc.batch, 10*time.Second)
 		if err != nil {
 			return err

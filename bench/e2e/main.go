@@ -4,8 +4,15 @@
 // 100k and 1M rows, latency hiding against a 20, 100 and 300 ms API and a
 // sequential one-request-per-row baseline, a fixed --rate against a strict
 // rate limit, --rate auto against an unknown one, validate against a bare
-// encoding/csv read, --resume of a finished 1M-row run, and a nightly
-// --sync-state run of 1M rows of which 1% changed.
+// encoding/csv read, --resume of a finished 1M-row run against a validate
+// of the same file, and a nightly --sync-state run of 1M rows of which 1%
+// changed.
+//
+// The report holds the client to issue 22's guards (client CPU at least
+// 1.8x cheaper than the Python baseline, peak RSS at most 256 MiB, a
+// resume of a finished 1M-row run within 8x a validate) and keeps the
+// rate rows' targets; every other figure is shown without one: the API
+// allows a few requests a second, so the client's speed is not the limit.
 //
 // The fake runs in this process; the client is a child process, so its
 // rusage (user+sys CPU, peak RSS) is the client's alone. Every figure is
@@ -37,6 +44,7 @@ type config struct {
 	python  string // the Python baseline script
 	workers int
 	batch   int
+	big     int // rows of the large input (memory, resume, sync, report, validate)
 }
 
 func main() {
@@ -49,6 +57,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated scenarios to run: e2e,cpu,memory,latency,rate,auto,validate,resume,sync,report (default all)")
 	flag.StringVar(&c.python, "python", "bench/e2e/py_bulk.py", "the Python baseline script (cpu scenario)")
 	flag.StringVar(&c.perf, "perf", "", "also record a CPU profile of one 200k-row run with perf into this file")
+	flag.IntVar(&c.big, "big", 1_000_000, "rows of the large input: the peak-RSS guard holds for any input, so try a larger one")
 	flag.Parse()
 	c.workers, c.batch = 8, 100
 	if c.quick {
@@ -95,7 +104,7 @@ func run(c config) error {
 
 	small := c.size(100_000, 20_000)
 	mid := c.size(200_000, 50_000)
-	big := c.size(1_000_000, 100_000)
+	big := c.size(c.big, 100_000)
 
 	var rep report
 	if c.want("e2e") {
@@ -108,9 +117,14 @@ func run(c config) error {
 			return fmt.Errorf("cpu: %w", err)
 		}
 	}
-	if c.want("memory") || c.want("resume") {
+	if c.want("memory") {
 		if err := memory(c, genFile(c, small), genFile(c, big), &rep); err != nil {
 			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if c.want("resume") {
+		if err := resumeVersusValidate(c, genFile(c, big), &rep); err != nil {
+			return fmt.Errorf("resume: %w", err)
 		}
 	}
 	if c.want("latency") {
@@ -193,12 +207,20 @@ type report struct {
 	notes []string
 }
 
+// add is a row with a target: the guards of issue 22 (client CPU, peak
+// RSS, resume against validate) and the rate rows.
 func (r *report) add(what, target string, v float64, unit string, pass bool) {
 	verdict := "miss"
 	if pass {
 		verdict = "pass"
 	}
 	r.rows = append(r.rows, []string{what, target, format(v) + " " + unit, verdict})
+}
+
+// info is a row without a target: a figure worth reading (throughput,
+// latency hiding, times) that no guard holds the client to.
+func (r *report) info(what string, v float64, unit string) {
+	r.rows = append(r.rows, []string{what, "—", format(v) + " " + unit, ""})
 }
 
 func (r *report) note(format string, a ...any) { r.notes = append(r.notes, fmt.Sprintf(format, a...)) }

@@ -176,8 +176,10 @@ func describeCode(k keynames.Kind, t batch.Ticket, c batch.Code, book *keynames.
 	var unknown *keynames.UnknownError
 	var amb *keynames.AmbiguousError
 	switch {
+	case errors.As(err, &unknown) && len(unknown.Known) > 0:
+		return fmt.Sprintf("%q: the name of %s, none known to sit under status %q; add the line %s to a names file (columns kind,key,name,parent), KEY being Kapture's key", v, strings.Join(unknown.Known, ", "), unknown.Status, unknown.Add())
 	case errors.As(err, &unknown):
-		return fmt.Sprintf("%q: no known pair has it as key or name; if it is a name, add the line %s to a names file, KEY being Kapture's key", v, keynames.Line(k, "KEY", v))
+		return fmt.Sprintf("%q: no known pair has it as key or name; if it is a name, add the line %s to a names file (columns kind,key,name,parent), KEY being Kapture's key", v, unknown.Add())
 	case errors.As(err, &amb):
 		return fmt.Sprintf("%q: the name of several keys (%s): a read that shows it cannot be translated", v, strings.Join(amb.Keys, ", "))
 	case err != nil:

@@ -221,7 +221,7 @@ func (o *runOptions) execute(ctx context.Context, st *runState) error {
 		o.tune(&cfg)
 	}
 	cfg.Stop = ir.stop
-	st.resultsPath = cfg.Results
+	st.resultsPath, st.backup = cfg.Results, cfg.Backup
 	var stopProgress func()
 	cfg.OnStart = func() {
 		stopProgress = startProgress(ctx, st, o.progressTotal(), lines, f, log)

@@ -104,6 +104,9 @@ func undoRun(o *undoOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := undo.SameTenant(o.snapshot, api, o.results); err != nil {
+		return undoError(err)
+	}
 	book, err := loadBook(o.results, o.names, api)
 	if err != nil {
 		return err
@@ -173,8 +176,13 @@ func printUndo(w io.Writer, o *undoOptions, res *undo.Result) {
 		if int64(len(res.UnsnappedLines)) < res.Unsnapped {
 			lines += ", …"
 		}
-		fmt.Fprintf(&b, "  %s no state in %s, so cannot be restored (input lines %s)\n",
-			plural.Of(res.Unsnapped, "changed ticket has", "changed tickets have"), o.snapshot, lines)
+		tickets := strings.Join(res.UnsnappedTickets, ", ")
+		if int64(len(res.UnsnappedTickets)) < res.Unsnapped {
+			tickets += ", …"
+		}
+		fmt.Fprintf(&b, "  %s no state in %s, so cannot be restored: %s %s (input %s %s)\n",
+			plural.Of(res.Unsnapped, "changed ticket has", "changed tickets have"), o.snapshot,
+			plural.Pick(res.Unsnapped, "ticket", "tickets"), tickets, plural.Pick(len(res.UnsnappedLines), "line", "lines"), lines)
 	}
 	if len(res.NotCarried) > 0 {
 		fmt.Fprintf(&b, "  cannot restore %s: the snapshot's reads do not carry %s, so RESTORE.csv leaves %s blank (unchanged)\n",
@@ -188,7 +196,7 @@ func printUndo(w io.Writer, o *undoOptions, res *undo.Result) {
 		}
 	}
 	if len(res.Names) > 0 {
-		b.WriteString("names no known pair gives a single key for (add a line to a names file, KEY being Kapture's key, then run undo again with --names):\n")
+		b.WriteString("names no known pair gives a single key for (add a line to a names file of the columns kind,key,name,parent, KEY being Kapture's key, then run undo again with --names):\n")
 		for _, n := range res.Names {
 			switch {
 			case n.Add != "":

@@ -14,6 +14,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/internal/failedrows"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/internal/verify"
+	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
 // verifyOptions is the verify command as parsed.
@@ -156,6 +157,9 @@ func verifyRun(ctx context.Context, o *verifyOptions) error {
 		Out: outs.writer(0), Differs: outs.writer(1),
 	})
 	stop()
+	if errors.Is(err, reader.ErrChanged) {
+		return fmt.Errorf("%w; nothing is written", err)
+	}
 	if err != nil {
 		return err
 	}

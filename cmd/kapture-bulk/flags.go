@@ -24,7 +24,7 @@ func (f *inputFlags) register(fs *flag.FlagSet, extraUsage string) {
 	fs.StringVar(&f.encoding, "encoding", "utf-8", "input encoding: utf-8 (UTF-16 with a BOM is detected) or windows-1252")
 	fs.StringVar(&f.delimiter, "delimiter", "", "field delimiter: , ; tab or | (default: detected from the header line)")
 	fs.StringVar(&f.extraColumns, "extra-columns", "", extraUsage)
-	fs.StringVar(&f.ticketIDPattern, "ticket-id-pattern", "", "regular expression a whole ticket_id must match (default: digits only)")
+	fs.StringVar(&f.ticketIDPattern, "ticket-id-pattern", "", "regular expression a whole ticket_id must match (default: digits only); an id holding a comma or white space is invalid whatever it allows")
 }
 
 // options turns the flags into reader options for the input named name.

@@ -57,7 +57,7 @@ func TestInputCutWhileSending(t *testing.T) {
 			if r.code != 3 {
 				t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
 			}
-			for _, want := range []string{"the input changed while the run read it", fmt.Sprintf("found %d", rows), "once the input is whole again", tt.rest} {
+			for _, want := range []string{"the input changed while it was read", fmt.Sprintf("found %d", rows), "once the input is whole again", tt.rest} {
 				if !strings.Contains(r.stderr, want) {
 					t.Errorf("no %q in\n%s", want, r.stderr)
 				}

@@ -35,8 +35,9 @@ func (n *namesFlag) Set(s string) error {
 
 // registerNames adds --names to fs.
 func registerNames(fs *flag.FlagSet, n *namesFlag, what string) {
-	fs.Var(n, "names", "a names `FILE` of key-name pairs, CSV kind,key,name (kind sub_status, queue or status; a run keeps the pairs its replies show in RESULTS.names.csv, which is one): "+
-		what+"; give the flag again, or a comma-separated list, for several")
+	fs.Var(n, "names", "a names `FILE` of key-name pairs, CSV kind,key,name,parent (kind sub_status, queue or status; parent, for a sub_status, the status it sits under: "+
+		"a name read under a status stands only for a key known to sit under it, so a pair without a parent translates only a read that shows no status; "+
+		"a run keeps the pairs its replies show in RESULTS.names.csv, which is one): "+what+"; give the flag again, or a comma-separated list, for several")
 }
 
 // files are the names files, for checkFiles.

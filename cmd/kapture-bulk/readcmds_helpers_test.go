@@ -40,10 +40,10 @@ func readInput(t *testing.T, dir string, n int, sub string, extra ...string) (st
 func catalogueNames(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("kind,key,name\n")
+	b.WriteString("kind,key,name,parent\n")
 	cat := kapturetest.DefaultCatalogue()
 	for _, s := range cat.SubStatuses {
-		fmt.Fprintf(&b, "sub_status,%s,%s\n", s.Key, s.Name)
+		fmt.Fprintf(&b, "sub_status,%s,%s,%s\n", s.Key, s.Name, s.Status.Name)
 	}
 	for _, q := range cat.Queues {
 		fmt.Fprintf(&b, "queue,%s,%s\n", q.Key, q.Name)

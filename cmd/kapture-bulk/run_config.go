@@ -199,11 +199,10 @@ func (f *runFlags) engineConfig(e *env, log *slog.Logger) (batch.Config, error) 
 // token never appears in an error.
 func loadToken(path string, getenv func(string) string) (string, error) {
 	if path != "" {
-		b, err := os.ReadFile(path)
+		t, err := tokenfile.Read(path)
 		if err != nil {
 			return "", fileError("--token-file", path, err)
 		}
-		t := strings.TrimSpace(string(b))
 		if t == "" {
 			return "", usagef("--token-file %s is empty", path)
 		}

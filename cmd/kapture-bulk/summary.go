@@ -48,7 +48,11 @@ type summary struct {
 	NotSent       int64 `json:"not_sent"`
 	// BackupOlder: tickets sent whose --backup pre-image was taken before
 	// this run (a resume's, a sync night's run again): kept, not read.
-	BackupOlder   int64   `json:"backup_older"`
+	BackupOlder int64 `json:"backup_older"`
+	// BackupMissing: tickets a resume sent that an earlier run changed
+	// and --backup holds no pre-image of: not read (it would be the
+	// job's own change).
+	BackupMissing int64   `json:"backup_missing"`
 	BlankSkipped  int     `json:"blank_rows_skipped"`
 	DuplicateRows int64   `json:"duplicate_rows"` // rows for a ticket_id seen earlier in the input
 	WouldSend     int64   `json:"would_send,omitempty"`
@@ -72,6 +76,7 @@ type summary struct {
 
 	next     advice
 	finished time.Time
+	backup   string   // --backup
 	secrets  *secrets // hidden in the JSON file (stderr hides them itself)
 	// inflight: of Unknown, the rows this run left in the journal.
 	inflight int64
@@ -82,6 +87,7 @@ type runState struct {
 	start       time.Time
 	input       string
 	resultsPath string     // shown only once the results file was opened
+	backup      string     // --backup, for the summary's words
 	stats       *run.Stats // the run's counters
 	next        advice     // what sends the rest, if the run stops early
 }
@@ -128,7 +134,7 @@ func (st *runState) summary(end time.Time) *summary {
 	s.DuplicateRows = c.Duplicates
 	done := c.Success + c.Failed + c.Invalid + c.Unchanged
 	s.NotSent = c.NotSent()
-	s.BackupOlder = c.BackupOlder
+	s.BackupOlder, s.BackupMissing, s.backup = c.BackupOlder, c.BackupMissing, st.backup
 	if s.NotSent+s.Unknown+s.FailedBefore > 0 && !st.next.sync {
 		s.ResumeCommand = st.next.command
 	}
@@ -263,6 +269,11 @@ func (s *summary) print(w io.Writer) {
 	if s.BackupOlder > 0 {
 		fmt.Fprintf(&b, "  backup: %s a pre-image taken before this run (kept, not read again: undo restores what they held then)\n",
 			plural.Of(s.BackupOlder, "ticket keeps", "tickets keep"))
+	}
+	if s.BackupMissing > 0 {
+		fmt.Fprintf(&b, "  backup: %s changed by an earlier run %s no pre-image in %s: the earlier run's backup has %s, if it had one (not read now: the read would be the job's own change; undo lists %s)\n",
+			plural.Of(s.BackupMissing, "ticket", "tickets"), plural.Pick(s.BackupMissing, "has", "have"), s.backup,
+			plural.Pick(s.BackupMissing, "it", "them"), plural.Pick(s.BackupMissing, "it", "them"))
 	}
 	if s.FailedBefore > 0 {
 		fmt.Fprintf(&b, "  not sent again: %s the failure an earlier run recorded (of unknown outcome: %d)\n", plural.Of(s.FailedBefore, "row keeps", "rows keep"), s.Unknown-s.inflight)

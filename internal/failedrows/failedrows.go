@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
 
@@ -32,8 +33,8 @@ type Rows interface {
 	Message(i int, rec reader.Record) (string, error)
 }
 
-// Write reads the input at path again with opts, keeping every row's
-// cells as found, and writes to out the rows rows lists: the input's own
+// Write reads the input again from in (opts.Name names it), keeping
+// every row's cells as found, and writes to out the rows rows lists: the input's own
 // header cells, delimiter and row cells, and a last column error. A run
 // of the file leaves the error column out, as it leaves out any column it
 // does not know. An input that has an error column already (a failed rows
@@ -42,15 +43,11 @@ type Rows interface {
 // which the reader takes off again when the file is run. The file is
 // UTF-8 with a BOM, so that a spreadsheet shows its characters right
 // (whatever encoding the input was in; the reader takes the BOM). It
-// returns how many rows it wrote.
-func Write(out io.Writer, path string, opts reader.Options, rows Rows) (int64, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("open input: %w", err)
-	}
-	defer fh.Close()
+// returns how many rows it wrote; a row to write that the input no
+// longer has is reader.ErrChanged.
+func Write(out io.Writer, in io.Reader, opts reader.Options, rows Rows) (int64, error) {
 	opts.KeepRaw = true
-	rd, err := reader.Open(fh, opts)
+	rd, err := reader.Open(in, opts)
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +58,7 @@ func Write(out io.Writer, path string, opts reader.Options, rows Rows) (int64, e
 	for i, ordinal := 0, 0; i < rows.Len(); ordinal++ {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			return n, fmt.Errorf("%s changed while it was read again: %d of its rows to write are gone", path, rows.Len()-i)
+			return n, fmt.Errorf("%s: %w: read again, it has not %s to write", opts.Name, reader.ErrChanged, plural.Of(rows.Len()-i, "row", "rows"))
 		}
 		if err != nil {
 			return n, err
@@ -70,7 +67,7 @@ func Write(out io.Writer, path string, opts reader.Options, rows Rows) (int64, e
 			continue
 		}
 		if rec.Raw == nil {
-			return n, fmt.Errorf("%s:%d: the row's cells could not be kept to write them", path, rec.Line)
+			return n, fmt.Errorf("%s:%d: the row's cells could not be kept to write them", opts.Name, rec.Line)
 		}
 		msg, err := rows.Message(i, rec)
 		if err != nil {

@@ -44,11 +44,16 @@ func ResultsPath(results string) string {
 }
 
 // Line returns a names file's line (without its newline) pairing key with
-// name, quoted as CSV needs.
-func Line(k Kind, key, name string) string {
+// name, and for a sub-status with its parent status when not "" (the
+// columns kind,key,name,parent), quoted as CSV needs.
+func Line(k Kind, key, name, parent string) string {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write([]string{string(k), key, name})
+	cells := []string{string(k), key, name}
+	if parent != "" {
+		cells = append(cells, parent)
+	}
+	w.Write(cells)
 	w.Flush()
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -71,14 +76,17 @@ type file struct {
 }
 
 // Load adds the pairs of the names file at path: CSV with a header kind,
-// key, name (and api, as Save writes it), in any order, comma-, semicolon-
-// or tab-separated, UTF-8 with or without a BOM; kind is sub_status,
-// queue or status; a cell's ' before a formula-like value is taken off,
-// as a spreadsheet means it. A file with a bad kind, an empty key or name,
-// a pair twice, a key with two names (in the file, or here and in a file
-// loaded before), or rows of several APIs is refused whole with a
-// *reader.FileError naming the file, line and column; the Book is then as
-// it was. Pairs a reply showed (Learn) win over the file's.
+// key, name (and parent, api, as Save writes them), in any order, comma-,
+// semicolon- or tab-separated, UTF-8 with or without a BOM; kind is
+// sub_status, queue or status; a cell's ' before a formula-like value is
+// taken off, as a spreadsheet means it. A sub_status pair's parent is the
+// file's, or the one a reply showed for the key (which wins); a pair that
+// another file gave without a parent takes it. A file with a bad kind, an
+// empty key or name, a pair twice, a key with two names (in the file, or
+// here and in a file loaded before), or rows of several APIs is refused
+// whole with a *reader.FileError naming the file, line and column; the
+// Book is then as it was. Pairs a reply showed (Learn) win over the
+// file's.
 func (b *Book) Load(path string) error {
 	f, err := readFile(path)
 	if err != nil {
@@ -95,13 +103,21 @@ func (b *Book) Load(path string) error {
 	}
 	for _, e := range f.entries {
 		t := b.tables[e.kind]
+		parent := e.parent
+		if p, ok := b.parents[e.key]; ok && e.kind == SubStatus {
+			parent = p // a reply showed the key under it
+		}
+		if p, ok := t.byKey[e.key]; ok && p.name == e.name {
+			if p.parent == "" { // the parent the pair lacked where it came first
+				p.parent = parent
+				t.byKey[e.key] = p
+			}
+			continue // messages name where it came first
+		}
 		if _, ok := b.learned[e.kind][e.key]; ok {
 			continue // a reply showed it: the tenant's own, and newer
 		}
-		if p, ok := t.byKey[e.key]; ok && p.name == e.name {
-			continue // messages name where it came first
-		}
-		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line), parent: e.parent})
+		t.set(e.key, pair{name: e.name, from: fmt.Sprintf("%s:%d", path, e.line), parent: parent})
 	}
 	return nil
 }
@@ -128,28 +144,30 @@ func readFile(path string) (*file, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("names file %q: %w", path, writer.NotRegular(fi))
 	}
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("names file: %w", err)
 	}
-	return parse(path, data)
+	defer fh.Close()
+	return parse(path, fh)
 }
 
-// parse reads a names file's bytes.
-func parse(path string, data []byte) (*file, error) {
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+// parse reads a names file from r, as an input is read (reader.Records:
+// its decoding, delimiters, limits and wording of a broken file).
+func parse(path string, r io.Reader) (*file, error) {
 	ferr := func(line, col int, format string, args ...any) error {
 		return &reader.FileError{Name: path, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = delimiter(data)
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
+	cr, err := reader.OpenRecords(r, reader.Options{Name: path}, "a names file (CSV kind,key,name)")
+	if err != nil {
+		return nil, err
+	}
+	head, _, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, ferr(0, 0, "the file is empty: a names file starts with the header kind,key,name")
 	}
 	if err != nil {
-		return nil, csvError(path, err)
+		return nil, err
 	}
 	cols, err := columns(head, ferr)
 	if err != nil {
@@ -159,14 +177,13 @@ func parse(path string, data []byte) (*file, error) {
 	apiLine := 0
 	seen := map[Kind]map[string]entry{}
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return f, nil
 		}
 		if err != nil {
-			return nil, csvError(path, err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
 		e, api, err := row(rec, line, cols, ferr)
 		if err != nil || e.kind == "" {
 			if err != nil {
@@ -180,18 +197,32 @@ func parse(path string, data []byte) (*file, error) {
 		if api != "" && f.api == "" {
 			f.api, apiLine = api, line
 		}
-		if seen[e.kind] == nil {
-			seen[e.kind] = map[string]entry{}
+		if err := f.add(seen, e, ferr); err != nil {
+			return nil, err
 		}
-		if prev, ok := seen[e.kind][e.key]; ok {
-			if prev.name == e.name {
-				return nil, ferr(line, e.keyCol, "%s %s paired with %q twice (line %d too)", e.kind, e.key, e.name, prev.line)
-			}
-			return nil, ferr(line, e.nameCol, "%s %s is named %q here but %q on line %d: one key has one name", e.kind, e.key, e.name, prev.name, prev.line)
-		}
-		seen[e.kind][e.key] = e
-		f.entries = append(f.entries, e)
 	}
+}
+
+// add adds e, refusing a pair twice and a key with two names. Keys are
+// told apart without regard to case, as the reply check compares them:
+// CL and cl are one key, and a file with both is refused.
+func (f *file) add(seen map[Kind]map[string]entry, e entry, ferr func(int, int, string, ...any) error) error {
+	if seen[e.kind] == nil {
+		seen[e.kind] = map[string]entry{}
+	}
+	fold := strings.ToLower(e.key)
+	if prev, ok := seen[e.kind][fold]; ok {
+		if prev.key != e.key {
+			return ferr(e.line, e.keyCol, "%s %s is %s of line %d in another case: keys are compared without regard to case (as replies are checked), so they are one key: keep one line", e.kind, e.key, prev.key, prev.line)
+		}
+		if prev.name == e.name {
+			return ferr(e.line, e.keyCol, "%s %s paired with %q twice (line %d too)", e.kind, e.key, e.name, prev.line)
+		}
+		return ferr(e.line, e.nameCol, "%s %s is named %q here but %q on line %d: one key has one name", e.kind, e.key, e.name, prev.name, prev.line)
+	}
+	seen[e.kind][fold] = e
+	f.entries = append(f.entries, e)
+	return nil
 }
 
 // columns finds the columns of a names file's header: kind, key and name
@@ -247,29 +278,6 @@ func row(rec []string, line int, cols map[string]int, ferr func(int, int, string
 	return e, cell(colAPI), nil
 }
 
-// delimiter returns the one of , ; and tab that occurs most often on the
-// first line (a comma on a tie): a spreadsheet in a decimal-comma locale
-// saves CSV with semicolons.
-func delimiter(data []byte) rune {
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	best, n := ',', bytes.Count(first, []byte(","))
-	for _, d := range []rune{';', '\t'} {
-		if c := bytes.Count(first, []byte(string(d))); c > n {
-			best, n = d, c
-		}
-	}
-	return best
-}
-
-// csvError is a CSV syntax error of a names file, as a *reader.FileError.
-func csvError(path string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &reader.FileError{Name: path, Line: pe.Line, Column: pe.Column, Msg: pe.Err.Error()}
-	}
-	return fmt.Errorf("names file %q: %w", path, err)
-}
-
 // Save writes the pairs replies showed (Learn) to the names file at path,
 // for the API api, merged with the pairs the file holds (a key a reply
 // showed takes the reply's name): sorted by kind and key, with the api
@@ -298,8 +306,15 @@ func (b *Book) Save(path, api string) error {
 	case old.api != "" && old.api != api:
 		return fmt.Errorf("names file %q: %w (%s, not %s)", path, ErrOtherAPI, old.api, api)
 	}
+	shown := map[Kind]map[string]bool{} // the keys replies showed, in lower case
+	for k, m := range learned {
+		shown[k] = map[string]bool{}
+		for key := range m {
+			shown[k][strings.ToLower(key)] = true
+		}
+	}
 	for _, e := range old.entries {
-		if _, ok := learned[e.kind][e.key]; !ok {
+		if !shown[e.kind][strings.ToLower(e.key)] { // a key a reply showed, in any case, is the reply's
 			learned[e.kind][e.key] = e.name
 		}
 		if _, ok := parents[e.key]; !ok && e.kind == SubStatus && e.parent != "" {

@@ -37,23 +37,38 @@ func (k Kind) valid() bool { return slices.Contains(kinds, k) }
 var ErrUnknownName = errors.New("no known key has this name")
 
 // UnknownError says that a value a read showed is no known key, and no
-// known key's name.
+// known key's name; or, for a sub-status read under a parent status, the
+// name of no key known to sit under that status.
 type UnknownError struct {
 	Kind  Kind
 	Value string
-	// Under is the parent status the read showed, when the only keys of
-	// that name known sit under another.
-	Under string
+	// Status is the parent status the read showed the ticket in (for a
+	// sub-status; "" none): the line to add to a names file names it as
+	// the pair's parent.
+	Status string
+	// Known are the keys of that name the book holds, none of them known
+	// to sit under Status: under another, or under one not known (a
+	// names file's pair without a parent).
+	Known []string
 }
 
 func (e *UnknownError) Error() string {
-	if e.Under != "" {
-		return fmt.Sprintf("%s %q under status %q: the keys known by that name sit under another status: add the line %s to a names file, KEY being the key Kapture uses for it",
-			e.Kind, e.Value, e.Under, Line(e.Kind, "KEY", e.Value))
+	file := "a names file"
+	if e.Status != "" {
+		file += " (header kind,key,name,parent)"
 	}
-	return fmt.Sprintf("%s %q is neither a known key nor the name of one: add the line %s to a names file, KEY being the key Kapture uses for it",
-		e.Kind, e.Value, Line(e.Kind, "KEY", e.Value))
+	if len(e.Known) > 0 {
+		return fmt.Sprintf("%s %q under status %q: no key of that name is known to sit under it (%s: under another status, or one not known): add the line %s to %s, KEY being the key Kapture uses for it",
+			e.Kind, e.Value, e.Status, strings.Join(e.Known, ", "), e.Add(), file)
+	}
+	return fmt.Sprintf("%s %q is neither a known key nor the name of one: add the line %s to %s, KEY being the key Kapture uses for it",
+		e.Kind, e.Value, e.Add(), file)
 }
+
+// Add returns the line a names file needs for the value: the key left
+// as KEY, the parent status as the read showed it (the file's columns
+// kind,key,name,parent).
+func (e *UnknownError) Add() string { return Line(e.Kind, "KEY", e.Value, e.Status) }
 
 func (e *UnknownError) Is(target error) bool { return target == ErrUnknownName }
 
@@ -190,28 +205,29 @@ func (b *Book) Renamed() []Rename {
 // ticket in no queue). Otherwise it returns an *UnknownError (no pair has
 // the value) or an *AmbiguousError (several keys have that name).
 func (b *Book) Resolve(k Kind, c batch.Code) (string, error) {
-	return b.resolve(k, c, "")
+	return b.resolve(k, c, batch.Code{})
 }
 
 // ResolveIn says which key field k of ticket t stands for, as Resolve
-// does; for a sub-status, t's parent status (as read) narrows the keys a
-// name may stand for: one known to sit under another status is left out.
-// Names are free text per tenant and two statuses may each have a
-// sub-status of one name ("Others"): without this, a book that knows only
-// the one would take a ticket in the other for it.
+// does; for a sub-status read under a parent status (t.Status), a name
+// stands only for a key known to sit under that status: a reply showed
+// the key with it, or a names file's pair gives it as the parent. Names
+// are free text per tenant and two statuses may each have a sub-status of
+// one name ("Others"): a pair without a parent could be either. A key of
+// that name whose parent is not known still makes the name ambiguous.
 func (b *Book) ResolveIn(k Kind, t batch.Ticket) (string, error) {
 	switch k {
 	case SubStatus:
-		return b.resolve(k, t.SubStatus, strings.TrimSpace(t.Status.Value+t.Status.Key))
+		return b.resolve(k, t.SubStatus, t.Status)
 	case Queue:
-		return b.resolve(k, t.Queue, "")
+		return b.resolve(k, t.Queue, batch.Code{})
 	}
-	return b.resolve(k, t.Status, "")
+	return b.resolve(k, t.Status, batch.Code{})
 }
 
-// resolve is Resolve, narrowed for a sub-status to the keys whose parent
-// status is parent or not known, when parent is not "".
-func (b *Book) resolve(k Kind, c batch.Code, parent string) (string, error) {
+// resolve is Resolve, for a sub-status under the parent status as read
+// (an empty Code: none shown).
+func (b *Book) resolve(k Kind, c batch.Code, parent batch.Code) (string, error) {
 	if c.Key != "" {
 		return c.Key, nil
 	}
@@ -229,41 +245,68 @@ func (b *Book) resolve(k Kind, c batch.Code, parent string) (string, error) {
 		return "", fmt.Errorf("names: unknown kind %q", k)
 	}
 	named := t.byName[v]
-	if k == SubStatus && parent != "" {
-		named = slices.DeleteFunc(slices.Clone(named), func(key string) bool { return !b.under(t.byKey[key], parent) })
-		if len(named) == 0 && len(t.byName[v]) > 0 {
-			return "", &UnknownError{Kind: k, Value: v, Under: parent}
-		}
+	sure, maybe, status := named, named, ""
+	if shown := shownStatus(parent); k == SubStatus && len(shown) > 0 {
+		status = shown[0]
+		sure, maybe = b.underStatus(t, named, shown)
 	}
 	if _, isKey := t.byKey[v]; isKey && !byName {
-		if others := slices.DeleteFunc(slices.Clone(named), func(s string) bool { return s == v }); len(others) > 0 {
+		if others := slices.DeleteFunc(slices.Clone(maybe), func(s string) bool { return s == v }); len(others) > 0 {
 			keys := append(others, v)
 			slices.Sort(keys)
 			return "", &AmbiguousError{Kind: k, Value: v, Keys: keys}
 		}
 		return v, nil
 	}
-	switch len(named) {
-	case 0:
-		return "", &UnknownError{Kind: k, Value: v}
-	case 1:
-		return named[0], nil
+	switch {
+	case len(maybe) > 1:
+		return "", &AmbiguousError{Kind: k, Value: v, Keys: slices.Clone(maybe)}
+	case len(sure) == 1:
+		return sure[0], nil
 	}
-	return "", &AmbiguousError{Kind: k, Value: v, Keys: slices.Clone(named)}
+	return "", &UnknownError{Kind: k, Value: v, Status: status, Known: slices.Clone(named)}
 }
 
-// under reports whether the sub-status pair p may sit under the parent
-// status read as parent (a key or a name): its parent is not known, or
-// is parent, or is named parent. b.mu is held.
-func (b *Book) under(p pair, parent string) bool {
-	if p.parent == "" || p.parent == parent {
+// shownStatus returns how a read showed a ticket's status, name first
+// (for messages), then key; none when it showed none.
+func shownStatus(c batch.Code) []string {
+	var s []string
+	for _, v := range []string{c.Name, c.Value, c.Key} {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// underStatus splits the sub-status keys into those known to sit under
+// the status shown (sure) and those that may (maybe: sure, and those whose
+// parent is not known). b.mu is held.
+func (b *Book) underStatus(t *table, keys []string, shown []string) (sure, maybe []string) {
+	for _, key := range keys {
+		p := t.byKey[key]
+		switch {
+		case p.parent == "":
+			maybe = append(maybe, key)
+		case slices.ContainsFunc(shown, func(s string) bool { return b.isStatus(p.parent, s) }):
+			sure = append(sure, key)
+			maybe = append(maybe, key)
+		}
+	}
+	return sure, maybe
+}
+
+// isStatus reports whether the parent status a pair gives (a key or a
+// name) is the status s a read showed (a key or a name). b.mu is held.
+func (b *Book) isStatus(parent, s string) bool {
+	if parent == s {
 		return true
 	}
-	if s, ok := b.tables[Status].byKey[p.parent]; ok && s.name == parent {
+	if p, ok := b.tables[Status].byKey[parent]; ok && p.name == s {
 		return true
 	}
-	s, ok := b.tables[Status].byKey[parent]
-	return ok && s.name == p.parent
+	p, ok := b.tables[Status].byKey[s]
+	return ok && p.name == parent
 }
 
 // Parent returns the parent status of the sub-status key, as a reply

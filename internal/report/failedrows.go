@@ -1,6 +1,9 @@
 package report
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/kapture-bulk/kapture-bulk/internal/failedrows"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 )
@@ -9,7 +12,12 @@ import (
 // ordinal among the data rows, in input order) as package failedrows
 // writes them, each with why it is not done in the error column.
 func writeFailedRows(opts Options, failing []why, msgs messages) (int64, error) {
-	return failedrows.Write(opts.FailedRows, opts.Input, opts.Reader, failingRows{failing, msgs})
+	fh, err := os.Open(opts.Input)
+	if err != nil {
+		return 0, fmt.Errorf("open input: %w", err)
+	}
+	defer fh.Close()
+	return failedrows.Write(opts.FailedRows, fh, opts.Reader, failingRows{failing, msgs})
 }
 
 // failingRows are the rows not done, for failedrows.Write.

@@ -2,8 +2,10 @@ package run
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -144,53 +146,88 @@ func (h *readHistory) checkResults(input, results string, backup bool, mark map[
 	}
 }
 
-// checkBackup checks the backup: one entry for each ticket of the input's
-// valid rows, holding what the ticket held before the job.
+// checkBackup checks the backup: every entry holds what its ticket held
+// before the job, and each ticket of the input's valid rows has one. When
+// the job's resumes were given another backup file from some point on,
+// both files are held to it: the second must hold no ticket as an earlier
+// run of the job left it, and the two hold every ticket between them.
 func (h *readHistory) checkBackup() {
 	t := h.t
-	want := map[string]bool{}
+	valid, want := map[string]bool{}, map[string]bool{}
 	for _, r := range h.inputRows(h.input) {
-		want[r.TicketID] = true
+		valid[r.TicketID], want[r.TicketID] = true, true
 	}
-	err := snapshot.Read(h.backup, func(e snapshot.Entry) error {
-		id := e.Ticket.ID
-		if !want[id] {
-			t.Errorf("backup line %d: ticket %s twice, or of no valid row", e.Line, id)
+	files := []string{h.backup}
+	if h.switched {
+		files = append(files, h.backup2)
+	}
+	for _, path := range files {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && path == h.backup2 {
+			continue // the resumes given it had nothing left to send
 		}
-		delete(want, id)
-		kt, known := h.before[id]
-		if e.Ticket.Found != known {
-			t.Errorf("backup line %d: ticket %s found %v, want %v", e.Line, id, e.Ticket.Found, known)
+		err := snapshot.Read(path, func(e snapshot.Entry) error {
+			if !valid[e.Ticket.ID] {
+				t.Errorf("%s line %d: ticket %s of no valid row", filepath.Base(path), e.Line, e.Ticket.ID)
+			}
+			delete(want, e.Ticket.ID)
+			h.checkPreImage(path, e)
 			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !known {
-			return nil
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("backup: %v, mode %v; want 0600", err, fi.Mode())
 		}
-		ok := h.sameCode(e.Ticket.SubStatus, kt.SubStatus.Key, kt.SubStatus.Name) && e.Ticket.Disposition == kt.Disposition
-		if h.shape.queue {
-			ok = ok && h.sameCode(e.Ticket.Queue, kt.Queue.Key, kt.Queue.Name)
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), "@example.com") {
+			t.Error("the backup holds a customer's e-mail")
 		}
-		if !ok && h.homonym(kt.SubStatus.Name) && e.Ticket.SubStatus.Key != kt.SubStatus.Key && !*readStrict {
-			h.log = append(h.log, fmt.Sprintf("the backup takes sub-status %q of ticket %s for %s; it held %s", kt.SubStatus.Name, id, e.Ticket.SubStatus.Key, kt.SubStatus.Key))
-			return nil // see readStrict
-		}
-		if !ok {
-			t.Errorf("backup line %d: ticket %s backed up as %+v, but held %+v before the job\n%s", e.Line, id, e.Ticket, kt.Holding(), h.story(id))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	for id := range want {
 		t.Errorf("ticket %s has no pre-image in the backup", id)
 	}
-	if fi, err := os.Stat(h.backup); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("backup: %v, mode %v; want 0600", err, fi.Mode())
+}
+
+// checkPreImage checks that a backup's entry holds what its ticket held
+// before the job.
+func (h *readHistory) checkPreImage(path string, e snapshot.Entry) {
+	id := e.Ticket.ID
+	kt, known := h.before[id]
+	if e.Ticket.Found != known {
+		h.t.Errorf("%s line %d: ticket %s found %v, want %v", filepath.Base(path), e.Line, id, e.Ticket.Found, known)
+		return
 	}
-	if b, _ := os.ReadFile(h.backup); strings.Contains(string(b), "@example.com") {
-		t.Error("the backup holds a customer's e-mail")
+	if !known {
+		return
 	}
+	ok := h.sameCode(e.Ticket.SubStatus, kt.SubStatus.Key, kt.SubStatus.Name) && e.Ticket.Disposition == kt.Disposition
+	if h.shape.queue {
+		ok = ok && h.sameCode(e.Ticket.Queue, kt.Queue.Key, kt.Queue.Name)
+	}
+	if !ok && h.homonym(kt.SubStatus.Name) && e.Ticket.SubStatus.Key != kt.SubStatus.Key && !*readStrict {
+		h.log = append(h.log, fmt.Sprintf("the backup takes sub-status %q of ticket %s for %s; it held %s", kt.SubStatus.Name, id, e.Ticket.SubStatus.Key, kt.SubStatus.Key))
+		return // see readStrict
+	}
+	if !ok {
+		h.t.Errorf("%s line %d: ticket %s backed up as %+v, but held %+v before the job\n%s", filepath.Base(path), e.Line, id, e.Ticket, kt.Holding(), h.story(id))
+	}
+}
+
+// undoSnapshot is the snapshot undo restores the job from: the backup,
+// or, when the job's resumes were given another file, the two pasted
+// together (a ticket's first entry counts), as an operator would.
+func (h *readHistory) undoSnapshot() string {
+	if !h.switched {
+		return h.backup
+	}
+	first, _ := os.ReadFile(h.backup)
+	second, err := os.ReadFile(h.backup2)
+	if _, rest, ok := strings.Cut(string(second), "\n"); err == nil && ok {
+		first = append(first, rest...)
+	}
+	path := h.path("snap.both.csv")
+	h.writeFile(path, string(first))
+	return path
 }
 
 // sameCode reports whether a snapshot's code stands for key (named
@@ -210,7 +247,7 @@ func (h *readHistory) undo() {
 	t := h.t
 	book := h.operatorBook(h.results)
 	var out bytes.Buffer
-	res, err := undo.Plan(undo.Options{Snapshot: h.backup, Results: h.results, Book: book, Out: &out})
+	res, err := undo.Plan(undo.Options{Snapshot: h.undoSnapshot(), Results: h.results, Book: book, Out: &out})
 	if err != nil {
 		t.Fatalf("undo: %v", err)
 	}
@@ -288,10 +325,10 @@ func (h *readHistory) restored(pre, now kapturetest.Ticket) bool {
 // leftOutCause says why undo cannot restore pre with book: a value no
 // one key explains; "" when it can.
 func (h *readHistory) leftOutCause(book *names.Book, pre kapturetest.Ticket) string {
-	if _, ok := h.expectKey(book, names.SubStatus, h.shown(pre.SubStatus.Key, pre.SubStatus.Name), pre.SubStatus.Status.Key); !ok {
+	if _, ok := h.expectKey(book, names.SubStatus, h.shown(pre.SubStatus.Key, pre.SubStatus.Name), pre.SubStatus.Status); !ok {
 		return "sub-status"
 	}
-	if _, ok := h.expectKey(book, names.Queue, h.shown(pre.Queue.Key, pre.Queue.Name), ""); h.shape.queue && !ok {
+	if _, ok := h.expectKey(book, names.Queue, h.shown(pre.Queue.Key, pre.Queue.Name), kapturetest.Status{}); h.shape.queue && !ok {
 		return "queue"
 	}
 	return ""

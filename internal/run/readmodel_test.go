@@ -116,6 +116,13 @@ type readHistory struct {
 	next    int
 
 	input, results, backup string
+	// backup2 is the backup a resume of the job may be given instead of
+	// backup (an operator's slip: another day's file), from then on;
+	// switched says one was. alt decides it, seeded apart so that the
+	// rest of a history plays as before.
+	backup2  string
+	switched bool
+	alt      *rand.Rand
 	// before is what each ticket the tenant has held before the job;
 	// applied how many updates the fake had applied to it when a phase
 	// began (History's length), by phase.
@@ -129,6 +136,7 @@ func newReadHistory(t *testing.T, seed uint64) *readHistory {
 	h := &readHistory{t: t, rng: rng, dir: t.TempDir(), cat: kapturetest.DefaultCatalogue(),
 		before: map[string]kapturetest.Ticket{}, changed: map[string]bool{}}
 	h.input, h.results, h.backup = h.path("in.csv"), h.path("in.results.csv"), h.path("snap.csv")
+	h.backup2, h.alt = h.path("snap2.csv"), rand.New(rand.NewPCG(seed, 21))
 	h.shape = tenantShape{keys: rng.IntN(3) == 0, queue: rng.IntN(2) == 0, reply: kapturetest.ReplyArray}
 	if rng.IntN(2) == 0 {
 		h.shape.keep = []float64{0.1, 0.3, 0.6}[rng.IntN(3)]
@@ -140,7 +148,7 @@ func newReadHistory(t *testing.T, seed uint64) *readHistory {
 		KeepSubStatus: h.shape.keep, ReadKeys: h.shape.keys, ReadQueue: h.shape.queue}, 0.03)
 	if rng.IntN(3) > 0 {
 		h.shape.namesFile = h.path("names.csv")
-		h.writeNamesFile(rng.IntN(2) == 0)
+		h.writeNamesFile(rng.IntN(2) == 0, seed)
 	}
 	for i := range 3 + rng.IntN(8) {
 		h.tickets = append(h.tickets, fmt.Sprintf("7135167%05d", i))
@@ -177,25 +185,64 @@ func (h *readHistory) newRow() rrow {
 }
 
 // writeNamesFile writes the operator's names file: every pair of the
-// tenant (all), or some of them.
-func (h *readHistory) writeNamesFile(all bool) {
+// tenant (all), or some of them. Its own generator (seeded apart, so
+// that the rest of a history plays as before) decides the rest: whether
+// the file has the parent column, and which sub-status pairs give their
+// parent (as a key or a name); and, for half the files, that of the
+// sub-statuses sharing a name ("Others": PO under Pending, CO under
+// Complete) the file lists one at most, which a book must not take a
+// ticket under the other status for while the pair gives no parent.
+func (h *readHistory) writeNamesFile(all bool, seed uint64) {
+	nrng := rand.New(rand.NewPCG(seed, 20))
+	parents, oneHomonym := nrng.IntN(2) == 0, nrng.IntN(2) == 0
 	var b strings.Builder
-	b.WriteString("kind,key,name\n")
+	b.WriteString("kind,key,name")
+	if parents {
+		b.WriteString(",parent")
+	}
+	b.WriteString("\n")
+	n, bare := 0, 0
+	listed := map[string]bool{} // sub-status names listed
+	add := func(k names.Kind, key, name string, status kapturetest.Status) {
+		if !all && h.rng.IntN(2) != 0 {
+			return
+		}
+		if k == names.SubStatus && oneHomonym && h.homonymName(name) && (listed[name] || nrng.IntN(3) == 0) {
+			return
+		}
+		parent := ""
+		if k == names.SubStatus && parents && nrng.IntN(2) == 0 {
+			parent = []string{status.Key, status.Name}[nrng.IntN(2)]
+		}
+		if k == names.SubStatus {
+			listed[name] = true
+			if parent == "" {
+				bare++
+			}
+		}
+		b.WriteString(names.Line(k, key, name, parent) + "\n")
+		n++
+	}
+	for _, s := range h.cat.SubStatuses {
+		add(names.SubStatus, s.Key, s.Name, s.Status)
+	}
+	for _, q := range h.cat.Queues {
+		add(names.Queue, q.Key, q.Name, kapturetest.Status{})
+	}
+	h.writeFile(h.shape.namesFile, b.String())
+	h.log = append(h.log, fmt.Sprintf("names file of %d pairs (%d sub-statuses without a parent; parent column %v, one of a shared name %v)", n, bare, parents, oneHomonym))
+}
+
+// homonymName reports whether several of the tenant's sub-statuses have
+// the name.
+func (h *readHistory) homonymName(name string) bool {
 	n := 0
-	add := func(k names.Kind, key, name string) {
-		if all || h.rng.IntN(2) == 0 {
-			b.WriteString(names.Line(k, key, name) + "\n")
+	for _, s := range h.cat.SubStatuses {
+		if s.Name == name {
 			n++
 		}
 	}
-	for _, s := range h.cat.SubStatuses {
-		add(names.SubStatus, s.Key, s.Name)
-	}
-	for _, q := range h.cat.Queues {
-		add(names.Queue, q.Key, q.Name)
-	}
-	h.writeFile(h.shape.namesFile, b.String())
-	h.log = append(h.log, fmt.Sprintf("names file of %d pairs", n))
+	return n > 1
 }
 
 func (h *readHistory) writeFile(path, content string) {
@@ -330,6 +377,10 @@ func (h *readHistory) job(name, input, results, backup string) Snapshot {
 		h.api.faulty.Store(h.rng.IntN(2) == 0)
 		h.runOnce(name, input, results, backup, mode, 1+h.rng.IntN(3))
 		mode = writer.Resume
+		if backup == h.backup && h.alt.IntN(3) == 0 {
+			backup, h.switched = h.backup2, true
+			h.log = append(h.log, "the resumes from here on are given another backup file")
+		}
 	}
 	h.api.faulty.Store(false)
 	return h.runOnce(name, input, results, backup, mode, 0)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,14 +28,15 @@ func (h *readHistory) shown(key, name string) string {
 
 // expectKey is the key a book gives for a value a read shows, as
 // names' rules say (a key it knows that is no other key's name; else the
-// one key of that name; for a sub-status, among the keys the book does
-// not know to sit under another parent status than parent, the one the
-// ticket truly has); ok false when it gives none.
-func (h *readHistory) expectKey(b *names.Book, k names.Kind, shown, parent string) (key string, ok bool) {
+// one key of that name; for a sub-status read under a parent status, the
+// one key of that name the book knows to sit under it, when no other key
+// of that name may: one whose parent the book does not know may); ok false
+// when it gives none.
+func (h *readHistory) expectKey(b *names.Book, k names.Kind, shown string, parent kapturetest.Status) (key string, ok bool) {
 	if shown == "" {
 		return "", true
 	}
-	var keys, named []string
+	var keys, sure, maybe []string
 	if k == names.SubStatus {
 		for _, s := range h.cat.SubStatuses {
 			keys = append(keys, s.Key)
@@ -44,26 +46,46 @@ func (h *readHistory) expectKey(b *names.Book, k names.Kind, shown, parent strin
 			keys = append(keys, q.Key)
 		}
 	}
-	homonyms := 0
+	status := h.shown(parent.Key, parent.Name) // as the read shows it
 	for _, key := range keys {
-		if n, ok := b.Name(k, key); ok && n == shown {
-			homonyms++
-			if p, known := b.Parent(key); k == names.SubStatus && known && p != parent {
-				continue
-			}
-			named = append(named, key)
+		if n, ok := b.Name(k, key); !ok || n != shown {
+			continue
 		}
-	}
-	if homonyms > 0 && len(named) == 0 {
-		return "", false
+		p, known := b.Parent(key)
+		switch {
+		case k != names.SubStatus || status == "":
+			sure = append(sure, key)
+		case !known:
+			maybe = append(maybe, key)
+			continue
+		case h.isStatus(b, p, status):
+			sure = append(sure, key)
+		default:
+			continue
+		}
+		maybe = append(maybe, key)
 	}
 	if _, known := b.Name(k, shown); known && h.shape.keys {
-		return shown, len(named) == 0
+		return shown, len(slices.DeleteFunc(maybe, func(s string) bool { return s == shown })) == 0
 	}
-	if len(named) == 1 {
-		return named[0], true
+	if len(sure) == 1 && len(maybe) == 1 {
+		return sure[0], true
 	}
 	return "", false
+}
+
+// isStatus reports whether the parent status the book gives a key (a
+// key or a name) is the status a read showed, as far as the book's
+// status pairs tell.
+func (h *readHistory) isStatus(b *names.Book, parent, shown string) bool {
+	if parent == shown {
+		return true
+	}
+	if n, ok := b.Name(names.Status, parent); ok && n == shown {
+		return true
+	}
+	n, ok := b.Name(names.Status, shown)
+	return ok && n == parent
 }
 
 // checkBook checks that every pair the book holds for the tenant's keys
@@ -85,13 +107,7 @@ func (h *readHistory) checkBook(b *names.Book) {
 // that several keys of the tenant share: a book that holds only one of
 // them takes the name for that one (see readStrict).
 func (h *readHistory) homonym(name string) bool {
-	n := 0
-	for _, s := range h.cat.SubStatuses {
-		if s.Name == name {
-			n++
-		}
-	}
-	return !h.shape.keys && n > 1
+	return !h.shape.keys && h.homonymName(name)
 }
 
 // readEngine is an engine for the commands that only read (verify).
@@ -186,7 +202,7 @@ func (h *readHistory) verdict(book *names.Book, r resume.Row) (v verify.Verdict,
 	var differ, unknown []string
 	code := func(k names.Kind, key, name, want string) {
 		shown := h.shown(key, name)
-		got, ok := h.expectKey(book, k, shown, kt.SubStatus.Status.Key)
+		got, ok := h.expectKey(book, k, shown, kt.SubStatus.Status)
 		switch {
 		case !ok:
 			unknown = append(unknown, fmt.Sprintf("%s %q has no one key in the book", k, shown))

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/plural"
+	"github.com/kapture-bulk/kapture-bulk/internal/resume"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
 	"github.com/kapture-bulk/kapture-bulk/reader"
 	"github.com/kapture-bulk/kapture-bulk/rowkey"
@@ -79,9 +81,36 @@ func (rs *readSide) close(r *runner) error {
 			r.log.Info("pre-images taken before this run are kept in the backup: the tickets are not read again, and undo restores what they held then",
 				"backup", r.cfg.Backup, "tickets", n)
 		}
+		if n := rs.hook.Missing(); n > 0 {
+			r.stats.backupMissing.Store(int64(n))
+			r.log.Warn("tickets changed by an earlier run have no pre-image in the backup: the earlier run's backup has theirs, if it had one (they were not read: the read would be the job's own change; undo lists them)",
+				"backup", r.cfg.Backup, "tickets", n)
+		}
 		err = errors.Join(err, rs.backup.Close())
 	}
 	return err
+}
+
+// markChanged gives a resume's backup the tickets the runs it goes on
+// from may have changed (st, read from the results file): one the backup
+// holds no pre-image of (the earlier runs had another backup, or none) is
+// not read, for the read would be the job's own change (F20).
+func (rs *readSide) markChanged(st *resume.State, results string) error {
+	if rs == nil || rs.hook == nil || st == nil {
+		return nil
+	}
+	f, err := os.Open(results)
+	if err != nil {
+		return fmt.Errorf("read the results' messages: %w", err)
+	}
+	defer f.Close()
+	changed := map[uint64]struct{}{}
+	err = st.Changed(writer.NewMessages(f), func(ticket uint64, _ resume.Result) { changed[ticket] = struct{}{} })
+	if err != nil {
+		return fmt.Errorf("read the results' messages: %w", err)
+	}
+	rs.hook.Changed = changed
+	return nil
 }
 
 // checkBackupFresh refuses, before anything is sent, a run that is not a

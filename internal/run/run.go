@@ -113,8 +113,9 @@ var (
 	// read it: the main read found the file's end before as many rows as
 	// a read of it before sending found (the file cut short or rewritten
 	// in place), or a sync run's plan no longer holds (see sync.go). What
-	// was sent is recorded; the rest was neither sent nor counted.
-	ErrInputChanged = errors.New("the input changed while the run read it")
+	// was sent is recorded; the rest was neither sent nor counted. It is
+	// reader.ErrChanged, which verify returns too.
+	ErrInputChanged = reader.ErrChanged
 )
 
 // refusedError is an error that refused the run.
@@ -175,6 +176,7 @@ func Run(ctx context.Context, cfg Config, stats *Stats) (err error) {
 		if rs, err = r.openReadSide(&ecfg); err != nil {
 			return refuse(err)
 		}
+		r.rs = rs
 		defer func() { err = cmp.Or(err, rs.close(r)) }()
 		if eng, err = batch.New(ecfg); err != nil {
 			return refuse(err)
@@ -236,6 +238,7 @@ type runner struct {
 	stats     *Stats
 	log       *slog.Logger
 	fromStdin bool
+	rs        *readSide // nil for a dry run
 	// records is the most CSV records after the header that a read of
 	// the input before the main one found (reader.Check, Reader.Records):
 	// a main read that reaches the file's end must find as many.
@@ -255,7 +258,7 @@ func (r *runner) readWhole(rd *reader.Reader) error {
 	if r.cfg.Limit > 0 && r.stats.read.Load() >= int64(r.cfg.Limit) {
 		return nil
 	}
-	if _, err := rd.Peek(); err != io.EOF || rd.Records() >= r.records {
+	if !rd.EndedShort(r.records) {
 		return nil // not at its end (no claim to make), or all of it read
 	}
 	return fmt.Errorf("%s: %w: the run found its end after %s, where a read of it before sending found %d; the %s after them were neither sent nor counted",
@@ -391,12 +394,9 @@ func (r *runner) send(ctx context.Context, rd *reader.Reader, eng *batch.Engine,
 
 // claimAPI makes the results file the record of runs against this run's
 // API (writer.ClaimAPI), refusing, before anything is sent, one that
-// records runs against another. A sync run's results files are new each
-// night, and its state says the API already.
+// records runs against another. A sync run's results file says it too,
+// though its state knows the API: undo and verify look beside the file.
 func (r *runner) claimAPI() error {
-	if r.cfg.Sync.State != "" {
-		return nil
-	}
 	api, err := batch.APIRoot(r.cfg.Engine)
 	if err != nil {
 		return refuse(err)
@@ -430,6 +430,9 @@ func (r *runner) prepareResults(ctx context.Context, w *writer.Writer, eng *batc
 	}
 	plan, err := r.resumePlan(st, rep)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.rs.markChanged(st, r.cfg.Results); err != nil {
 		return nil, err
 	}
 	warnLoad(rep, r.cfg.Results, r.log)

@@ -20,6 +20,7 @@ type Stats struct {
 	unchanged, inflight, unknown atomic.Int64
 	failedBefore, unknownBefore  atomic.Int64
 	notApplied, backupOlder      atomic.Int64
+	backupMissing                atomic.Int64
 	resultsOpen, sending, dryRun atomic.Bool
 	eng                          atomic.Pointer[batch.Engine]
 	reasons                      reasonTally
@@ -79,6 +80,11 @@ type Snapshot struct {
 	// whose pre-image the backup held before it started (a resume's, or a
 	// sync night's run again): kept, not read again.
 	BackupOlder int64
+	// BackupMissing counts, once a resume with a backup has ended, the
+	// tickets it sent that its results record as changed by an earlier
+	// run (resume.State.Changed) and the backup holds no pre-image
+	// of: not read, the read being the job's own change.
+	BackupMissing int64
 
 	// Requests, Retries, Limited (requests answered 429), Splits and Rate
 	// are the engine's (batch.Stats); zero until sending begins.
@@ -115,7 +121,7 @@ func (s *Stats) Snapshot() Snapshot {
 		WouldSend: s.wouldSend.Load(), Payloads: s.payloads.Load(), Unchanged: s.unchanged.Load(),
 		InFlight: s.inflight.Load(), Unknown: s.unknown.Load(),
 		FailedBefore: s.failedBefore.Load(), UnknownBefore: s.unknownBefore.Load(),
-		NotApplied: s.notApplied.Load(), BackupOlder: s.backupOlder.Load(),
+		NotApplied: s.notApplied.Load(), BackupOlder: s.backupOlder.Load(), BackupMissing: s.backupMissing.Load(),
 		ResultsOpen: s.resultsOpen.Load(), Sending: s.sending.Load(), DryRun: s.dryRun.Load(),
 	}
 	if eng := s.eng.Load(); eng != nil {

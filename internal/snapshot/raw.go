@@ -3,9 +3,8 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/kapture-bulk/kapture-bulk/batch"
 	"strings"
-
-	"github.com/kapture-bulk/kapture-bulk/internal/personal"
 )
 
 // masked stands in for a value of customer data.
@@ -16,11 +15,12 @@ const masked = "[masked]"
 const rawNotJSON = "[left out: not JSON, so its customer data could not be masked]"
 
 // maskRaw returns raw (a read's element, which the engine has masked
-// already) as compact JSON with customer data masked again, by the rule
-// of package personal: every member whose name says customer data
-// (customerName, customerPhone, alternateNumber, …), and any e-mail
-// address or phone-like number in other text but a ticket's id. Defence in depth: a raw snapshot is kept for
-// months, and the engine's masking may miss a shape it did not expect.
+// already) as compact JSON with customer data masked again, by the
+// engine's rule (batch.PersonalMember, batch.MaskPersonal): every member
+// whose name says customer data (customerName, customerPhone,
+// alternateNumber, …), and any e-mail address or phone-like number in
+// other text but a ticket's id. Defence in depth: a raw snapshot is kept
+// for months, and the engine's masking may miss a shape it did not expect.
 func maskRaw(raw []byte) string {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return ""
@@ -46,9 +46,9 @@ func mask(v any) any {
 	case map[string]any:
 		for k, x := range v {
 			switch {
-			case personal.Member(k):
+			case batch.PersonalMember(k):
 				v[k] = masked
-			case !personal.IDMember(k):
+			case !batch.TicketIDMember(k):
 				v[k] = mask(x)
 			}
 		}
@@ -57,7 +57,7 @@ func mask(v any) any {
 			v[i] = mask(x)
 		}
 	case string:
-		return personal.Text(v, masked)
+		return batch.MaskPersonal(v, masked)
 	}
 	return v
 }

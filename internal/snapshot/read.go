@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -57,38 +56,46 @@ func openRead(path string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
+// maxRawRecord bounds a row of a snapshot with the raw column: a read is
+// at most 1.25 MiB (the engine's bound for one ticket), and as masked
+// JSON in a CSV cell whose quotes are doubled it stays under 3 MiB. A
+// snapshot without it has the input's bound, reader.MaxRecordBytes.
+const maxRawRecord = 4 << 20
+
 // scan reads a snapshot's whole lines from r (named path in errors) and
 // calls fn with every row's entry; raw says the file has the raw column.
-// An empty r is a snapshot with no rows.
+// An empty r is a snapshot with no rows. It reads as an input is read
+// (reader.Records): its limits, and its wording of a broken file.
 func scan(r io.Reader, path string, fn func(Entry) error) (raw bool, err error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
+	cr, err := reader.OpenRecords(r, reader.Options{Name: path, Delimiter: ','}, "a snapshot (kapture-bulk snapshot --out, run --backup)")
+	if err != nil {
+		return false, notSnapshotErr(err)
+	}
+	head, _, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fileError(path, err)
+		return false, notSnapshotErr(err)
 	}
 	want := columns
-	switch line := bytes.TrimPrefix([]byte(join(head)), []byte("\ufeff")); string(line) {
+	switch line := join(head); line {
 	case Header:
 	case Header + "," + RawColumn:
 		raw, want = true, columns+1
+		cr.SetMaxRecord(maxRawRecord)
 	default:
 		return false, fmt.Errorf("%s: %w: its first line is %.80q, want %q", path, ErrNotSnapshot, line, Header)
 	}
 	api, apiLine := "", 0
 	for {
-		rec, err := cr.Read()
+		rec, line, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return raw, nil
 		}
 		if err != nil {
-			return raw, fileError(path, err)
+			return raw, notSnapshotErr(err)
 		}
-		line, _ := cr.FieldPos(0)
 		if len(rec) != want {
 			return raw, notSnapshot(path, line, 0, fmt.Sprintf("%d cells, want %d", len(rec), want))
 		}
@@ -120,13 +127,14 @@ func join(cells []string) string {
 	return b.String()
 }
 
-// fileError is a CSV syntax error of a snapshot, with its line.
-func fileError(path string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return notSnapshot(path, pe.Line, pe.Column, pe.Err.Error())
+// notSnapshotErr marks a file the reader refused (a syntax error, a
+// record over the limits, no text) as ErrNotSnapshot too.
+func notSnapshotErr(err error) error {
+	var fe *reader.FileError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("%w (%w)", err, ErrNotSnapshot)
 	}
-	return fmt.Errorf("read snapshot %q: %w", path, err)
+	return fmt.Errorf("snapshot: %w", err)
 }
 
 // notSnapshot refuses a file whose line cannot be a snapshot's: a

@@ -1,6 +1,7 @@
 package undo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
 	"github.com/kapture-bulk/kapture-bulk/internal/snapshot"
 	"github.com/kapture-bulk/kapture-bulk/reader"
+	"github.com/kapture-bulk/kapture-bulk/writer"
 )
 
 // columns are RESTORE.csv's columns: ticket_id, then the fields a row
@@ -24,7 +26,9 @@ func (p *planner) leaveOut(e snapshot.Entry, reason, add string) {
 }
 
 // untranslatable leaves out a ticket whose prior value of kind k has no
-// key, or several (err from names.Book.Resolve), and groups the value.
+// key, or several (err from names.Book.ResolveIn), and groups the value
+// by the parent status it was read under: one name under two statuses is
+// two sub-statuses, and two lines to add.
 func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	var (
 		unknown *names.UnknownError
@@ -34,7 +38,7 @@ func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	var keys []string
 	switch {
 	case errors.As(err, &unknown):
-		key.value = unknown.Value
+		key.value, key.status = unknown.Value, unknown.Status
 	case errors.As(err, &amb):
 		key.value, keys = amb.Value, amb.Keys
 	default:
@@ -43,9 +47,9 @@ func (p *planner) untranslatable(e snapshot.Entry, k names.Kind, err error) {
 	}
 	n := p.names[key]
 	if n == nil {
-		n = &Name{Kind: k, Value: key.value, Keys: slices.Clone(keys)}
-		if keys == nil {
-			n.Add = names.Line(k, "KEY", key.value)
+		n = &Name{Kind: k, Value: key.value, Status: key.status, Keys: slices.Clone(keys)}
+		if unknown != nil {
+			n.Add = unknown.Add()
 		}
 		p.names[key] = n
 		p.order = append(p.order, key)
@@ -64,4 +68,49 @@ func formulaLike(row []string) (col, value string) {
 		}
 	}
 	return "", ""
+}
+
+// Of the changed tickets the snapshot lacks, Result lists the input lines
+// of the first maxUnsnappedLines and the ids of the first
+// maxUnsnappedTickets, in input order.
+const (
+	maxUnsnappedLines   = 20
+	maxUnsnappedTickets = 5
+)
+
+// unsnapped counts the changed tickets the snapshot lacks and lists the
+// first of them, their ids read from the results file.
+func (p *planner) unsnapped() error {
+	var first []*changed
+	for _, c := range p.changed {
+		if !c.seen {
+			p.res.Unsnapped++
+			first = append(first, c)
+		}
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	slices.SortFunc(first, func(a, b *changed) int { return cmp.Compare(a.line, b.line) })
+	for _, c := range first {
+		if len(p.res.UnsnappedLines) < maxUnsnappedLines && c.line > 0 {
+			p.res.UnsnappedLines = append(p.res.UnsnappedLines, c.line)
+		}
+	}
+	f, _, err := writer.OpenRead(p.opts.Results)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows := writer.NewMessages(f)
+	for _, c := range first[:min(len(first), maxUnsnappedTickets)] {
+		id := "?" // a row a killed run left in flight: its id is in no results row
+		if c.at >= 0 {
+			if id, err = rows.TicketAt(c.at); err != nil {
+				return err
+			}
+		}
+		p.res.UnsnappedTickets = append(p.res.UnsnappedTickets, id)
+	}
+	return nil
 }

@@ -59,9 +59,11 @@ type Result struct {
 	// Changed counts the tickets the results say the job changed (with
 	// Results); Unsnapped those of them the snapshot lacks (no pre-image:
 	// they cannot be restored), UnsnappedLines the input lines of the
-	// first of them.
+	// first of them (in input order), UnsnappedTickets the ids of the
+	// first few of those (from the results file).
 	Changed, Unsnapped int64
 	UnsnappedLines     []int
+	UnsnappedTickets   []string
 	// LeftOut lists the first MaxListed tickets left out, and LeftOutTotal
 	// counts them all; Names groups the values no key could be found for,
 	// with the line to add to a names file.
@@ -94,6 +96,7 @@ type LeftOut struct {
 type Name struct {
 	Kind    names.Kind
 	Value   string
+	Status  string   // the parent status it was read under, for an unknown sub-status
 	Keys    []string // the keys it may stand for; none: unknown
 	Tickets int64
 	Add     string // the line to add to a names file, for an unknown one
@@ -137,13 +140,14 @@ func Plan(opts Options) (*Result, error) {
 
 // changed is a ticket the results changed.
 type changed struct {
-	line int  // an input line of it, for messages
-	seen bool // the snapshot has it
+	line int   // an input line of it, for messages
+	at   int64 // where its results row starts (resume.Result.At); -1: none
+	seen bool  // the snapshot has it
 }
 
 type nameKey struct {
-	kind  names.Kind
-	value string
+	kind          names.Kind
+	value, status string // status: the parent status read, for an unknown sub-status
 }
 
 // planner is one Plan.
@@ -161,11 +165,8 @@ type planner struct {
 	bw      *bufio.Writer
 }
 
-// loadResults reads which tickets the results say the job changed: a
-// success, a row not applied (the API said success), or an outcome nobody
-// knows (a request in flight at a kill, recorded so by a resume or not
-// yet; a results row that cannot be read), and the API of their names
-// file.
+// loadResults reads which tickets the results say the job changed
+// (resume.State.Changed), and the API of their names file.
 func (p *planner) loadResults() error {
 	path := p.opts.Results
 	f, _, err := writer.OpenRead(path)
@@ -177,46 +178,45 @@ func (p *planner) loadResults() error {
 	if err != nil {
 		return err
 	}
-	msgs := writer.NewMessages(f)
 	p.changed = map[uint64]*changed{}
-	st.Tickets(func(ticket uint64, r resume.Result) {
-		if err != nil || !p.mayHaveChanged(r, msgs, &err) {
-			return
-		}
+	err = st.Changed(writer.NewMessages(f), func(ticket uint64, r resume.Result) {
 		if c := p.changed[ticket]; c == nil {
-			p.changed[ticket] = &changed{line: r.Line}
+			p.changed[ticket] = &changed{line: r.Line, at: r.At}
 		} else if r.Line > 0 && (c.line == 0 || r.Line < c.line) {
-			c.line = r.Line
+			c.line, c.at = r.Line, r.At
 		}
 	})
 	if err != nil {
 		return err
 	}
 	p.res.Changed = int64(len(p.changed))
-	// The API the results record runs against; for a file of an older
-	// version, the one the pairs kept beside it were learnt from.
-	if p.api, err = writer.APIOf(path); err != nil || p.api != "" {
-		return err
-	}
-	p.api, err = names.APIOf(names.ResultsPath(path))
+	p.api, err = ResultsAPI(path)
 	return err
 }
 
-// mayHaveChanged reports whether a row whose latest result is r may have
-// changed its ticket; *err gets an error reading its message.
-func (p *planner) mayHaveChanged(r resume.Result, msgs *writer.Messages, err *error) bool {
-	switch {
-	case r.Status == resume.Success, r.At < 0:
-		return true
-	case r.Status != resume.Failed:
-		return false
+// ResultsAPI returns the API the results file at path records runs
+// against; for a file of an older version, the one the pairs kept beside
+// it were learnt from; "" when neither says.
+func ResultsAPI(path string) (string, error) {
+	if api, err := writer.APIOf(path); err != nil || api != "" {
+		return api, err
 	}
-	msg, merr := r.Message(msgs)
-	*err = merr
-	// A row not applied had a success reply: the API took its queue or
-	// disposition, or a rule moved the ticket on, though not to the row's
-	// sub-status.
-	return msg == resume.MsgUnknown || strings.HasPrefix(msg, batch.NotAppliedPrefix)
+	return names.APIOf(names.ResultsPath(path))
+}
+
+// SameTenant refuses (ErrOtherTenant) a snapshot read from snapAPI when
+// the results file at results records runs against another API: checked
+// first, so that the message says so rather than blame the results'
+// names file, which is of the results' API.
+func SameTenant(snapshot, snapAPI, results string) error {
+	if snapAPI == "" || results == "" {
+		return nil
+	}
+	api, err := ResultsAPI(results)
+	if err != nil || api == "" || api == snapAPI {
+		return err
+	}
+	return fmt.Errorf("%s: %w: it was read from %s, the results were sent to %s", snapshot, ErrOtherTenant, snapAPI, api)
 }
 
 // settle checks what the whole snapshot showed: its tickets against the
@@ -225,14 +225,8 @@ func (p *planner) settle() error {
 	if p.changed != nil && p.res.Changed > 0 && p.seen == 0 {
 		return fmt.Errorf("%s: %w (%d tickets have a success in %s)", p.opts.Snapshot, ErrOtherTickets, p.res.Changed, p.opts.Results)
 	}
-	for _, c := range p.changed {
-		if c.seen {
-			continue
-		}
-		p.res.Unsnapped++
-		if len(p.res.UnsnappedLines) < 20 && c.line > 0 {
-			p.res.UnsnappedLines = append(p.res.UnsnappedLines, c.line)
-		}
+	if err := p.unsnapped(); err != nil {
+		return err
 	}
 	for i := 1; i < len(columns); i++ {
 		switch {

@@ -194,7 +194,7 @@ func TestRestore(t *testing.T) {
 		{SubStatus: "PS", Queue: "L2-Billing", Disposition: "Query|Order Status"},
 		{SubStatus: "P", Queue: "L1-Support"},
 		{SubStatus: "RS", Queue: "", Disposition: "Request|Refund"}, // in no queue
-		{SubStatus: "PO", Queue: "ESC"},                             // "Others": PO or CO
+		{SubStatus: "PO", Queue: "ESC"},                             // "Others": PO under Pending, CO under Complete
 		{SubStatus: "PC", Queue: "ESC"},                             // in flight at a kill
 		{SubStatus: "CD", Queue: "L1-Support"},                      // failed: untouched
 		{SubStatus: "P", Queue: "L2-Billing"},                       // not in the job
@@ -215,21 +215,19 @@ func TestRestore(t *testing.T) {
 		j.ids[0] + ",PS,L2-Billing,Query|Order Status\n" +
 		j.ids[1] + ",P,L1-Support,\n" +
 		j.ids[2] + ",RS,,Request|Refund\n" +
+		j.ids[3] + ",PO,ESC,\n" +
 		j.ids[4] + ",PC,ESC,\n" +
 		j.ids[7] + ",RS,ESC,\n"
 	if string(file) != want {
 		t.Errorf("RESTORE.csv:\n%s\nwant:\n%s", file, want)
 	}
-	if res.Changed != 7 || res.Restored != 5 || res.Unsnapped != 1 || !slices.Equal(res.UnsnappedLines, []int{9}) || res.Complete() {
+	if res.Changed != 7 || res.Restored != 6 || res.Unsnapped != 1 || !slices.Equal(res.UnsnappedLines, []int{9}) || res.Complete() {
 		t.Errorf("result: %+v", res)
 	}
-	if res.LeftOutTotal != 1 || res.LeftOut[0].TicketID != j.ids[3] || !strings.Contains(res.LeftOut[0].Reason, "several keys (CO, PO)") {
-		t.Errorf("left out: %+v", res.LeftOut)
+	if res.LeftOutTotal != 0 || len(res.Names) != 0 {
+		t.Errorf("left out: %+v; names %+v", res.LeftOut, res.Names)
 	}
-	if len(res.Names) != 1 || res.Names[0].Value != "Others" || res.Names[0].Add != "" || !slices.Equal(res.Names[0].Keys, []string{"CO", "PO"}) {
-		t.Errorf("names: %+v", res.Names)
-	}
-	if res.NoneBefore["queue"] != 1 || res.NoneBefore["disposition"] != 3 || len(res.NotCarried) != 0 || res.API != api {
+	if res.NoneBefore["queue"] != 1 || res.NoneBefore["disposition"] != 4 || len(res.NotCarried) != 0 || res.API != api {
 		t.Errorf("none before: %v; not carried %v; api %q", res.NoneBefore, res.NotCarried, res.API)
 	}
 	j.restore(t, file)
@@ -239,10 +237,8 @@ func TestRestore(t *testing.T) {
 		switch i {
 		case 2:
 			want.Queue = "ESC" // it was in none: the job's stays
-		case 1, 4, 7:
+		case 1, 3, 4, 7:
 			want.Disposition = "Complaint|Late Delivery" // it had none
-		case 3:
-			want = kapturetest.Holding{SubStatus: "CL", Queue: "ESC", Disposition: "Complaint|Late Delivery"} // left out
 		}
 		if got := kt.Holding(); got != want {
 			t.Errorf("ticket %d after undo holds %+v, want %+v", i, got, want)
@@ -276,7 +272,7 @@ func TestUntranslatable(t *testing.T) {
 		t.Errorf("names %+v, left out %+v", res.Names, res.LeftOut)
 	}
 	names := filepath.Join(j.dir, "names.csv")
-	if err := os.WriteFile(names, []byte("kind,key,name\n"+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(names, []byte("kind,key,name,parent\n"+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b := namesBook(t, names)
@@ -349,5 +345,54 @@ func TestDamagedResults(t *testing.T) {
 	res, file := plan(t, Options{Snapshot: j.snap, Results: j.results, Book: catalogue()})
 	if res.Changed != 1 || res.Restored != 1 || !strings.Contains(string(file), "\n"+j.ids[1]+",") {
 		t.Errorf("result %+v\n%s", res, file)
+	}
+}
+
+// TestParentlessPairsPerStatus: undo groups the names it cannot translate
+// by the status they were read under, with the line to add giving it as
+// the parent; a pair without a parent translates neither ticket (the one
+// under Pending is PO, not CO); the line as advised restores the one it
+// names and leaves the other listed (F14).
+func TestParentlessPairsPerStatus(t *testing.T) {
+	j := newJob(t, 2, false)
+	for i, sub := range []string{"PO", "CO"} { // Pending/Others, Complete/Others
+		if err := j.h.SetTicket(j.ids[i], kapturetest.Holding{SubStatus: sub}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.backup(t, nil, j.ids...)
+	j.run(t, kapturetest.Holding{SubStatus: "CL"}, map[string]outcome{j.ids[0]: succeeded, j.ids[1]: succeeded})
+	advice := []string{"sub_status,KEY,Others,Pending", "sub_status,KEY,Others,Complete"}
+	for _, tt := range []struct {
+		file    string
+		restore string   // RESTORE.csv's rows
+		advice  []string // the lines undo asks for
+	}{
+		{"", "", advice},
+		{"kind,key,name\nsub_status,CO,Others\n", "", advice},
+		{"kind,key,name,parent\nsub_status,CO,Others,Complete\n", j.ids[1] + ",CO,,\n", advice[:1]},
+	} {
+		b := names.NewBook()
+		if tt.file != "" {
+			path := filepath.Join(t.TempDir(), "names.csv")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b = namesBook(t, path)
+		}
+		res, file := plan(t, Options{Snapshot: j.snap, Results: j.results, Book: b})
+		if string(file) != Header+"\n"+tt.restore {
+			t.Errorf("names file %q: RESTORE.csv:\n%s\nwant the rows:\n%s", tt.file, file, tt.restore)
+		}
+		var got []string
+		for _, n := range res.Names {
+			if n.Tickets != 1 {
+				t.Errorf("names file %q: %+v groups %d tickets, want 1", tt.file, n, n.Tickets)
+			}
+			got = append(got, n.Add)
+		}
+		if !slices.Equal(got, tt.advice) {
+			t.Errorf("names file %q: undo asks for %q, want %q", tt.file, got, tt.advice)
+		}
 	}
 }

@@ -205,8 +205,14 @@ func (r *Result) count(v Verdict) {
 
 // writeDiffers writes the rows of the tickets that differ, in the input's
 // own columns, each with what differs in its error cell.
+// The input is read a third time, and must still be what was verified.
 func (c *checker) writeDiffers() (int64, error) {
-	return failedrows.Write(c.opts.Differs, c.opts.Input, c.opts.Reader, &differing{c: c, sp: c.sp.rows()})
+	p := c.in.pass()
+	n, err := failedrows.Write(c.opts.Differs, p, c.opts.Reader, &differing{c: c, sp: c.sp.rows()})
+	if err != nil {
+		return n, err
+	}
+	return n, p.end(nil)
 }
 
 // differing are the rows of the tickets that differ, for failedrows: their

@@ -7,7 +7,8 @@
 // key for, or the ticket could not be read: batch.Ticket.Unread). A field no read carried at all is not verifiable on this
 // tenant: said once, it makes no ticket unknown.
 //
-// It reads the input twice and never holds its rows: a first pass keeps,
+// It reads the input twice (three times with Differs), through the one
+// file it opened, and never holds its rows: a first pass keeps,
 // per ticket, where its last valid row is (by rowkey.TicketHash: about 20
 // bytes a ticket); the second hands those rows out in batches to a read
 // function (the engine's Get Ticket client) and writes each verdict to a
@@ -21,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
 	"github.com/kapture-bulk/kapture-bulk/internal/names"
@@ -52,7 +52,9 @@ const DefaultBatch = 500
 
 // Options say what to verify, and where to write.
 type Options struct {
-	// Input is the input's path; it is read twice.
+	// Input is the input's path. It is opened once and read two or three
+	// times through that file; a file rewritten in place in between is
+	// reader.ErrChanged.
 	Input  string
 	Reader reader.Options
 	// Book translates the names reads show into keys; nil: an empty one.
@@ -91,7 +93,8 @@ func (r *Result) AllMatch() bool { return r.Tickets > 0 && r.Match == r.Tickets 
 // Check verifies every ticket of the input against what opts.Read says
 // it holds, writes VERIFY.csv and the rows to fix, and returns the
 // counts. It returns the first error of reading the input or a ticket,
-// of writing, or ctx's; what it wrote to Out and Differs is then
+// of writing, or ctx's, or reader.ErrChanged when the input changed
+// between two of its reads; what it wrote to Out and Differs is then
 // incomplete.
 func Check(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Read == nil {
@@ -104,7 +107,12 @@ func Check(ctx context.Context, opts Options) (*Result, error) {
 		opts.Batch = DefaultBatch
 	}
 	res := &Result{}
-	last, err := lastRows(opts, res)
+	in, err := openInput(opts.Input, opts.Reader.Name)
+	if err != nil {
+		return res, err
+	}
+	defer in.close()
+	last, err := lastRows(in, opts, res)
 	if err != nil {
 		return res, err
 	}
@@ -113,7 +121,7 @@ func Check(ctx context.Context, opts Options) (*Result, error) {
 		return res, err
 	}
 	defer sp.remove()
-	c := &checker{opts: opts, sp: sp, last: last}
+	c := &checker{opts: opts, in: in, sp: sp, last: last}
 	if err := c.walk(ctx); err != nil {
 		return res, err
 	}
@@ -126,22 +134,19 @@ func Check(ctx context.Context, opts Options) (*Result, error) {
 	return res, err
 }
 
-// eachRow reads the input in order and calls fn with each data row and
-// its ordinal among them (as package failedrows counts them).
-func eachRow(opts Options, fn func(rec *reader.Record, ordinal int) error) error {
-	fh, err := os.Open(opts.Input)
-	if err != nil {
-		return fmt.Errorf("open input: %w", err)
-	}
-	defer fh.Close()
-	rd, err := reader.Open(fh, opts.Reader)
+// eachRow reads the input in one pass and calls fn with each data row
+// and its ordinal among them (as package failedrows counts them); at the
+// end it holds the pass against the first (pass.end).
+func eachRow(in *input, opts Options, fn func(rec *reader.Record, ordinal int) error) error {
+	p := in.pass()
+	rd, err := reader.Open(p, opts.Reader)
 	if err != nil {
 		return err
 	}
 	for n := 0; ; n++ {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return p.end(rd)
 		}
 		if err != nil {
 			return err
@@ -154,9 +159,9 @@ func eachRow(opts Options, fn func(rec *reader.Record, ordinal int) error) error
 
 // lastRows is the first pass: the ordinal of each ticket's last valid
 // row, by ticket hash; it counts the invalid rows in res.
-func lastRows(opts Options, res *Result) (map[uint64]uint32, error) {
+func lastRows(in *input, opts Options, res *Result) (map[uint64]uint32, error) {
 	last := map[uint64]uint32{}
-	err := eachRow(opts, func(rec *reader.Record, n int) error {
+	err := eachRow(in, opts, func(rec *reader.Record, n int) error {
 		if rec.Invalid != "" {
 			res.InvalidRows++
 			return nil
@@ -170,6 +175,7 @@ func lastRows(opts Options, res *Result) (map[uint64]uint32, error) {
 // checker is the second pass and what follows it.
 type checker struct {
 	opts    Options
+	in      *input
 	sp      *spill
 	last    map[uint64]uint32
 	pending []want
@@ -181,7 +187,7 @@ type checker struct {
 // walk reads the input again and verifies each ticket's last row, a batch
 // at a time.
 func (c *checker) walk(ctx context.Context) error {
-	err := eachRow(c.opts, func(rec *reader.Record, n int) error {
+	err := eachRow(c.in, c.opts, func(rec *reader.Record, n int) error {
 		if rec.Invalid != "" || c.last[rowkey.TicketHash(rec.TicketID)] != uint32(n) {
 			return nil
 		}

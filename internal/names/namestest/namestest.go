@@ -12,14 +12,13 @@ import (
 )
 
 // Catalogue returns a Book of the pairs the fake tenant's update replies
-// show (kapturetest.DefaultCatalogue): its statuses, sub-statuses and
-// queues.
+// show (kapturetest.DefaultCatalogue): its statuses, sub-statuses (each
+// under its status, as a reply shows it) and queues.
 func Catalogue() *names.Book {
 	b := names.NewBook()
 	cat := kapturetest.DefaultCatalogue()
 	for _, s := range cat.SubStatuses {
-		b.Learn(names.SubStatus, s.Key, s.Name)
-		b.Learn(names.Status, s.Status.Key, s.Status.Name)
+		b.LearnTicket(batch.Ticket{Status: batch.Code{Key: s.Status.Key, Name: s.Status.Name}, SubStatus: batch.Code{Key: s.Key, Name: s.Name}})
 	}
 	for _, q := range cat.Queues {
 		b.Learn(names.Queue, q.Key, q.Name)

@@ -1,4 +1,4 @@
-package personal
+package batch
 
 import "testing"
 
@@ -10,8 +10,8 @@ func TestMember(t *testing.T) {
 		"statusName": false, "substatusName": false, "queueName": false, "queue_name": false,
 		"ticketNumber": false, "ticket_number": false, "ticketId": false, "subject": false, "comment": false,
 	} {
-		if got := Member(name); got != want {
-			t.Errorf("Member(%q) = %v, want %v", name, got, want)
+		if got := PersonalMember(name); got != want {
+			t.Errorf("PersonalMember(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
@@ -21,8 +21,8 @@ func TestIDMember(t *testing.T) {
 		"ticketId": true, "ticket_id": true, "id": true, "ID": true, "mergeTicketId": true, "ticketNumber": true, "ticket_no": true,
 		"customerId": false, "subject": false, "idea": false,
 	} {
-		if got := IDMember(name); got != want {
-			t.Errorf("IDMember(%q) = %v, want %v", name, got, want)
+		if got := TicketIDMember(name); got != want {
+			t.Errorf("TicketIDMember(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
@@ -43,8 +43,8 @@ func TestText(t *testing.T) {
 		{"order 123456, 3 items, tat 0:1:29", "order 123456, 3 items, tat 0:1:29"},
 		{"", ""},
 	} {
-		if got := Text(tt.in, "***"); got != tt.want {
-			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := MaskPersonal(tt.in, "***"); got != tt.want {
+			t.Errorf("MaskPersonal(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
