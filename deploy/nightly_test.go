@@ -259,18 +259,24 @@ func TestNightlyPassesTheRunOn(t *testing.T) {
 }
 
 // TestNightlyRefusesCRLFTenantFile: a TENANT.env saved with Windows line
-// ends is exit 64, saying so, not an export "missing" for the CR at the
-// end of its path.
+// ends or a byte order mark is exit 64, saying so, not an export
+// "missing" for the CR at the end of its path or a setting silently lost.
 func TestNightlyRefusesCRLFTenantFile(t *testing.T) {
 	n := newNightly(t)
 	n.write(n.input, "ticket_id,sub_status\n713516551148,CL\n", 0o644)
-	n.write(filepath.Join(n.etc, "acme.env"), "KAPTURE_SUBDOMAIN=acme\r\nKAPTURE_BULK_INPUT="+n.input+"\r\n", 0o644)
-	code, out := n.run("0", "", "acme")
-	if code != 64 || !strings.Contains(out, "CRLF") {
-		t.Errorf("exit %d, want 64 naming the CRLF line ends; output:\n%s", code, out)
-	}
-	if got := n.read(filepath.Join(n.stubs, "args")); got != "" {
-		t.Errorf("kapture-bulk ran with %q", got)
+	for _, tt := range []struct{ env, says string }{
+		{"KAPTURE_SUBDOMAIN=acme\r\nKAPTURE_BULK_INPUT=" + n.input + "\r\n", "CRLF"},
+		// A BOM hides the first line's setting (here --strict) from sh.
+		{"\ufeffKAPTURE_BULK_ARGS=--strict\nKAPTURE_SUBDOMAIN=acme\nKAPTURE_BULK_INPUT=" + n.input + "\n", "byte order mark"},
+	} {
+		n.write(filepath.Join(n.etc, "acme.env"), tt.env, 0o644)
+		code, out := n.run("0", "", "acme")
+		if code != 64 || !strings.Contains(out, tt.says) {
+			t.Errorf("%q: exit %d, want 64 saying %q; output:\n%s", tt.env, code, tt.says, out)
+		}
+		if got := n.read(filepath.Join(n.stubs, "args")); got != "" {
+			t.Errorf("%q: kapture-bulk ran with %q", tt.env, got)
+		}
 	}
 }
 

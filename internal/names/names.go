@@ -58,7 +58,7 @@ func (e *UnknownError) Error() string {
 		file += " (header kind,key,name,parent)"
 	}
 	if len(e.Known) > 0 {
-		return fmt.Sprintf("%s %q under status %q: no key of that name is known to sit under it (%s: under another status, or one not known): add the line %s to %s, KEY being the key Kapture uses for it",
+		return fmt.Sprintf("%s %q under status %q: no key of that name is known to sit under it (%s: under another status, or under one no pair names: a parent given as a status key needs a status,KEY,NAME line): add the line %s to %s, KEY being the key Kapture uses for it",
 			e.Kind, e.Value, e.Status, strings.Join(e.Known, ", "), e.Add(), file)
 	}
 	return fmt.Sprintf("%s %q is neither a known key nor the name of one: add the line %s to %s, KEY being the key Kapture uses for it",
