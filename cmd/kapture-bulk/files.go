@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kapture-bulk/kapture-bulk/writer"
 )
@@ -205,6 +206,37 @@ func fileError(role, path string, err error) error {
 		err = pe.Err
 	}
 	return usagef("%s %s: %w", role, path, err)
+}
+
+// pipeWait is how long a command waits for what writes a token or
+// certificate file that is a pipe (--token-file <(pass show acme)).
+const pipeWait = 10 * time.Second
+
+// readWritten is read(path), but when path is not a regular file (a pipe
+// from a secrets agent, whose open and read wait for a writer), at most
+// wait: then it is an error saying so. The goroutine that reads is left
+// to the process's end in that case: an open of a FIFO cannot be
+// cancelled.
+func readWritten[T any](path string, wait time.Duration, read func(string) (T, error)) (T, error) {
+	if fi, err := os.Stat(path); err != nil || fi.Mode().IsRegular() {
+		return read(path)
+	}
+	type answer struct {
+		v   T
+		err error
+	}
+	got := make(chan answer, 1) // the reader never blocks on it
+	go func() {
+		v, err := read(path)
+		got <- answer{v, err}
+	}()
+	select {
+	case a := <-got:
+		return a.v, a.err
+	case <-time.After(wait):
+		var zero T
+		return zero, fmt.Errorf("nothing was written to it within %v (a pipe: start what writes it first)", wait)
+	}
 }
 
 // readable is why the file at path cannot be read: nil when it is a

@@ -199,7 +199,7 @@ func (f *runFlags) engineConfig(e *env, log *slog.Logger) (batch.Config, error) 
 // token never appears in an error.
 func loadToken(path string, getenv func(string) string) (string, error) {
 	if path != "" {
-		t, err := tokenfile.Read(path)
+		t, err := readWritten(path, pipeWait, tokenfile.Read)
 		if err != nil {
 			return "", fileError("--token-file", path, err)
 		}
@@ -246,7 +246,7 @@ func loadCACert(path string) (*x509.CertPool, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := readWritten(path, pipeWait, os.ReadFile)
 	if err != nil {
 		return nil, fileError("--ca-cert", path, err)
 	}
