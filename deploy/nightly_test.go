@@ -175,6 +175,8 @@ func TestNightlyReadsLineEndsAndSepLines(t *testing.T) {
 		{"sep= line and a header", "sep=;\nticket_id;sub_status\n", false},
 		{"BOM, quoted sep= line and a header, CRLF", "\ufeff\"sep=;\"\r\nticket_id;sub_status\r\n\r\n", false},
 		{"sep= line alone, CR", "sep=,\r", false},
+		{"rows of delimiters alone, as Excel writes cleared rows", "ticket_id,sub_status,comment\n,,\n\"\",\"\", \n;\n", false},
+		{"a row after a row of delimiters", "ticket_id,sub_status\n,\n713516551160,CL\n", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newNightly(t)
