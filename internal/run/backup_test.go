@@ -104,6 +104,14 @@ func TestFreshRunRefusesAUsedBackup(t *testing.T) {
 	if err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "3 tickets") {
 		t.Errorf("from stdin: %v; want refused, naming the 3 tickets it holds", err)
 	}
+	// --resume of a results file not there yet starts a job too (a
+	// scheduled job gives the flag every time): refused alike.
+	cfg.Input, cfg.Stdin, cfg.Reader.Name = filepath.Join(dir, "second.csv"), nil, "second.csv"
+	cfg.Results, cfg.Mode = filepath.Join(dir, "job2.results.csv"), writer.Resume
+	if err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "2 of this job's tickets") {
+		t.Errorf("--resume of no results yet: %v; want refused as a fresh run", err)
+	}
+	cfg.Results = filepath.Join(dir, "r.csv")
 	if readBytes(t, cfg.Backup) != backup || readBytes(t, cfg.Results) != results || srv.Stats().Requests != requests {
 		t.Error("a refused run changed the backup or the results, or sent something")
 	}

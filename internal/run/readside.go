@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/kapture-bulk/kapture-bulk/batch"
@@ -118,7 +119,8 @@ func (rs *readSide) markChanged(st *resume.State, results string) error {
 }
 
 // checkBackupFresh refuses, before anything is sent, a run that is not a
-// resume whose backup holds pre-images of tickets of its input: a ticket
+// resume (or a resume of no results yet) whose backup holds pre-images
+// of tickets of its input: a ticket
 // keeps its first pre-image, so the backup would hold what the ticket held
 // before an earlier job, and undo would put that back. A resume goes on
 // with its backup; a sync night cannot resume, and a stopped night run
@@ -126,7 +128,10 @@ func (rs *readSide) markChanged(st *resume.State, results string) error {
 // older pre-image). The input's valid rows within the limit are read once
 // more; stdin cannot be, so a backup holding any ticket is refused.
 func (r *runner) checkBackupFresh(rs *readSide) error {
-	if rs == nil || rs.backup == nil || r.cfg.Mode == writer.Resume || r.cfg.Sync.State != "" || rs.backup.Len() == 0 {
+	if rs == nil || rs.backup == nil || r.cfg.Sync.State != "" || rs.backup.Len() == 0 {
+		return nil
+	}
+	if r.cfg.Mode == writer.Resume && !noResults(r.cfg.Results) {
 		return nil
 	}
 	const way = "a backup is one job's: move it aside or name a new file; --resume goes on with it"
@@ -140,6 +145,14 @@ func (r *runner) checkBackupFresh(rs *readSide) error {
 	}
 	return refuse(fmt.Errorf("backup %s already holds the pre-images of %d of this job's tickets, taken before this run: %s",
 		r.cfg.Backup, n, way))
+}
+
+// noResults reports whether the results file at path is missing or
+// empty: a --resume of it starts a job (the flag given every time, as a
+// scheduled job does) and goes on with no earlier run's backup.
+func noResults(path string) bool {
+	fi, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0
 }
 
 // heldTickets counts the distinct tickets of the input's valid rows,
