@@ -41,7 +41,9 @@ const MaxLen = 200
 //   - a UUID, or a word that mixes letters and digits otherwise (a hex
 //     request id) becomes <id>;
 //   - a Unicode code point (U+009B) stays as it is: the character a
-//     message names is the reason, not a value of the row;
+//     message names is the reason, not a value of the row; so does an
+//     encoding's name (windows-1252, utf-16, iso-8859-1), which advice
+//     names;
 //   - runs of white space become one space, and the result is cut to
 //     MaxLen bytes, ending in "…".
 //
@@ -77,6 +79,11 @@ func Mask(msg string) string {
 			i += n
 			continue
 		}
+		if n := encodingName(msg, i); n > 0 {
+			b.WriteString(msg[i : i+n])
+			i += n
+			continue
+		}
 		if isWord(r) {
 			n, masked := word(msg[i:])
 			b.WriteString(masked)
@@ -87,6 +94,29 @@ func Mask(msg string) string {
 		i += size
 	}
 	return cut(b.String())
+}
+
+// encodingName returns the length of the encoding's name msg[i:] starts
+// with (windows-1252, utf-8, iso-8859-15, any case), a word of its own,
+// else 0.
+func encodingName(msg string, i int) int {
+	if i > 0 && isWordByte(msg[i-1]) {
+		return 0
+	}
+	rest := strings.ToLower(msg[i:])
+	for _, prefix := range []string{"windows-", "utf-", "iso-8859-"} {
+		if !strings.HasPrefix(rest, prefix) {
+			continue
+		}
+		n := len(prefix)
+		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n > len(prefix) && (n == len(rest) || !isWordByte(rest[n])) {
+			return n
+		}
+	}
+	return 0
 }
 
 // httpStatus returns 3 when msg[i:] starts with an HTTP status code (100

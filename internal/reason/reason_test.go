@@ -16,6 +16,9 @@ func TestMask(t *testing.T) {
 		{"line 12 has 5 fields but the header has 6", "line <n> has <n> fields but the header has <n>"},
 		{"gave up after 6 attempts: HTTP 503", "gave up after <n> attempts: HTTP 503"},
 		{"HTTP 401: Invalid Auth Key", "HTTP 401: Invalid Auth Key"},
+		// An encoding's name is advice, not a value (break-test 3, B11).
+		{"not UTF-8 at byte 12: read it with --encoding windows-1252", "not UTF-8 at byte <n>: read it with --encoding windows-1252"},
+		{"ISO-8859-15 or utf-16, xwindows-1252, windows-1252x", "ISO-8859-15 or utf-16, xwindows-<n>, windows-<n>x"},
 		{"unreadable reply (http 200): <html>", "unreadable reply (http 200): <html>"},
 		{"HTTP 4010 and HTTP 600 and HTTP 503.5 and XHTTP 503 and HTTP  503", "HTTP <n> and HTTP <n> and HTTP <n> and XHTTP <n> and HTTP <n>"},
 		{"Invalid value 'XYZ' for sub_status", "Invalid value <value> for sub_status"},
