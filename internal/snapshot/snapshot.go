@@ -31,6 +31,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -130,6 +131,10 @@ func (e *Entry) record(api string, raw bool) []string {
 	return rec
 }
 
+// excelNumber is a ticket id a spreadsheet rewrote in scientific notation
+// (713516551148 saved as 7.13517E+11).
+var excelNumber = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?e\+[0-9]+$`)
+
 // parseRecord reads a row's cells (columns or columns+1 of them, taken
 // off their escapes) into an entry.
 func parseRecord(rec []string, line int) (Entry, error) {
@@ -139,8 +144,11 @@ func parseRecord(rec []string, line int) (Entry, error) {
 	e := Entry{Line: line, API: rec[10]}
 	t := &e.Ticket
 	t.ID = strings.TrimSpace(rec[0])
-	if t.ID == "" {
+	switch {
+	case t.ID == "":
 		return e, columnError(1, "ticket_id is empty")
+	case excelNumber.MatchString(t.ID):
+		return e, columnError(1, fmt.Sprintf("ticket_id %q is no ticket id: a spreadsheet saved the file and rewrote it; use the copy kapture-bulk wrote", t.ID))
 	}
 	switch strings.ToLower(rec[1]) {
 	case "true":
@@ -156,7 +164,7 @@ func parseRecord(rec []string, line int) (Entry, error) {
 	t.DispositionGiven = rec[8] != ""
 	at, err := time.Parse(time.RFC3339, rec[9])
 	if err != nil {
-		return e, columnError(10, fmt.Sprintf("fetched_at %q is not an RFC 3339 time", rec[9]))
+		return e, columnError(10, fmt.Sprintf("fetched_at %q is not an RFC 3339 time (a spreadsheet that saved the file rewrites its times: use the copy kapture-bulk wrote)", rec[9]))
 	}
 	e.FetchedAt = at
 	if len(rec) > columns {

@@ -292,6 +292,11 @@ func TestOpenRefuses(t *testing.T) {
 	if err := Read(bad, func(Entry) error { return nil }); !errors.As(err, &fe) || fe.Line != 2 || fe.Column != 10 {
 		t.Errorf("Read of a bad fetched_at: %v, want line 2 column 10", err)
 	}
+	// A backup saved by a spreadsheet: the id it rewrote is said to be so.
+	os.WriteFile(bad, []byte(Header+"\n7.13517E+11,true,,,,,,,,2025-03-01T09:30:00.000Z,"+api+"\n"), 0o600)
+	if err := Read(bad, func(Entry) error { return nil }); !errors.As(err, &fe) || fe.Column != 1 || !strings.Contains(err.Error(), "spreadsheet") {
+		t.Errorf("Read of an id in scientific notation: %v, want column 1 saying a spreadsheet rewrote it", err)
+	}
 	if _, err := Open(dir, api); !errors.Is(err, writer.ErrNotRegular) {
 		t.Errorf("Open of a folder: %v", err)
 	}
