@@ -217,6 +217,7 @@ type Engine struct {
 
 	size                atomic.Int64 // items per new payload; see batchSize
 	sawArray, sawObject atomic.Bool  // reply forms seen; see replyForm
+	unanswered          atomic.Bool  // an array left items unanswered; see noteUnanswered
 }
 
 // New checks cfg and builds an engine.

@@ -3,6 +3,8 @@ package batch
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kapture-bulk/kapture-bulk/internal/plural"
 )
 
 // ObjectReplies says how the engine reads a reply that is one JSON object
@@ -92,6 +94,20 @@ func (e *Engine) noteReply(f form, n int) {
 				"reply_form", replyFormObject, "batch_size", 1)
 		}
 	}
+}
+
+// noteUnanswered says, the first time in a run, that an array reply left
+// n items of its payload without one answer each (none, or several), so
+// that they are sent again on their own: an item whose update was applied
+// gets its comment posted twice. Later such replies are logged at debug
+// level: an API that always answers so would fill the log.
+func (e *Engine) noteUnanswered(n int) {
+	say := e.log.Debug
+	if e.unanswered.CompareAndSwap(false, true) {
+		say = e.log.Warn
+	}
+	say("an array reply did not answer each item once: "+plural.Of(n, "item", "items")+" sent again (a comment may be posted twice)",
+		"reply_form", replyFormArray, "items", n)
 }
 
 // replyForm names the forms of the replies seen so far.

@@ -466,14 +466,9 @@ func TestStopSettlesRowsOfUnstatedOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := make(chan batch.Row, len(recs))
-	for _, r := range recs {
-		rows <- named(r)
-	}
-	close(rows)
 	c := &collector{}
 	var once sync.Once
-	err = eng.Run(context.Background(), rows, func(r []batch.Result) error {
+	err = eng.Run(context.Background(), queued(recs), func(r []batch.Result) error {
 		if eng.Stats().BatchSize == 1 {
 			once.Do(func() { // once the switch has left rows to send again
 				stopped.Store(true)

@@ -203,23 +203,31 @@ func objectOutcome(out outcome, it replyItem, rows []Row, mode ObjectReplies) ou
 	return out
 }
 
-// arrayOutcome reads an array reply: one result per item, in order.
+// arrayOutcome reads an array reply: one result per item, in order, or
+// matched by the ticket each item names (see answerOf).
 func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
-	if len(items) != len(rows) {
+	answer, byTicket := answerOf(items, rows)
+	if !byTicket && len(items) != len(rows) {
 		// Without one result per item nothing can be attributed;
 		// splitting gets down to payloads whose replies can be.
 		out.kind = kindRejected
 		out.message = fmt.Sprintf("reply has %d results for %d items", len(items), len(rows))
 		return out
 	}
-	items = inPayloadOrder(items, rows)
-	out.entries = make([]entry, len(items))
+	out.entries = make([]entry, len(rows))
 	failed, own := 0, 0
-	for i, it := range items {
-		if !namesTicket(it, rows[i].TicketID) {
+	for i, r := range rows {
+		at := i
+		if byTicket {
+			if at = answer[i]; at < 0 {
+				continue // answered by no item, or by several: unknown
+			}
+		}
+		it := items[at]
+		if !namesTicket(it, r.TicketID) {
 			out.kind = kindRejected
 			out.entries = nil
-			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, serverText(ticketID(it)), rows[i].TicketID)
+			out.message = fmt.Sprintf("reply item %d names ticket %s, sent %s", i+1, serverText(ticketID(it)), r.TicketID)
 			return out
 		}
 		ok, msg := itemResult(it)
@@ -229,7 +237,7 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 		} else {
 			failed++
 		}
-		if ticketID(it) != "" || mentions(msg, rows[i].TicketID) {
+		if ticketID(it) != "" || mentions(msg, r.TicketID) {
 			own++
 		}
 	}
@@ -250,29 +258,50 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 	return out
 }
 
-// inPayloadOrder returns items in the order of rows when they came in
-// another order but each names a ticket, and the tickets they name are
-// the payload's, each once: the answer is matched by the ticket it names
-// (splitting would send every row again, comments twice). Otherwise it
-// returns items as they came, for the caller to judge.
-func inPayloadOrder(items []replyItem, rows []Row) []replyItem {
+// answerOf matches items to rows by the ticket each item names, when
+// every item names a ticket of the payload and the payload holds each
+// ticket once: answer[i] is the index of the item answering rows[i], or
+// -1 when no item or several answer it (their word is not the row's
+// outcome: it is sent again on its own). byTicket is false, and the
+// items are to be read in order, when any item names no ticket or one
+// not sent, when the payload holds a ticket twice, or when a single row
+// is not answered once (sent again, it would get the same reply).
+// Matching by ticket keeps what the reply does state: splitting would
+// send every row again, comments twice.
+func answerOf(items []replyItem, rows []Row) (answer []int, byTicket bool) {
+	if len(items) == 0 {
+		return nil, false
+	}
 	at := make(map[string]int, len(rows)) // ticket → its row's index
+	answer = make([]int, len(rows))
 	for i, r := range rows {
 		if _, twice := at[r.TicketID]; twice {
-			return items
+			return nil, false
 		}
 		at[r.TicketID] = i
+		answer[i] = -1
 	}
-	sorted := make([]replyItem, len(items))
-	seen := make([]bool, len(rows))
-	for _, it := range items {
+	unanswered := len(rows)
+	for k, it := range items {
 		i, ok := at[ticketID(it)]
-		if !ok || seen[i] {
-			return items
+		switch {
+		case !ok:
+			return nil, false
+		case answer[i] == -1:
+			answer[i] = k
+			unanswered--
+		case answer[i] >= 0:
+			answer[i] = -2 // answered twice
+			unanswered++
 		}
-		sorted[i], seen[i] = it, true
 	}
-	return sorted
+	if unanswered > 0 && len(rows) == 1 {
+		return nil, false
+	}
+	for i := range answer {
+		answer[i] = max(answer[i], -1)
+	}
+	return answer, true
 }
 
 // mentions reports whether msg names the ticket id as a word of its own

@@ -95,7 +95,7 @@ func objectReplyCases() []interpretCase {
 // otherReplyCases are auth refusals, arrays, and replies that are not
 // read as results.
 func otherReplyCases() []interpretCase {
-	two := rowsFor("711", "722")
+	two, three := rowsFor("711", "722"), rowsFor("711", "722", "733")
 	one := rowsFor("711")
 	return []interpretCase{
 		// Auth refusals are fatal whatever the form and mode.
@@ -135,8 +135,30 @@ func otherReplyCases() []interpretCase {
 			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
 		{name: "array misattributed: a ticket not sent", status: 200, body: `[{"ticket":{"ticketId":"799"},"status":"success"},{"ticket":{"ticketId":"711"},"status":"success"}]`,
 			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 799"},
-		{name: "array misattributed: a ticket twice", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"722"},"status":"success"}]`,
-			rows: two, kind: kindRejected, form: formArray, msgHas: "names ticket 722"},
+		// Items each naming a ticket of the payload, but not each once:
+		// a ticket answered by exactly one item keeps that answer, one
+		// answered by none or by several is unknown (sent again on its
+		// own); an item naming a ticket not sent still rejects the
+		// reply, as does a single item answered twice (sent again, it
+		// would be answered twice again).
+		{name: "array answering a ticket twice, none other", status: 200, body: `[{"ticket":{"ticketId":"722"},"status":"success"},{"ticket":{"ticketId":"722"},"status":"success"}]`,
+			rows: two, kind: kindRows, form: formArray, entries: []string{"unknown", "unknown"}},
+		{name: "array answering a ticket twice, another not at all", status: 200, body: arrayOf(okItem("711"), okItem("711"), okItem("733")),
+			rows: three, kind: kindRows, form: formArray, entries: []string{"unknown", "unknown", "ok"}},
+		{name: "array answering a ticket twice, one item more", status: 200, body: arrayOf(okItem("711"), okItem("722"), okItem("733"), okItem("722")),
+			rows: three, kind: kindRows, form: formArray, entries: []string{"ok", "unknown", "ok"}},
+		{name: "array answering a ticket twice, in another order", status: 200, body: arrayOf(okItem("722"), okItem("733"), failItem("711"), okItem("722")),
+			rows: three, kind: kindRows, form: formArray, entries: []string{"failed", "unknown", "ok"}},
+		{name: "array leaving a ticket out", status: 200, body: arrayOf(okItem("711"), okItem("733")),
+			rows: three, kind: kindRows, form: formArray, entries: []string{"ok", "unknown", "ok"}},
+		{name: "array leaving a ticket out, the others failed", status: 200, body: arrayOf(failItem("711"), failItem("733")),
+			rows: three, kind: kindRows, form: formArray, entries: []string{"failed", "unknown", "failed"}},
+		{name: "array one item more, naming a ticket not sent", status: 200, body: arrayOf(okItem("711"), okItem("722"), okItem("733"), okItem("799")),
+			rows: three, kind: kindRejected, form: formArray, msgHas: "4 results for 3 items"},
+		{name: "array one item fewer, one naming none", status: 200, body: `[{"ticket":{"ticketId":"711"},"status":"success"},{"status":"success"}]`,
+			rows: three, kind: kindRejected, form: formArray, msgHas: "2 results for 3 items"},
+		{name: "array answering a single item twice", status: 200, body: arrayOf(okItem("711"), okItem("711")),
+			rows: one, kind: kindRejected, form: formArray, msgHas: "2 results for 1 items"},
 		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"failed"}},
 		// An item that states two statuses is taken as neither: failed,
 		// saying so (a resume sends it again).
@@ -202,6 +224,18 @@ func TestInterpret(t *testing.T) {
 		})
 	}
 }
+
+// okItem and failItem are array items naming ticket id; arrayOf makes
+// an array reply of them.
+func okItem(id string) string {
+	return `{"ticket":{"ticketId":"` + id + `"},"message":"updated","status":"success"}`
+}
+
+func failItem(id string) string {
+	return `{"ticket":{"ticketId":"` + id + `"},"message":"Invalid sub_status","status":"failed"}`
+}
+
+func arrayOf(items ...string) string { return "[" + strings.Join(items, ",") + "]" }
 
 // entryWords describes entries as "ok", "failed" or "unknown".
 func entryWords(entries []entry) []string {

@@ -83,13 +83,8 @@ func stopRun(t *testing.T, tc stopCase, recs []reader.Record) stopped {
 	if eng, err = batch.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	rows := make(chan batch.Row, len(recs)) // all queued: one payload
-	for _, r := range recs {
-		rows <- named(r)
-	}
-	close(rows)
 	c := &collector{}
-	err = eng.Run(ctx, rows, c.emit)
+	err = eng.Run(ctx, queued(recs), c.emit) // all queued: one payload
 	mu.Lock()
 	defer mu.Unlock()
 	if stopAt.IsZero() {

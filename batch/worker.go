@@ -253,6 +253,9 @@ func (w *worker) settle(s stops, p held, out outcome, tries int) error {
 		if err != nil {
 			return err
 		}
+		if out.form == formArray && len(unknown) > 0 {
+			w.e.noteUnanswered(len(unknown))
+		}
 		return w.sendEach(s, unknown, tries)
 	case kindSuccess:
 		w.e.healthy()
