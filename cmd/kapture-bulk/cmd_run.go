@@ -127,6 +127,10 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err == nil {
 		err = o.execute(ctx, st)
 	}
+	if errors.Is(err, batch.ErrAuth) { // a person fixes the token first
+		st.next.token = f.tokenSource()
+		err = f.refusedToken(err)
+	}
 	s := st.summary(time.Now())
 	s.finish(err)
 	s.secrets = e.secrets

@@ -182,8 +182,9 @@ flags of a command.
 Exit codes: 0 all rows succeeded; 1 some rows failed or were invalid
 (verify: some tickets do not match; undo: some were left out); 2 usage,
 configuration or input error (nothing applied), or a Get Ticket reply in
-a shape kapture-bulk cannot read; 3 aborted (authentication rejected, API
-down, results file locked): try later; 4 the input broke off (a CSV
+a shape kapture-bulk cannot read; 3 aborted (API down, results file
+locked: try later; authentication rejected: fix the token, then
+--resume); 4 the input broke off (a CSV
 syntax error in stdin) after rows were sent: fix it and --resume; 130
 interrupted by a signal: --resume (snapshot: run it again).
 `)
