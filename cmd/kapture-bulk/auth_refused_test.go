@@ -32,7 +32,7 @@ func TestAuthRefusalSaysFixTheToken(t *testing.T) {
 			if err := os.WriteFile(tf, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			r := runOps(t, "", false, nil, "run", "--base-url", srv.URL, "--rate", "0", "--batch-size", "1", "--token-file", tf, in)
+			r := runOps(t, "", false, nil, "run", "--base-url", srv.URL, "--rate", "0", "--batch-size", "1", "--workers", "1", "--token-file", tf, in)
 			if r.code != exitAborted {
 				t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
 			}
