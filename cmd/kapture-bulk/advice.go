@@ -16,17 +16,28 @@ type advice struct {
 	// input from stdin, which must be given again.
 	command string
 	stdin   bool
+	// token is where the token came from, set when the API refused it:
+	// a person fixes it first, for no later run sends anything with it.
+	token string
 }
 
-// text is the advice as a clause: "… sends them".
+// text is the advice as a clause: "… sends them", or after a refused
+// token "fix the token (…), then: …".
 func (a advice) text() string {
 	switch {
+	case a.sync && a.token != "":
+		return "fix the token (" + a.token + "); the next --sync-state run sends them"
 	case a.sync:
 		return "the next --sync-state run sends them"
-	case a.stdin:
-		return a.command + " sends them, given the same input on stdin again"
 	}
-	return a.command + " sends them"
+	next := a.command + " sends them"
+	if a.token != "" {
+		next = "fix the token (" + a.token + "), then: " + a.command
+	}
+	if a.stdin {
+		next += ", given the same input on stdin again"
+	}
+	return next
 }
 
 // setFlag is a flag given on the command line, as parsed.

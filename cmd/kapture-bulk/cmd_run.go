@@ -127,6 +127,10 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err == nil {
 		err = o.execute(ctx, st)
 	}
+	if errors.Is(err, batch.ErrAuth) { // a person fixes the token first
+		st.next.token = f.tokenSource()
+		err = f.refusedToken(err)
+	}
 	s := st.summary(time.Now())
 	s.finish(err)
 	s.secrets = e.secrets
@@ -153,16 +157,17 @@ func runRun(ctx context.Context, o *runOptions) error {
 type endFile struct {
 	flag, path string
 	write      func(s *summary, path string) error
-	ok         bool // it is none of the run's other files, and can be written
+	mine       owner // what it replaces: only a file it wrote
+	ok         bool  // it is none of the run's other files, and can be written
 }
 
 func (o *runOptions) endFiles() []*endFile {
 	var ends []*endFile
 	if p := o.flags.summaryJSON; p != "" {
-		ends = append(ends, &endFile{flag: "--summary-json", path: p, write: (*summary).writeJSON})
+		ends = append(ends, &endFile{flag: "--summary-json", path: p, write: (*summary).writeJSON, mine: summaryOwner})
 	}
 	if p := o.flags.metricsFile; p != "" {
-		ends = append(ends, &endFile{flag: "--metrics-file", path: p, write: (*summary).writeMetrics})
+		ends = append(ends, &endFile{flag: "--metrics-file", path: p, write: (*summary).writeMetrics, mine: metricsOwner})
 	}
 	return ends
 }
@@ -170,8 +175,9 @@ func (o *runOptions) endFiles() []*endFile {
 // checkOutputs refuses a run one of whose outputs is another of its files
 // (checkFiles), and marks ok the end files it may write all the same:
 // those not at stake, which can be written (checked now, not after the
-// run). It removes the summary JSON of an earlier run, so that no one
-// reads it as this run's, even if this one is killed.
+// run), each replacing only a file it wrote (checkOwned). It removes the
+// summary JSON of an earlier run, so that no one reads it as this run's,
+// even if this one is killed.
 func (o *runOptions) checkOutputs(ends []*endFile) error {
 	err := checkFiles(o.files())
 	var clash *clashError
@@ -182,8 +188,8 @@ func (o *runOptions) checkOutputs(ends []*endFile) error {
 		if clash != nil && clash.involves(ef.flag) {
 			continue // it may be the very file at stake: not touched
 		}
-		if werr := checkWritable(ef.path); werr != nil {
-			err = cmp.Or(err, usagef("%s %w", ef.flag, werr))
+		if werr := checkOwned(ef.flag, ef.path, func() (owner, error) { return ef.mine, nil }); werr != nil {
+			err = cmp.Or(err, werr)
 			continue
 		}
 		ef.ok = true

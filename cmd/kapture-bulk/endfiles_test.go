@@ -69,7 +69,7 @@ func str(v any) string { s, _ := v.(string); return s }
 func TestSummaryJSONOfAnEarlierRunIsRemovedFirst(t *testing.T) {
 	dir := t.TempDir()
 	sj := filepath.Join(dir, "summary.json")
-	writeTestFile(t, sj, `{"exit_code": 0}`)
+	writeTestFile(t, sj, `{"version": "dev", "exit_code": 0}`)
 	var atFirstRequest error
 	srv := kapturetest.NewServer(t, kapturetest.Options{Fail: func(n int, _ []kapturetest.Item) *kapturetest.Fault {
 		if n == 1 {

@@ -154,6 +154,37 @@ func tmpPath(path string) string { return path + ".tmp" }
 // file it wrote, never a results CSV, a journal, a snapshot or an input
 // named by mistake, which would be lost. None for an empty path.
 func checkOutput(flag, path string, first func() ([]byte, error)) error {
+	return checkOwned(flag, path, func() (owner, error) {
+		want, err := first()
+		if err != nil {
+			return owner{}, err
+		}
+		return startsWith("its header, "+strings.TrimSpace(strings.TrimPrefix(string(want), "\ufeff")), want), nil
+	})
+}
+
+// owner tells a file an output wrote by its start: is reads the file
+// from its first byte (a few KiB at most); start says, for the refusal,
+// what such a file starts with.
+type owner struct {
+	start string
+	is    func(r io.Reader) bool
+}
+
+// startsWith is the owner of an output whose files start with the bytes
+// want, which start names.
+func startsWith(start string, want []byte) owner {
+	return owner{start: start, is: func(r io.Reader) bool {
+		got := make([]byte, len(want))
+		_, err := io.ReadFull(r, got)
+		return err == nil && bytes.Equal(got, want)
+	}}
+}
+
+// checkOwned is checkOutput for an output that mine tells (asked for
+// only when a non-empty file is there): --summary-json and
+// --metrics-file, whose files have no header, use it directly.
+func checkOwned(flag, path string, mine func() (owner, error)) error {
 	if path == "" {
 		return nil
 	}
@@ -171,16 +202,15 @@ func checkOutput(flag, path string, first func() ([]byte, error)) error {
 	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
 		return nil
 	}
-	want, err := first()
+	o, err := mine()
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(f, got); err == nil && bytes.Equal(got, want) {
+	if o.is(f) {
 		return nil
 	}
-	return usagef("%s %s exists and is not a file %s writes (it does not start with its header, %s): it is not replaced; move it aside or give %s another path",
-		flag, path, flag, strings.TrimSpace(strings.TrimPrefix(string(want), "\ufeff")), flag)
+	return usagef("%s %s exists and is not a file %s writes (it does not start with %s): it is not replaced; move it aside or give %s another path",
+		flag, path, flag, o.start, flag)
 }
 
 // checkReadable refuses (exit 2) a file a command will read that is

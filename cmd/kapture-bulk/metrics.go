@@ -111,6 +111,10 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
 }
 
+// metricsOwner tells a metrics file by its first line, the HELP line of
+// one of its metrics (writeMetrics).
+var metricsOwner = startsWith(`"# HELP `+metricPrefix+`" (a metrics file)`, []byte("# HELP "+metricPrefix))
+
 // writeMetrics writes the run's metrics to path, atomically, keeping the
 // last success time the file held unless this run exited 0.
 func (s *summary) writeMetrics(path string) error {

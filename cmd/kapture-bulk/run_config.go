@@ -226,6 +226,48 @@ func (f *apiFlags) learnToken(e *env) {
 	}
 }
 
+// tokenSource names where the token came from, for a person to fix once
+// the API refused it.
+func (f *apiFlags) tokenSource() string {
+	if f.tokenFile != "" {
+		return "--token-file " + f.tokenFile
+	}
+	return "KAPTURE_API_TOKEN"
+}
+
+// refusedToken adds to err, the API's refusal of the token, what looks
+// wrong in the token file: a value copied with its quotes, or a line of
+// an env file (NAME=value). Neither is the token, and both read as a
+// token; the token itself is never shown. Only a regular file is read
+// again, as learnToken does.
+func (f *apiFlags) refusedToken(err error) error {
+	if f.tokenFile == "" {
+		return err
+	}
+	if fi, serr := os.Stat(f.tokenFile); serr != nil || !fi.Mode().IsRegular() {
+		return err
+	}
+	t, lerr := tokenfile.Read(f.tokenFile)
+	switch {
+	case lerr != nil:
+	case strings.HasPrefix(t, `"`), strings.HasPrefix(t, "'"):
+		return fmt.Errorf("%w; the token file starts with a quote: it should hold the token alone", err)
+	case envLine(t):
+		return fmt.Errorf("%w; the token file holds NAME=: it should hold the token alone", err)
+	}
+	return err
+}
+
+// envLine reports whether t has the shape NAME=value of a line of an env
+// file (a base64 token's trailing = padding has not: nothing follows it).
+func envLine(t string) bool {
+	name, value, ok := strings.Cut(t, "=")
+	if !ok || name == "" || value == "" || value[0] == '=' {
+		return false
+	}
+	return strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" && (name[0] < '0' || name[0] > '9')
+}
+
 // warnTokenFile warns when the token file can be read by users the job
 // did not mean to share it with (internal/tokenfile has the rule: a
 // Kubernetes Secret or a file its owner lets the job's group read is

@@ -375,6 +375,30 @@ func checkWritable(path string) error {
 	return os.Remove(tmp)
 }
 
+// summaryOwner tells a summary JSON by its start: a JSON object with a
+// "version" (writeJSON writes it first) or "outcome" key among those its
+// first 4 KiB hold.
+var summaryOwner = owner{start: `a JSON object with a "version" or "outcome" key (a summary JSON)`, is: func(r io.Reader) bool {
+	d := json.NewDecoder(io.LimitReader(r, 4<<10))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for d.More() {
+		key, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if key == "version" || key == "outcome" {
+			return true
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}}
+
 func (s *summary) writeJSON(path string) error {
 	b, err := marshalJSON(s, "  ")
 	if err != nil {

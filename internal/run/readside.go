@@ -104,18 +104,25 @@ func (rs *readSide) markChanged(st *resume.State, results string) error {
 	if rs == nil || rs.hook == nil || st == nil {
 		return nil
 	}
-	f, err := os.Open(results)
+	changed, err := changedTickets(st, results)
+	rs.hook.Changed = changed
+	return err
+}
+
+// changedTickets returns the tickets (rowkey.TicketHash) the results file
+// at path, read as st, records as changed (resume.State.Changed).
+func changedTickets(st *resume.State, path string) (map[uint64]struct{}, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("read the results' messages: %w", err)
+		return nil, fmt.Errorf("read the results' messages: %w", err)
 	}
 	defer f.Close()
 	changed := map[uint64]struct{}{}
 	err = st.Changed(writer.NewMessages(f), func(ticket uint64, _ resume.Result) { changed[ticket] = struct{}{} })
 	if err != nil {
-		return fmt.Errorf("read the results' messages: %w", err)
+		return nil, fmt.Errorf("read the results' messages: %w", err)
 	}
-	rs.hook.Changed = changed
-	return nil
+	return changed, nil
 }
 
 // checkBackupFresh refuses, before anything is sent, a run that is not a
@@ -139,7 +146,7 @@ func (r *runner) checkBackupFresh(rs *readSide) error {
 		return refuse(fmt.Errorf("backup %s already holds the pre-images of %s, and a run from stdin cannot tell whether they are of this job: %s",
 			r.cfg.Backup, plural.Of(rs.backup.Len(), "ticket", "tickets"), way))
 	}
-	n, err := r.heldTickets(rs.backup)
+	n, _, err := r.inputTickets(r.cfg.Limit, rs.backup.Has)
 	if err != nil || n == 0 {
 		return err
 	}
@@ -155,33 +162,36 @@ func noResults(path string) bool {
 	return errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0
 }
 
-// heldTickets counts the distinct tickets of the input's valid rows,
-// within the limit, that b holds.
-func (r *runner) heldTickets(b *snapshot.Writer) (int, error) {
+// inputTickets counts the distinct tickets of the input's valid rows,
+// within limit (0: all), that has holds, and gives the first one's id.
+func (r *runner) inputTickets(limit int, has func(ticketID string) bool) (n int, first string, err error) {
 	fh, err := openFile(r.cfg.Input)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer fh.Close()
 	rd, err := reader.Open(fh, r.cfg.Reader)
 	if err != nil {
-		return 0, refuse(err)
+		return 0, "", refuse(err)
 	}
 	seen := map[uint64]struct{}{}
-	for n := 0; r.cfg.Limit == 0 || n < r.cfg.Limit; n++ {
+	for n := 0; limit == 0 || n < limit; n++ {
 		rec, err := rd.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return 0, refuse(err)
+			return 0, "", refuse(err)
 		}
-		if rec.Invalid != "" || !b.Has(rec.TicketID) {
+		if rec.Invalid != "" || !has(rec.TicketID) {
 			continue
+		}
+		if first == "" {
+			first = rec.TicketID
 		}
 		seen[rowkey.TicketHash(rec.TicketID)] = struct{}{}
 	}
-	return len(seen), nil
+	return len(seen), first, nil
 }
 
 // checkPairsFile refuses, before anything is sent, a run whose results

@@ -309,14 +309,18 @@ func (r *runner) requireRows(ctx context.Context, rd *reader.Reader) error {
 }
 
 // checkRows reads the input's rows again, where the run must before it
-// sends: Strict's scan, and the tickets a backup holds already.
+// sends: Strict's scan, the tickets a backup holds already, and those an
+// overwritten results file records as changed.
 func (r *runner) checkRows(ctx context.Context, rs *readSide) error {
 	if r.cfg.Strict {
 		if err := r.strictScan(ctx); err != nil {
 			return err
 		}
 	}
-	return r.checkBackupFresh(rs)
+	if err := r.checkBackupFresh(rs); err != nil {
+		return err
+	}
+	return r.checkOverwriteChanged(rs)
 }
 
 // strictScan refuses the run if any row of the input is invalid.
