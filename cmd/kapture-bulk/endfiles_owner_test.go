@@ -28,7 +28,12 @@ func TestEndFilesReplaceOnlyTheirOwn(t *testing.T) {
 	if err := os.WriteFile(job2, []byte("ticket_id,sub_status\n"+ticket+",CL\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	others := []string{filepath.Join(dir, "in.results.csv"), backup, in, filepath.Join(dir, "in.results.names.csv")}
+	// A package.json has a "version" key too (break-test 4, C5).
+	pkg := filepath.Join(dir, "package.json")
+	if err := os.WriteFile(pkg, []byte(`{"name": "app", "version": "1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	others := []string{filepath.Join(dir, "in.results.csv"), backup, in, filepath.Join(dir, "in.results.names.csv"), pkg}
 	for i, path := range others {
 		for _, flag := range []string{"--summary-json", "--metrics-file"} {
 			t.Run(flag+" "+filepath.Base(path), func(t *testing.T) {

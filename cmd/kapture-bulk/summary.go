@@ -375,20 +375,22 @@ func checkWritable(path string) error {
 	return os.Remove(tmp)
 }
 
-// summaryOwner tells a summary JSON by its start: a JSON object with a
-// "version" (writeJSON writes it first) or "outcome" key among those its
-// first 4 KiB hold.
-var summaryOwner = owner{start: `a JSON object with a "version" or "outcome" key (a summary JSON)`, is: func(r io.Reader) bool {
+// summaryOwner tells a summary JSON by its start: a JSON object whose
+// first 4 KiB hold an "outcome" key, or "version" (writeJSON writes it
+// first) and "exit_code": a package.json has a "version" too.
+var summaryOwner = owner{start: `a JSON object with an "outcome", or a "version" and an "exit_code" key (a summary JSON)`, is: func(r io.Reader) bool {
 	d := json.NewDecoder(io.LimitReader(r, 4<<10))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		return false
 	}
+	seen := map[any]bool{}
 	for d.More() {
 		key, err := d.Token()
 		if err != nil {
 			return false
 		}
-		if key == "version" || key == "outcome" {
+		seen[key] = true
+		if seen["outcome"] || seen["version"] && seen["exit_code"] {
 			return true
 		}
 		var skip json.RawMessage
