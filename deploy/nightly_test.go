@@ -270,6 +270,8 @@ func TestNightlyRefusesCRLFTenantFile(t *testing.T) {
 		{"KAPTURE_SUBDOMAIN=acme\r\nKAPTURE_BULK_INPUT=" + n.input + "\r\n", "CRLF"},
 		// A BOM hides the first line's setting (here --strict) from sh.
 		{"\ufeffKAPTURE_BULK_ARGS=--strict\nKAPTURE_SUBDOMAIN=acme\nKAPTURE_BULK_INPUT=" + n.input + "\n", "byte order mark"},
+		// Spaces around = make sh run the line as a command (break-test 4, C2).
+		{"KAPTURE_BULK_ARGS = --strict\nKAPTURE_SUBDOMAIN=acme\nKAPTURE_BULK_INPUT=" + n.input + "\n", "line 1: not NAME=value"},
 	} {
 		n.write(filepath.Join(n.etc, "acme.env"), tt.env, 0o644)
 		code, out := n.run("0", "", "acme")
