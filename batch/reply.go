@@ -262,16 +262,13 @@ func arrayOutcome(out outcome, items []replyItem, rows []Row) outcome {
 // every item names a ticket of the payload and the payload holds each
 // ticket once: answer[i] is the index of the item answering rows[i], or
 // -1 when no item or several answer it (their word is not the row's
-// outcome: it is sent again on its own). byTicket is false, and the
+// outcome: it is sent again on its own; an empty array answers none). byTicket is false, and the
 // items are to be read in order, when any item names no ticket or one
 // not sent, when the payload holds a ticket twice, or when a single row
 // is not answered once (sent again, it would get the same reply).
 // Matching by ticket keeps what the reply does state: splitting would
 // send every row again, comments twice.
 func answerOf(items []replyItem, rows []Row) (answer []int, byTicket bool) {
-	if len(items) == 0 {
-		return nil, false
-	}
 	at := make(map[string]int, len(rows)) // ticket → its row's index
 	answer = make([]int, len(rows))
 	for i, r := range rows {

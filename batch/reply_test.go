@@ -159,6 +159,10 @@ func otherReplyCases() []interpretCase {
 			rows: three, kind: kindRejected, form: formArray, msgHas: "2 results for 3 items"},
 		{name: "array answering a single item twice", status: 200, body: arrayOf(okItem("711"), okItem("711")),
 			rows: one, kind: kindRejected, form: formArray, msgHas: "2 results for 1 items"},
+		// An empty array answers no item: each is sent again on its own,
+		// not bisected (break-test 4, C3); a single one is failed.
+		{name: "empty array", status: 200, body: `[]`, rows: three, kind: kindRows, form: formArray, entries: []string{"unknown", "unknown", "unknown"}},
+		{name: "empty array, a single item", status: 200, body: `[]`, rows: one, kind: kindRejected, form: formArray, msgHas: "0 results for 1 items"},
 		{name: "failed without message", status: 200, body: `[{"status":"failed"}]`, rows: one, kind: kindRows, form: formArray, entries: []string{"failed"}},
 		// An item that states two statuses is taken as neither: failed,
 		// saying so (a resume sends it again).
