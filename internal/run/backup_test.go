@@ -108,8 +108,9 @@ func TestFreshRunRefusesAUsedBackup(t *testing.T) {
 	// scheduled job gives the flag every time): refused alike.
 	cfg.Input, cfg.Stdin, cfg.Reader.Name = filepath.Join(dir, "second.csv"), nil, "second.csv"
 	cfg.Results, cfg.Mode = filepath.Join(dir, "job2.results.csv"), writer.Resume
-	if err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "2 of this job's tickets") {
-		t.Errorf("--resume of no results yet: %v; want refused as a fresh run", err)
+	if err := Run(context.Background(), cfg, nil); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "2 of this job's tickets") ||
+		!strings.Contains(err.Error(), "records no earlier run") || strings.Contains(err.Error(), "--resume goes on") {
+		t.Errorf("--resume of no results yet: %v; want refused as a fresh run, without advising the --resume it was", err)
 	}
 	cfg.Results = filepath.Join(dir, "r.csv")
 	if readBytes(t, cfg.Backup) != backup || readBytes(t, cfg.Results) != results || srv.Stats().Requests != requests {

@@ -141,7 +141,10 @@ func (r *runner) checkBackupFresh(rs *readSide) error {
 	if r.cfg.Mode == writer.Resume && !noResults(r.cfg.Results) {
 		return nil
 	}
-	const way = "a backup is one job's: move it aside or name a new file; --resume goes on with it"
+	way := "a backup is one job's: move it aside or name a new file; --resume goes on with it"
+	if r.cfg.Mode == writer.Resume {
+		way = "a backup is one job's, and " + r.cfg.Results + " records no earlier run of this one: move the backup aside or name a new file"
+	}
 	if r.fromStdin {
 		return refuse(fmt.Errorf("backup %s already holds the pre-images of %s, and a run from stdin cannot tell whether they are of this job: %s",
 			r.cfg.Backup, plural.Of(rs.backup.Len(), "ticket", "tickets"), way))
