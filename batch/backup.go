@@ -47,9 +47,9 @@ func (w *worker) backup(s stops, p held) (send []Row, err error) {
 		ids[i] = r.TicketID
 	}
 	need, absent := w.e.cfg.Backup.Need(ids)
-	why := map[string]heldBack{} // ticket → why its rows stay
+	why := map[string]string{} // ticket → why its rows stay
 	for _, id := range absent {
-		why[id] = heldBack{msg: NotShown}
+		why[id] = NotShown
 	}
 	if len(need) > 0 {
 		tickets, status, err := w.e.read(s.soft, need)
@@ -60,10 +60,10 @@ func (w *worker) backup(s stops, p held) (send []Row, err error) {
 		for _, t := range tickets {
 			switch {
 			case t.Unread != "":
-				why[t.ID] = heldBack{backupFailed + t.Unread, status}
+				why[t.ID] = backupFailed + t.Unread
 				continue
 			case !t.Found:
-				why[t.ID] = heldBack{NotShown, status}
+				why[t.ID] = NotShown
 			}
 			read = append(read, t)
 		}
@@ -74,13 +74,6 @@ func (w *worker) backup(s stops, p held) (send []Row, err error) {
 		}
 	}
 	return w.holdBack(p.rows, why)
-}
-
-// heldBack is why a ticket's rows are not sent: the message and the HTTP
-// status of the read that said so (0: an earlier run's read).
-type heldBack struct {
-	msg    string
-	status int
 }
 
 // backupFailed settles p after the read of its pre-images failed with err
@@ -100,19 +93,20 @@ func (w *worker) backupFailed(s stops, p held, status int, err error) error {
 }
 
 // holdBack fails, never sent, the rows whose ticket has a reason in why,
-// and returns the others, in order.
-func (w *worker) holdBack(rows []Row, why map[string]heldBack) ([]Row, error) {
+// and returns the others, in order. Their http_status is 0: the read
+// that held them back answered 200, and the row was not sent.
+func (w *worker) holdBack(rows []Row, why map[string]string) ([]Row, error) {
 	if len(why) == 0 {
 		return rows, nil
 	}
 	var keep []Row
 	for _, r := range rows {
-		h, ok := why[r.TicketID]
+		msg, ok := why[r.TicketID]
 		if !ok {
 			keep = append(keep, r)
 			continue
 		}
-		if err := w.emitAll([]Row{r}, Failed, h.msg, h.status, 0); err != nil {
+		if err := w.emitAll([]Row{r}, Failed, msg, 0, 0); err != nil {
 			return nil, err
 		}
 	}

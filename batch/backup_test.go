@@ -96,7 +96,7 @@ func TestBackup(t *testing.T) {
 		kept, ok := b.kept[r.TicketID]
 		held, known := before[r.TicketID]
 		switch {
-		case !known && (res.Status != batch.Failed || res.Message != batch.NotShown || res.Attempts != 0 || sent[r.TicketID]):
+		case !known && (res.Status != batch.Failed || res.Message != batch.NotShown || res.Attempts != 0 || res.HTTPStatus != 0 || sent[r.TicketID]):
 			// Sent, its change could not be undone: the backup has nothing.
 			t.Errorf("line %d (a ticket the read does not show): %v %q after %d attempts, sent %v; want failed %q, never sent",
 				r.Line, res.Status, res.Message, res.Attempts, sent[r.TicketID], batch.NotShown)
