@@ -117,6 +117,10 @@ func digitsOnly(s string) bool {
 	return true
 }
 
+// Scientific reports whether v is a number in scientific notation, as a
+// spreadsheet rewrites a long ticket id (713516551148 as 7.13517E+11).
+func Scientific(v string) bool { return reScientific.MatchString(v) }
+
 // ticketProblem checks a trimmed ticket_id and, when it is wrong, says what
 // it looks like and how to fix the export.
 func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
@@ -137,7 +141,7 @@ func ticketProblem(v string, pattern, anchored *regexp.Regexp) string {
 	}
 	q := "ticket_id " + quote(v)
 	switch {
-	case reScientific.MatchString(v):
+	case Scientific(v):
 		return q + " looks like a number Excel rewrote in scientific notation; format the column as Text and export again"
 	case reFormula.MatchString(v):
 		return q + ` is an Excel formula wrapper (="..."); export the values, not formulas`

@@ -31,7 +31,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -131,10 +130,6 @@ func (e *Entry) record(api string, raw bool) []string {
 	return rec
 }
 
-// excelNumber is a ticket id a spreadsheet rewrote in scientific notation
-// (713516551148 saved as 7.13517E+11).
-var excelNumber = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?e\+[0-9]+$`)
-
 // parseRecord reads a row's cells (columns or columns+1 of them, taken
 // off their escapes) into an entry.
 func parseRecord(rec []string, line int) (Entry, error) {
@@ -147,7 +142,7 @@ func parseRecord(rec []string, line int) (Entry, error) {
 	switch {
 	case t.ID == "":
 		return e, columnError(1, "ticket_id is empty")
-	case excelNumber.MatchString(t.ID):
+	case reader.Scientific(t.ID):
 		return e, columnError(1, fmt.Sprintf("ticket_id %q is no ticket id: a spreadsheet saved the file and rewrote it; use the copy kapture-bulk wrote", t.ID))
 	}
 	switch strings.ToLower(rec[1]) {
