@@ -69,17 +69,7 @@ func Mask(msg string) string {
 			i += n
 			continue
 		}
-		if n := codePoint(msg, i); n > 0 {
-			b.WriteString(msg[i : i+n])
-			i += n
-			continue
-		}
-		if n := httpStatus(msg, i); n > 0 {
-			b.WriteString(msg[i : i+n])
-			i += n
-			continue
-		}
-		if n := encodingName(msg, i); n > 0 {
+		if n := kept(msg, i); n > 0 {
 			b.WriteString(msg[i : i+n])
 			i += n
 			continue
@@ -94,6 +84,18 @@ func Mask(msg string) string {
 		i += size
 	}
 	return cut(b.String())
+}
+
+// kept returns the length of what msg[i:] starts with that a reason keeps
+// as it is although it holds digits (a code point, an HTTP status, an
+// encoding's name), else 0.
+func kept(msg string, i int) int {
+	for _, keep := range [...]func(string, int) int{codePoint, httpStatus, encodingName} {
+		if n := keep(msg, i); n > 0 {
+			return n
+		}
+	}
+	return 0
 }
 
 // encodingName returns the length of the encoding's name msg[i:] starts
